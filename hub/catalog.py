@@ -1,0 +1,331 @@
+"""What a dataset is: its definition (``dataset.toml``), its Table Schema, its versions.
+
+A :class:`DatasetDefinition` is read from ``datasets/<id>/dataset.toml`` and names a
+Frictionless Table Schema under ``schemas/``. Every published version of a dataset is its own
+immutable table ``data.<table_base>__v<N>``; :func:`version_table` gives the SQLAlchemy
+``Table`` for it, which query builders use so that every column name is checked against the
+schema before it can reach SQL.
+
+Version table layout (the contract between the loader and the query layer):
+
+``_fid``       bigint primary key, 1..N in source order (stable keyset paging tie-breaker)
+<fields>       one column per schema field, named as the field, typed by :data:`SQL_TYPES`
+``geom``       geometry(Geometry, 4326), only when the dataset has a geometry
+``_search``    text: lower-cased NFKC of all string fields joined by spaces (trigram index)
+``_rowhash``   text: md5 of the normalised row, for change summaries and diffs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from geoalchemy2 import Geometry
+from sqlalchemy import BigInteger, Boolean, Column, Date, Float, Integer, MetaData, Table, Text
+from sqlalchemy import Time as SqlTime
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.types import TypeEngine
+
+from hub.db.tables import DATA_SCHEMA
+
+FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DATASET_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+RESERVED_COLUMNS = frozenset({"_fid", "geom", "_search", "_rowhash", "distance_m"})
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime", "time", "year"]
+
+SQL_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
+    "string": Text,
+    "integer": BigInteger,
+    "number": Float(precision=53),
+    "boolean": Boolean,
+    "date": Date,
+    "datetime": TIMESTAMP(timezone=True),
+    "time": SqlTime,
+    "year": Integer,
+}
+
+
+class DefinitionError(ValueError):
+    """A dataset.toml or Table Schema is malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class SchemaField:
+    """One column of a Table Schema (Frictionless), plus our ``synonyms`` extension.
+
+    ``synonyms`` are other header spellings that mean this field (``緯度``, ``lat`` ...);
+    matching ignores case, width (NFKC) and surrounding spaces.
+    """
+
+    name: str
+    type: FieldType
+    title: str | None = None
+    title_ja: str | None = None
+    description: str | None = None
+    synonyms: tuple[str, ...] = ()
+    required: bool = False
+    unique: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    enum: tuple[Any, ...] | None = None
+    true_values: tuple[str, ...] | None = None
+    false_values: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str) -> SchemaField:
+        name = data.get("name")
+        if not isinstance(name, str) or not FIELD_NAME.match(name) or name in RESERVED_COLUMNS:
+            raise DefinitionError(
+                f"{where}: field name {name!r} must match {FIELD_NAME.pattern} "
+                f"and not be one of {sorted(RESERVED_COLUMNS)}"
+            )
+        ftype = data.get("type", "string")
+        if ftype not in SQL_TYPES:
+            raise DefinitionError(
+                f"{where}: field {name!r} has unsupported type {ftype!r} "
+                f"(supported: {', '.join(SQL_TYPES)})"
+            )
+        constraints = data.get("constraints", {})
+        enum = constraints.get("enum")
+        return cls(
+            name=name,
+            type=ftype,
+            title=data.get("title"),
+            title_ja=data.get("title_ja"),
+            description=data.get("description"),
+            synonyms=tuple(data.get("synonyms", ())),
+            required=bool(constraints.get("required", False)),
+            unique=bool(constraints.get("unique", False)),
+            minimum=constraints.get("minimum"),
+            maximum=constraints.get("maximum"),
+            min_length=constraints.get("minLength"),
+            max_length=constraints.get("maxLength"),
+            pattern=constraints.get("pattern"),
+            enum=tuple(enum) if enum is not None else None,
+            true_values=tuple(data["trueValues"]) if "trueValues" in data else None,
+            false_values=tuple(data["falseValues"]) if "falseValues" in data else None,
+        )
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A Frictionless Table Schema: ordered fields, primary key, missing-value markers."""
+
+    fields: tuple[SchemaField, ...]
+    primary_key: tuple[str, ...] = ()
+    missing_values: tuple[str, ...] = ("",)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    def field(self, name: str) -> SchemaField:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str = "schema") -> TableSchema:
+        raw_fields = data.get("fields")
+        if not isinstance(raw_fields, list) or not raw_fields:
+            raise DefinitionError(f"{where}: 'fields' must be a non-empty list")
+        fields = tuple(SchemaField.from_json(f, where) for f in raw_fields)
+        names = [f.name for f in fields]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise DefinitionError(f"{where}: duplicate field names {sorted(duplicates)}")
+        pk = data.get("primaryKey", [])
+        pk = (pk,) if isinstance(pk, str) else tuple(pk)
+        unknown = [k for k in pk if k not in names]
+        if unknown:
+            raise DefinitionError(f"{where}: primaryKey names unknown fields {unknown}")
+        missing = tuple(data.get("missingValues", [""]))
+        return cls(fields=fields, primary_key=pk, missing_values=missing, raw=data)
+
+    @classmethod
+    def load(cls, path: Path) -> TableSchema:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise DefinitionError(f"schema file not found: {path}") from exc
+        except json.JSONDecodeError as exc:
+            raise DefinitionError(f"{path}: invalid JSON: {exc}") from exc
+        return cls.from_json(data, where=str(path))
+
+
+@dataclass(frozen=True)
+class GeometrySource:
+    """Where a record's geometry comes from, in the *normalised* (field-name) columns.
+
+    ``kind`` is ``latlon`` (two number fields), ``combined`` (one field holding
+    ``"lat,lon"`` as Takamatsu publishes), ``wkt`` (one field of WKT/EWKT text) or ``none``.
+    ``crs`` is the CRS of the source coordinates (EPSG code); they are stored as EPSG:4326.
+    """
+
+    kind: Literal["latlon", "combined", "wkt", "none"] = "none"
+    latitude: str | None = None
+    longitude: str | None = None
+    field: str | None = None
+    crs: int = 4326
+
+
+@dataclass(frozen=True)
+class DatasetDefinition:
+    """A dataset as described by ``datasets/<id>/dataset.toml``."""
+
+    id: str
+    title_ja: str
+    title_en: str
+    description_ja: str
+    description_en: str
+    organisation: str
+    licence: str
+    keywords: tuple[str, ...]
+    schema_path: Path
+    schema: TableSchema
+    geometry: GeometrySource
+    column_map: dict[str, str]
+    source: dict[str, Any]
+    raw: dict[str, Any]
+    directory: Path
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return self.schema.primary_key
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.geometry.kind != "none"
+
+    @property
+    def table_base(self) -> str:
+        """Identifier-safe stem of version table names (``accessible-shops`` -> ``accessible_shops``)."""
+        return self.id.replace("-", "_")
+
+    @classmethod
+    def load(cls, toml_path: Path, schemas_dir: Path) -> DatasetDefinition:
+        """Parse and check a dataset.toml; the schema path is relative to ``schemas_dir``."""
+        where = str(toml_path)
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise DefinitionError(f"dataset definition not found: {toml_path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise DefinitionError(f"{where}: invalid TOML: {exc}") from exc
+
+        def need(key: str) -> Any:
+            if key not in data or data[key] in ("", None):
+                raise DefinitionError(f"{where}: missing required key '{key}'")
+            return data[key]
+
+        dataset_id = need("id")
+        if not DATASET_ID.match(dataset_id):
+            raise DefinitionError(f"{where}: id {dataset_id!r} must match {DATASET_ID.pattern}")
+        title = need("title")
+        description = data.get("description", {})
+        schema_path = schemas_dir / need("schema")
+        schema = TableSchema.load(schema_path)
+        if "primary_key" in data:
+            pk = data["primary_key"]
+            pk = (pk,) if isinstance(pk, str) else tuple(pk)
+            unknown = [k for k in pk if k not in schema.field_names]
+            if unknown:
+                raise DefinitionError(f"{where}: primary_key names unknown fields {unknown}")
+            schema = TableSchema(
+                fields=schema.fields, primary_key=pk,
+                missing_values=schema.missing_values, raw=schema.raw,
+            )
+        geometry = _geometry_source(data.get("geometry", {}), schema, where)
+        column_map = dict(data.get("columns", {}))
+        bad = {src: dst for src, dst in column_map.items() if dst not in schema.field_names}
+        if bad:
+            raise DefinitionError(f"{where}: [columns] maps to unknown fields {bad}")
+        return cls(
+            id=dataset_id,
+            title_ja=title.get("ja") or title.get("en"),
+            title_en=title.get("en") or title.get("ja"),
+            description_ja=description.get("ja", ""),
+            description_en=description.get("en", ""),
+            organisation=need("organisation"),
+            licence=need("licence"),
+            keywords=tuple(data.get("keywords", ())),
+            schema_path=schema_path,
+            schema=schema,
+            geometry=geometry,
+            column_map=column_map,
+            source=dict(data.get("source", {})),
+            raw=data,
+            directory=toml_path.parent,
+        )
+
+
+def _geometry_source(data: dict[str, Any], schema: TableSchema, where: str) -> GeometrySource:
+    if not data:
+        return GeometrySource()
+    kind = data.get("kind", "latlon")
+    source = GeometrySource(
+        kind=kind,
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        field=data.get("field"),
+        crs=int(data.get("crs", 4326)),
+    )
+    needed = {
+        "latlon": [source.latitude, source.longitude],
+        "combined": [source.field],
+        "wkt": [source.field],
+        "none": [],
+    }
+    if kind not in needed:
+        raise DefinitionError(f"{where}: [geometry] kind {kind!r} is not one of {list(needed)}")
+    for name in needed[kind]:
+        if name is None or name not in schema.field_names:
+            raise DefinitionError(f"{where}: [geometry] names unknown field {name!r}")
+    return source
+
+
+def load_definitions(datasets_dir: Path, schemas_dir: Path) -> dict[str, DatasetDefinition]:
+    """Every dataset definition under ``datasets_dir``, keyed by id, sorted."""
+    found: dict[str, DatasetDefinition] = {}
+    for toml_path in sorted(datasets_dir.glob("*/dataset.toml")):
+        definition = DatasetDefinition.load(toml_path, schemas_dir)
+        found[definition.id] = definition
+    return found
+
+
+def load_definition(dataset_id: str, datasets_dir: Path, schemas_dir: Path) -> DatasetDefinition:
+    path = datasets_dir / dataset_id / "dataset.toml"
+    if not path.exists():
+        known = sorted(p.parent.name for p in datasets_dir.glob("*/dataset.toml"))
+        raise DefinitionError(
+            f"unknown dataset {dataset_id!r}: no {path}. Known datasets: {', '.join(known) or 'none'}"
+        )
+    return DatasetDefinition.load(path, schemas_dir)
+
+
+def version_table_name(table_base: str, version: int) -> str:
+    return f"{table_base}__v{version}"
+
+
+def version_table(
+    table_name: str, schema: TableSchema, *, has_geometry: bool, metadata: MetaData | None = None
+) -> Table:
+    """The SQLAlchemy Table of one version: the only way query code names data columns."""
+    columns: list[Column[Any]] = [Column("_fid", BigInteger, primary_key=True)]
+    for f in schema.fields:
+        columns.append(Column(f.name, SQL_TYPES[f.type]))
+    if has_geometry:
+        columns.append(Column("geom", Geometry(srid=4326, spatial_index=False)))
+    columns.append(Column("_search", Text))
+    columns.append(Column("_rowhash", Text))
+    return Table(table_name, metadata or MetaData(), *columns, schema=DATA_SCHEMA)

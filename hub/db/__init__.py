@@ -1,0 +1,1 @@
+"""Database access: the embedded cluster, the engine, catalogue tables and migrations."""

@@ -1,0 +1,231 @@
+"""The embedded PostgreSQL + PostGIS cluster the hub starts for itself.
+
+When ``HUB_DATABASE_URL`` is unset the hub runs its own cluster under ``HUB_DATA_DIR``
+(``.hub/`` by default) from the system's PostgreSQL binaries, on its own TCP port and unix
+socket directory, with a generated password kept in a 0600 file. PostgreSQL refuses to run
+as root, so when we are root the server runs as the unprivileged ``postgres`` user and its
+data directory is owned by that user; our own process still connects over TCP with the
+password, so nothing else needs special rights.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+SERVER_USER = "postgres"
+SUPERUSER = "hub"
+
+
+class ClusterError(RuntimeError):
+    """The embedded cluster could not be created, started or stopped; the message says why."""
+
+
+def find_bindir() -> Path:
+    """Locate PostgreSQL server binaries, preferring the newest Debian layout.
+
+    Debian keeps server binaries (initdb, pg_ctl, postgres) under
+    ``/usr/lib/postgresql/<major>/bin``; PostGIS is installed for that same major version.
+    """
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if debian:
+        return debian[-1].parent
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        candidate = Path(out.stdout.strip())
+        if (candidate / "initdb").exists():
+            return candidate
+    raise ClusterError(
+        "PostgreSQL server binaries not found. Install them with "
+        "`apt-get install postgresql-15 postgresql-15-postgis-3` (or run `make deps`)."
+    )
+
+
+def _running_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    """A private PostgreSQL cluster living in ``root`` and listening on ``port``."""
+
+    root: Path
+    port: int
+    database: str = "hub"
+    fsync: bool = True
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "pgdata"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "password"
+
+    def url(self, database: str | None = None) -> str:
+        """SQLAlchemy URL of this cluster (psycopg 3 driver, TCP on loopback)."""
+        password = quote(self.password_file.read_text().strip(), safe="")
+        return (
+            f"postgresql+psycopg://{SUPERUSER}:{password}@127.0.0.1:{self.port}/"
+            f"{database or self.database}"
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def is_initialised(self) -> bool:
+        return (self.pgdata / "PG_VERSION").exists()
+
+    def is_running(self) -> bool:
+        if not self.is_initialised():
+            return False
+        result = self._pg_ctl("status", check=False)
+        return result.returncode == 0
+
+    def init(self) -> None:
+        """Create the cluster (initdb) with a random superuser password; idempotent."""
+        if self.is_initialised():
+            return
+        bindir = find_bindir()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if not self.password_file.exists():
+            self.password_file.write_text(secrets.token_urlsafe(24))
+            self.password_file.chmod(0o600)
+        pwfile = self.root / "initdb-pwfile"
+        pwfile.write_text(self.password_file.read_text())
+        if _running_as_root():
+            self._hand_to_server_user([self.pgdata, self.socket_dir, pwfile])
+        try:
+            self._run(
+                [
+                    str(bindir / "initdb"),
+                    "-D", str(self.pgdata),
+                    "-U", SUPERUSER,
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E", "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                what="initdb",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Start the server if it is not running and wait until it accepts connections."""
+        self.init()
+        if self.is_running():
+            return
+        if _port_in_use(self.port):
+            raise ClusterError(
+                f"port {self.port} is already in use by another program; "
+                "set HUB_DB_PORT to a free port"
+            )
+        options = [
+            "-c listen_addresses=127.0.0.1",
+            f"-c port={self.port}",
+            f"-c unix_socket_directories={self.socket_dir}",
+            "-c max_connections=200",
+            "-c shared_buffers=256MB",
+            "-c work_mem=32MB",
+            "-c maintenance_work_mem=256MB",
+            "-c jit=off",
+        ]
+        if not self.fsync:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        if _running_as_root() and not self.log_file.exists():
+            self.log_file.touch()
+            shutil.chown(self.log_file, SERVER_USER)
+        self._pg_ctl("start", "-w", "-t", str(int(timeout_s)), "-l", str(self.log_file),
+                     "-o", " ".join(options))
+        deadline = time.monotonic() + timeout_s
+        while not _port_in_use(self.port):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"server did not open port {self.port}; see {self.log_file}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown); a no-op when it is not running."""
+        if self.is_running():
+            self._pg_ctl("stop", "-m", "fast", "-w")
+
+    def destroy(self) -> None:
+        """Stop and delete the cluster's files (tests use this for their throwaway clusters)."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = [str(find_bindir() / "pg_ctl"), "-D", str(self.pgdata), *args]
+        return self._run(cmd, what=f"pg_ctl {args[0]}", check=check)
+
+    def _run(
+        self, cmd: list[str], what: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        if _running_as_root():
+            cmd = ["runuser", "-u", SERVER_USER, "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd="/")
+        if check and result.returncode != 0:
+            raise ClusterError(
+                f"{what} failed (exit {result.returncode}): "
+                f"{(result.stderr or result.stdout).strip()}"
+                + (f"\nserver log: {self.log_file}" if self.log_file.exists() else "")
+            )
+        return result
+
+    def _hand_to_server_user(self, paths: list[Path]) -> None:
+        """Give the server user its directories, and check it can reach them at all."""
+        try:
+            pwd.getpwnam(SERVER_USER)
+        except KeyError as exc:
+            raise ClusterError(
+                f"running as root needs an unprivileged '{SERVER_USER}' user to run PostgreSQL; "
+                "it is created by the postgresql package"
+            ) from exc
+        for path in paths:
+            shutil.chown(path, SERVER_USER, SERVER_USER)
+        probe = subprocess.run(
+            ["runuser", "-u", SERVER_USER, "--", "test", "-w", str(self.pgdata)],
+            check=False,
+        )
+        if probe.returncode != 0:
+            raise ClusterError(
+                f"user '{SERVER_USER}' cannot reach {self.pgdata}: every parent directory must "
+                "be searchable by it (chmod o+x), or set HUB_DATA_DIR to a directory it can reach"
+            )
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for throwaway test clusters)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,49 @@
+"""Engine construction and the database a given :class:`Settings` points at."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+
+from hub.db.cluster import LocalCluster
+from hub.settings import Settings
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    """The embedded cluster described by the settings (used when no database URL is set)."""
+    return LocalCluster(
+        root=settings.data_dir.resolve(), port=settings.db_port, database=settings.db_name
+    )
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to connect to: ``HUB_DATABASE_URL``, else the embedded cluster's."""
+    if settings.database_url:
+        return settings.database_url
+    cluster = local_cluster(settings)
+    if not cluster.password_file.exists():
+        from hub.db.cluster import ClusterError
+
+        raise ClusterError(
+            f"no database: HUB_DATABASE_URL is unset and there is no embedded cluster in "
+            f"{cluster.root}; run `hub db up` first"
+        )
+    return cluster.url()
+
+
+def make_engine(settings: Settings, *, statement_timeout_ms: int | None = None) -> Engine:
+    """A pooled engine; API engines pass a statement timeout so no query runs unbounded."""
+    engine = create_engine(
+        database_url(settings),
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_size,
+        pool_pre_ping=True,
+    )
+    if statement_timeout_ms:
+
+        @event.listens_for(engine, "connect")
+        def _set_timeout(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+            dbapi_conn.commit()
+
+    return engine

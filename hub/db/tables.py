@@ -1,0 +1,66 @@
+"""Catalogue tables (schema ``hub``). Version data lives in schema ``data``, one table each.
+
+These definitions mirror the Alembic migrations; they are used to build statements, never
+to create tables (`hub db migrate` does that).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+CATALOG_SCHEMA = "hub"
+DATA_SCHEMA = "data"
+
+metadata = MetaData(schema=CATALOG_SCHEMA)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("title_ja", Text, nullable=False),
+    Column("title_en", Text, nullable=False),
+    Column("description_ja", Text, nullable=False, server_default=""),
+    Column("description_en", Text, nullable=False, server_default=""),
+    Column("organisation", Text, nullable=False),
+    Column("licence", Text, nullable=False),
+    Column("keywords", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("definition", JSONB, nullable=False),
+    Column("current_version", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+versions = Table(
+    "versions",
+    metadata,
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("table_name", Text, nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("bbox", ARRAY(Float)),
+    Column("schema", JSONB, nullable=False),
+    Column("content_sha256", Text, nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("source_sha256", Text, nullable=False),
+    Column("publisher", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("change_summary", JSONB, nullable=False),
+    Column("warnings", JSONB, nullable=False, server_default="[]"),
+    Column("status", Text, nullable=False, server_default="published"),
+    Column("withdrawn_reason", Text),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("dataset_id", "version"),
+    ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
+)

@@ -1,0 +1,73 @@
+"""Settings for the hub, read from ``HUB_*`` environment variables.
+
+Nothing reads the environment at import time: callers build a :class:`Settings`
+(``Settings()`` reads the environment, tests pass values explicitly) and hand it to
+``create_app(settings)``, the CLI and the ETL. Each concern has its own small model so a
+reader can see at a glance which knobs exist; ``docs/settings.md`` documents every one and a
+test fails when a setting is undocumented.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All runtime configuration of the hub.
+
+    ``database_url`` unset means "use the embedded local cluster under ``data_dir``".
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an existing PostGIS database "
+        "(postgresql+psycopg://user:pass@host:5432/db). Unset: use the embedded cluster.",
+    )
+    data_dir: Path = Field(
+        default=Path(".hub"),
+        description="Directory of the embedded PostgreSQL cluster, its socket and logs.",
+    )
+    db_port: int = Field(
+        default=54329, ge=1024, le=65535, description="TCP port of the embedded cluster."
+    )
+    db_name: str = Field(default="hub", description="Database name in the embedded cluster.")
+    host: str = Field(default="127.0.0.1", description="Address `hub serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `hub serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients see (for links); defaults to the request's own base URL.",
+    )
+    datasets_dir: Path = Field(
+        default=Path("datasets"), description="Folder of dataset definitions (dataset.toml)."
+    )
+    schemas_dir: Path = Field(
+        default=Path("schemas"), description="Folder of Table Schema JSON files."
+    )
+    default_limit: int = Field(default=100, ge=1, description="Records per page when unset.")
+    max_limit: int = Field(default=1000, ge=1, description="Largest accepted `limit`.")
+    max_radius_m: float = Field(
+        default=50_000, gt=0, description="Largest accepted `radius` (metres) for `near`."
+    )
+    statement_timeout_ms: int = Field(
+        default=15_000, ge=100, description="PostgreSQL statement_timeout for API queries."
+    )
+    pool_size: int = Field(default=10, ge=1, description="Database connections per worker.")
+    max_errors: int = Field(
+        default=1000, ge=1, description="Validation stops collecting errors after this many."
+    )
+    publisher: str | None = Field(
+        default=None, description="Name recorded as publisher; defaults to the OS user."
+    )
+
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> Settings:
+        if self.default_limit > self.max_limit:
+            raise ValueError(
+                f"HUB_DEFAULT_LIMIT ({self.default_limit}) exceeds HUB_MAX_LIMIT ({self.max_limit})"
+            )
+        return self

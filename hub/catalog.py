@@ -329,3 +329,40 @@ def version_table(
     columns.append(Column("_search", Text))
     columns.append(Column("_rowhash", Text))
     return Table(table_name, metadata or MetaData(), *columns, schema=DATA_SCHEMA)
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    """One row of ``hub.versions`` with its schema parsed: what the query layer needs."""
+
+    dataset_id: str
+    version: int
+    table_name: str
+    schema: TableSchema
+    has_geometry: bool
+    row_count: int
+    bbox: tuple[float, float, float, float] | None
+    content_sha256: str
+    status: str
+    withdrawn_reason: str | None
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> PublishedVersion:
+        schema_json = row["schema"]
+        return cls(
+            dataset_id=row["dataset_id"],
+            version=row["version"],
+            table_name=row["table_name"],
+            schema=TableSchema.from_json(schema_json),
+            has_geometry=bool(schema_json.get("x-geometry", False)),
+            row_count=int(row["row_count"]),
+            bbox=tuple(row["bbox"]) if row["bbox"] else None,  # type: ignore[arg-type]
+            content_sha256=row["content_sha256"],
+            status=row["status"],
+            withdrawn_reason=row["withdrawn_reason"],
+            meta=dict(row),
+        )
+
+    def table(self) -> Table:
+        return version_table(self.table_name, self.schema, has_geometry=self.has_geometry)

@@ -1,0 +1,59 @@
+# Co-Creation Hub — the two commands a newcomer needs:
+#   make demo   # install everything, start the embedded PostGIS, publish datasets/, serve :8000
+#   make test   # install everything and run the test suite against a throwaway PostGIS
+# Everything below is idempotent: run it twice and the second run only checks.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin
+export HUB_PORT ?= 8000
+
+.PHONY: demo test deps venv lint serve db-up db-down clean help bench-smoke
+
+help:
+	@echo "make demo  - set up and run the hub with the demo catalogue on http://127.0.0.1:$(HUB_PORT)"
+	@echo "make test  - set up and run the tests"
+	@echo "make lint  - ruff"
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo ">> installing system packages:$$missing (PostgreSQL + PostGIS for the embedded database, GDAL for interop tests)"; \
+	  if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo ">> system packages present: $(APT_PACKAGES)"; fi
+
+$(STAMP): pyproject.toml
+	@echo ">> creating the Python environment in $(VENV) and installing the hub with its test tools"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
+	@$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: deps venv
+	$(BIN)/hub demo
+
+serve: venv
+	$(BIN)/hub serve
+
+db-up: deps venv
+	$(BIN)/hub db up
+
+db-down: venv
+	$(BIN)/hub db down
+
+test: deps venv
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check hub etl tests
+
+clean:
+	-$(BIN)/hub db down
+	rm -rf .hub

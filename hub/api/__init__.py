@@ -1,0 +1,1 @@
+"""HTTP surfaces. ``create_app(settings)`` in :mod:`hub.api.app` builds the application."""

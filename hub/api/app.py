@@ -1,0 +1,71 @@
+"""Application factory: ``create_app(settings)`` wires settings, database and routes."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from hub import __version__
+from hub.api import v1
+from hub.api.deps import BaseUrlDep
+from hub.api.errors import install_problem_handlers
+from hub.data import Data
+from hub.db.engine import make_engine
+from hub.settings import Settings
+
+DESCRIPTION = """
+Open data of the city, versioned and queryable.
+
+* Every publish creates a new **immutable version**; pin `/versions/{n}/` for reproducible
+  results (cacheable forever), or use `latest`.
+* Records can be filtered by property, text, bbox, radius (`near` + `radius`) and polygon,
+  and come as JSON, GeoJSON or CSV.
+* Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app for ``settings``; the engine is created here and disposed on shutdown."""
+    engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Co-Creation Hub",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.data = Data(engine)
+    install_problem_handlers(app)
+    app.include_router(v1.router)
+
+    @app.get("/", tags=["meta"], summary="Landing: where to go next")
+    def landing(base: BaseUrlDep) -> dict[str, Any]:
+        return {
+            "title": "Co-Creation Hub",
+            "links": [
+                {"rel": "data", "href": f"{base}/v1/datasets", "type": "application/json"},
+                {"rel": "service-desc", "href": f"{base}/openapi.json",
+                 "type": "application/vnd.oai.openapi+json;version=3.1"},
+                {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
+            ],
+        }
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
+    def health() -> dict[str, str]:
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,65 @@
+"""RFC 9457 problem details for every error, through the ``fastapi-problem`` library.
+
+Our domain exceptions (bad query, unknown dataset, withdrawn version) are mapped to problems
+here, so routes simply raise them. Unexpected exceptions become a 500 problem without
+internals in the body (they are logged).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi_problem.error import Problem
+from fastapi_problem.handler import add_exception_handler, new_exception_handler
+
+from hub.catalog import DefinitionError
+from hub.data import Gone, NotFound
+from hub.query.model import QueryError
+
+logger = logging.getLogger("hub.api")
+
+
+
+class NotAcceptable(Exception):
+    """The client asked for a representation we cannot produce."""
+
+
+def _query_error(_eh: object, _request: Request, exc: QueryError) -> Problem:
+    extras = {"parameter": exc.parameter} if exc.parameter else {}
+    return Problem(title="Invalid query parameter", type_="invalid-parameter", status=400,
+                   detail=exc.detail, **extras)
+
+
+def _not_found(_eh: object, _request: Request, exc: NotFound) -> Problem:
+    return Problem(title="Not found", type_="not-found", status=404, detail=str(exc))
+
+
+def _gone(_eh: object, _request: Request, exc: Gone) -> Problem:
+    detail = str(exc) + (f": {exc.reason}" if exc.reason else "")
+    return Problem(title="Version withdrawn", type_="version-withdrawn", status=410,
+                   detail=detail, reason=exc.reason)
+
+
+def _not_acceptable(_eh: object, _request: Request, exc: NotAcceptable) -> Problem:
+    return Problem(title="Not acceptable", type_="not-acceptable", status=406, detail=str(exc))
+
+
+def _definition_error(_eh: object, _request: Request, exc: DefinitionError) -> Problem:
+    logger.error("dataset definition error: %s", exc)
+    return Problem(title="Dataset definition error", type_="definition-error", status=500,
+                   detail="the dataset's definition is invalid; the operators have been told")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    handler = new_exception_handler(
+        logger=logger,
+        handlers={
+            QueryError: _query_error,
+            NotFound: _not_found,
+            Gone: _gone,
+            NotAcceptable: _not_acceptable,
+            DefinitionError: _definition_error,
+        },
+    )
+    add_exception_handler(app, handler)

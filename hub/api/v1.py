@@ -1,0 +1,197 @@
+"""The native ``/v1`` API: catalogue search, versions and records.
+
+Routes read like a table of contents: parse -> query object -> data -> serialiser.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import ORJSONResponse
+
+from hub.api.caching import apply_cache_headers, not_modified, representation_etag
+from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.errors import NotAcceptable
+from hub.catalog import PublishedVersion
+from hub.query.catalog import DatasetSearch
+from hub.query.model import QueryError
+from hub.query.params import encode_cursor, parse_records_query
+from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
+from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext
+
+router = APIRouter(prefix="/v1", tags=["datasets"])
+
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `kobe-aed`.", examples=["kobe-aed"])]
+VersionRef = Annotated[
+    str,
+    Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"]),
+]
+RECORDS_DESCRIPTION = """
+Records of a dataset version, filtered, sorted and paged.
+
+* **Property filters** on any schema field, datasette-style: `field=value` (equals),
+  `field__not=`, `field__lt=`, `__lte`, `__gt`, `__gte`, `__in=a,b`, `__notin=a,b`,
+  `__isnull=true|false`, `__contains=`, `__startswith=` (text fields).
+* **q**: text search over all text fields (every word must occur; width- and case-insensitive).
+* **bbox** = `minLon,minLat,maxLon,maxLat` (EPSG:4326).
+* **near** = `lat,lon` with optional **radius** in metres: adds `distance_m` and sorts by it
+  (without radius: nearest first, index-assisted).
+* **within** / **intersects**: a GeoJSON geometry or WKT (lon lat).
+* **sort** = `field,-other` (`-` descending; `distance_m` with near). **fields** = `a,b`.
+* **limit** (capped) and **cursor** (opaque, from the `next` link; keyset paging).
+* Output by `?f=json|geojson|csv` or the `Accept` header.
+"""
+
+
+def _version_number(ref: str) -> int | None:
+    if ref == "latest":
+        return None
+    if not ref.isdigit() or int(ref) < 1:
+        raise QueryError(f"version must be a positive integer or 'latest', not {ref!r}", "version")
+    return int(ref)
+
+
+def _choose_format(request: Request) -> str:
+    explicit = request.query_params.get("f")
+    if explicit is not None:
+        if explicit not in FORMATS:
+            raise QueryError(
+                f"unknown format f={explicit!r}; formats are: {', '.join(FORMATS)}", "f"
+            )
+        return explicit
+    accept = request.headers.get("accept", "")
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in MEDIA_TYPES:
+            return MEDIA_TYPES[media]
+        if media in ("*/*", "application/*", ""):
+            return "json"
+    if accept and "json" not in accept:
+        raise NotAcceptable(
+            f"cannot produce {accept!r}; available: application/json, application/geo+json, "
+            "text/csv (or use ?f=json|geojson|csv)"
+        )
+    return "json"
+
+
+@router.get("/datasets", summary="Search the catalogue", response_class=ORJSONResponse)
+def list_datasets(
+    data: DataDep,
+    base: BaseUrlDep,
+    q: Annotated[str | None, Query(description="Words in id, titles, descriptions, keywords.",
+                                   examples=["AED"])] = None,
+    keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
+                                               "keywords (repeatable).")] = None,
+    organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
+    licence: Annotated[str | None, Query(description="Exact licence.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    search = DatasetSearch(q=q, keyword=tuple(keyword or ()), organisation=organisation,
+                           licence=licence, limit=limit, offset=offset)
+    rows, total, facets = data.search_datasets(search)
+    return {
+        "total": total,
+        "datasets": [dataset_summary(r, base) for r in rows],
+        "facets": facets,
+    }
+
+
+@router.get("/datasets/{dataset_id}", summary="One dataset", response_class=ORJSONResponse)
+def get_dataset(dataset_id: DatasetId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
+    return dataset_detail(data.dataset(dataset_id), base)
+
+
+@router.get("/datasets/{dataset_id}/versions", summary="All versions of a dataset",
+            response_class=ORJSONResponse)
+def list_versions(dataset_id: DatasetId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
+    rows = data.versions(dataset_id)
+    return {"dataset": dataset_id, "versions": [version_summary(r, base) for r in rows]}
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}", summary="One version's metadata",
+            response_class=ORJSONResponse)
+def get_version(
+    dataset_id: DatasetId, version: VersionRef, data: DataDep, base: BaseUrlDep,
+    request: Request, response: Response,
+) -> Any:
+    number = _version_number(version)
+    published = data.version(dataset_id, number)
+    etag = representation_etag(published.content_sha256, request, "version-metadata")
+    if not_modified(request, etag):
+        return _not_modified(etag, pinned=number is not None)
+    apply_cache_headers(response, etag, pinned=number is not None)
+    return version_detail(published.meta, base)
+
+
+def _not_modified(etag: str, *, pinned: bool) -> Response:
+    response = Response(status_code=304)
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
+
+
+def _records_response(
+    request: Request, data: DataDep, settings: SettingsDep, base: str,
+    dataset_id: str, number: int | None,
+) -> Response:
+    published: PublishedVersion = data.version(dataset_id, number)
+    output = _choose_format(request)
+    pinned = number is not None
+    etag = representation_etag(published.content_sha256, request, output)
+    if not_modified(request, etag):
+        return _not_modified(etag, pinned=pinned)
+    query = parse_records_query(
+        request.query_params.multi_items(), published.schema,
+        has_geometry=published.has_geometry, default_limit=settings.default_limit,
+        max_limit=settings.max_limit, max_radius_m=settings.max_radius_m,
+    )
+    page = data.records(published, query, output)  # type: ignore[arg-type]
+    self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    links = [{"rel": "self", "href": self_url, "type": FORMATS[output].media_type}]
+    if page.next_values is not None:
+        values, fid = page.next_values
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        params.append(("cursor", encode_cursor(values, fid, query)))
+        links.append({"rel": "next", "href": f"{base}{request.url.path}?{urlencode(params)}",
+                      "type": FORMATS[output].media_type})
+    if not pinned:
+        links.append({
+            "rel": "pinned",
+            "href": f"{base}/v1/datasets/{dataset_id}/versions/{published.version}/records",
+            "type": "application/json",
+        })
+    context = PageContext(
+        dataset_id=dataset_id, version=published.version,
+        number_matched=published.row_count if query.is_unfiltered else None,
+        links=links, csv_columns=page.csv_columns,
+    )
+    body = FORMATS[output].serialise(page.rows, context)
+    response = Response(content=body, media_type=FORMATS[output].media_type)
+    apply_cache_headers(response, etag, pinned=pinned)
+    response.headers["X-Hub-Version"] = str(published.version)
+    if page.next_values is not None:
+        response.headers["Link"] = f'<{links[1]["href"]}>; rel="next"'
+    return response
+
+
+@router.get("/datasets/{dataset_id}/records", summary="Records of the latest version",
+            description=RECORDS_DESCRIPTION,
+            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
+def latest_records(
+    dataset_id: DatasetId, request: Request, data: DataDep, settings: SettingsDep,
+    base: BaseUrlDep,
+) -> Response:
+    return _records_response(request, data, settings, base, dataset_id, None)
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}/records",
+            summary="Records of a pinned version (cacheable forever)",
+            description=RECORDS_DESCRIPTION,
+            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
+def version_records(
+    dataset_id: DatasetId, version: VersionRef, request: Request, data: DataDep,
+    settings: SettingsDep, base: BaseUrlDep,
+) -> Response:
+    return _records_response(request, data, settings, base, dataset_id, _version_number(version))

@@ -1,0 +1,123 @@
+"""The one module that executes data and catalogue queries for the API.
+
+Builders in :mod:`hub.query` return statements; this module runs them and hands plain
+values (JSON text produced by PostGIS, tuples for CSV) to the serialisers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from hub.catalog import PublishedVersion
+from hub.query import catalog as catalog_q
+from hub.query.model import FeatureQuery
+from hub.query.records import Output, records_statement
+
+
+class NotFound(LookupError):
+    """A dataset or version does not exist; the message is the problem detail."""
+
+
+class Gone(LookupError):
+    """A version was withdrawn; ``reason`` is shown to the client."""
+
+    def __init__(self, message: str, reason: str | None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RecordsPage:
+    """One page of records: ``rows`` are payload strings (json/geojson) or tuples (csv)."""
+
+    rows: list[Any]
+    next_values: tuple[tuple[Any, ...], int] | None  # (sort values, _fid) of the last row
+    csv_columns: tuple[str, ...]
+
+
+class Data:
+    """Read access to the catalogue and version tables through one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- catalogue ---------------------------------------------------------------------------
+
+    def search_datasets(
+        self, search: catalog_q.DatasetSearch
+    ) -> tuple[list[dict[str, Any]], int, dict[str, list[dict[str, Any]]]]:
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(catalog_q.dataset_page(search)).mappings()]
+            total = conn.execute(catalog_q.dataset_count(search)).scalar_one()
+            facets: dict[str, list[dict[str, Any]]] = {}
+            for facet in catalog_q.FACETS:
+                facets[facet] = [
+                    {"value": r.value, "count": r.count}
+                    for r in conn.execute(catalog_q.facet_counts(search, facet))
+                ]
+        return rows, total, facets
+
+    def dataset(self, dataset_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(catalog_q.dataset_by_id(dataset_id)).mappings().first()
+        if row is None or row["current_version"] is None and not self._has_versions(dataset_id):
+            raise NotFound(f"dataset '{dataset_id}' does not exist")
+        return dict(row)
+
+    def _has_versions(self, dataset_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(catalog_q.versions_of(dataset_id).limit(1)).first() is not None
+
+    def versions(self, dataset_id: str) -> list[dict[str, Any]]:
+        self.dataset(dataset_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(catalog_q.versions_of(dataset_id)).mappings()]
+
+    def version(self, dataset_id: str, number: int | None) -> PublishedVersion:
+        """A pinned version, or the current one when ``number`` is None (``latest``).
+
+        Raises :class:`NotFound` or, for a withdrawn pinned version, :class:`Gone`.
+        """
+        statement = (
+            catalog_q.current_version(dataset_id) if number is None
+            else catalog_q.version_by_number(dataset_id, number)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(statement).mappings().first()
+        if row is None:
+            self.dataset(dataset_id)  # raises NotFound for an unknown dataset
+            if number is None:
+                raise NotFound(f"dataset '{dataset_id}' has no published version")
+            raise NotFound(f"dataset '{dataset_id}' has no version {number}")
+        version = PublishedVersion.from_row(row)
+        if version.status == "withdrawn":
+            raise Gone(
+                f"version {number} of dataset '{dataset_id}' was withdrawn",
+                version.withdrawn_reason,
+            )
+        return version
+
+    # -- records -----------------------------------------------------------------------------
+
+    def records(self, version: PublishedVersion, query: FeatureQuery, output: Output) -> RecordsPage:
+        built = records_statement(
+            version.table(), version.schema, query, has_geometry=version.has_geometry,
+            output=output,
+        )
+        with self.engine.connect() as conn:
+            result = conn.execute(built.statement).all()
+        more = len(result) > query.limit
+        result = result[: query.limit]
+        n_keys = len(built.sort_keys)
+        if output == "csv":
+            rows: list[Any] = [tuple(r[1 + n_keys:]) for r in result]
+        else:
+            rows = [r[1 + n_keys] for r in result]
+        next_values = None
+        if more and result:
+            last = result[-1]
+            next_values = (tuple(last[1:1 + n_keys]), int(last[0]))
+        return RecordsPage(rows, next_values, built.csv_columns)

@@ -1,0 +1,1 @@
+"""Query model and builders. Builders return SQLAlchemy statements; they never execute."""

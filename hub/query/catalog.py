@@ -1,0 +1,112 @@
+"""Statements over the catalogue tables: dataset search with facets, versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
+
+from hub.db.tables import datasets, versions
+
+FACETS = ("keyword", "organisation", "licence")
+
+
+@dataclass(frozen=True)
+class DatasetSearch:
+    """Catalogue search: free text, exact facet filters, offset paging (the catalogue is small)."""
+
+    q: str | None = None
+    keyword: tuple[str, ...] = ()
+    organisation: str | None = None
+    licence: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+def _search_predicate(search: DatasetSearch, *, skip: str | None = None) -> ColumnElement[bool]:
+    """All filters of a search; ``skip`` leaves one facet out so its counts show alternatives."""
+    parts: list[ColumnElement[bool]] = [datasets.c.current_version.is_not(None)]
+    if search.q:
+        for term in search.q.split():
+            parts.append(
+                or_(
+                    datasets.c.id.icontains(term, autoescape=True),
+                    datasets.c.title_ja.icontains(term, autoescape=True),
+                    datasets.c.title_en.icontains(term, autoescape=True),
+                    datasets.c.description_ja.icontains(term, autoescape=True),
+                    datasets.c.description_en.icontains(term, autoescape=True),
+                    datasets.c.organisation.icontains(term, autoescape=True),
+                    func.array_to_string(datasets.c.keywords, " ").icontains(
+                        term, autoescape=True
+                    ),
+                )
+            )
+    if search.keyword and skip != "keyword":
+        parts.append(datasets.c.keywords.contains(list(search.keyword)))
+    if search.organisation and skip != "organisation":
+        parts.append(datasets.c.organisation == search.organisation)
+    if search.licence and skip != "licence":
+        parts.append(datasets.c.licence == search.licence)
+    return and_(true(), *parts)
+
+
+def dataset_page(search: DatasetSearch) -> Select[Any]:
+    return (
+        select(datasets, versions.c.row_count, versions.c.published_at, versions.c.bbox)
+        .outerjoin(
+            versions,
+            and_(versions.c.dataset_id == datasets.c.id,
+                 versions.c.version == datasets.c.current_version),
+        )
+        .where(_search_predicate(search))
+        .order_by(datasets.c.id)
+        .limit(search.limit)
+        .offset(search.offset)
+    )
+
+
+def dataset_count(search: DatasetSearch) -> Select[Any]:
+    return select(func.count()).select_from(datasets).where(_search_predicate(search))
+
+
+def facet_counts(search: DatasetSearch, facet: str) -> Select[Any]:
+    """Counts per value of one facet, over the search with that facet's own filter removed."""
+    if facet == "keyword":
+        value = func.unnest(datasets.c.keywords).label("value")
+    elif facet == "organisation":
+        value = datasets.c.organisation.label("value")
+    else:
+        value = datasets.c.licence.label("value")
+    inner = select(value).where(_search_predicate(search, skip=facet)).subquery()
+    return (
+        select(inner.c.value, func.count().label("count"), literal(facet).label("facet"))
+        .group_by(inner.c.value)
+        .order_by(func.count().desc(), inner.c.value)
+    )
+
+
+def dataset_by_id(dataset_id: str) -> Select[Any]:
+    return select(datasets).where(datasets.c.id == dataset_id)
+
+
+def versions_of(dataset_id: str) -> Select[Any]:
+    return (
+        select(versions)
+        .where(versions.c.dataset_id == dataset_id)
+        .order_by(versions.c.version.desc())
+    )
+
+
+def version_by_number(dataset_id: str, number: int) -> Select[Any]:
+    return select(versions).where(
+        versions.c.dataset_id == dataset_id, versions.c.version == number
+    )
+
+
+def current_version(dataset_id: str) -> Select[Any]:
+    return select(versions).join(
+        datasets,
+        and_(datasets.c.id == versions.c.dataset_id,
+             datasets.c.current_version == versions.c.version),
+    ).where(datasets.c.id == dataset_id)

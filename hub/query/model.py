@@ -1,0 +1,79 @@
+"""One representation of a records query, whatever surface it came from.
+
+HTTP parameters (``/v1`` today, OGC API and CKAN-compatible surfaces later) are parsed into a
+:class:`FeatureQuery`; :mod:`hub.query.records` turns it into one SQLAlchemy statement with
+bound values. Field names in here have already been checked against the version's schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Operator = Literal[
+    "exact", "not", "lt", "lte", "gt", "gte", "in", "notin", "isnull", "contains", "startswith"
+]
+OPERATORS: tuple[str, ...] = (
+    "exact", "not", "lt", "lte", "gt", "gte", "in", "notin", "isnull", "contains", "startswith"
+)
+
+
+class QueryError(ValueError):
+    """A query parameter is invalid; ``detail`` says which and why (becomes a 400 problem)."""
+
+    def __init__(self, detail: str, parameter: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.parameter = parameter
+
+
+@dataclass(frozen=True)
+class PropertyFilter:
+    """``field <op> value``; ``value`` is already converted to the field's Python type."""
+
+    field: str
+    op: Operator
+    value: Any
+
+
+@dataclass(frozen=True)
+class Near:
+    """A point (WGS84) with an optional search radius in metres."""
+
+    lat: float
+    lon: float
+    radius_m: float | None = None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str  # a schema field, or "distance_m" when ``near`` is set
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Keyset position: the sort values and ``_fid`` of the last row of the previous page."""
+
+    values: tuple[Any, ...]
+    fid: int
+
+
+@dataclass(frozen=True)
+class FeatureQuery:
+    filters: tuple[PropertyFilter, ...] = ()
+    q: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # minlon, minlat, maxlon, maxlat
+    near: Near | None = None
+    within_wkt: str | None = None  # polygon in EPSG:4326, validated
+    sort: tuple[SortKey, ...] = ()
+    fields: tuple[str, ...] | None = None  # None: all schema fields
+    limit: int = 100
+    cursor: Cursor | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_unfiltered(self) -> bool:
+        """True when every row of the version matches (so the stored row count is exact)."""
+        return not (self.filters or self.q or self.bbox or self.within_wkt
+                    or (self.near and self.near.radius_m is not None))

@@ -1,0 +1,279 @@
+"""Build the SQL for a records page from a :class:`FeatureQuery` (statements only).
+
+One small function per clause, as tipg does: the predicate, the distance expression, the
+ordering, the keyset condition and the projection are each built and tested on their own.
+Query values are transformed, never the stored column: a point becomes ``geography`` and is
+compared with the ``geom::geography`` expression that has its own GiST index, and boxes and
+polygons are built in EPSG:4326 like the stored geometry, so every spatial filter can use an
+index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    Table,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+
+from hub.catalog import TableSchema
+from hub.query.model import FeatureQuery, Near, PropertyFilter, SortKey
+
+Output = Literal["json", "geojson", "csv"]
+GEOJSON_DIGITS = 7  # ~1 cm at the equator; more is noise for municipal data
+
+
+@dataclass(frozen=True)
+class RecordsStatement:
+    """The statement plus what the caller needs to read its rows back.
+
+    Row layout: ``_fid``, then one ``_k<i>`` column per sort key (for the next cursor),
+    then ``payload`` (JSON text for json/geojson) or the CSV columns named in ``csv_columns``.
+    """
+
+    statement: Select[Any]
+    sort_keys: tuple[SortKey, ...]
+    csv_columns: tuple[str, ...] = ()
+
+
+def _point(near: Near) -> ColumnElement[Any]:
+    return func.geography(func.ST_SetSRID(func.ST_MakePoint(near.lon, near.lat), 4326),
+                          type_=Geography(srid=4326))
+
+
+def _geography(table: Table) -> ColumnElement[Any]:
+    # ``geography(geom)`` is the same expression as the indexed ``(geom::geography)``; a cast
+    # with a type modifier would not be, and the planner would ignore the index.
+    return func.geography(table.c.geom, type_=Geography(srid=4326))
+
+
+def distance_expression(table: Table, near: Near) -> ColumnElement[float]:
+    """Distance in metres on the WGS84 spheroid (what ``distance_m`` reports)."""
+    return func.ST_Distance(_geography(table), _point(near))
+
+
+def knn_expression(table: Table, near: Near) -> ColumnElement[float]:
+    """Index-assisted KNN ordering (``<->`` on geography, sphere distance)."""
+    return _geography(table).op("<->")(_point(near))
+
+
+def filter_predicate(field_column: ColumnElement[Any], flt: PropertyFilter) -> ColumnElement[bool]:
+    value = flt.value
+    match flt.op:
+        case "exact":
+            return field_column == value
+        case "not":
+            return field_column.is_distinct_from(value)
+        case "lt":
+            return field_column < value
+        case "lte":
+            return field_column <= value
+        case "gt":
+            return field_column > value
+        case "gte":
+            return field_column >= value
+        case "in":
+            return field_column.in_(value)
+        case "notin":
+            return or_(field_column.not_in(value), field_column.is_(None))
+        case "isnull":
+            return field_column.is_(None) if value else field_column.is_not(None)
+        case "contains":
+            return field_column.contains(value, autoescape=True)
+        case "startswith":
+            return field_column.startswith(value, autoescape=True)
+    raise AssertionError(flt.op)  # parse_records_query only produces known operators
+
+
+def where_clause(table: Table, query: FeatureQuery) -> ColumnElement[bool]:
+    """All filters of the query as one predicate with bound values."""
+    parts: list[ColumnElement[bool]] = [
+        filter_predicate(table.c[f.field], f) for f in query.filters
+    ]
+    if query.q:
+        parts += [table.c._search.contains(term, autoescape=True) for term in query.q.split()]
+    if query.bbox:
+        envelope = func.ST_MakeEnvelope(*query.bbox, 4326)
+        parts.append(func.ST_Intersects(table.c.geom, envelope))
+    if query.within_wkt:
+        parts.append(func.ST_Within(table.c.geom, func.ST_GeomFromText(query.within_wkt, 4326)))
+    if query.extra.get("intersects"):
+        polygon = func.ST_GeomFromText(query.extra["intersects"], 4326)
+        parts.append(func.ST_Intersects(table.c.geom, polygon))
+    if query.near and query.near.radius_m is not None:
+        parts.append(func.ST_DWithin(_geography(table), _point(query.near), query.near.radius_m))
+    return and_(true(), *parts)
+
+
+def sort_expressions(table: Table, query: FeatureQuery) -> list[ColumnElement[Any]]:
+    """The value expression of each sort key (distance: KNN when unbounded, exact otherwise)."""
+    exprs: list[ColumnElement[Any]] = []
+    for key in query.sort:
+        if key.field == "distance_m":
+            assert query.near is not None
+            bounded = query.near.radius_m is not None
+            exprs.append(
+                distance_expression(table, query.near) if bounded
+                else knn_expression(table, query.near)
+            )
+        else:
+            exprs.append(table.c[key.field])
+    return exprs
+
+
+def _typed_literal(value: Any, like: ColumnElement[Any]) -> Any:
+    """Cursor values arrive as JSON; give them the column's type again."""
+    if value is None:
+        return None
+    try:
+        python_type = like.type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is date and isinstance(value, str):
+        return date.fromisoformat(value)
+    if python_type is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if python_type is time and isinstance(value, str):
+        return time.fromisoformat(value)
+    return value
+
+
+def keyset_condition(
+    exprs: list[ColumnElement[Any]], keys: tuple[SortKey, ...], values: tuple[Any, ...],
+    fid_column: ColumnElement[int], fid: int,
+) -> ColumnElement[bool]:
+    """Rows strictly after (values, fid) in ``ORDER BY keys NULLS LAST, _fid``.
+
+    Lexicographic: k1 after v1, or k1 = v1 and k2 after v2, ..., or all equal and _fid > fid.
+    NULLs sort last in both directions, so "after NULL" only admits further NULLs.
+    """
+    disjuncts: list[ColumnElement[bool]] = []
+    equal_prefix: list[ColumnElement[bool]] = []
+    for expr, key, raw in zip(exprs, keys, values, strict=True):
+        value = _typed_literal(raw, expr)
+        if value is None:
+            after: ColumnElement[bool] = false()
+            equal: ColumnElement[bool] = expr.is_(None)
+        else:
+            beyond = expr < value if key.descending else expr > value
+            after = or_(beyond, expr.is_(None))
+            equal = expr == value
+        disjuncts.append(and_(*equal_prefix, after))
+        equal_prefix.append(equal)
+    disjuncts.append(and_(*equal_prefix, fid_column > fid))
+    return or_(*disjuncts)
+
+
+def order_by(exprs: list[ColumnElement[Any]], keys: tuple[SortKey, ...],
+             fid_column: ColumnElement[int]) -> list[Any]:
+    clauses: list[Any] = []
+    for expr, key in zip(exprs, keys, strict=True):
+        clauses.append((expr.desc() if key.descending else expr.asc()).nulls_last())
+    clauses.append(fid_column.asc())
+    return clauses
+
+
+def feature_id_expression(table: Table, schema: TableSchema) -> ColumnElement[Any]:
+    """A feature's public id: its single-column primary key, else its row number ``_fid``."""
+    if len(schema.primary_key) == 1:
+        return table.c[schema.primary_key[0]]
+    return table.c._fid
+
+
+def _projection(table: Table, schema: TableSchema, query: FeatureQuery) -> list[ColumnElement[Any]]:
+    names = query.fields or schema.field_names
+    return [table.c[n] for n in names]
+
+
+def records_statement(
+    table: Table, schema: TableSchema, query: FeatureQuery, *, has_geometry: bool,
+    output: Output,
+) -> RecordsStatement:
+    """SELECT one page (limit + 1 rows, so the caller knows whether a next page exists)."""
+    exprs = sort_expressions(table, query)
+    key_columns = [e.label(f"_k{i}") for i, e in enumerate(exprs)]
+    projected = _projection(table, schema, query)
+    distance = distance_expression(table, query.near) if query.near else None
+
+    csv_columns: tuple[str, ...] = ()
+    if output == "csv":
+        columns = list(projected)
+        if has_geometry:
+            columns.append(func.ST_AsText(table.c.geom).label("geometry"))
+        if distance is not None:
+            columns.append(func.round(cast(distance, Numeric()), 2).label("distance_m"))
+        csv_columns = tuple(c.name for c in columns)
+        payload_columns = columns
+    else:
+        properties = list(projected)
+        if distance is not None:
+            properties.append(func.round(cast(distance, Numeric()), 2).label("distance_m"))
+        if output == "json":
+            if has_geometry:
+                properties.append(
+                    func.ST_AsGeoJSON(table.c.geom, GEOJSON_DIGITS).cast(_json()).label("geometry")
+                )
+            payload = _row_json(properties).label("payload")
+        else:
+            feature_id = feature_id_expression(table, schema)
+            geometry = (
+                func.ST_AsGeoJSON(table.c.geom, GEOJSON_DIGITS).cast(_json())
+                if has_geometry else literal(None)
+            )
+            payload = func.json_build_object(
+                "type", "Feature",
+                "id", feature_id,
+                "geometry", geometry,
+                "properties", _row_json(properties),
+            ).cast(Text()).label("payload")
+        payload_columns = [payload]
+
+    statement = (
+        select(table.c._fid, *key_columns, *payload_columns)
+        .where(where_clause(table, query))
+        .order_by(*order_by(exprs, query.sort, table.c._fid))
+        .limit(query.limit + 1)
+    )
+    if query.cursor is not None:
+        statement = statement.where(
+            keyset_condition(exprs, query.sort, query.cursor.values, table.c._fid, query.cursor.fid)
+        )
+    return RecordsStatement(statement, query.sort, csv_columns)
+
+
+def _json() -> Any:
+    from sqlalchemy.dialects.postgresql import JSON
+
+    return JSON()
+
+
+def _row_json(columns: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+    """``json_build_object`` keeps column order; chunks of 50 pairs stay under PostgreSQL's
+    100-argument limit and are merged in order with ``jsonb``-free concatenation."""
+    pairs: list[Any] = []
+    for column in columns:
+        pairs += [column.key if hasattr(column, "key") else column.name, column]
+    if len(pairs) <= 100:
+        return func.json_build_object(*pairs)
+    # Wide schemas: build chunks and merge textually, preserving key order.
+    chunks = [func.json_build_object(*pairs[i:i + 100]).cast(Text())
+              for i in range(0, len(pairs), 100)]
+    merged: ColumnElement[Any] = chunks[0]
+    for chunk in chunks[1:]:
+        merged = func.concat(func.left(merged, -1), ", ", func.right(chunk, -1))
+    return merged.cast(_json())

@@ -1,0 +1,676 @@
+"""Pure normalisation of text cells into typed values, one column at a time.
+
+Every parser takes a pandas Series of text and returns the typed values plus a boolean mask of
+cells that were not empty but could not be read (the caller reports those with the original
+text). Empty cells are missing (NA/None), never invalid: whether a value is required is a
+constraint, checked in :mod:`etl.validate`.
+
+Municipal files repeat the same few values (wards, categories, dates, ○/×) many times, so
+per-value Python work is done once per *distinct* value (``pd.factorize`` + a list over the
+uniques) and spread back with numpy indexing; plain ASCII numbers take pandas' C fast path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from hub.catalog import TableSchema
+
+T = TypeVar("T")
+
+# Returned by per-value parsers for a non-empty value that cannot be read.
+INVALID: Any = object()
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+
+def _map_unique(s: pd.Series, parse: Callable[[str], Any]) -> np.ndarray:
+    """Apply ``parse`` once per distinct value of ``s``; return an object array aligned with s.
+
+    Missing cells (None/NaN) are passed to ``parse`` as "" so that every parser sees text.
+    """
+    values = s.to_numpy(dtype=object, na_value="")
+    codes, uniques = pd.factorize(values)
+    parsed = np.empty(len(uniques), dtype=object)
+    parsed[:] = [parse(u) for u in uniques]
+    return parsed[codes] if len(values) else np.empty(0, dtype=object)
+
+
+def _nfkc_one(value: str) -> str:
+    if value.isascii():
+        return value.strip()
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def nfkc_text(value: str) -> str:
+    """NFKC + strip of one string (the scalar twin of :func:`nfkc`)."""
+    return _nfkc_one(value)
+
+
+def nfkc(s: pd.Series) -> pd.Series:
+    """NFKC-normalise and trim every cell.
+
+    Japanese files mix full-width and half-width digits, letters, spaces and punctuation
+    (``３５．６``, ``ＮＫビル``, U+3000 spaces); NFKC folds them into one spelling so that values
+    compare, parse and search the same whichever keyboard mode the publisher used.
+    Missing cells become "".
+    """
+    return pd.Series(_map_unique(s, _nfkc_one), index=s.index, dtype=object)
+
+
+def search_text(
+    frame: pd.DataFrame, string_fields: list[str], *, already_nfkc: bool = False
+) -> pd.Series:
+    """Lower-cased NFKC text of ``string_fields`` joined by single spaces, for full-text ``q``.
+
+    Stored per row (``_search``) so that a trigram index serves searches without the query
+    layer having to know the schema. ``already_nfkc`` skips re-normalising cells that
+    :func:`etl.prepare.prepare` has normalised already.
+    """
+    if not string_fields or frame.empty:
+        return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    parts = []
+    for name in string_fields:
+        column = frame[name].astype(object).where(frame[name].notna(), "")
+        parts.append(column if already_nfkc else nfkc(column))
+    joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        joined = joined.str.replace(r"\s{2,}", " ", regex=True).str.strip()
+    return joined.str.lower().astype(object)
+
+
+# --- headers -------------------------------------------------------------------------------------
+
+
+def header_key(header: str) -> str:
+    """How headers compare: NFKC, case-folded, without spaces, underscores or hyphens, so
+    ``緯 度``, ``Latitude`` and ``ｌａｔｉｔｕｄｅ`` match one another."""
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", header)).casefold()
+
+
+def match_headers(
+    headers: list[str], schema: TableSchema, column_map: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Map source headers to schema field names; return ({header: field}, unmatched headers).
+
+    Priority: the dataset's ``[columns]`` map (exact header, then loosely), then the field's
+    name, title, ``title_ja`` and ``synonyms`` (compared with :func:`header_key`). Each field
+    takes at most one column (the first by priority, then by position) so a file with two
+    ``住所`` columns cannot silently overwrite one with the other.
+    """
+    field_names = set(schema.field_names)
+    levels: list[Callable[[str], str | None]] = []
+    levels.append(lambda h: column_map.get(h))
+    loose_map = {header_key(src): dst for src, dst in column_map.items()}
+    levels.append(lambda h: loose_map.get(header_key(h)))
+    for attribute in ("name", "title", "title_ja"):
+        table = {
+            header_key(getattr(f, attribute)): f.name
+            for f in schema.fields
+            if getattr(f, attribute)
+        }
+        levels.append(lambda h, table=table: table.get(header_key(h)))
+    synonyms = {header_key(s): f.name for f in schema.fields for s in f.synonyms}
+    levels.append(lambda h: synonyms.get(header_key(h)))
+
+    mapping: dict[str, str] = {}
+    taken: set[str] = set()
+    for lookup in levels:
+        for header in headers:
+            if header in mapping:
+                continue
+            target = lookup(header)
+            if target is not None and target in field_names and target not in taken:
+                mapping[header] = target
+                taken.add(target)
+    unmatched = [h for h in headers if h not in mapping]
+    return mapping, unmatched
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)")
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+)
+_INT64_MAX = 2**63 - 1
+
+
+def _integer_one(value: str) -> int | None:
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    if not _INTEGER.fullmatch(text):
+        return INVALID
+    number = int(text.replace(",", ""))
+    return number if -_INT64_MAX - 1 <= number <= _INT64_MAX else INVALID
+
+
+def _number_one(value: str) -> float | None:
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    if not _NUMBER.fullmatch(text):
+        return INVALID
+    number = float(text.replace(",", ""))
+    return number if math.isfinite(number) else INVALID
+
+
+def _split_invalid(parsed: np.ndarray, index: pd.Index) -> tuple[np.ndarray, pd.Series]:
+    """Turn INVALID markers into None and return them as a mask."""
+    invalid = np.fromiter((p is INVALID for p in parsed), dtype=bool, count=len(parsed))
+    if invalid.any():
+        parsed = parsed.copy()
+        parsed[invalid] = None
+    return parsed, pd.Series(invalid, index=index, dtype=bool)
+
+
+def parse_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole numbers, allowing full-width digits and thousands separators (``1,234``).
+
+    Units (``12件``, ``3人``) are invalid rather than stripped: a count with a unit in it
+    usually means the column holds free text, and the publisher should see that.
+    """
+    text = s.to_numpy(dtype=object, na_value="")
+    result = pd.array([None] * len(text), dtype="Int64")
+    plain = pd.Series(text, dtype=object).str.fullmatch(r"[+-]?[0-9]{1,18}").to_numpy(dtype=bool)
+    if plain.any():
+        result[plain] = pd.to_numeric(pd.Series(text[plain], dtype=object)).to_numpy(np.int64)
+    rest = ~plain
+    invalid = np.zeros(len(text), dtype=bool)
+    if rest.any():
+        parsed, bad = _split_invalid(
+            _map_unique(pd.Series(text[rest], dtype=object), _integer_one),
+            pd.RangeIndex(int(rest.sum())),
+        )
+        result[rest] = pd.array(list(parsed), dtype="Int64")
+        invalid[rest] = bad.to_numpy()
+    return pd.Series(result, index=s.index, dtype="Int64"), pd.Series(invalid, index=s.index)
+
+
+def parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Decimal numbers: ``35.6``, ``-1.5e3``, ``1,234.5``, full-width ``３５．６``.
+
+    Plain ASCII numbers go through pandas' C parser; anything else (full-width, commas, junk)
+    through a per-distinct-value reader that rejects ``nan``/``inf`` and units.
+    """
+    text = s.to_numpy(dtype=object, na_value="")
+    fast = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(fast)
+    values = np.where(ok, fast, np.nan)
+    missing = np.zeros(len(text), dtype=bool)
+    invalid = np.zeros(len(text), dtype=bool)
+    rest = ~ok
+    if rest.any():
+        parsed = _map_unique(pd.Series(text[rest], dtype=object), _number_one)
+        rest_values = np.array(
+            [np.nan if p is None or p is INVALID else p for p in parsed], dtype=float
+        )
+        values[rest] = rest_values
+        invalid[rest] = [p is INVALID for p in parsed]
+        missing[rest] = [p is None for p in parsed]
+    result = pd.array(values, dtype="Float64")
+    result[missing | invalid] = pd.NA
+    return pd.Series(result, index=s.index), pd.Series(invalid, index=s.index)
+
+
+# --- booleans ------------------------------------------------------------------------------------
+
+DEFAULT_TRUE = ("true", "yes", "y", "1", "有", "有り", "あり", "○", "〇", "◯", "はい", "可", "◎")
+DEFAULT_FALSE = ("false", "no", "n", "0", "無", "無し", "なし", "×", "✕", "✖", "いいえ", "不可")
+
+
+def _boolean_key(value: str) -> str:
+    return _nfkc_one(value).casefold()
+
+
+def parse_boolean(
+    s: pd.Series,
+    true_values: Iterable[str] | None = None,
+    false_values: Iterable[str] | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Yes/no flags as Japanese files write them: 有/無, ○/〇/◯/×, はい/いいえ, あり/なし,
+    可/不可, true/false, yes/no, 1/0 (case- and width-insensitive).
+
+    A schema field's ``trueValues``/``falseValues`` replace the corresponding default list, for
+    files where e.g. ``-`` means no.
+    """
+    trues = {_boolean_key(v) for v in (DEFAULT_TRUE if true_values is None else true_values)}
+    falses = {_boolean_key(v) for v in (DEFAULT_FALSE if false_values is None else false_values)}
+
+    def one(value: str) -> bool | None:
+        key = _boolean_key(value)
+        if not key:
+            return None
+        if key in trues:
+            return True
+        if key in falses:
+            return False
+        return INVALID
+
+    parsed, invalid = _split_invalid(_map_unique(s, one), s.index)
+    return pd.Series(pd.array(list(parsed), dtype="boolean"), index=s.index), invalid
+
+
+# --- dates and times -----------------------------------------------------------------------------
+
+# Era: (first Gregorian year, first day, last day). Year 1 of an era is its first year.
+ERAS: dict[str, tuple[int, dt.date, dt.date | None]] = {
+    "明治": (1868, dt.date(1868, 1, 1), dt.date(1912, 7, 29)),
+    "大正": (1912, dt.date(1912, 7, 30), dt.date(1926, 12, 24)),
+    "昭和": (1926, dt.date(1926, 12, 25), dt.date(1989, 1, 7)),
+    "平成": (1989, dt.date(1989, 1, 8), dt.date(2019, 4, 30)),
+    "令和": (2019, dt.date(2019, 5, 1), None),
+}
+ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+
+_ERA = r"(?P<era>明治|大正|昭和|平成|令和|[MTSHRmtshr])\.?\s*(?P<ey>[0-9]{1,2}|元)\s*"
+_WEEKDAY = r"(?:\s*\(\s*[月火水木金土日](?:曜日?)?\s*\))?"
+_MIDNIGHT = r"(?:[T\s]+0?0:00(?::00)?)?"
+_DATE_FORMS = [
+    re.compile(
+        r"(?P<y>[0-9]{4})\s*(?P<sep>[-/.])\s*(?P<m>[0-9]{1,2})\s*(?P=sep)\s*(?P<d>[0-9]{1,2})"
+        + _WEEKDAY + _MIDNIGHT
+    ),
+    re.compile(
+        r"(?P<y>[0-9]{4})\s*年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*日" + _WEEKDAY
+    ),
+    re.compile(r"(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})"),
+    re.compile(r"(?P<m>[0-9]{1,2})/(?P<d>[0-9]{1,2})/(?P<y>[0-9]{4})" + _MIDNIGHT),
+    re.compile(
+        _ERA
+        + r"(?:年\s*(?P<m>[0-9]{1,2})\s*月\s*(?P<d>[0-9]{1,2})\s*日"
+        + r"|(?P<sep>[-/.])\s*(?P<m2>[0-9]{1,2})\s*(?P=sep)\s*(?P<d2>[0-9]{1,2}))"
+        + _WEEKDAY
+    ),
+]
+
+
+def _era_year(era: str, year_text: str) -> tuple[str, int] | None:
+    name = ERA_LETTERS.get(era.upper(), era)
+    if name not in ERAS:
+        return None
+    year = 1 if year_text == "元" else int(year_text)
+    if year < 1:
+        return None
+    return name, ERAS[name][0] + year - 1
+
+
+def date_value(value: str) -> dt.date | None:
+    """One date in any accepted spelling (see :func:`parse_date`); INVALID if unreadable."""
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    for form in _DATE_FORMS:
+        match = form.fullmatch(text)
+        if match is None:
+            continue
+        parts = match.groupdict()
+        era = None
+        if parts.get("era"):
+            found = _era_year(parts["era"], parts["ey"])
+            if found is None:
+                return INVALID
+            era, year = found
+        else:
+            year = int(parts["y"])
+        month = int(parts.get("m") or parts.get("m2") or 0)
+        day = int(parts.get("d") or parts.get("d2") or 0)
+        try:
+            date = dt.date(year, month, day)
+        except ValueError:
+            return INVALID
+        if era is not None:
+            _, first, last = ERAS[era]
+            if date < first or (last is not None and date > last):
+                return INVALID  # e.g. 平成31年5月1日 does not exist: that day is 令和元年
+        return date
+    return INVALID
+
+
+def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Dates to ISO ``YYYY-MM-DD``.
+
+    Accepts ISO, ``2020/4/1``, ``2020.4.1``, ``2020年4月1日`` (optionally with ``(水)``),
+    ``20200401``, US-style ``5/16/2020`` (Takamatsu uses it; year last is read M/D/Y),
+    Japanese eras ``令和2年4月1日``/``令和元年5月1日`` and their abbreviations ``R2.4.1``,
+    ``H19.4.1``, ``S47.4.1`` (any case or width). Impossible dates (``2021-02-30``) and dates
+    outside their era (``平成31年5月1日``) are invalid rather than guessed.
+    """
+
+    def one(value: str) -> str | None:
+        date = date_value(value)
+        return date if date is None or date is INVALID else date.isoformat()
+
+    parsed, invalid = _split_invalid(_map_unique(s, one), s.index)
+    return pd.Series(parsed, index=s.index, dtype=object), invalid
+
+
+_TIME_FORMS = [
+    re.compile(r"(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})(?::(?P<s>[0-9]{2})(?P<f>\.[0-9]+)?)?"),
+    re.compile(r"(?P<h>[0-9]{1,2})\s*時(?:\s*(?P<m>[0-9]{1,2})\s*分)?(?:\s*(?P<s>[0-9]{1,2})\s*秒)?"),
+]
+_HALF_DAY = re.compile(
+    r"(?P<half>午前|午後|AM|PM|A\.M\.|P\.M\.)?\s*(?P<rest>.*?)\s*(?P<suffix>AM|PM)?", re.IGNORECASE
+)
+
+
+def time_value(value: str) -> str | None:
+    """One time of day as ``HH:MM:SS``; INVALID if unreadable or out of range (``24:00``)."""
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    half_match = _HALF_DAY.fullmatch(text)
+    assert half_match is not None  # the pattern matches any string
+    half = (half_match["half"] or half_match["suffix"] or "").upper().replace(".", "")
+    rest = half_match["rest"]
+    for form in _TIME_FORMS:
+        match = form.fullmatch(rest)
+        if match is None:
+            continue
+        hour, minute = int(match["h"]), int(match["m"] or 0)
+        second = int(match["s"] or 0)
+        if half:
+            if not 1 <= hour <= 12:
+                return INVALID
+            hour = hour % 12 + (12 if half in ("午後", "PM") else 0)
+        if hour > 23 or minute > 59 or second > 59:
+            return INVALID
+        return f"{hour:02d}:{minute:02d}:{second:02d}"
+    return INVALID
+
+
+def parse_time(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Times of day to ``HH:MM:SS``: ``9:00``, ``09:00:00``, ``9：30`` (full-width colon),
+    ``9時30分``, ``午後3時``. ``24:00`` is invalid for a plain time (it is not a time of day;
+    files use it to mean "until midnight", which belongs in free text or a duration)."""
+    parsed, invalid = _split_invalid(_map_unique(s, time_value), s.index)
+    return pd.Series(parsed, index=s.index, dtype=object), invalid
+
+
+_DATETIME = re.compile(
+    r"(?P<date>.+?)(?:(?:T|\s+)(?P<time>[^\sT]*?[0-9](?:\s*[時分秒])?)\s*"
+    r"(?P<tz>Z|[+-][0-9]{2}:?[0-9]{2})?)?"
+)
+
+
+def _datetime_one(value: str) -> str | None:
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    match = _DATETIME.fullmatch(text)
+    if match is None:
+        return INVALID
+    date = date_value(match["date"])
+    if date is None or date is INVALID:
+        return INVALID
+    clock = time_value(match["time"]) if match["time"] else "00:00:00"
+    if clock is None or clock is INVALID:
+        return INVALID
+    tz = match["tz"] or "+09:00"
+    if tz == "Z":
+        tz = "+00:00"
+    elif ":" not in tz:
+        tz = f"{tz[:3]}:{tz[3:]}"
+    if int(tz[1:3]) > 14 or int(tz[4:6]) > 59:
+        return INVALID
+    return f"{date.isoformat()}T{clock}{tz}"
+
+
+def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Date and time to ISO 8601 with an offset (``2020-04-01T09:30:00+09:00``).
+
+    The date part accepts everything :func:`parse_date` does, the time part everything
+    :func:`parse_time` does, separated by ``T`` or spaces. Values without an offset are local
+    time in Japan (Asia/Tokyo has been +09:00 without DST since 1951), so ``+09:00`` is
+    written out; a date alone means its midnight.
+    """
+    parsed, invalid = _split_invalid(_map_unique(s, _datetime_one), s.index)
+    return pd.Series(parsed, index=s.index, dtype=object), invalid
+
+
+_YEAR_FORMS = [
+    re.compile(r"(?P<y>[0-9]{4})(?:\s*年度?)?"),
+    re.compile(_ERA + r"(?:年度?)?"),
+]
+
+
+def _year_one(value: str) -> int | None:
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    for form in _YEAR_FORMS:
+        match = form.fullmatch(text)
+        if match is None:
+            continue
+        if match.groupdict().get("era"):
+            found = _era_year(match["era"], match["ey"])
+            return INVALID if found is None else found[1]
+        return int(match["y"])
+    return INVALID
+
+
+def parse_year(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Calendar years: ``2020``, ``2020年``, ``令和2年``, ``R2年度`` (a fiscal year is named by
+    the calendar year it starts in, so ``令和2年度`` is 2020)."""
+    parsed, invalid = _split_invalid(_map_unique(s, _year_one), s.index)
+    return pd.Series(pd.array(list(parsed), dtype="Int64"), index=s.index), invalid
+
+
+# --- coordinates ---------------------------------------------------------------------------------
+
+_HEMI = r"(?:[NSEW]|北緯|南緯|東経|西経)"
+_DMS = re.compile(
+    rf"(?P<pre>{_HEMI})?\s*(?P<deg>[0-9]+(?:\.[0-9]+)?)\s*(?:°|º|˚|度)\s*"
+    r"(?:(?P<min>[0-9]+(?:\.[0-9]+)?)\s*(?:'|′|’|分)\s*)?"
+    r"(?:(?P<sec>[0-9]+(?:\.[0-9]+)?)\s*(?:\"|″|′′|''|”|秒)\s*)?"
+    rf"(?P<post>{_HEMI})?",
+    re.IGNORECASE,
+)
+_SIGNED_HEMI = re.compile(
+    rf"(?P<pre>{_HEMI})?\s*(?P<deg>[0-9]+(?:\.[0-9]+)?)\s*°?\s*(?P<post>{_HEMI})?", re.IGNORECASE
+)
+_NEGATIVE_HEMI = {"S", "W", "南緯", "西経"}
+
+
+def coordinate_value(value: str) -> float | None:
+    """One coordinate in decimal degrees from ``35.658``, ``N35.658``, ``35°39'29.1"N``,
+    ``北緯35度39分29.1秒``; INVALID if unreadable."""
+    text = _nfkc_one(value)
+    if not text:
+        return None
+    number = _number_one(text)
+    if number is not INVALID:
+        return number
+    for form in (_DMS, _SIGNED_HEMI):
+        match = form.fullmatch(text)
+        if match is None:
+            continue
+        if match["pre"] and match["post"]:
+            return INVALID
+        minutes = float(match.groupdict().get("min") or 0)
+        seconds = float(match.groupdict().get("sec") or 0)
+        if minutes >= 60 or seconds >= 60:
+            return INVALID
+        degrees = float(match["deg"]) + minutes / 60 + seconds / 3600
+        hemisphere = (match["pre"] or match["post"] or "").upper()
+        return -degrees if hemisphere in _NEGATIVE_HEMI else degrees
+    return INVALID
+
+
+def _coordinates(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(degrees with NaN, invalid mask, empty mask) for one column of coordinates."""
+    text = s.to_numpy(dtype=object, na_value="")
+    numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce")
+    values = np.array(numbers, dtype=float)  # a writable copy
+    rest = ~np.isfinite(values)
+    invalid = np.zeros(len(text), dtype=bool)
+    empty = np.zeros(len(text), dtype=bool)
+    if rest.any():
+        parsed = _map_unique(pd.Series(text[rest], dtype=object), coordinate_value)
+        values[rest] = [np.nan if p is None or p is INVALID else p for p in parsed]
+        invalid[rest] = [p is INVALID for p in parsed]
+        empty[rest] = [p is None for p in parsed]
+    return values, invalid, empty
+
+
+def parse_latlon_pair(
+    lat: pd.Series, lon: pd.Series
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """Latitude/longitude columns to decimal degrees: (lat, lon, swapped, invalid).
+
+    Swapped columns are a common copy-paste slip; they are detected by range (a "latitude"
+    beyond ±90 with a longitude within ±90 — for Japan: latitude 120..155 with longitude
+    20..46) and fixed, and the mask lets the caller warn. Out-of-range, unreadable or
+    half-missing pairs are invalid; a pair missing on both sides is simply missing.
+    """
+    a, bad_a, empty_a = _coordinates(lat)
+    b, bad_b, empty_b = _coordinates(lon)
+    invalid = bad_a | bad_b | (empty_a != empty_b)
+    present = ~invalid & ~empty_a & ~empty_b
+    japan = (a >= 120) & (a <= 155) & (b >= 20) & (b <= 46)
+    swapped = present & (((np.abs(a) > 90) & (np.abs(b) <= 90)) | japan)
+    a, b = np.where(swapped, b, a), np.where(swapped, a, b)
+    invalid |= present & ((np.abs(a) > 90) | (np.abs(b) > 180))
+    keep = present & ~invalid
+    lat_out = pd.array(np.where(keep, a, np.nan), dtype="Float64")
+    lon_out = pd.array(np.where(keep, b, np.nan), dtype="Float64")
+    lat_out[~keep] = pd.NA
+    lon_out[~keep] = pd.NA
+    index = lat.index
+    return (
+        pd.Series(lat_out, index=index),
+        pd.Series(lon_out, index=index),
+        pd.Series(swapped, index=index),
+        pd.Series(invalid, index=index),
+    )
+
+
+def parse_combined_latlon(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """One cell holding ``"lat,lon"`` (Takamatsu's ``location``) or ``"lat lon"``; see
+    :func:`parse_latlon_pair` for the meaning of the four results."""
+    text = nfkc(s).str.strip("()[] ")
+    by_comma = text.str.extract(r"^(?P<a>[^,]+?)\s*,\s*(?P<b>[^,]+)$")
+    by_space = text.str.extract(r"^(?P<a>\S+)\s+(?P<b>\S+)$")
+    a = by_comma["a"].fillna(by_space["a"])
+    b = by_comma["b"].fillna(by_space["b"])
+    unsplit = a.isna() & text.ne("")
+    lat, lon, swapped, invalid = parse_latlon_pair(
+        a.astype(object).where(a.notna(), ""), b.astype(object).where(b.notna(), "")
+    )
+    invalid = invalid | unsplit
+    return lat, lon, swapped & ~unsplit, invalid
+
+
+@lru_cache(maxsize=32)
+def _transformer(from_epsg: int, to_epsg: int = 4326) -> Transformer:
+    return Transformer.from_crs(from_epsg, to_epsg, always_xy=True)
+
+
+def reproject(lon: pd.Series, lat: pd.Series, from_epsg: int) -> tuple[pd.Series, pd.Series]:
+    """Coordinates from ``from_epsg`` to EPSG:4326 as (lon, lat), x/y order (always_xy).
+
+    Used for JGD2011 plane-rectangular zones (EPSG:6669-6687), where ``lon`` is the easting
+    (Japanese survey "Y") and ``lat`` the northing ("X"). Missing stays missing.
+    """
+    x = pd.array(lon, dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
+    y = pd.array(lat, dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
+    if from_epsg != 4326:
+        x, y = _transformer(from_epsg).transform(x, y)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    bad = ~(np.isfinite(x) & np.isfinite(y))
+    out_x, out_y = pd.array(x, dtype="Float64"), pd.array(y, dtype="Float64")
+    out_x[bad] = pd.NA
+    out_y[bad] = pd.NA
+    return pd.Series(out_x, index=lon.index), pd.Series(out_y, index=lat.index)
+
+
+_EWKT = re.compile(r"^\s*SRID\s*=\s*(?P<srid>[0-9]+)\s*;\s*(?P<wkt>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def parse_wkt(s: pd.Series, default_srid: int = 4326) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """WKT or EWKT (``SRID=6677;POINT(...)``) to normalised EPSG:4326 WKT:
+    (wkt, invalid, reason).
+
+    Coordinates are reprojected from the EWKT SRID, else from ``default_srid`` (the
+    dataset's declared CRS). Invalid geometries (self-intersecting rings ...) are repaired
+    with ``shapely.make_valid``: such rows are *not* invalid but carry a reason starting
+    with ``repaired:`` so the caller can warn. Unparseable, empty or out-of-range geometries
+    are invalid with the reason why. Empty cells are missing (None, no reason).
+    """
+    text = nfkc(s)
+    n = len(text)
+    ewkt = text.str.extract(_EWKT.pattern, flags=_EWKT.flags)
+    is_ewkt = ewkt["srid"].notna().to_numpy(dtype=bool)
+    srids = np.full(n, default_srid, dtype=np.int64)
+    bodies = text.to_numpy(dtype=object).copy()
+    if is_ewkt.any():
+        srids[is_ewkt] = ewkt["srid"][is_ewkt].astype(np.int64).to_numpy()
+        bodies[is_ewkt] = ewkt["wkt"][is_ewkt].to_numpy(dtype=object)
+    empty = bodies == ""
+    geoms = shapely.from_wkt(np.where(empty, None, bodies), on_invalid="ignore")
+    reason = np.full(n, None, dtype=object)
+    invalid = np.zeros(n, dtype=bool)
+    unreadable = ~empty & shapely.is_missing(geoms)
+    reason[unreadable] = "not valid WKT"
+    blank = ~empty & ~unreadable & shapely.is_empty(geoms)
+    reason[blank] = "empty geometry"
+    invalid |= unreadable | blank
+    usable = ~empty & ~invalid
+    broken = usable & ~shapely.is_valid(geoms)
+    if broken.any():
+        why = shapely.is_valid_reason(geoms[broken])
+        geoms[broken] = shapely.make_valid(geoms[broken])
+        reason[broken] = ["repaired: " + str(w) for w in why]
+    for srid in np.unique(srids[usable]):
+        if srid == 4326:
+            continue
+        rows = usable & (srids == srid)
+        transformer = _transformer(int(srid))
+        geoms[rows] = shapely.transform(
+            geoms[rows], lambda xy, t=transformer: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+        )
+    if usable.any():
+        bounds = shapely.bounds(geoms[usable])
+        outside = ~(
+            np.isfinite(bounds).all(axis=1)
+            & (bounds[:, 0] >= -180) & (bounds[:, 2] <= 180)
+            & (bounds[:, 1] >= -90) & (bounds[:, 3] <= 90)
+        )
+        where = np.flatnonzero(usable)[outside]
+        invalid[where] = True
+        reason[where] = "coordinates outside longitude -180..180 / latitude -90..90"
+    keep = ~empty & ~invalid
+    wkt = np.full(n, None, dtype=object)
+    if keep.any():
+        wkt[keep] = shapely.to_wkt(geoms[keep], rounding_precision=-1)
+    index = s.index
+    return (
+        pd.Series(wkt, index=index, dtype=object),
+        pd.Series(invalid, index=index),
+        pd.Series(reason, index=index, dtype=object),
+    )
+
+
+def point_wkt(lon: pd.Series, lat: pd.Series) -> pd.Series:
+    """``POINT (lon lat)`` per row (None where either is missing), built with vectorised
+    string operations; float repr keeps full precision."""
+    present = (lon.notna() & lat.notna()).to_numpy(dtype=bool)
+    out = np.full(len(lon), None, dtype=object)
+    if present.any():
+        xs = lon.to_numpy(dtype=float, na_value=np.nan)[present].astype(str).astype(object)
+        ys = lat.to_numpy(dtype=float, na_value=np.nan)[present].astype(str).astype(object)
+        out[present] = "POINT (" + xs + " " + ys + ")"
+    return pd.Series(out, index=lon.index, dtype=object)

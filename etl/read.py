@@ -1,0 +1,510 @@
+"""Read a messy municipal CSV or XLSX file into a table of strings, remembering where each
+record came from.
+
+Nothing here interprets values: every cell stays text so that validation can quote exactly what
+the publisher wrote. What this module does decide is *how to read the bytes*: the encoding
+(UTF-8, UTF-8 with BOM, CP932, EUC-JP), the delimiter, a ``#key,value`` metadata preamble
+(Takamatsu style), a title row above the header (Minato style), trailing empty columns, and the
+physical line on which every record starts (records may span lines), so that reports point at
+the line staff see in their editor.
+
+The body of a CSV is parsed by pandas' C engine in one call; only the first few lines (preamble,
+title, header) are looked at record by record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DELIMITERS = (",", "\t", ";", "|")
+BOM = b"\xef\xbb\xbf"
+# How many leading records may be preamble, blank or title rows before we give up looking.
+HEAD_RECORDS = 50
+# The IMI/Takamatsu convention: the real header is the `#property` metadata line.
+PROPERTY_KEY = "property"
+_SAW_FIELDS = re.compile(r"saw (\d+)")
+
+
+class ReadError(ValueError):
+    """A file could not be read as a table; the message names the file and what failed."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+@dataclass
+class RawTable:
+    """A file read as text cells, before any normalisation. See the module docstring."""
+
+    source_name: str
+    source_sha256: str
+    encoding: str
+    delimiter: str | None
+    headers: list[str]
+    frame: pd.DataFrame
+    source_rows: np.ndarray
+    preamble: dict[str, str] = field(default_factory=dict)
+
+
+def read_table(
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+) -> RawTable:
+    """Read ``path`` (CSV/TSV/text or XLSX) into a :class:`RawTable` of strings.
+
+    ``encoding``, ``delimiter`` and ``header_row`` (1-based physical line, or sheet row for
+    XLSX) override detection; ``sheet`` picks an XLSX worksheet by name (default: the first).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(path.name, f"cannot open file: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if data[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm"):
+        rows, row_numbers = _xlsx_rows(path, data, sheet)
+        layout = _find_layout(rows, row_numbers, header_row, path.name)
+        frame, source_rows = _xlsx_frame(rows, row_numbers, layout)
+        return _finish(path.name, digest, "xlsx", None, layout, frame, source_rows)
+
+    _, used_encoding = decode(data, path.name, encoding)  # strict check of the whole file
+    raw, parse_encoding = _line_safe_bytes(data, used_encoding)
+    delim = delimiter or sniff_delimiter(raw[:65536].decode(parse_encoding, errors="ignore"))
+    head = _HeadReader(raw, parse_encoding)
+    records = csv.reader(head, delimiter=delim)
+    rows: list[list[str]] = []
+    row_numbers: list[int] = []
+    ends: list[tuple[int, int]] = []  # (byte offset, lines consumed) after each record
+    try:
+        for row in records:
+            row_numbers.append((ends[-1][1] if ends else 0) + 1)
+            rows.append(row)
+            ends.append((head.pos, head.lines))
+            limit = HEAD_RECORDS if header_row is None else max(HEAD_RECORDS, header_row + 1)
+            if len(rows) >= limit:
+                break
+    except csv.Error as exc:
+        raise ReadError(path.name, f"malformed CSV near line {head.lines}: {exc}") from exc
+    layout = _find_layout(rows, row_numbers, header_row, path.name)
+    body_start, lines_before_body = ends[layout.last_head_record]
+    body = memoryview(raw)[body_start:]
+    width = len(layout.headers)
+    frame = _parse_body(body, parse_encoding, delim, width, path.name, lines_before_body)
+    source_rows = _record_lines(frame, lines_before_body + 1)
+    return _finish(path.name, digest, used_encoding, delim, layout, frame, source_rows)
+
+
+# --- encodings ---------------------------------------------------------------------------------
+
+
+def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, str]:
+    """Decode ``data``; return (text, encoding name). Detection order is BOM, strict UTF-8,
+    CP932 (Windows' Shift_JIS, which most Japanese municipal exports really are), EUC-JP, and
+    charset-normalizer only as a last resort, because statistical guesses on short Japanese
+    files are often wrong where the strict decoders are not."""
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except LookupError as exc:
+            raise ReadError(file, f"unknown encoding {encoding!r}") from exc
+        except UnicodeDecodeError as exc:
+            raise ReadError(file, f"not valid {encoding}: {_describe(data, exc)}") from exc
+    if data.startswith(BOM):
+        try:
+            return data.decode("utf-8-sig"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            detail = _describe(data, exc)
+            raise ReadError(file, f"has a UTF-8 BOM but is not UTF-8: {detail}") from exc
+    failures: list[str] = []
+    for name in ("utf-8", "cp932", "euc_jp"):
+        try:
+            text = data.decode(name)
+        except UnicodeDecodeError as exc:
+            failures.append(f"not {name} ({_describe(data, exc)})")
+            continue
+        if name == "cp932" and _looks_like_euc(data, text):
+            return data.decode("euc_jp"), "euc_jp"
+        return text, name
+    guess = _charset_normalizer_guess(data)
+    if guess is not None:
+        return guess
+    raise ReadError(file, "cannot detect the text encoding: " + "; ".join(failures))
+
+
+def _describe(data: bytes, exc: UnicodeDecodeError) -> str:
+    line = data.count(b"\n", 0, exc.start) + 1
+    bad = data[exc.start : exc.end].hex(" ")
+    return f"undecodable byte(s) {bad} at offset {exc.start} (line {line})"
+
+
+# Encodings in which byte 0x0A only ever means a line feed (never part of a multi-byte
+# character), so lines can be counted and the file split on bytes without decoding it all.
+LINE_SAFE = frozenset(
+    {"utf-8", "cp932", "shift_jis", "euc_jp", "shift_jis_2004", "euc_jis_2004",
+     "shift_jisx0213", "euc_jisx0213", "ascii", "latin-1", "iso8859-1", "cp1252"}
+)
+
+
+def _line_safe_bytes(data: bytes, encoding: str) -> tuple[bytes, str]:
+    """The bytes to parse and the codec to parse them with: the file itself when its
+    encoding is line-safe (BOM skipped), else its text re-encoded as UTF-8. Classic-Mac
+    files (CR only) get LF line ends so that lines are counted the same way everywhere."""
+    codec = codecs.lookup(encoding).name
+    if codec == "utf-8-sig":
+        raw, codec = data[len(BOM) :] if data.startswith(BOM) else data, "utf-8"
+    elif codec in LINE_SAFE:
+        raw = data
+    else:
+        raw, codec = data.decode(encoding).encode("utf-8"), "utf-8"
+    if b"\n" not in raw and b"\r" in raw:
+        raw = raw.replace(b"\r", b"\n")
+    return raw, codec
+
+
+def _looks_like_euc(data: bytes, cp932_text: str) -> bool:
+    """EUC-JP bytes often decode as CP932 half-width katakana garbage; prefer EUC-JP when it
+    also decodes strictly and the CP932 reading is mostly half-width katakana."""
+    kana = sum(1 for ch in cp932_text[:20000] if "\uff61" <= ch <= "\uff9f")
+    if kana < 10:
+        return False
+    try:
+        euc = data.decode("euc_jp")
+    except UnicodeDecodeError:
+        return False
+    wide = sum(1 for ch in euc[:20000] if "\u3040" <= ch <= "\u9fff")
+    return wide >= kana // 2
+
+
+def _charset_normalizer_guess(data: bytes) -> tuple[str, str] | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        return None
+    try:
+        return data.decode(best.encoding), best.encoding
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+# --- delimiter ---------------------------------------------------------------------------------
+
+
+def sniff_delimiter(text: str) -> str:
+    """Pick the delimiter among , TAB ; | that occurs most (outside quotes) in the first lines
+    that are not ``#`` metadata; comma on ties, since that is what the standard says."""
+    lines = [ln for ln in text[:65536].splitlines()[:30] if ln.strip()]
+    sample = [ln for ln in lines if not ln.startswith("#")][:10] or lines[:10]
+    scores = {d: sum(_count_unquoted(ln, d) for ln in sample) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (scores[d], -DELIMITERS.index(d)))
+    return best if scores[best] > 0 else ","
+
+
+def _count_unquoted(line: str, delim: str) -> int:
+    return sum(part.count(delim) for part in line.split('"')[::2])
+
+
+# --- file layout: preamble, title rows, header --------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    headers: list[str]  # as in the file, trimmed
+    preamble: dict[str, str]
+    last_head_record: int  # index of the last record that is not data (header or metadata)
+
+
+def _find_layout(
+    rows: list[list[str]], row_numbers: list[int], header_row: int | None, file: str
+) -> _Layout:
+    """Locate the header among the first records: skip ``#`` metadata (or take the
+    ``#property`` line as the header), blank rows and title rows."""
+    preamble: dict[str, str] = {}
+    if not rows:
+        raise ReadError(file, "the file is empty")
+    if header_row is not None:
+        try:
+            index = row_numbers.index(header_row)
+        except ValueError as exc:
+            raise ReadError(
+                file, f"header_row {header_row} is not the start of a record among the first lines"
+            ) from exc
+        for row in rows[:index]:
+            _add_preamble(preamble, row)
+    else:
+        index = _header_index(rows, preamble, file)
+    headers = [_clean_header(c) for c in rows[index]]
+    last = index
+    if _is_comment(rows[index]):
+        # Takamatsu: `#object_type_xsd`, `#property_context` follow the `#property` header.
+        while last + 1 < len(rows) and _is_comment(rows[last + 1]):
+            last += 1
+            _add_preamble(preamble, rows[last])
+    return _Layout(headers=headers, preamble=preamble, last_head_record=last)
+
+
+def _header_index(rows: list[list[str]], preamble: dict[str, str], file: str) -> int:
+    index = 0
+    while index < len(rows) and _is_comment(rows[index]):
+        if _comment_key(rows[index]).lower() == PROPERTY_KEY:
+            return index
+        _add_preamble(preamble, rows[index])
+        index += 1
+    if index >= len(rows):
+        raise ReadError(file, "no header row found: every line is # metadata")
+    # Blank rows and title rows: a row with far fewer filled cells than the next one.
+    while index + 1 < len(rows):
+        here, below = _filled(rows[index]), _filled(rows[index + 1])
+        if here == 0 or (below >= 3 and here * 2 < below):
+            index += 1
+            continue
+        break
+    return index
+
+
+def _is_comment(row: list[str]) -> bool:
+    return bool(row) and row[0].lstrip("\ufeff").startswith("#")
+
+
+def _comment_key(row: list[str]) -> str:
+    return row[0].lstrip("\ufeff").lstrip("#").strip()
+
+
+def _add_preamble(preamble: dict[str, str], row: list[str]) -> None:
+    if not _is_comment(row):
+        return
+    values = [c.strip() for c in row[1:]]
+    while values and not values[-1]:
+        values.pop()
+    preamble[_comment_key(row)] = ",".join(values)
+
+
+def _filled(row: list[str]) -> int:
+    return sum(1 for c in row if c.strip())
+
+
+def _clean_header(cell: str) -> str:
+    return cell.replace("\ufeff", "").strip()
+
+
+# --- CSV body ----------------------------------------------------------------------------------
+
+
+class _HeadReader:
+    """Line iterator for csv.reader over the file's bytes that remembers how many bytes and
+    lines it handed out, so the pandas parser can start exactly after the header."""
+
+    def __init__(self, data: bytes, encoding: str) -> None:
+        self._data = data
+        self._encoding = encoding
+        self.pos = 0
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self._data):
+            raise StopIteration
+        end = self._data.find(b"\n", self.pos)
+        end = len(self._data) if end < 0 else end + 1
+        line = self._data[self.pos : end].decode(self._encoding)
+        self.pos = end
+        self.lines += 1
+        return line
+
+
+def _parse_body(
+    body: memoryview, encoding: str, delim: str, width: int, file: str, lines_before: int
+) -> pd.DataFrame:
+    """All data records as object columns 0..n-1 of str, missing cells as "".
+
+    One call to pandas' C parser; blank lines are kept as empty records (dropped later, after
+    line numbers are known) so that the line count stays exact.
+    """
+    empty = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    if not bytes(body[:4096]).strip(b"\r\n") and not bytes(body).strip(b"\r\n"):
+        return empty
+    ncols = max(width, 1)
+    for _ in range(12):
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(body),
+                encoding=encoding,
+                sep=delim,
+                header=None,
+                names=list(range(ncols)),
+                dtype=object,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                quoting=csv.QUOTE_MINIMAL,
+                engine="c",
+                index_col=False,
+            )
+        except pd.errors.ParserError as exc:
+            saw = _SAW_FIELDS.search(str(exc))
+            if saw and int(saw.group(1)) > ncols:
+                # A record has more cells than the header: widen and parse again; extra
+                # columns that stay empty everywhere are dropped later.
+                ncols = max(int(saw.group(1)), ncols * 2)
+                continue
+            where = f"malformed CSV in the records after line {lines_before}"
+            raise ReadError(file, f"{where}: {exc}") from exc
+        except pd.errors.EmptyDataError:
+            return empty
+        return frame.fillna("").astype(object)
+    raise ReadError(file, "a record has far more cells than the header")
+
+
+def _record_lines(frame: pd.DataFrame, first_line: int) -> np.ndarray:
+    """1-based line where each record starts: records advance by one line plus the line
+    breaks inside their quoted cells (counted per column, vectorised)."""
+    n = len(frame)
+    spans = np.ones(n, dtype=np.int64)
+    for col in frame.columns:
+        values = frame[col]
+        has_break = values.str.contains("\n", regex=False).to_numpy(dtype=bool)
+        if has_break.any():
+            spans[has_break] += values[has_break].str.count("\n").to_numpy(dtype=np.int64)
+    starts = np.empty(n, dtype=np.int64)
+    if n:
+        starts[0] = first_line
+        np.cumsum(spans[:-1], out=starts[1:])
+        starts[1:] += first_line
+    return starts
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+
+def _xlsx_rows(path: Path, data: bytes, sheet: str | None) -> tuple[list[list[str]], list[int]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken zip/xml
+        raise ReadError(path.name, f"not a readable XLSX workbook: {exc}") from exc
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise ReadError(path.name, f"no sheet {sheet!r}; sheets are {book.sheetnames}")
+        rows: list[list[str]] = []
+        numbers: list[int] = []
+        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            rows.append([_cell_text(v) for v in values])
+            numbers.append(number)
+    finally:
+        book.close()
+    while rows and not any(rows[-1]):
+        rows.pop()
+        numbers.pop()
+    return rows, numbers
+
+
+def _cell_text(value: object) -> str:
+    """Excel cell -> text as a person would type it (ISO dates, no spurious ``.0``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_frame(
+    rows: list[list[str]], numbers: list[int], layout: _Layout
+) -> tuple[pd.DataFrame, np.ndarray]:
+    body = rows[layout.last_head_record + 1 :]
+    body_numbers = numbers[layout.last_head_record + 1 :]
+    width = max([len(layout.headers), *(len(r) for r in body)])
+    padded = [r + [""] * (width - len(r)) for r in body]
+    frame = pd.DataFrame(padded, columns=list(range(width)), dtype=object)
+    if not body:
+        frame = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    return frame, np.asarray(body_numbers, dtype=np.int64)
+
+
+# --- shared ending -----------------------------------------------------------------------------
+
+
+def _finish(
+    name: str,
+    digest: str,
+    encoding: str,
+    delimiter: str | None,
+    layout: _Layout,
+    frame: pd.DataFrame,
+    source_rows: np.ndarray,
+) -> RawTable:
+    """Name the columns, drop empty trailing columns and blank records."""
+    headers = list(layout.headers) + [""] * (frame.shape[1] - len(layout.headers))
+    keep = frame.shape[1]
+    while keep > 0 and not headers[keep - 1] and not _any_filled(frame[keep - 1]):
+        keep -= 1
+    frame = frame.iloc[:, :keep]
+    headers = _unique_headers(headers[:keep])
+    frame.columns = headers
+    filled = np.zeros(len(frame), dtype=bool)
+    for col in headers:
+        filled |= frame[col].str.strip().ne("").to_numpy(dtype=bool)
+    if not filled.all():
+        frame = frame.loc[filled]
+        source_rows = source_rows[filled]
+    frame = frame.reset_index(drop=True)
+    return RawTable(
+        source_name=name,
+        source_sha256=digest,
+        encoding=encoding,
+        delimiter=delimiter,
+        headers=headers,
+        frame=frame,
+        source_rows=np.asarray(source_rows, dtype=np.int64),
+        preamble=layout.preamble,
+    )
+
+
+def _any_filled(values: pd.Series) -> bool:
+    return bool(values.str.strip().ne("").any())
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Empty names become ``col_<position>``; a repeated name gets ``_<position>``."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for position, name in enumerate(headers, start=1):
+        candidate = name or f"col_{position}"
+        if candidate in seen:
+            candidate = f"{candidate}_{position}"
+        while candidate in seen:
+            candidate += "_"
+        seen.add(candidate)
+        out.append(candidate)
+    return out

@@ -558,20 +558,28 @@ def parse_latlon_pair(
     )
 
 
-def parse_combined_latlon(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
-    """One cell holding ``"lat,lon"`` (Takamatsu's ``location``) or ``"lat lon"``; see
-    :func:`parse_latlon_pair` for the meaning of the four results."""
+def split_combined(s: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """Split ``"a,b"`` (or ``"a b"``, optionally in brackets) into two text columns; the mask
+    marks non-empty cells that are not a pair."""
     text = nfkc(s).str.strip("()[] ")
     by_comma = text.str.extract(r"^(?P<a>[^,]+?)\s*,\s*(?P<b>[^,]+)$")
     by_space = text.str.extract(r"^(?P<a>\S+)\s+(?P<b>\S+)$")
     a = by_comma["a"].fillna(by_space["a"])
     b = by_comma["b"].fillna(by_space["b"])
-    unsplit = a.isna() & text.ne("")
-    lat, lon, swapped, invalid = parse_latlon_pair(
-        a.astype(object).where(a.notna(), ""), b.astype(object).where(b.notna(), "")
+    unsplit = (a.isna() & text.ne("")).to_numpy(dtype=bool)
+    return (
+        a.astype(object).where(a.notna(), ""),
+        b.astype(object).where(b.notna(), ""),
+        unsplit,
     )
-    invalid = invalid | unsplit
-    return lat, lon, swapped & ~unsplit, invalid
+
+
+def parse_combined_latlon(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """One cell holding ``"lat,lon"`` (Takamatsu's ``location``) or ``"lat lon"``; see
+    :func:`parse_latlon_pair` for the meaning of the four results."""
+    a, b, unsplit = split_combined(s)
+    lat, lon, swapped, invalid = parse_latlon_pair(a, b)
+    return lat, lon, swapped & ~unsplit, invalid | unsplit
 
 
 @lru_cache(maxsize=32)

@@ -167,7 +167,7 @@ def rows_with(findings: Sequence[Finding], n: int) -> np.ndarray:
 def _missing(values: pd.Series) -> np.ndarray:
     missing = values.isna().to_numpy(dtype=bool)
     if values.dtype == object:
-        missing |= values.eq("").to_numpy(dtype=bool, na_value=False)
+        missing = missing | values.eq("").to_numpy(dtype=bool, na_value=False)
     return missing
 
 

@@ -1,0 +1,386 @@
+"""From a source file to a typed, validated table ready to load: the one entry point that
+``hub validate`` and ``hub publish`` call.
+
+read -> NFKC + trim -> missing values -> header matching -> typed parsing -> geometry ->
+constraints -> report. Everything is column-at-a-time; the only per-row Python work is building
+:class:`~etl.report.Issue` objects, and that is capped at ``max_errors``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from etl import normalise as norm
+from etl.read import RawTable, read_table
+from etl.report import Issue, Report
+from etl.validate import Finding, Located, check_constraints, rows_with, to_issues
+from hub.catalog import DatasetDefinition, SchemaField
+
+Progress = Callable[[str, int, int], None]
+
+# pandas dtype of each field type in Prepared.frame (object: ISO text or None).
+FRAME_DTYPES = {
+    "string": object,
+    "integer": "Int64",
+    "number": "Float64",
+    "boolean": "boolean",
+    "date": object,
+    "datetime": object,
+    "time": object,
+    "year": "Int64",
+}
+
+TYPE_HINTS = {
+    "integer": "is not a whole number (digits only, e.g. 1234 or 1,234; no units such as 件 or 人)",
+    "number": "is not a number (e.g. 35.6, -1.5 or 1,234.5)",
+    "boolean": "is not a yes/no value (e.g. 有/無, ○/×, はい/いいえ, true/false, 1/0)",
+    "date": "is not a valid date (e.g. 2020-04-01, 2020/4/1, 2020年4月1日, 令和2年4月1日, R2.4.1)",
+    "datetime": "is not a valid date and time (e.g. 2020-04-01T09:30, 2020/4/1 9:30)",
+    "time": "is not a valid time of day (e.g. 09:30, 9時30分; 24:00 is not a time of day)",
+    "year": "is not a year (e.g. 2020, 令和2年)",
+}
+_GENERATED_HEADER = re.compile(r"col_\d+")
+
+
+@dataclass
+class Prepared:
+    """A file read, normalised and checked against its dataset's schema; see prepare()."""
+
+    definition: DatasetDefinition
+    raw: RawTable
+    frame: pd.DataFrame
+    geometry_wkt: pd.Series | None
+    search_text: pd.Series
+    source_rows: np.ndarray
+    report: Report
+
+
+@dataclass
+class _Column:
+    """One schema field while it is being prepared."""
+
+    field: SchemaField
+    header: str | None  # source header, None when the file lacks the column
+    original: pd.Series  # cell text as in the file ("" when absent)
+    text: pd.Series  # NFKC, trimmed, missing values as ""
+    values: pd.Series | None = None  # typed
+    invalid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def prepare(
+    definition: DatasetDefinition,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    max_errors: int = 1000,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> Prepared:
+    """Read ``path`` and make it a table of ``definition``'s schema, with a report.
+
+    ``encoding``/``delimiter``/``sheet`` override detection (defaults may also come from the
+    dataset's ``[source]``: ``encoding``, ``delimiter``, ``sheet``, ``header_line``). With
+    ``skip_invalid`` rows that have errors are dropped and counted in
+    ``report.rows_skipped`` (their errors stay in the report); file-level errors such as a
+    missing required column are never "skipped" away. Raises :class:`etl.read.ReadError` when
+    the file cannot be read as a table at all.
+    """
+    tick = progress or (lambda stage, done, total: None)
+    source = definition.source
+    tick("read", 0, 1)
+    raw = read_table(
+        Path(path),
+        encoding=encoding or source.get("encoding"),
+        delimiter=delimiter or source.get("delimiter"),
+        sheet=sheet or source.get("sheet"),
+        header_row=source.get("header_line") or source.get("header_row"),
+    )
+    n = len(raw.frame)
+    tick("read", 1, 1)
+    report = Report(file=raw.source_name, max_errors=max_errors, rows_read=n)
+    columns = _match_columns(definition, raw, report)
+
+    fields = definition.schema.fields
+    geometry_fields = _geometry_fields(definition)
+    tick("normalise", 0, len(fields))
+    findings: list[Finding] = []
+    for done, column in enumerate(columns.values(), start=1):
+        if column.field.name not in geometry_fields:
+            findings += _parse(column)
+        tick("normalise", done, len(fields))
+    geometry_wkt, geometry_findings = _geometry(definition, columns, n)
+    findings += geometry_findings
+
+    tick("validate", 0, 1)
+    frame = pd.DataFrame({name: c.values for name, c in columns.items()})
+    located = Located(
+        file=raw.source_name,
+        source_rows=raw.source_rows,
+        columns={name: c.header for name, c in columns.items() if c.header is not None},
+        source_values={name: c.original for name, c in columns.items()},
+    )
+    skip = {name: c.invalid | (c.header is None) for name, c in columns.items()}
+    findings += check_constraints(frame, definition.schema, skip=skip, located=located)
+    _report_findings(report, findings, located, max_errors)
+    tick("validate", 1, 1)
+
+    keep = np.ones(n, dtype=bool)
+    file_level = any(i.row is None for i in report.errors)
+    if skip_invalid and not file_level:
+        keep = ~rows_with(findings, n)
+        report.rows_skipped = int((~keep).sum())
+    frame = frame.loc[keep].reset_index(drop=True)
+    if geometry_wkt is not None:
+        geometry_wkt = geometry_wkt.loc[keep].reset_index(drop=True)
+    strings = [f.name for f in fields if f.type == "string"]
+    return Prepared(
+        definition=definition,
+        raw=raw,
+        frame=frame,
+        geometry_wkt=geometry_wkt,
+        search_text=norm.search_text(frame, strings, already_nfkc=True),
+        source_rows=raw.source_rows[keep],
+        report=report,
+    )
+
+
+# --- columns -------------------------------------------------------------------------------------
+
+
+def _match_columns(
+    definition: DatasetDefinition, raw: RawTable, report: Report
+) -> dict[str, _Column]:
+    """Each schema field with its source column (NFKC'd, missing values blanked); warn about
+    columns the schema does not know and report fields the file lacks."""
+    schema = definition.schema
+    mapping, unmatched = norm.match_headers(raw.headers, schema, definition.column_map)
+    expected = {str(h) for h in definition.source.get("unmapped_columns", ())}
+    for header in unmatched:
+        generated_empty = "" in expected and _GENERATED_HEADER.fullmatch(header)
+        if header in expected or generated_empty:
+            continue
+        report.warning(
+            row=None, column=header, field=None, value=None, rule="unknown-column",
+            message=f"column '{header}' matches no field of the schema and is ignored "
+            "(map it in [columns] of dataset.toml if it should be kept)",
+        )
+    header_of = {f: h for h, f in mapping.items()}
+    missing_values = {norm.nfkc_text(str(v)) for v in schema.missing_values} | {""}
+    n = len(raw.frame)
+    blank = pd.Series([""] * n, index=raw.frame.index, dtype=object)
+    columns: dict[str, _Column] = {}
+    for f in schema.fields:
+        header = header_of.get(f.name)
+        if header is None:
+            _missing_column(report, f, f.name in schema.primary_key)
+            columns[f.name] = _Column(f, None, blank, blank, invalid=np.zeros(n, bool))
+            continue
+        original = raw.frame[header]
+        text = norm.nfkc(original)
+        if len(missing_values) > 1:
+            text = text.where(~text.isin(missing_values), "")
+        columns[f.name] = _Column(f, header, original, text, invalid=np.zeros(n, bool))
+    return columns
+
+
+def _missing_column(report: Report, f: SchemaField, in_key: bool) -> None:
+    spellings = list(dict.fromkeys(s for s in (f.name, f.title, f.title_ja, *f.synonyms) if s))
+    message = (
+        f"no column for field '{f.name}'"
+        + (" (required)" if f.required or in_key else "")
+        + f"; expected a header such as {', '.join(spellings[:6])}"
+    )
+    issue = dict(row=None, column=None, field=f.name, value=None, rule="missing-column")
+    if f.required or in_key:
+        report.error(message=message, **issue)
+    else:
+        report.warning(message=message, **issue)
+
+
+def _parse(column: _Column) -> list[Finding]:
+    """Typed values of one column; unreadable cells become type errors quoting the source."""
+    f, text = column.field, column.text
+    if f.type == "string":
+        column.values = text.where(text.ne(""), None).astype(object)
+        return []
+    if f.type == "boolean":
+        values, invalid = norm.parse_boolean(text, f.true_values, f.false_values)
+    else:
+        parser = {
+            "integer": norm.parse_integer,
+            "number": norm.parse_number,
+            "date": norm.parse_date,
+            "datetime": norm.parse_datetime,
+            "time": norm.parse_time,
+            "year": norm.parse_year,
+        }[f.type]
+        values, invalid = parser(text)
+    column.values = values.astype(FRAME_DTYPES[f.type])
+    column.invalid = invalid.to_numpy(dtype=bool)
+    positions = np.flatnonzero(column.invalid)
+    if not len(positions):
+        return []
+    original = column.original
+    hint = TYPE_HINTS[f.type]
+    return [
+        Finding(
+            rule=f"type:{f.type}",
+            field=f.name,
+            positions=positions,
+            message=lambda p: f"'{original.iloc[p]}' {hint}",
+        )
+    ]
+
+
+# --- geometry ------------------------------------------------------------------------------------
+
+
+def _geometry_fields(definition: DatasetDefinition) -> set[str]:
+    """Fields whose values come out of the geometry step (parsed as coordinates, so that
+    DMS and swapped pairs are understood and the stored numbers are the fixed ones)."""
+    g = definition.geometry
+    if g.kind != "latlon":
+        return set()
+    names = {g.latitude, g.longitude}
+    return {n for n in names if n and definition.schema.field(n).type == "number"}
+
+
+def _geometry(
+    definition: DatasetDefinition, columns: dict[str, _Column], n: int
+) -> tuple[pd.Series | None, list[Finding]]:
+    g = definition.geometry
+    if g.kind == "none":
+        return None, []
+    if g.kind == "wkt":
+        assert g.field is not None
+        return _wkt_geometry(columns[g.field], g.crs)
+    if g.kind == "combined":
+        assert g.field is not None
+        column = columns[g.field]
+        a, b, unsplit = norm.split_combined(column.text)
+        return _point_geometry(column, column, a, b, g.crs, unsplit)
+    assert g.latitude is not None and g.longitude is not None
+    lat, lon = columns[g.latitude], columns[g.longitude]
+    return _point_geometry(lat, lon, lat.text, lon.text, g.crs, np.zeros(n, dtype=bool))
+
+
+def _point_geometry(
+    lat_column: _Column,
+    lon_column: _Column,
+    lat_text: pd.Series,
+    lon_text: pd.Series,
+    crs: int,
+    unsplit: np.ndarray,
+) -> tuple[pd.Series, list[Finding]]:
+    """Points from latitude/longitude text (x = longitude/easting, y = latitude/northing)."""
+    if crs == 4326:
+        lat, lon, swapped, invalid = norm.parse_latlon_pair(lat_text, lon_text)
+        lon_4326, lat_4326 = lon, lat
+    else:  # projected: no swap guessing, the CRS defines the axes
+        lat, bad_lat = norm.parse_number(lat_text)
+        lon, bad_lon = norm.parse_number(lon_text)
+        swapped = pd.Series(False, index=lat.index)
+        invalid = bad_lat | bad_lon | (lat.isna() != lon.isna())
+        lon_4326, lat_4326 = norm.reproject(lon, lat, crs)
+        failed = lat.notna() & lon.notna() & ~invalid & lat_4326.isna()
+        outside = (lat_4326.abs() > 90) | (lon_4326.abs() > 180)
+        invalid = invalid | failed | outside.fillna(False).astype(bool)
+    invalid = invalid.to_numpy(dtype=bool) | unsplit
+    for column, values in ((lat_column, lat), (lon_column, lon)):
+        if column.field.type == "number" and column.values is None:
+            column.values = values.astype("Float64").where(~invalid, pd.NA)
+            column.invalid = invalid
+    ok = ~invalid
+    wkt = norm.point_wkt(lon_4326.where(ok, pd.NA), lat_4326.where(ok, pd.NA))
+    lat_orig, lon_orig = lat_column.original, lon_column.original
+    combined = lat_column is lon_column
+
+    def describe(p: int) -> str:
+        if combined:
+            return f"'{lat_orig.iloc[p]}'"
+        return f"latitude '{lat_orig.iloc[p]}' / longitude '{lon_orig.iloc[p]}'"
+
+    def problem(p: int) -> str:
+        if unsplit[p]:
+            return f"{describe(p)} is not a 'latitude,longitude' pair"
+        if not combined and (lat_text.iloc[p] == "") != (lon_text.iloc[p] == ""):
+            return f"{describe(p)}: one coordinate is missing"
+        return (
+            f"{describe(p)} is not a valid coordinate pair (decimal degrees or DMS such as "
+            f"35°39'29.1\"N; latitude within ±90, longitude within ±180; EPSG:{crs})"
+        )
+
+    def fixed(p: int) -> str:
+        return (
+            f"{describe(p)} looked swapped and was stored as latitude {lat.iloc[p]}, "
+            f"longitude {lon.iloc[p]}"
+        )
+
+    findings = []
+    where = lat_column.field.name
+    if invalid.any():
+        findings.append(Finding("coordinates", where, np.flatnonzero(invalid), problem))
+    swapped_at = np.flatnonzero(swapped.to_numpy(dtype=bool))
+    if len(swapped_at):
+        findings.append(
+            Finding("swapped-coordinates", where, swapped_at, fixed, severity="warning")
+        )
+    return wkt, findings
+
+
+def _wkt_geometry(column: _Column, crs: int) -> tuple[pd.Series, list[Finding]]:
+    wkt, invalid, reason = norm.parse_wkt(column.text, default_srid=crs)
+    bad = invalid.to_numpy(dtype=bool)
+    repaired = ~bad & reason.notna().to_numpy(dtype=bool)
+    column.invalid = column.invalid | bad
+    findings = []
+    if bad.any():
+        findings.append(
+            Finding("geometry", column.field.name, np.flatnonzero(bad),
+                    lambda p: f"geometry rejected: {reason.iloc[p]}")
+        )
+    if repaired.any():
+        findings.append(
+            Finding("geometry-repaired", column.field.name, np.flatnonzero(repaired),
+                    lambda p: f"invalid geometry {reason.iloc[p]} with make_valid",
+                    severity="warning")
+        )
+    return wkt, findings
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def _report_findings(
+    report: Report, findings: list[Finding], located: Located, max_errors: int
+) -> None:
+    """Errors then warnings, each in source order and capped; a summary line says how many
+    were left out so a million swapped rows cost one message, not a million."""
+    for severity in ("error", "warning"):
+        chosen = [f for f in findings if f.severity == severity]
+        total = sum(len(f.positions) for f in chosen)
+        room = max_errors - len(report.errors) if severity == "error" else max_errors
+        issues = to_issues(chosen, located, limit=max(room, 0))
+        report.extend(issues)
+        if total > len(issues):
+            if severity == "error":
+                report.truncated = True
+            else:
+                report.add(_summary(report.file, chosen, total, len(issues)))
+
+
+def _summary(file: str, findings: list[Finding], total: int, shown: int) -> Issue:
+    rules = sorted({f.rule for f in findings})
+    return Issue(
+        file=file, row=None, column=None, field=None, value=None, rule=rules[0],
+        message=f"{total} warnings ({', '.join(rules)}); only the first {shown} are listed",
+        severity="warning",
+    )

@@ -1,7 +1,7 @@
-"""Load a prepared table into a new version table with COPY, then index and measure it.
+"""Load prepared layers into new version tables with COPY, then index and measure them.
 
-Everything here runs inside the caller's transaction: the table is created, filled, indexed
-and analysed in the same transaction that publishes it, so a failure anywhere (bad data, a
+Everything here runs inside the caller's transaction: tables are created, filled, indexed
+and analysed in the same transaction that publishes them, so a failure anywhere (bad data, a
 killed process, a dropped connection, a full disk) rolls all of it back and PostgreSQL leaves
 no trace. That is why there is no separate staging name to clean up.
 """
@@ -11,111 +11,133 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.schema import CreateTable
 
-from hub.catalog import DatasetDefinition, version_table
+from etl.report import Report
+from hub.catalog import DatasetDefinition, TableSchema, version_table
 from hub.db.tables import DATA_SCHEMA
 
 COPY_CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """What the loader measured about the table it wrote."""
+class LayerData:
+    """One table's worth of normalised rows: typed frame (schema fields, in order), EPSG:4326
+    WKT geometry per row (or None), and the search text per row."""
 
+    schema: TableSchema
+    frame: pd.DataFrame
+    geometry_wkt: pd.Series | None
+    search_text: pd.Series
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.geometry_wkt is not None
+
+
+@dataclass(frozen=True)
+class Publishable:
+    """Everything a publish needs: the main layer, optional extra layers, provenance, report."""
+
+    definition: DatasetDefinition
+    source_name: str
+    source_sha256: str
+    report: Report
+    main: LayerData
+    main_layer: str = "records"
+    extra_layers: dict[str, LayerData] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadedLayer:
     table_name: str
     row_count: int
     bbox: list[float] | None
     content_sha256: str
 
 
-def create_version_table(conn: Connection, definition: DatasetDefinition, table_name: str) -> None:
-    """CREATE TABLE for one version from the schema (the only DDL for data tables)."""
-    table = version_table(table_name, definition.schema, has_geometry=definition.has_geometry)
-    conn.execute(CreateTable(table))
+def create_layer_table(conn: Connection, table_name: str, layer: LayerData) -> None:
+    """CREATE TABLE for one layer from its schema (the only DDL for data tables)."""
+    conn.execute(CreateTable(version_table(table_name, layer.schema,
+                                           has_geometry=layer.has_geometry)))
 
 
 def copy_rows(
-    conn: Connection,
-    definition: DatasetDefinition,
-    table_name: str,
-    frame: pd.DataFrame,
-    geometry_wkt: pd.Series | None,
-    search_text: pd.Series,
+    conn: Connection, table_name: str, layer: LayerData,
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """COPY the rows in source order, in chunks; return SHA-256 of the normalised content.
+    """COPY the rows in order, in chunks; return SHA-256 of the normalised content.
 
     The hash covers exactly the bytes sent to COPY (fields, geometry, in order), so two
     publishes of the same data yield the same checksum whatever the source encoding was.
     """
-    fields = list(definition.schema.field_names)
+    fields = list(layer.schema.field_names)
     columns = ["_fid", *fields]
-    if definition.has_geometry:
+    if layer.has_geometry:
         columns.append("geom")
     columns.append("_search")
     column_sql = ", ".join(f'"{c}"' for c in columns)
     digest = hashlib.sha256()
+    frame = layer.frame
     total = len(frame)
     raw_conn: Any = conn.connection.driver_connection
-    with raw_conn.cursor() as cur:
-        copy_sql = f'COPY {DATA_SCHEMA}."{table_name}" ({column_sql}) FROM STDIN WITH (FORMAT csv)'
-        with cur.copy(copy_sql) as copy:
-            for start in range(0, total, COPY_CHUNK_ROWS):
-                stop = min(start + COPY_CHUNK_ROWS, total)
-                chunk = frame.iloc[start:stop][fields].copy()
-                chunk.insert(0, "_fid", range(start + 1, stop + 1))
-                if definition.has_geometry:
-                    assert geometry_wkt is not None
-                    geoms = geometry_wkt.iloc[start:stop]
-                    chunk["geom"] = ("SRID=4326;" + geoms.astype("string")).astype(object).where(
-                        geoms.notna(), None
-                    ).to_numpy()
-                chunk["_search"] = search_text.iloc[start:stop].to_numpy()
-                buffer = io.StringIO()
-                chunk.to_csv(buffer, header=False, index=False, lineterminator="\n")
-                data = buffer.getvalue().encode("utf-8")
-                digest.update(data)
-                copy.write(data)
-                if progress:
-                    progress(stop, total)
+    copy_sql = f'COPY {DATA_SCHEMA}."{table_name}" ({column_sql}) FROM STDIN WITH (FORMAT csv)'
+    with raw_conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for start in range(0, total, COPY_CHUNK_ROWS):
+            stop = min(start + COPY_CHUNK_ROWS, total)
+            chunk = frame.iloc[start:stop][fields].copy()
+            chunk.insert(0, "_fid", range(start + 1, stop + 1))
+            if layer.geometry_wkt is not None:
+                geoms = layer.geometry_wkt.iloc[start:stop]
+                ewkt = ("SRID=4326;" + geoms.astype("string")).astype(object)
+                chunk["geom"] = ewkt.where(geoms.notna().to_numpy(), None).to_numpy()
+            chunk["_search"] = layer.search_text.iloc[start:stop].to_numpy()
+            buffer = io.StringIO()
+            chunk.to_csv(buffer, header=False, index=False, lineterminator="\n")
+            data = buffer.getvalue().encode("utf-8")
+            digest.update(data)
+            copy.write(data)
+            if progress:
+                progress(stop, total)
     return digest.hexdigest()
 
 
-def index_and_analyse(conn: Connection, definition: DatasetDefinition, table_name: str) -> None:
+def index_and_analyse(conn: Connection, table_name: str, layer: LayerData) -> None:
     """Indexes every query path needs, then ANALYZE so the planner knows the new table.
 
-    GiST on ``geom`` serves bbox/within/tiles; GiST on ``geom::geography`` serves radius
+    GiST on ``geom`` serves bbox/within/tiles; GiST on ``geography(geom)`` serves radius
     searches in metres and KNN ordering; trigram GIN on ``_search`` serves ``q`` (Japanese
     text has no word boundaries, so trigrams beat tsvector here); B-tree on the primary key.
     """
     qualified = f'{DATA_SCHEMA}."{table_name}"'
     stem = table_name[:40]
     statements = []
-    if definition.has_geometry:
+    if layer.has_geometry:
         statements += [
             f'CREATE INDEX "{stem}_geom" ON {qualified} USING gist (geom)',
-            f'CREATE INDEX "{stem}_geog" ON {qualified} USING gist ((geom::geography))',
+            f'CREATE INDEX "{stem}_geog" ON {qualified} USING gist ((geography(geom)))',
         ]
-    statements.append(f'CREATE INDEX "{stem}_search" ON {qualified} USING gin (_search gin_trgm_ops)')
-    if definition.primary_key:
-        pk = ", ".join(f'"{c}"' for c in definition.primary_key)
+    statements.append(
+        f'CREATE INDEX "{stem}_search" ON {qualified} USING gin (_search gin_trgm_ops)'
+    )
+    if layer.schema.primary_key:
+        pk = ", ".join(f'"{c}"' for c in layer.schema.primary_key)
         statements.append(f'CREATE UNIQUE INDEX "{stem}_pk" ON {qualified} ({pk})')
     for statement in statements:
         conn.execute(text(statement))
     conn.execute(text(f"ANALYZE {qualified}"))
 
 
-def measure(conn: Connection, definition: DatasetDefinition, table_name: str) -> tuple[int, list[float] | None]:
-    """Row count and bbox [minlon, minlat, maxlon, maxlat] of the loaded table."""
+def measure(conn: Connection, table_name: str, has_geometry: bool) -> tuple[int, list[float] | None]:
+    """Row count and bbox [minlon, minlat, maxlon, maxlat] of a loaded table."""
     qualified = f'{DATA_SCHEMA}."{table_name}"'
     count = conn.execute(text(f"SELECT count(*) FROM {qualified}")).scalar_one()
-    if not definition.has_geometry:
+    if not has_geometry:
         return count, None
     row = conn.execute(
         text(
@@ -125,3 +147,15 @@ def measure(conn: Connection, definition: DatasetDefinition, table_name: str) ->
     ).one()
     bbox = None if row[0] is None else [float(v) for v in row]
     return count, bbox
+
+
+def load_layer(
+    conn: Connection, table_name: str, layer: LayerData,
+    progress: Callable[[int, int], None] | None = None,
+) -> LoadedLayer:
+    """Create, fill, index and measure one layer table."""
+    create_layer_table(conn, table_name, layer)
+    content_sha256 = copy_rows(conn, table_name, layer, progress)
+    index_and_analyse(conn, table_name, layer)
+    row_count, bbox = measure(conn, table_name, layer.has_geometry)
+    return LoadedLayer(table_name, row_count, bbox, content_sha256)

@@ -1,31 +1,34 @@
-"""Publish a prepared file as the next immutable version of a dataset, atomically.
+"""Publish prepared data as the next immutable version of a dataset, atomically.
 
 One transaction does everything: lock the dataset row (so two publishes of one dataset
-queue rather than race), create and fill ``data.<base>__v<N>`` with COPY, index, analyse,
-measure, summarise changes, insert the version row and move the dataset's current pointer.
-Readers see either the old version or the complete new one; never a partial table.
+queue rather than race), create and fill ``data.<base>__v<N>`` (plus one table per extra
+layer) with COPY, index, analyse, measure, summarise changes, insert the version row and
+move the dataset's current pointer. Readers see either the old version or the complete new
+one; never a partial table.
 """
 
 from __future__ import annotations
 
 import getpass
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from etl.changes import change_summary
-from etl.load import copy_rows, create_version_table, index_and_analyse, measure
-from etl.prepare import Prepared
+from etl.load import LayerData, Publishable, load_layer
 from hub.catalog import DatasetDefinition, TableSchema, version_table_name
 from hub.db.tables import datasets, versions
 
+Progress = Callable[[str, int, int], None]
+
 
 class PublishRefused(RuntimeError):
-    """The file has validation errors and ``skip_invalid`` was not asked for."""
+    """The data has validation errors and invalid rows were not skipped."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,30 @@ class PublishResult:
         }
 
 
-def stored_schema(definition: DatasetDefinition) -> dict[str, Any]:
-    """The Table Schema as stored with a version, with the effective primary key and geometry."""
-    raw = dict(definition.schema.raw)
-    raw["primaryKey"] = list(definition.primary_key)
-    raw["x-geometry"] = definition.geometry.kind != "none"
+def publishable(prepared: Any) -> Publishable:
+    """Adapt what ``etl.prepare.prepare`` returns (one table) to a :class:`Publishable`."""
+    if isinstance(prepared, Publishable):
+        return prepared
+    return Publishable(
+        definition=prepared.definition,
+        source_name=prepared.raw.source_name,
+        source_sha256=prepared.raw.source_sha256,
+        report=prepared.report,
+        main=LayerData(prepared.definition.schema, prepared.frame, prepared.geometry_wkt,
+                       prepared.search_text),
+    )
+
+
+def stored_schema(schema: TableSchema, has_geometry: bool) -> dict[str, Any]:
+    """The Table Schema as stored with a version: effective primary key, geometry flag."""
+    raw = {k: v for k, v in schema.raw.items() if k not in ("primaryKey",)}
+    raw["fields"] = schema.raw.get("fields", [])
+    raw["primaryKey"] = list(schema.primary_key)
+    raw["x-geometry"] = has_geometry
     return raw
 
 
-def definition_row(definition: DatasetDefinition, now: datetime) -> dict[str, Any]:
+def _definition_row(definition: DatasetDefinition, now: datetime) -> dict[str, Any]:
     return {
         "id": definition.id,
         "title_ja": definition.title_ja,
@@ -72,98 +90,109 @@ def definition_row(definition: DatasetDefinition, now: datetime) -> dict[str, An
     }
 
 
+def _lock_dataset(conn: Connection, definition: DatasetDefinition, now: datetime) -> int | None:
+    """Upsert the dataset's metadata and lock its row; return its current version."""
+    row = _definition_row(definition, now)
+    upsert = pg_insert(datasets).values(**row)
+    conn.execute(upsert.on_conflict_do_update(
+        index_elements=[datasets.c.id],
+        set_={k: upsert.excluded[k] for k in row if k not in ("id", "created_at")},
+    ))
+    return conn.execute(
+        select(datasets.c.current_version).where(datasets.c.id == definition.id).with_for_update()
+    ).scalar_one()
+
+
 def publish(
     engine: Engine,
-    prepared: Prepared,
+    prepared: Any,
     *,
     publisher: str | None = None,
     force: bool = False,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> PublishResult:
-    """Publish ``prepared`` as version N+1; refuse when it has errors it was not told to skip.
+    """Publish as version N+1; refuse data with errors unless invalid rows were skipped.
 
     When the normalised content equals the current version's, nothing is published (the
     result says ``unchanged``) unless ``force`` is set: a version number should mean new data.
     """
-    if not prepared.report.ok and prepared.report.rows_skipped == 0:
+    data = publishable(prepared)
+    if not data.report.ok and data.report.rows_skipped == 0:
         raise PublishRefused(
-            f"{prepared.raw.source_name}: {len(prepared.report.errors)} validation error(s); "
+            f"{data.source_name}: {len(data.report.errors)} validation error(s); "
             "nothing was published"
         )
-    definition = prepared.definition
+    definition = data.definition
     now = datetime.now(UTC)
-    publisher = publisher or getpass.getuser()
     with engine.begin() as conn:
-        row = definition_row(definition, now)
-        upsert = pg_insert(datasets).values(**row)
-        conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[datasets.c.id],
-                set_={k: upsert.excluded[k] for k in row if k not in ("id", "created_at")},
-            )
-        )
-        current = conn.execute(
-            select(datasets.c.current_version).where(datasets.c.id == definition.id).with_for_update()
-        ).scalar_one()
+        current = _lock_dataset(conn, definition, now)
         last = conn.execute(
             select(func.max(versions.c.version)).where(versions.c.dataset_id == definition.id)
         ).scalar_one()
         previous = None
         if current is not None:
-            previous = conn.execute(
-                select(versions).where(
-                    versions.c.dataset_id == definition.id, versions.c.version == current
-                )
-            ).mappings().one()
+            previous = conn.execute(select(versions).where(
+                versions.c.dataset_id == definition.id, versions.c.version == current
+            )).mappings().one()
         number = (last or 0) + 1
         table_name = version_table_name(definition.table_base, number)
-        create_version_table(conn, definition, table_name)
 
-        def copy_progress(done: int, total: int) -> None:
+        def report(done: int, total: int) -> None:
             if progress:
                 progress("load", done, total)
 
-        content_sha256 = copy_rows(
-            conn, definition, table_name, prepared.frame, prepared.geometry_wkt,
-            prepared.search_text, copy_progress,
-        )
+        main = load_layer(conn, table_name, data.main, report)
+        extras = {
+            name: load_layer(conn, f"{table_name}__{name}", layer)
+            for name, layer in sorted(data.extra_layers.items())
+        }
+        content_sha256 = main.content_sha256
+        if extras:
+            combined = hashlib.sha256(main.content_sha256.encode())
+            for name, loaded in extras.items():
+                combined.update(f"{name}:{loaded.content_sha256}".encode())
+            content_sha256 = combined.hexdigest()
         if previous is not None and previous["content_sha256"] == content_sha256 and not force:
             conn.rollback()
             return PublishResult(definition.id, None, int(previous["row_count"]),
                                  content_sha256, {}, unchanged=True)
-        if progress:
-            progress("index", 0, 1)
-        index_and_analyse(conn, definition, table_name)
-        row_count, bbox = measure(conn, definition, table_name)
         summary = change_summary(
             conn,
             new_table=table_name,
-            new_schema=definition.schema,
+            new_schema=data.main.schema,
             old_table=previous["table_name"] if previous is not None else None,
             old_schema=TableSchema.from_json(previous["schema"]) if previous is not None else None,
             old_version=current,
-            geometry=definition.has_geometry,
+            geometry=data.main.has_geometry,
         )
-        conn.execute(
-            insert(versions).values(
-                dataset_id=definition.id,
-                version=number,
-                table_name=table_name,
-                row_count=row_count,
-                bbox=bbox,
-                schema=stored_schema(definition),
-                content_sha256=content_sha256,
-                source_name=prepared.raw.source_name,
-                source_sha256=prepared.raw.source_sha256,
-                publisher=publisher,
-                published_at=now,
-                change_summary=summary,
-                warnings=[i.to_dict() for i in prepared.report.warnings[:200]],
-            )
-        )
+        conn.execute(insert(versions).values(
+            dataset_id=definition.id,
+            version=number,
+            table_name=table_name,
+            row_count=main.row_count,
+            bbox=main.bbox,
+            schema=stored_schema(data.main.schema, data.main.has_geometry),
+            content_sha256=content_sha256,
+            source_name=data.source_name,
+            source_sha256=data.source_sha256,
+            publisher=publisher or getpass.getuser(),
+            published_at=now,
+            change_summary=summary,
+            warnings=[i.to_dict() for i in data.report.warnings[:200]],
+            main_layer=data.main_layer,
+            layers={
+                name: {
+                    "table_name": loaded.table_name,
+                    "row_count": loaded.row_count,
+                    "bbox": loaded.bbox,
+                    "content_sha256": loaded.content_sha256,
+                    "schema": stored_schema(data.extra_layers[name].schema,
+                                            data.extra_layers[name].has_geometry),
+                }
+                for name, loaded in extras.items()
+            },
+        ))
         conn.execute(
             update(datasets).where(datasets.c.id == definition.id).values(current_version=number)
         )
-        if progress:
-            progress("index", 1, 1)
-    return PublishResult(definition.id, number, row_count, content_sha256, summary)
+    return PublishResult(definition.id, number, main.row_count, content_sha256, summary)

@@ -364,5 +364,35 @@ class PublishedVersion:
             meta=dict(row),
         )
 
+    @property
+    def main_layer(self) -> str:
+        return str(self.meta.get("main_layer") or "records")
+
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        return (self.main_layer, *sorted(self.meta.get("layers") or {}))
+
+    def layer(self, name: str) -> PublishedVersion:
+        """The same version seen through one of its layers (GTFS: stops, trips, ...)."""
+        if name == self.main_layer:
+            return self
+        layers = self.meta.get("layers") or {}
+        if name not in layers:
+            raise KeyError(name)
+        info = layers[name]
+        return PublishedVersion(
+            dataset_id=self.dataset_id,
+            version=self.version,
+            table_name=info["table_name"],
+            schema=TableSchema.from_json(info["schema"]),
+            has_geometry=bool(info["schema"].get("x-geometry", False)),
+            row_count=int(info["row_count"]),
+            bbox=tuple(info["bbox"]) if info.get("bbox") else None,  # type: ignore[arg-type]
+            content_sha256=self.content_sha256,
+            status=self.status,
+            withdrawn_reason=self.withdrawn_reason,
+            meta={**self.meta, "layer": name},
+        )
+
     def table(self) -> Table:
         return version_table(self.table_name, self.schema, has_geometry=self.has_geometry)

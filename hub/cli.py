@@ -138,6 +138,7 @@ def db_migrate() -> None:
 def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
              sheet: str | None, skip_invalid: bool, settings: Settings) -> Any:
     from etl.prepare import prepare
+
     from etl.read import ReadError
     from hub.catalog import DefinitionError, load_definition
 
@@ -341,6 +342,7 @@ def demo_cmd(
     Idempotent: datasets whose content is unchanged are not published again.
     """
     from etl.prepare import prepare
+
     from etl.publish import publish
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine

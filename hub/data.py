@@ -63,7 +63,7 @@ class Data:
     def dataset(self, dataset_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
             row = conn.execute(catalog_q.dataset_by_id(dataset_id)).mappings().first()
-        if row is None or row["current_version"] is None and not self._has_versions(dataset_id):
+        if row is None or (row["current_version"] is None and not self._has_versions(dataset_id)):
             raise NotFound(f"dataset '{dataset_id}' does not exist")
         return dict(row)
 
@@ -75,6 +75,19 @@ class Data:
         self.dataset(dataset_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(catalog_q.versions_of(dataset_id)).mappings()]
+
+    def layer(self, dataset_id: str, number: int | None, layer: str | None) -> PublishedVersion:
+        """A version seen through one of its layers (``None``: the main layer)."""
+        version = self.version(dataset_id, number)
+        if layer is None:
+            return version
+        try:
+            return version.layer(layer)
+        except KeyError:
+            raise NotFound(
+                f"dataset '{dataset_id}' has no layer '{layer}'; layers are: "
+                f"{', '.join(version.layer_names)}"
+            ) from None
 
     def version(self, dataset_id: str, number: int | None) -> PublishedVersion:
         """A pinned version, or the current one when ``number`` is None (``latest``).

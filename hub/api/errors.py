@@ -52,14 +52,16 @@ def _definition_error(_eh: object, _request: Request, exc: DefinitionError) -> P
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    handler = new_exception_handler(
-        logger=logger,
-        handlers={
-            QueryError: _query_error,
-            NotFound: _not_found,
-            Gone: _gone,
-            NotAcceptable: _not_acceptable,
-            DefinitionError: _definition_error,
-        },
-    )
+    domain = {
+        QueryError: _query_error,
+        NotFound: _not_found,
+        Gone: _gone,
+        NotAcceptable: _not_acceptable,
+        DefinitionError: _definition_error,
+    }
+    handler = new_exception_handler(logger=logger, handlers=dict(domain))
     add_exception_handler(app, handler)
+    # Registered per class too, so Starlette's ExceptionMiddleware answers them as ordinary
+    # client errors; only truly unexpected exceptions reach the catch-all 500 handler.
+    for exception_class in domain:
+        app.add_exception_handler(exception_class, handler)

@@ -134,9 +134,9 @@ def _not_modified(etag: str, *, pinned: bool) -> Response:
 
 def _records_response(
     request: Request, data: DataDep, settings: SettingsDep, base: str,
-    dataset_id: str, number: int | None,
+    dataset_id: str, number: int | None, layer: str | None = None,
 ) -> Response:
-    published: PublishedVersion = data.version(dataset_id, number)
+    published: PublishedVersion = data.layer(dataset_id, number, layer)
     output = _choose_format(request)
     pinned = number is not None
     etag = representation_etag(published.content_sha256, request, output)
@@ -157,9 +157,11 @@ def _records_response(
         links.append({"rel": "next", "href": f"{base}{request.url.path}?{urlencode(params)}",
                       "type": FORMATS[output].media_type})
     if not pinned:
+        layer_path = f"/layers/{layer}" if layer else ""
         links.append({
             "rel": "pinned",
-            "href": f"{base}/v1/datasets/{dataset_id}/versions/{published.version}/records",
+            "href": f"{base}/v1/datasets/{dataset_id}/versions/{published.version}"
+                    f"{layer_path}/records",
             "type": "application/json",
         })
     context = PageContext(
@@ -195,3 +197,31 @@ def version_records(
     settings: SettingsDep, base: BaseUrlDep,
 ) -> Response:
     return _records_response(request, data, settings, base, dataset_id, _version_number(version))
+
+
+LayerName = Annotated[str, Path(description="A layer of the version (e.g. `stops` of a GTFS "
+                                            "feed); see the version's `layers`.",
+                                examples=["stops"])]
+
+
+@router.get("/datasets/{dataset_id}/layers/{layer}/records",
+            summary="Records of one layer of the latest version",
+            description=RECORDS_DESCRIPTION,
+            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
+def latest_layer_records(
+    dataset_id: DatasetId, layer: LayerName, request: Request, data: DataDep,
+    settings: SettingsDep, base: BaseUrlDep,
+) -> Response:
+    return _records_response(request, data, settings, base, dataset_id, None, layer)
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records",
+            summary="Records of one layer of a pinned version",
+            description=RECORDS_DESCRIPTION,
+            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
+def version_layer_records(
+    dataset_id: DatasetId, version: VersionRef, layer: LayerName, request: Request,
+    data: DataDep, settings: SettingsDep, base: BaseUrlDep,
+) -> Response:
+    return _records_response(request, data, settings, base, dataset_id,
+                             _version_number(version), layer)

@@ -61,6 +61,8 @@ versions = Table(
     Column("status", Text, nullable=False, server_default="published"),
     Column("withdrawn_reason", Text),
     Column("withdrawn_at", DateTime(timezone=True)),
+    Column("main_layer", Text, nullable=False, server_default="records"),
+    Column("layers", JSONB, nullable=False, server_default="{}"),
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from geoalchemy2 import Geography
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Numeric,
     Select,
     Table,
@@ -69,7 +70,7 @@ def distance_expression(table: Table, near: Near) -> ColumnElement[float]:
 
 def knn_expression(table: Table, near: Near) -> ColumnElement[float]:
     """Index-assisted KNN ordering (``<->`` on geography, sphere distance)."""
-    return _geography(table).op("<->")(_point(near))
+    return _geography(table).op("<->", return_type=Float(precision=53))(_point(near))
 
 
 def filter_predicate(field_column: ColumnElement[Any], flt: PropertyFilter) -> ColumnElement[bool]:
@@ -228,7 +229,7 @@ def records_statement(
                 properties.append(
                     func.ST_AsGeoJSON(table.c.geom, GEOJSON_DIGITS).cast(_json()).label("geometry")
                 )
-            payload = _row_json(properties).label("payload")
+            payload = _row_json(properties).cast(Text()).label("payload")
         else:
             feature_id = feature_id_expression(table, schema)
             geometry = (
@@ -236,10 +237,10 @@ def records_statement(
                 if has_geometry else literal(None)
             )
             payload = func.json_build_object(
-                "type", "Feature",
-                "id", feature_id,
-                "geometry", geometry,
-                "properties", _row_json(properties),
+                literal("type", Text()), literal("Feature", Text()),
+                literal("id", Text()), feature_id,
+                literal("geometry", Text()), geometry,
+                literal("properties", Text()), _row_json(properties),
             ).cast(Text()).label("payload")
         payload_columns = [payload]
 
@@ -267,7 +268,8 @@ def _row_json(columns: list[ColumnElement[Any]]) -> ColumnElement[Any]:
     100-argument limit and are merged in order with ``jsonb``-free concatenation."""
     pairs: list[Any] = []
     for column in columns:
-        pairs += [column.key if hasattr(column, "key") else column.name, column]
+        name = column.key if hasattr(column, "key") else column.name
+        pairs += [literal(name, Text()), column]
     if len(pairs) <= 100:
         return func.json_build_object(*pairs)
     # Wide schemas: build chunks and merge textually, preserving key order.

@@ -66,6 +66,13 @@ def version_detail(row: dict[str, Any], base_url: str) -> dict[str, Any]:
             "primaryKey": schema.get("primaryKey", []),
             "geometry": bool(schema.get("x-geometry")),
         },
+        "main_layer": row.get("main_layer", "records"),
+        "layers": {
+            name: {"row_count": info["row_count"], "bbox": info.get("bbox"),
+                   "fields": [f["name"] for f in info["schema"].get("fields", [])],
+                   "records": f"{url}/layers/{name}/records"}
+            for name, info in sorted((row.get("layers") or {}).items())
+        },
         "links": [
             {"rel": "self", "href": url, "type": "application/json"},
             {"rel": "records", "href": f"{url}/records", "type": "application/json"},

@@ -167,8 +167,15 @@ def test_old_and_current_layout_headers_are_synonyms():
         "tourist-facilities": {"料金（基本）": "fee_basic", "料金(基本)": "fee_basic",
                                "バリアフリー情報": "barrier_free_info"},
         "public-facilities": {"名称_通称": "name_common", "POIコード": "poi_code"},
-        "accessible-places": {"利用可能日時特記事項": "opening_hours", "wheelchair": "wheelchair",
-                              "longitude": "longitude"},
+        "accessible-places": {
+            "利用可能日時特記事項": "opening_hours", "利用可能時間特記事項": "opening_hours",
+            "wheelchair": "wheelchair", "longitude": "longitude", "所在地_連結表記": "address",
+            "車椅子使用者用トイレ有無": "accessible_toilet",
+            "乳幼児用設備設置トイレ有無": "baby_changing",
+            "オストメイト設置トイレ有無": "ostomate_toilet",
+            "バリアフリー情報": "barrier_free_info", "建物名等(方書)": "address_building",
+            "連絡先電話番号": "phone", "駐車場情報": "parking_info",
+        },
     }
     for schema_name, headers in cases.items():
         table = spellings(TableSchema.load(SCHEMAS / f"{schema_name}.json"))

@@ -137,9 +137,8 @@ def db_migrate() -> None:
 
 def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
              sheet: str | None, skip_invalid: bool, settings: Settings) -> Any:
-    from etl.prepare import prepare
-
     from etl.read import ReadError
+    from etl.sources import prepare_source
     from hub.catalog import DefinitionError, load_definition
 
     try:
@@ -157,7 +156,7 @@ def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str |
             progress.update(tasks[stage], completed=done, total=max(total, 1))
 
         try:
-            return definition, prepare(
+            return definition, prepare_source(
                 definition, file, encoding=encoding, delimiter=delimiter, sheet=sheet,
                 max_errors=settings.max_errors, skip_invalid=skip_invalid, progress=report,
             )
@@ -267,13 +266,15 @@ def publish_cmd(
         console.print("[bold red]not published[/]: fix the errors above, or use --skip-invalid")
         raise typer.Exit(1)
     if dry_run:
-        console.print(f"[bold]dry run[/]: {len(prepared.frame)} rows would be published "
+        from etl.sources import row_count
+
+        console.print(f"[bold]dry run[/]: {row_count(prepared)} rows would be published "
                       f"({report.rows_skipped} skipped); nothing written")
         return
     engine = make_engine(settings)
     try:
         with _progress() as progress:
-            task = progress.add_task("load", total=max(len(prepared.frame), 1))
+            task = progress.add_task("load", total=1)
 
             def report_progress(stage: str, done: int, total: int) -> None:
                 if stage == "load":
@@ -341,7 +342,7 @@ def demo_cmd(
 
     Idempotent: datasets whose content is unchanged are not published again.
     """
-    from etl.prepare import prepare
+    from etl.sources import prepare_source
 
     from etl.publish import publish
     from hub.catalog import load_definitions
@@ -358,7 +359,7 @@ def demo_cmd(
             if not source:
                 console.print(f"[yellow]skip[/] {dataset_id}: no [source] file in dataset.toml")
                 continue
-            prepared = prepare(definition, definition.directory / source,
+            prepared = prepare_source(definition, definition.directory / source,
                                max_errors=settings.max_errors,
                                skip_invalid=bool(definition.source.get("skip_invalid", False)))
             if not prepared.report.ok and not prepared.report.rows_skipped:

@@ -1,4 +1,4 @@
-"""The one module that executes data and catalogue queries for the API.
+"""Catalogue and records queries (executed here, built in hub.query).
 
 Builders in :mod:`hub.query` return statements; this module runs them and hands plain
 values (JSON text produced by PostGIS, tuples for CSV) to the serialisers.

@@ -1,0 +1,40 @@
+"""Choose how a source is prepared from its dataset definition's ``format``.
+
+``table`` (default): one CSV/XLSX file -> :func:`etl.prepare.prepare`.
+``gtfs``: a GTFS / GTFS-JP feed (zip or folder) -> :func:`etl.gtfs.prepare_feed`, which
+returns a multi-layer :class:`etl.load.Publishable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hub.catalog import DatasetDefinition
+
+
+def source_format(definition: DatasetDefinition) -> str:
+    return str(definition.raw.get("format", "table"))
+
+
+def prepare_source(
+    definition: DatasetDefinition, path: Path, *, encoding: str | None = None,
+    delimiter: str | None = None, sheet: str | None = None, max_errors: int = 1000,
+    skip_invalid: bool = False, progress: Callable[[str, int, int], None] | None = None,
+) -> Any:
+    """Prepare ``path`` for ``definition``: a Prepared (tables) or a Publishable (feeds)."""
+    if source_format(definition) == "gtfs":
+        from etl.gtfs import prepare_feed
+
+        return prepare_feed(definition, path, max_errors=max_errors, progress=progress)
+    from etl.prepare import prepare
+
+    return prepare(definition, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
+                   max_errors=max_errors, skip_invalid=skip_invalid, progress=progress)
+
+
+def row_count(prepared: Any) -> int:
+    """Rows of the main table, whichever kind ``prepared`` is."""
+    main = getattr(prepared, "main", None)
+    return len(main.frame) if main is not None else len(prepared.frame)

@@ -209,7 +209,9 @@ def _parse(column: _Column) -> list[Finding]:
     """Typed values of one column; unreadable cells become type errors quoting the source."""
     f, text = column.field, column.text
     if f.type == "string":
-        column.values = text.where(text.ne(""), None).astype(object)
+        cells = text.to_numpy(dtype=object).copy()
+        cells[cells == ""] = None
+        column.values = pd.Series(cells, index=text.index, dtype=object)
         return []
     if f.type == "boolean":
         values, invalid = norm.parse_boolean(text, f.true_values, f.false_values)

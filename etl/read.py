@@ -34,6 +34,7 @@ HEAD_RECORDS = 50
 # The IMI/Takamatsu convention: the real header is the `#property` metadata line.
 PROPERTY_KEY = "property"
 _SAW_FIELDS = re.compile(r"saw (\d+)")
+_CONTENT = re.compile(rb"[^\r\n]")
 
 
 class ReadError(ValueError):
@@ -83,11 +84,24 @@ def read_table(
         layout = _find_layout(rows, row_numbers, header_row, path.name)
         frame, source_rows = _xlsx_frame(rows, row_numbers, layout)
         return _finish(path.name, digest, "xlsx", None, layout, frame, source_rows)
+    return _read_csv(path.name, data, digest, encoding, delimiter, header_row)
 
-    _, used_encoding = decode(data, path.name, encoding)  # strict check of the whole file
-    raw, parse_encoding = _line_safe_bytes(data, used_encoding)
-    delim = delimiter or sniff_delimiter(raw[:65536].decode(parse_encoding, errors="ignore"))
-    head = _HeadReader(raw, parse_encoding)
+
+def _read_csv(
+    name: str,
+    data: bytes,
+    digest: str,
+    encoding: str | None,
+    delimiter: str | None,
+    header_row: int | None,
+) -> RawTable:
+    """Delimited text: the head (preamble, title, header) record by record with the csv
+    module, the body in one pandas call starting at the byte after the header."""
+    used_encoding = detect_encoding(data, name, encoding)
+    raw, parse_encoding, text_start = _line_safe_bytes(data, used_encoding)
+    sample = raw[text_start : text_start + 65536].decode(parse_encoding, errors="ignore")
+    delim = delimiter or sniff_delimiter(sample)
+    head = _HeadReader(raw, parse_encoding, text_start)
     records = csv.reader(head, delimiter=delim)
     rows: list[list[str]] = []
     row_numbers: list[int] = []
@@ -101,51 +115,71 @@ def read_table(
             if len(rows) >= limit:
                 break
     except csv.Error as exc:
-        raise ReadError(path.name, f"malformed CSV near line {head.lines}: {exc}") from exc
-    layout = _find_layout(rows, row_numbers, header_row, path.name)
+        raise ReadError(name, f"malformed CSV near line {head.lines}: {exc}") from exc
+    layout = _find_layout(rows, row_numbers, header_row, name)
     body_start, lines_before_body = ends[layout.last_head_record]
-    body = memoryview(raw)[body_start:]
     width = len(layout.headers)
-    frame = _parse_body(body, parse_encoding, delim, width, path.name, lines_before_body)
-    source_rows = _record_lines(frame, lines_before_body + 1)
-    return _finish(path.name, digest, used_encoding, delim, layout, frame, source_rows)
+    frame = _parse_body(raw, body_start, parse_encoding, delim, width, name, lines_before_body)
+    body_lines = raw.count(b"\n", body_start) + (0 if raw[-1:] in (b"\n", b"") else 1)
+    if body_start >= len(raw):
+        body_lines = 0
+    source_rows = _record_lines(frame, lines_before_body + 1, body_lines)
+    return _finish(name, digest, used_encoding, delim, layout, frame, source_rows)
 
 
 # --- encodings ---------------------------------------------------------------------------------
 
 
-def decode(data: bytes, file: str, encoding: str | None = None) -> tuple[str, str]:
-    """Decode ``data``; return (text, encoding name). Detection order is BOM, strict UTF-8,
-    CP932 (Windows' Shift_JIS, which most Japanese municipal exports really are), EUC-JP, and
+def detect_encoding(data: bytes, file: str, encoding: str | None = None) -> str:
+    """The encoding ``data`` decodes with, strictly. Detection order is BOM, UTF-8, CP932
+    (Windows' Shift_JIS, which most Japanese municipal exports really are), EUC-JP, and
     charset-normalizer only as a last resort, because statistical guesses on short Japanese
-    files are often wrong where the strict decoders are not."""
+    files are often wrong where the strict decoders are not. ``encoding`` skips detection
+    but is still checked, so a wrong override fails here with the offending byte and line."""
     if encoding:
         try:
-            return data.decode(encoding), encoding
+            codecs.lookup(encoding)
         except LookupError as exc:
             raise ReadError(file, f"unknown encoding {encoding!r}") from exc
-        except UnicodeDecodeError as exc:
-            raise ReadError(file, f"not valid {encoding}: {_describe(data, exc)}") from exc
+        failure = _decode_failure(data, encoding)
+        if failure:
+            raise ReadError(file, f"not valid {encoding}: {failure}")
+        return encoding
     if data.startswith(BOM):
-        try:
-            return data.decode("utf-8-sig"), "utf-8-sig"
-        except UnicodeDecodeError as exc:
-            detail = _describe(data, exc)
-            raise ReadError(file, f"has a UTF-8 BOM but is not UTF-8: {detail}") from exc
+        failure = _decode_failure(data, "utf-8-sig")
+        if failure:
+            raise ReadError(file, f"has a UTF-8 BOM but is not UTF-8: {failure}")
+        return "utf-8-sig"
     failures: list[str] = []
     for name in ("utf-8", "cp932", "euc_jp"):
-        try:
-            text = data.decode(name)
-        except UnicodeDecodeError as exc:
-            failures.append(f"not {name} ({_describe(data, exc)})")
+        failure = _decode_failure(data, name)
+        if failure:
+            failures.append(f"not {name} ({failure})")
             continue
-        if name == "cp932" and _looks_like_euc(data, text):
-            return data.decode("euc_jp"), "euc_jp"
-        return text, name
+        if name == "cp932" and _looks_like_euc(data):
+            return "euc_jp"
+        return name
     guess = _charset_normalizer_guess(data)
     if guess is not None:
         return guess
     raise ReadError(file, "cannot detect the text encoding: " + "; ".join(failures))
+
+
+def _decode_failure(data: bytes, encoding: str, chunk: int = 1 << 22) -> str | None:
+    """Why ``data`` does not decode, or None. Decodes in chunks and throws the text away,
+    so checking a large file does not hold a second, decoded copy of it."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    view = memoryview(data)
+    try:
+        for start in range(0, max(len(data), 1), chunk):
+            decoder.decode(view[start : start + chunk], final=start + chunk >= len(data))
+    except UnicodeDecodeError:
+        try:  # once more in one piece, for the exact offset of the bad bytes
+            data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            return _describe(data, exc)
+        return "undecodable bytes"
+    return None
 
 
 def _describe(data: bytes, exc: UnicodeDecodeError) -> str:
@@ -162,45 +196,45 @@ LINE_SAFE = frozenset(
 )
 
 
-def _line_safe_bytes(data: bytes, encoding: str) -> tuple[bytes, str]:
-    """The bytes to parse and the codec to parse them with: the file itself when its
-    encoding is line-safe (BOM skipped), else its text re-encoded as UTF-8. Classic-Mac
-    files (CR only) get LF line ends so that lines are counted the same way everywhere."""
+def _line_safe_bytes(data: bytes, encoding: str) -> tuple[bytes, str, int]:
+    """The bytes to parse, the codec to parse them with and where the text starts: the file
+    itself when its encoding is line-safe (after any BOM), else its text re-encoded as UTF-8.
+    Classic-Mac files (CR only) get LF line ends so lines are counted the same everywhere."""
     codec = codecs.lookup(encoding).name
+    start = 0
     if codec == "utf-8-sig":
-        raw, codec = data[len(BOM) :] if data.startswith(BOM) else data, "utf-8"
+        raw, codec, start = data, "utf-8", len(BOM) if data.startswith(BOM) else 0
     elif codec in LINE_SAFE:
         raw = data
     else:
         raw, codec = data.decode(encoding).encode("utf-8"), "utf-8"
     if b"\n" not in raw and b"\r" in raw:
         raw = raw.replace(b"\r", b"\n")
-    return raw, codec
+    return raw, codec, start
 
 
-def _looks_like_euc(data: bytes, cp932_text: str) -> bool:
+def _looks_like_euc(data: bytes) -> bool:
     """EUC-JP bytes often decode as CP932 half-width katakana garbage; prefer EUC-JP when it
-    also decodes strictly and the CP932 reading is mostly half-width katakana."""
-    kana = sum(1 for ch in cp932_text[:20000] if "\uff61" <= ch <= "\uff9f")
-    if kana < 10:
+    also decodes strictly and the CP932 reading of the start is mostly half-width katakana."""
+    sample = data[:40000]
+    cp932 = sample.decode("cp932", errors="ignore")
+    kana = sum(1 for ch in cp932 if "\uff61" <= ch <= "\uff9f")
+    if kana < 10 or _decode_failure(data, "euc_jp"):
         return False
-    try:
-        euc = data.decode("euc_jp")
-    except UnicodeDecodeError:
-        return False
-    wide = sum(1 for ch in euc[:20000] if "\u3040" <= ch <= "\u9fff")
+    euc = sample.decode("euc_jp", errors="ignore")
+    wide = sum(1 for ch in euc if "\u3040" <= ch <= "\u9fff")
     return wide >= kana // 2
 
 
-def _charset_normalizer_guess(data: bytes) -> tuple[str, str] | None:
+def _charset_normalizer_guess(data: bytes) -> str | None:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
         return None
     try:
-        return data.decode(best.encoding), best.encoding
-    except (UnicodeDecodeError, LookupError):
+        return None if _decode_failure(data, best.encoding) else best.encoding
+    except LookupError:
         return None
 
 
@@ -311,10 +345,10 @@ class _HeadReader:
     """Line iterator for csv.reader over the file's bytes that remembers how many bytes and
     lines it handed out, so the pandas parser can start exactly after the header."""
 
-    def __init__(self, data: bytes, encoding: str) -> None:
+    def __init__(self, data: bytes, encoding: str, start: int = 0) -> None:
         self._data = data
         self._encoding = encoding
-        self.pos = 0
+        self.pos = start
         self.lines = 0
 
     def __iter__(self) -> Iterator[str]:
@@ -332,7 +366,7 @@ class _HeadReader:
 
 
 def _parse_body(
-    body: memoryview, encoding: str, delim: str, width: int, file: str, lines_before: int
+    raw: bytes, start: int, encoding: str, delim: str, width: int, file: str, lines_before: int
 ) -> pd.DataFrame:
     """All data records as object columns 0..n-1 of str, missing cells as "".
 
@@ -340,13 +374,15 @@ def _parse_body(
     line numbers are known) so that the line count stays exact.
     """
     empty = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
-    if not bytes(body[:4096]).strip(b"\r\n") and not bytes(body).strip(b"\r\n"):
+    if not _CONTENT.search(raw, start):
         return empty
     ncols = max(width, 1)
     for _ in range(12):
+        body = io.BytesIO(raw)  # shares the bytes, no copy
+        body.seek(start)
         try:
             frame = pd.read_csv(
-                io.BytesIO(body),
+                body,
                 encoding=encoding,
                 sep=delim,
                 header=None,
@@ -374,16 +410,21 @@ def _parse_body(
     raise ReadError(file, "a record has far more cells than the header")
 
 
-def _record_lines(frame: pd.DataFrame, first_line: int) -> np.ndarray:
+def _record_lines(frame: pd.DataFrame, first_line: int, body_lines: int) -> np.ndarray:
     """1-based line where each record starts: records advance by one line plus the line
-    breaks inside their quoted cells (counted per column, vectorised)."""
+    breaks inside their quoted cells.
+
+    When the body has exactly one line per record (the usual case) that is a range; otherwise
+    only the columns that contain a line break at all are counted, cell by cell.
+    """
     n = len(frame)
     spans = np.ones(n, dtype=np.int64)
-    for col in frame.columns:
-        values = frame[col]
-        has_break = values.str.contains("\n", regex=False).to_numpy(dtype=bool)
-        if has_break.any():
-            spans[has_break] += values[has_break].str.count("\n").to_numpy(dtype=np.int64)
+    if body_lines != n:
+        for col in frame.columns:
+            values = frame[col].to_numpy(dtype=object)
+            if "\n" not in "".join(values):
+                continue
+            spans += pd.Series(values, dtype=object).str.count("\n").to_numpy(dtype=np.int64)
     starts = np.empty(n, dtype=np.int64)
     if n:
         starts[0] = first_line
@@ -472,9 +513,7 @@ def _finish(
     frame = frame.iloc[:, :keep]
     headers = _unique_headers(headers[:keep])
     frame.columns = headers
-    filled = np.zeros(len(frame), dtype=bool)
-    for col in headers:
-        filled |= frame[col].str.strip().ne("").to_numpy(dtype=bool)
+    filled = _filled_rows(frame)
     if not filled.all():
         frame = frame.loc[filled]
         source_rows = source_rows[filled]
@@ -492,7 +531,24 @@ def _finish(
 
 
 def _any_filled(values: pd.Series) -> bool:
-    return bool(values.str.strip().ne("").any())
+    cells = values.to_numpy(dtype=object)
+    return any(not c.isspace() for c in cells[cells != ""])
+
+
+def _filled_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with at least one cell that is not blank. Blank records (empty lines, ",,,,")
+    are not data; checking column by column only the rows still blank keeps this cheap."""
+    blank = np.ones(len(frame), dtype=bool)
+    for col in frame.columns:
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        cells = frame[col].to_numpy(dtype=object)[rows]
+        candidates = cells != ""
+        if candidates.any():
+            text = cells[candidates]
+            blank[rows[candidates]] = [c.isspace() for c in text]
+    return ~blank
 
 
 def _unique_headers(headers: list[str]) -> list[str]:

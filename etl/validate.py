@@ -165,10 +165,10 @@ def rows_with(findings: Sequence[Finding], n: int) -> np.ndarray:
 
 
 def _missing(values: pd.Series) -> np.ndarray:
-    missing = values.isna().to_numpy(dtype=bool)
-    if values.dtype == object:
-        missing = missing | values.eq("").to_numpy(dtype=bool, na_value=False)
-    return missing
+    if values.dtype != object:
+        return values.isna().to_numpy(dtype=bool)
+    cells = values.to_numpy(dtype=object)
+    return pd.isna(cells) | (cells == "")
 
 
 def _finding(

@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from hub import __version__
 from hub.api import v1
@@ -40,7 +39,6 @@ def create_app(settings: Settings) -> FastAPI:
         title="Co-Creation Hub",
         version=__version__,
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     app.state.settings = settings

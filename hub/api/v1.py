@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import ORJSONResponse
 
 from hub.api.caching import apply_cache_headers, not_modified, representation_etag
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
@@ -76,7 +75,7 @@ def _choose_format(request: Request) -> str:
     return "json"
 
 
-@router.get("/datasets", summary="Search the catalogue", response_class=ORJSONResponse)
+@router.get("/datasets", summary="Search the catalogue")
 def list_datasets(
     data: DataDep,
     base: BaseUrlDep,
@@ -99,20 +98,18 @@ def list_datasets(
     }
 
 
-@router.get("/datasets/{dataset_id}", summary="One dataset", response_class=ORJSONResponse)
+@router.get("/datasets/{dataset_id}", summary="One dataset")
 def get_dataset(dataset_id: DatasetId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
     return dataset_detail(data.dataset(dataset_id), base)
 
 
-@router.get("/datasets/{dataset_id}/versions", summary="All versions of a dataset",
-            response_class=ORJSONResponse)
+@router.get("/datasets/{dataset_id}/versions", summary="All versions of a dataset")
 def list_versions(dataset_id: DatasetId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
     rows = data.versions(dataset_id)
     return {"dataset": dataset_id, "versions": [version_summary(r, base) for r in rows]}
 
 
-@router.get("/datasets/{dataset_id}/versions/{version}", summary="One version's metadata",
-            response_class=ORJSONResponse)
+@router.get("/datasets/{dataset_id}/versions/{version}", summary="One version's metadata")
 def get_version(
     dataset_id: DatasetId, version: VersionRef, data: DataDep, base: BaseUrlDep,
     request: Request, response: Response,

@@ -53,6 +53,9 @@ def parse_records_query(
 ) -> FeatureQuery:
     """Parse query-string pairs; raise :class:`QueryError` naming the parameter on any fault."""
     pairs = list(items)
+    for key, value in pairs:
+        if "\x00" in key or "\x00" in value:
+            raise QueryError(f"parameter {key!r} contains a NUL character", key)
     single: dict[str, str] = {}
     filters: list[PropertyFilter] = []
     for key, value in pairs:
@@ -126,7 +129,10 @@ def _convert(field: SchemaField, raw: str, key: str) -> Any:
             case "string":
                 return value
             case "integer" | "year":
-                return int(value)
+                number = int(value)
+                if not -(2**63) <= number < 2**63:
+                    raise ValueError("out of range")
+                return number
             case "number":
                 number = float(value)
                 if not math.isfinite(number):

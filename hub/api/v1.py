@@ -44,6 +44,35 @@ Records of a dataset version, filtered, sorted and paged.
 """
 
 
+def _query_parameter(name: str, description: str, example: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": {"type": "string"}, "example": example}
+
+
+# The records query string is parsed by hub.query.params (field names depend on the dataset),
+# so the reserved parameters are documented here rather than declared as FastAPI parameters.
+RECORDS_OPENAPI: dict[str, Any] = {
+    "parameters": [
+        _query_parameter("q", "Words that must all occur in some text field.", "病院"),
+        _query_parameter("bbox", "minLon,minLat,maxLon,maxLat (EPSG:4326).",
+                         "135.18,34.68,135.21,34.70"),
+        _query_parameter("near", "lat,lon (latitude first); adds distance_m, sorts by it.",
+                         "34.6946,135.1956"),
+        _query_parameter("radius", "Metres around `near` (needs `near`).", "500"),
+        _query_parameter("within", "Polygon as GeoJSON or WKT (lon lat).",
+                         "POLYGON ((135.18 34.68, 135.21 34.68, 135.21 34.70, 135.18 34.68))"),
+        _query_parameter("intersects", "Any geometry as GeoJSON or WKT (lon lat).",
+                         "LINESTRING (135.18 34.69, 135.21 34.69)"),
+        _query_parameter("sort", "Fields, `-` for descending; `distance_m` with near.",
+                         "-name"),
+        _query_parameter("fields", "Properties to return.", "name,address"),
+        _query_parameter("limit", "Page size (capped by HUB_MAX_LIMIT).", "50"),
+        _query_parameter("cursor", "Opaque keyset cursor from the `next` link.", ""),
+        _query_parameter("f", "Output format: json, geojson or csv (or use Accept).", "geojson"),
+    ]
+}
+
+
 def _version_number(ref: str) -> int | None:
     if ref == "latest":
         return None
@@ -176,7 +205,7 @@ def _records_response(
 
 
 @router.get("/datasets/{dataset_id}/records", summary="Records of the latest version",
-            description=RECORDS_DESCRIPTION,
+            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
             responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def latest_records(
     dataset_id: DatasetId, request: Request, data: DataDep, settings: SettingsDep,
@@ -187,7 +216,7 @@ def latest_records(
 
 @router.get("/datasets/{dataset_id}/versions/{version}/records",
             summary="Records of a pinned version (cacheable forever)",
-            description=RECORDS_DESCRIPTION,
+            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
             responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def version_records(
     dataset_id: DatasetId, version: VersionRef, request: Request, data: DataDep,
@@ -203,7 +232,7 @@ LayerName = Annotated[str, Path(description="A layer of the version (e.g. `stops
 
 @router.get("/datasets/{dataset_id}/layers/{layer}/records",
             summary="Records of one layer of the latest version",
-            description=RECORDS_DESCRIPTION,
+            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
             responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def latest_layer_records(
     dataset_id: DatasetId, layer: LayerName, request: Request, data: DataDep,
@@ -214,7 +243,7 @@ def latest_layer_records(
 
 @router.get("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records",
             summary="Records of one layer of a pinned version",
-            description=RECORDS_DESCRIPTION,
+            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
             responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
 def version_layer_records(
     dataset_id: DatasetId, version: VersionRef, layer: LayerName, request: Request,

@@ -37,4 +37,8 @@ def test_openapi_documents_the_records_parameters(hub: Hub) -> None:
     assert "/v1/datasets/{dataset_id}/versions/{version}/records" in spec["paths"]
     records = spec["paths"]["/v1/datasets/{dataset_id}/records"]["get"]
     assert "near" in records["description"] and "bbox" in records["description"]
+    documented = {p["name"]: p for p in records["parameters"]}
+    assert {"q", "bbox", "near", "radius", "within", "sort", "fields", "limit", "cursor",
+            "f"} <= set(documented)
+    assert documented["near"]["example"] == "34.6946,135.1956"
     assert hub.client.get("/docs").status_code == 200

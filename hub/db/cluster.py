@@ -10,6 +10,8 @@ password, so nothing else needs special rights.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import pwd
 import secrets
@@ -68,15 +70,26 @@ class LocalCluster:
 
     @property
     def pgdata(self) -> Path:
-        return self.root / "pgdata"
+        return self._server_side_root() / "pgdata"
 
     @property
     def socket_dir(self) -> Path:
-        return self.root / "run"
+        return self._server_side_root() / "run"
+
+    def _server_side_root(self) -> Path:
+        """Where the server's own files live: ``root`` itself, unless we are root and the
+        server user cannot reach ``root`` (e.g. a clone under /root, mode 700). Then they go
+        to a per-cluster folder in the server user's home, named by a hash of ``root``, so a
+        newcomer's checkout location never stops the demo."""
+        if not _running_as_root() or _server_user_can_reach(self.root):
+            return self.root
+        home = Path(pwd.getpwnam(SERVER_USER).pw_dir)
+        digest = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
+        return home / "hub-clusters" / digest
 
     @property
     def log_file(self) -> Path:
-        return self.root / "postgres.log"
+        return self._server_side_root() / "postgres.log"
 
     @property
     def password_file(self) -> Path:
@@ -109,10 +122,13 @@ class LocalCluster:
         self.root.mkdir(parents=True, exist_ok=True)
         self.pgdata.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if _running_as_root() and self.pgdata.parent != self.root:
+            for folder in (self.pgdata.parent.parent, self.pgdata.parent):
+                shutil.chown(folder, SERVER_USER, SERVER_USER)
         if not self.password_file.exists():
             self.password_file.write_text(secrets.token_urlsafe(24))
             self.password_file.chmod(0o600)
-        pwfile = self.root / "initdb-pwfile"
+        pwfile = self.pgdata.parent / "initdb-pwfile"
         pwfile.write_text(self.password_file.read_text())
         if _running_as_root():
             self._hand_to_server_user([self.pgdata, self.socket_dir, pwfile])
@@ -174,6 +190,8 @@ class LocalCluster:
     def destroy(self) -> None:
         """Stop and delete the cluster's files (tests use this for their throwaway clusters)."""
         self.stop()
+        if self.pgdata.parent != self.root:
+            shutil.rmtree(self.pgdata.parent, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- helpers -------------------------------------------------------------------------
@@ -216,6 +234,18 @@ class LocalCluster:
                 f"user '{SERVER_USER}' cannot reach {self.pgdata}: every parent directory must "
                 "be searchable by it (chmod o+x), or set HUB_DATA_DIR to a directory it can reach"
             )
+
+
+@functools.cache
+def _server_user_can_reach(path: Path) -> bool:
+    """Can the server user create files in ``path`` (or its nearest existing parent)?"""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    result = subprocess.run(
+        ["runuser", "-u", SERVER_USER, "--", "test", "-x", str(probe)], check=False
+    )
+    return result.returncode == 0
 
 
 def _port_in_use(port: int) -> bool:

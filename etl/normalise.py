@@ -615,8 +615,10 @@ def parse_latlon_pair(
 
 def split_combined(s: pd.Series) -> tuple[pd.Series, pd.Series, np.ndarray]:
     """Split ``"a,b"`` (or ``"a b"``, optionally in brackets) into two text columns; the mask
-    marks non-empty cells that are not a pair."""
+    marks non-empty cells that are not a pair. A bare separator (Takamatsu writes ``","`` for
+    a facility without a location) is missing, not malformed."""
     text = nfkc(s).str.strip("()[] ")
+    text = text.where(~text.str.fullmatch(r"[\s,]*"), "")
     by_comma = text.str.extract(r"^(?P<a>[^,]+?)\s*,\s*(?P<b>[^,]+)$")
     by_space = text.str.extract(r"^(?P<a>\S+)\s+(?P<b>\S+)$")
     a = by_comma["a"].fillna(by_space["a"])

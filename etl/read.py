@@ -174,18 +174,22 @@ def _decode_failure(data: bytes, encoding: str, chunk: int = 1 << 22) -> str | N
         for start in range(0, max(len(data), 1), chunk):
             decoder.decode(view[start : start + chunk], final=start + chunk >= len(data))
     except UnicodeDecodeError:
-        try:  # once more in one piece, for the exact offset of the bad bytes
-            data.decode(encoding)
+        # Once more in one piece, for the exact offset of the bad bytes (a BOM is skipped
+        # by the codec, so offsets are counted after it).
+        skip = len(BOM) if codecs.lookup(encoding).name == "utf-8-sig" else 0
+        skip = skip if data.startswith(BOM) else 0
+        try:
+            data[skip:].decode(encoding)
         except UnicodeDecodeError as exc:
-            return _describe(data, exc)
+            return _describe(data, exc.start + skip, exc.end + skip)
         return "undecodable bytes"
     return None
 
 
-def _describe(data: bytes, exc: UnicodeDecodeError) -> str:
-    line = data.count(b"\n", 0, exc.start) + 1
-    bad = data[exc.start : exc.end].hex(" ")
-    return f"undecodable byte(s) {bad} at offset {exc.start} (line {line})"
+def _describe(data: bytes, start: int, end: int) -> str:
+    line = data.count(b"\n", 0, start) + 1
+    bad = data[start:end].hex(" ")
+    return f"undecodable byte(s) {bad} at offset {start} (line {line})"
 
 
 # Encodings in which byte 0x0A only ever means a line feed (never part of a multi-byte

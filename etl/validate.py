@@ -46,13 +46,14 @@ class Located:
     """How to point at a row and cell in the source file."""
 
     file: str
-    source_rows: np.ndarray | None  # source line per frame position
+    source_rows: np.ndarray | None  # source line per frame position; None: record numbers
     columns: dict[str, str]  # field -> source header
     source_values: dict[str, pd.Series]  # field -> original cell text, aligned with the frame
 
-    def row(self, position: int) -> int | None:
+    def row(self, position: int) -> int:
+        """The source line of a frame position (the 1-based record number if unknown)."""
         if self.source_rows is None:
-            return None
+            return position + 1
         return int(self.source_rows[position])
 
     def text(self, field: str | None, position: int) -> str | None:
@@ -101,7 +102,7 @@ def check_constraints(
 ) -> list[Finding]:
     """Every constraint of every field present in ``frame`` as findings (uncapped masks)."""
     skip = skip or {}
-    rows = located.row if located else (lambda p: p + 1)
+    rows = located.row if located else Located("", None, {}, {}).row
     found: list[Finding] = []
     for field in schema.fields:
         if field.name not in frame.columns:

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     publisher: str | None = Field(
         default=None, description="Name recorded as publisher; defaults to the OS user."
     )
+    artifact_dir: Path = Field(
+        default=Path(".hub/artifacts"),
+        description="Directory of the artifact store holding each version's bulk files.",
+    )
+    export_batch_rows: int = Field(
+        default=50_000, ge=100,
+        description="Rows per batch when streaming a version into bulk files (bounds memory).",
+    )
 
     @model_validator(mode="after")
     def _limits_consistent(self) -> Settings:

@@ -60,6 +60,21 @@ class Cursor:
 
 
 @dataclass(frozen=True)
+class OutputCrs:
+    """The CRS output geometries are written in (OGC API Part 2 ``crs``).
+
+    ``srid`` is the EPSG code PostGIS transforms to; ``lat_lon`` means the CRS's axis order
+    is latitude first (EPSG:4326, EPSG:6668), so coordinates are flipped after the
+    transform; ``digits`` is the GeoJSON precision (degrees vs metres).
+    """
+
+    uri: str
+    srid: int
+    lat_lon: bool = False
+    digits: int = 7
+
+
+@dataclass(frozen=True)
 class FeatureQuery:
     filters: tuple[PropertyFilter, ...] = ()
     q: str | None = None
@@ -71,9 +86,15 @@ class FeatureQuery:
     limit: int = 100
     cursor: Cursor | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # A CQL2 filter as CQL2-JSON (the standard's own tree, whatever encoding it came in),
+    # with every property already checked against the schema (hub.query.cql2).
+    cql2: dict[str, Any] | None = None
+    # Output geometry CRS; None means CRS84 as stored (no transform).
+    output_crs: OutputCrs | None = None
 
     @property
     def is_unfiltered(self) -> bool:
         """True when every row of the version matches (so the stored row count is exact)."""
         return not (self.filters or self.q or self.bbox or self.within_wkt
-                    or (self.near and self.near.radius_m is not None))
+                    or (self.near and self.near.radius_m is not None)
+                    or self.extra.get("intersects") or self.cql2 is not None)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from hub.catalog import TableSchema
+from hub.query.cql2 import cql2_predicate
 from hub.query.model import FeatureQuery, Near, PropertyFilter, SortKey
 
 Output = Literal["json", "geojson", "csv"]
@@ -118,7 +119,32 @@ def where_clause(table: Table, query: FeatureQuery) -> ColumnElement[bool]:
         parts.append(func.ST_Intersects(table.c.geom, polygon))
     if query.near and query.near.radius_m is not None:
         parts.append(func.ST_DWithin(_geography(table), _point(query.near), query.near.radius_m))
+    if query.cql2 is not None:
+        parts.append(cql2_predicate(query.cql2, table))
     return and_(true(), *parts)
+
+
+def count_statement(table: Table, query: FeatureQuery) -> Select[Any]:
+    """``COUNT(*)`` of the rows the query's filters match (for ``numberMatched`` when the
+    stored row count does not apply)."""
+    return select(func.count()).select_from(table).where(where_clause(table, query))
+
+
+def output_geometry(table: Table, query: FeatureQuery) -> ColumnElement[Any]:
+    """The stored geometry as GeoJSON text in the query's output CRS (CRS84 when unset).
+
+    The transform runs on output only; filters always compare the stored EPSG:4326 column.
+    Latitude-first CRSs (EPSG:4326 by the book, JGD2011) get their coordinates flipped.
+    """
+    crs = query.output_crs
+    if crs is None:
+        return func.ST_AsGeoJSON(table.c.geom, GEOJSON_DIGITS)
+    geometry: ColumnElement[Any] = table.c.geom
+    if crs.srid != 4326:
+        geometry = func.ST_Transform(geometry, crs.srid)
+    if crs.lat_lon:
+        geometry = func.ST_FlipCoordinates(geometry)
+    return func.ST_AsGeoJSON(geometry, crs.digits)
 
 
 def sort_expressions(table: Table, query: FeatureQuery) -> list[ColumnElement[Any]]:
@@ -227,13 +253,13 @@ def records_statement(
         if output == "json":
             if has_geometry:
                 properties.append(
-                    func.ST_AsGeoJSON(table.c.geom, GEOJSON_DIGITS).cast(_json()).label("geometry")
+                    output_geometry(table, query).cast(_json()).label("geometry")
                 )
             payload = _row_json(properties).cast(Text()).label("payload")
         else:
             feature_id = feature_id_expression(table, schema)
             geometry = (
-                func.ST_AsGeoJSON(table.c.geom, GEOJSON_DIGITS).cast(_json())
+                output_geometry(table, query).cast(_json())
                 if has_geometry else literal(None)
             )
             payload = func.json_build_object(

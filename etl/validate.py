@@ -125,14 +125,19 @@ def check_constraints(
 
 
 def to_issues(findings: Sequence[Finding], located: Located, *, limit: int) -> list[Issue]:
-    """The first ``limit`` findings in source order (row, then check order) as Issues."""
+    """The first ``limit`` findings as Issues, in the order staff read the file: by row, then
+    by column (the order of ``located.columns``), then by check."""
     if not findings or limit <= 0:
         return []
+    column_rank = {name: i for i, name in enumerate(located.columns)}
     positions = np.concatenate([f.positions for f in findings])
     owners = np.concatenate(
         [np.full(len(f.positions), i, dtype=np.int64) for i, f in enumerate(findings)]
     )
-    order = np.lexsort((owners, positions))[:limit]
+    ranks = np.array(
+        [column_rank.get(f.field or "", len(column_rank)) for f in findings], dtype=np.int64
+    )[owners]
+    order = np.lexsort((owners, ranks, positions))[:limit]
     issues = []
     for k in order:
         finding, position = findings[int(owners[k])], int(positions[k])

@@ -1,0 +1,165 @@
+"""Writers: turn the row streams of :class:`hub.data.exports.ExportSource` into files.
+
+Each writer consumes an iterator and writes to an open binary file (or a path, for GDAL),
+holding at most one batch in memory. They know nothing about the database or the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hub.catalog import PublishedVersion
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "time": pa.time64("us"),
+    "year": pa.int32(),
+}
+GEOMETRY_TYPES = {
+    "POINT": "Point", "LINESTRING": "LineString", "POLYGON": "Polygon",
+    "MULTIPOINT": "MultiPoint", "MULTILINESTRING": "MultiLineString",
+    "MULTIPOLYGON": "MultiPolygon", "GEOMETRYCOLLECTION": "GeometryCollection",
+}
+GEOPARQUET_VERSION = "1.1.0"
+
+
+def write_csv(chunks: Iterable[bytes], out: Any, *, bom: bool = False) -> None:
+    """CSV as PostgreSQL's COPY wrote it; ``bom``: prefix a UTF-8 BOM (for Excel)."""
+    if bom:
+        out.write(UTF8_BOM)
+    for chunk in chunks:
+        out.write(chunk)
+
+
+def write_geojson(batches: Iterable[list[str]], out: Any, *, name: str) -> None:
+    """A FeatureCollection, one Feature per line (easy to split with standard tools)."""
+    out.write(b'{"type":"FeatureCollection","name":' + _json_string(name)
+              + b',"features":[\n')
+    first = True
+    for batch in batches:
+        if not batch:
+            continue
+        body = ",\n".join(batch).encode("utf-8")
+        out.write(body if first else b",\n" + body)
+        first = False
+    out.write(b"\n]}\n")
+
+
+def _json_string(value: str) -> bytes:
+    import orjson
+
+    return orjson.dumps(value)
+
+
+def arrow_schema(version: PublishedVersion) -> pa.Schema:
+    fields = [pa.field(f.name, ARROW_TYPES[f.type]) for f in version.schema.fields]
+    if version.has_geometry:
+        fields.append(pa.field("geometry", pa.binary()))
+    return pa.schema(fields)
+
+
+def geoparquet_types(types: list[tuple[str, int]]) -> list[str]:
+    """PostGIS (type, dims) pairs as GeoParquet ``geometry_types`` (``Point``, ``Point Z``)."""
+    found = set()
+    for kind, dims in types:
+        base = GEOMETRY_TYPES.get(kind.upper().rstrip("M"))
+        if base is None:
+            return []  # unknown kind: an empty list means "any type"
+        found.add(base + (" Z" if dims >= 3 and not kind.upper().endswith("M") else ""))
+    return sorted(found)
+
+
+def geo_metadata(version: PublishedVersion, types: list[tuple[str, int]]) -> dict[str, Any]:
+    """GeoParquet 1.1 file metadata: WKB ``geometry`` column in OGC:CRS84 (lon/lat)."""
+    from pyproj import CRS
+
+    column: dict[str, Any] = {
+        "encoding": "WKB",
+        "geometry_types": geoparquet_types(types),
+        "crs": CRS.from_user_input("OGC:CRS84").to_json_dict(),
+    }
+    if version.bbox:
+        column["bbox"] = list(version.bbox)
+    return {"version": GEOPARQUET_VERSION, "primary_column": "geometry",
+            "columns": {"geometry": column}}
+
+
+def record_batches(
+    rows_batches: Iterable[list[tuple[Any, ...]]], schema: pa.Schema
+) -> Iterator[pa.RecordBatch]:
+    """Typed row tuples -> Arrow record batches, one per batch (bounded memory)."""
+    for rows in rows_batches:
+        if not rows:
+            continue
+        columns = list(zip(*rows, strict=True))
+        arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema,
+                                                                        strict=True)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def write_parquet(
+    rows_batches: Iterable[list[tuple[Any, ...]]], out: Any, version: PublishedVersion,
+    geometry_types: list[tuple[str, int]],
+) -> None:
+    """(Geo)Parquet, zstd-compressed, one row group per batch. Non-spatial layers are plain
+    Parquet (no ``geo`` metadata)."""
+    import orjson
+
+    schema = arrow_schema(version)
+    if version.has_geometry:
+        geo = orjson.dumps(geo_metadata(version, geometry_types))
+        schema = schema.with_metadata({b"geo": geo})
+    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for batch in record_batches(rows_batches, schema):
+            writer.write_batch(batch)
+
+
+def _gpkg_schema(schema: pa.Schema) -> pa.Schema:
+    # GeoPackage has no time-of-day type: times travel as ISO text (HH:MM:SS).
+    return pa.schema([pa.field(f.name, pa.string()) if pa.types.is_time(f.type) else f
+                      for f in schema])
+
+
+def _gpkg_batches(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        columns = [
+            col.cast(pa.string()) if pa.types.is_time(col.type) else col
+            for col in batch.columns
+        ]
+        yield pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def write_gpkg_layer(
+    rows_batches: Iterable[list[tuple[Any, ...]]], path: str, version: PublishedVersion,
+    *, layer: str, geometry_types: list[tuple[str, int]], append: bool,
+) -> None:
+    """One table of the GeoPackage, streamed to GDAL (pyogrio) as an Arrow stream."""
+    import pyogrio
+
+    schema = arrow_schema(version)
+    gpkg_schema = _gpkg_schema(schema)
+    reader = pa.RecordBatchReader.from_batches(
+        gpkg_schema, _gpkg_batches(record_batches(rows_batches, schema), gpkg_schema)
+    )
+    options: dict[str, Any] = {}
+    if version.has_geometry:
+        kinds = geoparquet_types(geometry_types)
+        geometry_type = kinds[0].split()[0] if len(kinds) == 1 else "Unknown"
+        options = {"geometry_name": "geometry", "geometry_type": geometry_type,
+                   "crs": "EPSG:4326"}
+    pyogrio.write_arrow(
+        reader, path, layer=layer, driver="GPKG", append=append,
+        layer_options={"GEOMETRY_NAME": "geom"} if version.has_geometry else None,
+        **options,
+    )

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from hub.catalog import PublishedVersion
 from hub.query import catalog as catalog_q
 from hub.query.model import FeatureQuery
-from hub.query.records import Output, records_statement
+from hub.query.records import Output, count_statement, records_statement
 
 
 class NotFound(LookupError):
@@ -134,3 +134,11 @@ class Data:
             last = result[-1]
             next_values = (tuple(last[1:1 + n_keys]), int(last[0]))
         return RecordsPage(rows, next_values, built.csv_columns)
+
+    def count(self, version: PublishedVersion, query: FeatureQuery) -> int:
+        """Rows matching the query's filters: the stored row count when it filters nothing,
+        else ``COUNT(*)`` (bounded by ``statement_timeout`` like every API query)."""
+        if query.is_unfiltered:
+            return version.row_count
+        with self.engine.connect() as conn:
+            return int(conn.execute(count_statement(version.table(), query)).scalar_one())

@@ -66,3 +66,21 @@ versions = Table(
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )
+
+# One row per publish and per withdrawal, written by a trigger on hub.versions (migration
+# 0003); ``id`` is the change id clients pass back as ``since``.
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("row_count", BigInteger),
+    Column("added", BigInteger),
+    Column("removed", BigInteger),
+    Column("changed", BigInteger),
+    Column("previous_version", Integer),
+    Column("reason", Text),
+)

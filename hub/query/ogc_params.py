@@ -270,3 +270,38 @@ def datetime_filters(raw: str, schema: TableSchema) -> tuple[PropertyFilter, ...
     if end is not None:
         filters.append(PropertyFilter(field.name, "lte", end))
     return tuple(filters)
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """What a collection id names: ``{dataset}[.{layer}][@v{n}]``.
+
+    ``kobe-aed`` is the current version's main layer, ``bus-routes.stops`` another layer,
+    ``kobe-aed@v1`` a pinned (immutable) version. Dataset ids cannot hold ``.`` or ``@``, so
+    the split is unambiguous; both characters are URL-path safe, which GDAL and QGIS need.
+    """
+
+    dataset_id: str
+    layer: str | None
+    version: int | None
+
+
+def parse_collection_id(raw: str) -> CollectionRef:
+    """Parse a collection id; :class:`LookupError` (404) when it cannot name anything."""
+    name, at, pin = raw.partition("@")
+    version = None
+    if at:
+        if not (pin.startswith("v") and pin[1:].isdigit() and 0 < int(pin[1:]) < 10**9):
+            raise LookupError(raw)
+        version = int(pin[1:])
+    dataset_id, dot, layer = name.partition(".")
+    if not dataset_id or (dot and not layer):
+        raise LookupError(raw)
+    return CollectionRef(dataset_id, layer or None, version)
+
+
+def collection_id(dataset_id: str, layer: str | None, main_layer: str,
+                  version: int | None = None) -> str:
+    """The inverse of :func:`parse_collection_id` (the main layer has no suffix)."""
+    name = dataset_id if layer in (None, main_layer) else f"{dataset_id}.{layer}"
+    return name if version is None else f"{name}@v{version}"

@@ -1,0 +1,243 @@
+"""OGC API - Features (Parts 1, 2 and 3) and vector tiles under ``/ogc``.
+
+A thin adapter over the same catalogue, :class:`FeatureQuery`, statements and serialisers as
+``/v1``: parse (hub.query.ogc_params) -> data (hub.data) -> frame (hub.serialise). One
+collection per dataset layer of the current version (``kobe-aed``, ``bus-routes.stops``);
+any published version is reachable as ``{id}@v{n}`` (immutable, cacheable forever).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import ORJSONResponse
+
+from hub import __version__
+from hub.api.caching import apply_cache_headers, not_modified, representation_etag
+from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.data import Data, NotFound
+from hub.data.tiles import Tiles
+from hub.query.catalog import DatasetSearch
+from hub.query.ogc_params import (
+    collection_id,
+    crs_by_uri,
+    feature_query,
+    parse_collection_id,
+    parse_items_query,
+)
+from hub.query.params import encode_cursor
+from hub.serialise import ogc
+from hub.serialise.records import PageContext, records_geojson
+
+router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+
+CollectionId = Annotated[str, Path(
+    description="`{dataset}` (current version, main layer), `{dataset}.{layer}` or a pinned "
+                "version `{dataset}@v{n}` / `{dataset}.{layer}@v{n}`.",
+    examples=["kobe-aed", "kobe-aed@v1"],
+)]
+
+
+class JSONDocument(Response):
+    """JSON with a chosen media type (schema+json, OpenAPI, ...)."""
+
+    def __init__(self, content: Any, media_type: str = ogc.JSON, status_code: int = 200,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(orjson.dumps(content), status_code=status_code, headers=headers,
+                         media_type=media_type)
+
+
+# -- collections from the catalogue ----------------------------------------------------------
+
+
+def resolve(data: Data, raw_id: str) -> ogc.Collection:
+    """The collection a (possibly pinned, possibly layered) id names, or :class:`NotFound`."""
+    try:
+        ref = parse_collection_id(raw_id)
+    except LookupError:
+        raise NotFound(f"collection '{raw_id}' does not exist") from None
+    published = data.layer(ref.dataset_id, ref.version, ref.layer)
+    return ogc.Collection(raw_id, data.dataset(ref.dataset_id), published,
+                          pinned=ref.version is not None)
+
+
+def current_collections(data: Data) -> list[ogc.Collection]:
+    """One collection per layer of every dataset's current version."""
+    rows, _total, _facets = data.search_datasets(DatasetSearch(limit=100_000))
+    collections: list[ogc.Collection] = []
+    for row in rows:
+        version = data.version(row["id"], None)
+        for layer in version.layer_names:
+            cid = collection_id(row["id"], layer, version.main_layer)
+            collections.append(ogc.Collection(cid, row, version.layer(layer), pinned=False))
+    return collections
+
+
+def _cached(request: Request, collection: ogc.Collection, variant: str) -> tuple[str, bool]:
+    return (representation_etag(collection.published.content_sha256, request, variant),
+            collection.pinned)
+
+
+def _not_modified(etag: str, pinned: bool) -> Response:
+    response = Response(status_code=304)
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
+
+
+# -- Part 1: landing, conformance, API, collections ------------------------------------------
+
+
+@router.get("", summary="Landing page", response_class=ORJSONResponse)
+def landing(base: BaseUrlDep) -> dict[str, Any]:
+    return ogc.landing(base)
+
+
+@router.get("/conformance", summary="Conformance classes implemented",
+            response_class=ORJSONResponse)
+def conformance() -> dict[str, Any]:
+    return ogc.conformance()
+
+
+@router.get("/api", summary="OpenAPI 3.0 description of /ogc",
+            responses={200: {"content": {ogc.OPENAPI_30: {}}}})
+def api(data: DataDep, base: BaseUrlDep) -> Response:
+    return JSONDocument(ogc.openapi(current_collections(data), base, __version__),
+                        ogc.OPENAPI_30)
+
+
+@router.get("/collections", summary="Collections", response_class=ORJSONResponse)
+def collections(data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
+    return ogc.collections_document(current_collections(data), base)
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+def collection(collection_id: CollectionId, request: Request, data: DataDep,
+               base: BaseUrlDep) -> Response:
+    found = resolve(data, collection_id)
+    etag, pinned = _cached(request, found, "ogc-collection")
+    if not_modified(request, etag):
+        return _not_modified(etag, pinned)
+    response = JSONDocument(ogc.collection_document(found, base))
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
+
+
+@router.get("/collections/{collection_id}/queryables", summary="Queryables (JSON Schema)",
+            responses={200: {"content": {ogc.SCHEMA_JSON: {}}}})
+def queryables(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> Response:
+    return JSONDocument(ogc.queryables(resolve(data, collection_id), base), ogc.SCHEMA_JSON)
+
+
+# -- features -----------------------------------------------------------------------------
+
+
+@router.get("/collections/{collection_id}/items", summary="Features",
+            responses={200: {"content": {ogc.GEOJSON: {}}}})
+def items(collection_id: CollectionId, request: Request, data: DataDep,
+          settings: SettingsDep, base: BaseUrlDep) -> Response:
+    found = resolve(data, collection_id)
+    etag, pinned = _cached(request, found, "ogc-items")
+    if not_modified(request, etag):
+        return _not_modified(etag, pinned)
+    parsed = parse_items_query(
+        request.query_params.multi_items(), found.published,
+        default_limit=settings.default_limit, max_limit=settings.max_limit,
+        max_radius_m=settings.max_radius_m,
+    )
+    query = parsed.query
+    page = data.records(found.published, query, "geojson")
+    collection_url = f"{base}/ogc/collections/{collection_id}"
+    self_url = f"{collection_url}/items" + (f"?{request.url.query}" if request.url.query else "")
+    next_url = None
+    if page.next_values is not None:
+        values, fid = page.next_values
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        params.append(("cursor", encode_cursor(values, fid, query)))
+        next_url = f"{collection_url}/items?{urlencode(params)}"
+    context = PageContext(
+        dataset_id=found.published.dataset_id, version=found.published.version,
+        number_matched=data.count(found.published, query),
+        links=ogc.items_links(self_url, next_url, collection_url),
+    )
+    response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
+    response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
+            responses={200: {"content": {ogc.GEOJSON: {}}}})
+def item(collection_id: CollectionId, feature_id: str, request: Request, data: DataDep,
+         base: BaseUrlDep) -> Response:
+    found = resolve(data, collection_id)
+    etag, pinned = _cached(request, found, f"ogc-item/{feature_id}")
+    if not_modified(request, etag):
+        return _not_modified(etag, pinned)
+    crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
+    try:
+        query = feature_query(found.published, feature_id, crs)
+    except LookupError:
+        query = None
+    page = data.records(found.published, query, "geojson") if query else None
+    if not page or not page.rows:
+        raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
+    collection_url = f"{base}/ogc/collections/{collection_id}"
+    links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
+             ogc.link(collection_url, "collection", ogc.JSON)]
+    response = Response(ogc.feature_with_links(page.rows[0], links), media_type=ogc.GEOJSON)
+    response.headers["Content-Crs"] = f"<{crs.uri}>"
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
+
+
+# -- vector tiles -------------------------------------------------------------------------
+
+
+@router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
+            response_class=ORJSONResponse)
+def tilesets(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
+    return ogc.tilesets(_with_geometry(data, collection_id), base)
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad",
+            summary="Tileset metadata (WebMercatorQuad)", response_class=ORJSONResponse)
+def tileset(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
+    return ogc.tileset(_with_geometry(data, collection_id), base)
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad/tilejson.json",
+            summary="TileJSON 3.0", response_class=ORJSONResponse)
+def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
+    return ogc.tilejson(_with_geometry(data, collection_id), base)
+
+
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}",
+            summary="Mapbox vector tile (z/x/y); 204 when empty",
+            responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
+def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
+         data: DataDep, settings: SettingsDep) -> Response:
+    found = _with_geometry(data, collection_id)
+    etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
+    if not_modified(request, etag):
+        return _not_modified(etag, pinned)
+    # Tiles take the same filters as /items (property filters, filter=, datetime=).
+    parsed = parse_items_query(
+        request.query_params.multi_items(), found.published,
+        default_limit=settings.default_limit, max_limit=settings.max_limit,
+        max_radius_m=settings.max_radius_m,
+    )
+    body = Tiles(data.engine).tile(found.published, parsed.query, found.base_id, z, x, y)
+    response = Response(body, status_code=200 if body else 204,
+                        media_type=ogc.MVT if body else None)
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
+
+
+def _with_geometry(data: Data, raw_id: str) -> ogc.Collection:
+    found = resolve(data, raw_id)
+    if not found.published.has_geometry:
+        raise NotFound(f"collection '{raw_id}' has no geometry, so no tiles")
+    return found

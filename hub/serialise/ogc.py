@@ -1,0 +1,385 @@
+"""OGC API - Features documents (pure): landing, conformance, collections, queryables, the
+OpenAPI 3.0 description, tileset metadata and TileJSON.
+
+Inputs are catalogue rows and :class:`PublishedVersion` objects; outputs are JSON-ready
+dicts. Feature pages are framed by :mod:`hub.serialise.records` (the text of every feature is
+written by PostGIS), so nothing here touches a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from hub.catalog import PublishedVersion, SchemaField
+from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+SCHEMA_JSON = "application/schema+json"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+MVT = "application/vnd.mapbox-vector-tile"
+
+CONFORMANCE = (
+    # Part 1: Core, GeoJSON, OpenAPI 3.0
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    # Part 2: Coordinate Reference Systems by Reference
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3: Filtering, with CQL2
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+)
+
+JSON_TYPES: dict[str, dict[str, str]] = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer"},
+    "year": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "time": {"type": "string", "format": "time"},
+}
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One OGC collection: a dataset's layer, current (``version`` None) or pinned."""
+
+    id: str
+    dataset: dict[str, Any]  # catalogue row of the dataset
+    published: PublishedVersion  # the version (and layer) it serves
+    pinned: bool
+
+    @property
+    def base_id(self) -> str:
+        """The id without the version pin (what the current collection is called)."""
+        return self.id.split("@", 1)[0]
+
+
+def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict[str, str]:
+    out = {"href": href, "rel": rel, "type": media_type}
+    if title:
+        out["title"] = title
+    return out
+
+
+def landing(base: str) -> dict[str, Any]:
+    ogc = f"{base}/ogc"
+    return {
+        "title": "Co-Creation Hub — OGC API - Features",
+        "description": "The hub's datasets as OGC API - Features collections (Part 1 core, "
+                       "Part 2 CRS, Part 3 CQL2 filtering) with vector tiles.",
+        "links": [
+            link(ogc, "self", JSON, "This document"),
+            link(f"{ogc}/api", "service-desc", OPENAPI_30, "OpenAPI 3.0 description"),
+            link(f"{base}/docs", "service-doc", "text/html", "Interactive API documentation"),
+            link(f"{ogc}/conformance", "conformance", JSON, "Conformance classes"),
+            link(f"{ogc}/collections", "data", JSON, "Collections"),
+        ],
+    }
+
+
+def conformance() -> dict[str, Any]:
+    return {"conformsTo": list(CONFORMANCE)}
+
+
+def _title(collection: Collection, lang: str) -> str:
+    row = collection.dataset
+    title = row[f"title_{lang}"]
+    layer = collection.published.meta.get("layer")
+    if layer:
+        title = f"{title} — {layer}"
+    if collection.pinned:
+        title = f"{title} (v{collection.published.version})"
+    return title
+
+
+def collection_document(collection: Collection, base: str) -> dict[str, Any]:
+    """``/collections/{id}``: extent from the stored bbox, CRS list, links."""
+    url = f"{base}/ogc/collections/{collection.id}"
+    row, published = collection.dataset, collection.published
+    links = [
+        link(url, "self", JSON, "This collection"),
+        link(f"{url}/items", "items", GEOJSON, "Features (GeoJSON)"),
+        link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             SCHEMA_JSON, "Queryable properties"),
+        link(f"{base}/v1/datasets/{published.dataset_id}", "describedby", JSON,
+             "Dataset metadata"),
+        link(f"{base}/v1/datasets/{published.dataset_id}/versions", "version-history", JSON,
+             "All versions"),
+        link(f"{base}/v1/datasets/{published.dataset_id}/dcat.jsonld", "alternate",
+             "application/ld+json", "DCAT-AP metadata"),
+    ]
+    if published.has_geometry:
+        links.append(link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+                          JSON, "Vector tilesets"))
+    if collection.pinned:
+        links.append(link(f"{base}/ogc/collections/{collection.base_id}", "latest-version", JSON,
+                          "The current version of this collection"))
+    else:
+        links.append(link(f"{url}@v{published.version}", "alternate", JSON,
+                          f"Version {published.version} pinned (immutable, cacheable)"))
+    description = row.get("description_en") or row.get("description_ja") or ""
+    document: dict[str, Any] = {
+        "id": collection.id,
+        "title": _title(collection, "ja"),
+        "description": description,
+        "keywords": list(row.get("keywords") or []),
+        "itemType": "feature",
+        "crs": [c.uri for c in SUPPORTED_CRS] if published.has_geometry else [CRS84],
+        "storageCrs": CRS84,
+        "links": links,
+        # Our extension members: version and licence, for clients that show them.
+        "version": published.version,
+        "license": row.get("licence"),
+        "numberOfFeatures": published.row_count,
+    }
+    if published.bbox:
+        document["extent"] = {"spatial": {"bbox": [list(published.bbox)], "crs": CRS84}}
+    field = temporal_field(published.schema)
+    if field is not None:
+        document["x-temporal-property"] = field.name
+    return document
+
+
+def collections_document(collections: list[Collection], base: str) -> dict[str, Any]:
+    return {
+        "links": [link(f"{base}/ogc/collections", "self", JSON, "Collections")],
+        "collections": [collection_document(c, base) for c in collections],
+    }
+
+
+def _field_schema(field: SchemaField) -> dict[str, Any]:
+    schema: dict[str, Any] = {"title": field.title_ja or field.title or field.name,
+                              **JSON_TYPES[field.type]}
+    if field.description:
+        schema["description"] = field.description
+    if field.enum:
+        schema["enum"] = list(field.enum)
+    return schema
+
+
+def queryables(collection: Collection, base: str) -> dict[str, Any]:
+    """JSON Schema of the properties a filter may name (every schema field + geometry)."""
+    published = collection.published
+    properties: dict[str, Any] = {}
+    if published.has_geometry:
+        properties["geometry"] = {"title": "Geometry", "format": "geometry-any",
+                                  "x-ogc-role": "primary-geometry"}
+    temporal = temporal_field(published.schema)
+    for field in published.schema.fields:
+        properties[field.name] = _field_schema(field)
+        if temporal is not None and field.name == temporal.name:
+            properties[field.name]["x-ogc-role"] = "primary-instant"
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/ogc/collections/{collection.id}/queryables",
+        "type": "object",
+        "title": _title(collection, "ja"),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def items_links(self_url: str, next_url: str | None, collection_url: str) -> list[dict[str, str]]:
+    links = [link(self_url, "self", GEOJSON, "This page"),
+             link(collection_url, "collection", JSON, "The collection")]
+    if next_url:
+        links.append(link(next_url, "next", GEOJSON, "Next page"))
+    return links
+
+
+def feature_with_links(feature_json: str, links: list[dict[str, str]]) -> bytes:
+    """A PostGIS-written Feature with ``links`` spliced in (the feature is not re-encoded)."""
+    body = feature_json.encode("utf-8")
+    return body[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+
+
+# -- OpenAPI 3.0 -----------------------------------------------------------------------------
+
+
+def _param(name: str, description: str, schema: dict[str, Any], *, style: str | None = None,
+           explode: bool | None = None, location: str = "query") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": location, "description": description,
+                             "required": location == "path", "schema": schema}
+    if style:
+        param["style"] = style
+    if explode is not None:
+        param["explode"] = explode
+    return param
+
+
+COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
+    _param("limit", "Page size (clamped to the server maximum).",
+           {"type": "integer", "minimum": 1, "default": 100}),
+    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (CRS84 by default: lon,lat).",
+           {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
+           style="form", explode=False),
+    _param("bbox-crs", "CRS of bbox.", {"type": "string", "format": "uri",
+                                        "enum": [c.uri for c in SUPPORTED_CRS]}),
+    _param("crs", "CRS of the returned geometries.",
+           {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]}),
+    _param("datetime", "Instant or interval (../end, start/..) on the collection's temporal "
+           "property.", {"type": "string"}),
+    _param("filter", "CQL2 filter.", {"type": "string"}),
+    # 'cql-text' is the pre-1.0 name, kept because GDAL 3.6 looks for it to push filters down.
+    _param("filter-lang", "Encoding of filter.",
+           {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"],
+            "default": "cql2-text"}),
+    _param("filter-crs", "CRS of geometries in filter.",
+           {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]}),
+    _param("cursor", "Opaque page position from a 'next' link.", {"type": "string"}),
+]
+
+
+def _json_response(description: str, media_type: str = JSON) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "object"}}}}
+
+
+ERROR_RESPONSES = {
+    "400": _json_response("Invalid parameter (RFC 9457 problem)", "application/problem+json"),
+    "404": _json_response("Not found (RFC 9457 problem)", "application/problem+json"),
+}
+
+
+def openapi(collections: list[Collection], base: str, version: str) -> dict[str, Any]:
+    """OpenAPI 3.0 description of ``/ogc``: generic paths plus one ``/items`` path per
+    collection listing its properties as query parameters (how GDAL finds queryables)."""
+    collection_id = _param("collectionId", "Collection id", {"type": "string"}, location="path")
+    paths: dict[str, Any] = {
+        "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage",
+                      "responses": {"200": _json_response("Landing page")}}},
+        "/conformance": {"get": {"summary": "Conformance classes",
+                                 "operationId": "getConformance",
+                                 "responses": {"200": _json_response("Conformance")}}},
+        "/collections": {"get": {"summary": "Collections", "operationId": "getCollections",
+                                 "responses": {"200": _json_response("Collections")}}},
+        "/collections/{collectionId}": {"get": {
+            "summary": "One collection", "operationId": "describeCollection",
+            "parameters": [collection_id],
+            "responses": {"200": _json_response("Collection"), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/queryables": {"get": {
+            "summary": "Queryable properties", "operationId": "getQueryables",
+            "parameters": [collection_id],
+            "responses": {"200": _json_response("JSON Schema", SCHEMA_JSON), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/items": {"get": {
+            "summary": "Features", "operationId": "getFeatures",
+            "parameters": [collection_id, *COMMON_ITEMS_PARAMS],
+            "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/items/{featureId}": {"get": {
+            "summary": "One feature", "operationId": "getFeature",
+            "parameters": [collection_id, _param("featureId", "Feature id", {"type": "string"},
+                                                 location="path"),
+                           _param("crs", "CRS of the geometry", {"type": "string"})],
+            "responses": {"200": _json_response("Feature", GEOJSON), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}": {"get": {
+            "summary": "Mapbox vector tile (z/x/y, XYZ order)", "operationId": "getTile",
+            "parameters": [collection_id,
+                           *(_param(n, n, {"type": "integer", "minimum": 0}, location="path")
+                             for n in ("z", "x", "y"))],
+            "responses": {"200": {"description": "Tile", "content": {MVT: {}}},
+                          "204": {"description": "Empty tile"}, **ERROR_RESPONSES}}},
+    }
+    for collection in collections:
+        fields = [_param(f.name, f"Equality filter on '{f.name}'.", JSON_TYPES[f.type])
+                  for f in collection.published.schema.fields]
+        paths[f"/collections/{collection.id}/items"] = {"get": {
+            "summary": f"Features of {collection.id}",
+            "operationId": f"getFeatures-{collection.id}",
+            "tags": [collection.id],
+            "parameters": [*COMMON_ITEMS_PARAMS, *fields],
+            "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Co-Creation Hub — OGC API - Features", "version": version,
+                 "description": "OGC API - Features Parts 1-3 over the hub's catalogue."},
+        "servers": [{"url": f"{base}/ogc"}],
+        "paths": paths,
+    }
+
+
+# -- tiles -----------------------------------------------------------------------------------
+
+
+def tilesets(collection: Collection, base: str) -> dict[str, Any]:
+    url = f"{base}/ogc/collections/{collection.id}/tiles"
+    return {
+        "links": [link(url, "self", JSON, "Vector tilesets")],
+        "tilesets": [tileset(collection, base)],
+    }
+
+
+def tileset(collection: Collection, base: str, min_zoom: int = 0,
+            max_zoom: int = 22) -> dict[str, Any]:
+    """Tileset metadata (OGC API - Tiles style) for the one tile matrix set we serve."""
+    url = f"{base}/ogc/collections/{collection.id}/tiles/WebMercatorQuad"
+    published = collection.published
+    document: dict[str, Any] = {
+        "title": _title(collection, "ja"),
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "links": [
+            link(url, "self", JSON, "Tileset metadata"),
+            link("https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/"
+                 "WebMercatorQuad.json",
+                 "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON,
+                 "WebMercatorQuad tile matrix set"),
+            # Templated: note the XYZ order of this hub's tile URLs (column, then row).
+            {**link(f"{url}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}", "item", MVT,
+                    "Tiles (z/x/y)"), "templated": True},
+            link(f"{url}/tilejson.json", "alternate", JSON, "TileJSON"),
+        ],
+        "layers": [{"id": collection.base_id, "dataType": "vector",
+                    "geometryDimension": None,
+                    "minTileMatrix": str(min_zoom), "maxTileMatrix": str(max_zoom),
+                    "propertiesSchema": {"type": "object", "properties": {
+                        f.name: JSON_TYPES[f.type] for f in published.schema.fields}}}],
+    }
+    if published.bbox:
+        document["boundingBox"] = {"lowerLeft": list(published.bbox[:2]),
+                                   "upperRight": list(published.bbox[2:]), "crs": CRS84}
+    return document
+
+
+def tilejson(collection: Collection, base: str, min_zoom: int = 0,
+             max_zoom: int = 22) -> dict[str, Any]:
+    """TileJSON 3.0 for MapLibre/Mapbox GL and QGIS's vector tile source."""
+    url = f"{base}/ogc/collections/{collection.id}/tiles/WebMercatorQuad"
+    published = collection.published
+    document: dict[str, Any] = {
+        "tilejson": "3.0.0",
+        "name": collection.id,
+        "description": _title(collection, "en"),
+        "version": str(published.version),
+        "attribution": str(collection.dataset.get("organisation", "")),
+        "scheme": "xyz",
+        "tiles": [f"{url}/{{z}}/{{x}}/{{y}}"],
+        "minzoom": min_zoom,
+        "maxzoom": max_zoom,
+        "vector_layers": [{"id": collection.base_id,
+                           "fields": {f.name: JSON_TYPES[f.type]["type"].capitalize()
+                                      for f in published.schema.fields},
+                           "minzoom": min_zoom, "maxzoom": max_zoom}],
+    }
+    if published.bbox:
+        document["bounds"] = list(published.bbox)
+        document["center"] = [(published.bbox[0] + published.bbox[2]) / 2,
+                              (published.bbox[1] + published.bbox[3]) / 2, 14]
+    return document

@@ -1,0 +1,100 @@
+"""Vector tiles: decode the MVT and compare with the shops expected in the tile, computed with
+mercantile/pyproj (not by the SQL under test)."""
+
+from __future__ import annotations
+
+import mapbox_vector_tile
+import mercantile
+import pytest
+from pyproj import Transformer
+
+from tests.shopdata import CATEGORIES, SHIBUYA
+
+BASE = "/ogc/collections/test-shops/tiles/WebMercatorQuad"
+TO_MERCATOR = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)
+EXTENT, BUFFER = 4096, 64
+
+
+def expected_in_tile(shops, tile: mercantile.Tile) -> dict[str, tuple[float, float]]:
+    """Shop id -> pixel position (origin top-left) for shops inside the buffered tile."""
+    bounds = mercantile.xy_bounds(tile)
+    size = bounds.right - bounds.left
+    margin = size * BUFFER / EXTENT
+    found = {}
+    for shop in shops:
+        x, y = TO_MERCATOR.transform(shop.lon, shop.lat)
+        if (bounds.left - margin <= x <= bounds.right + margin
+                and bounds.bottom - margin <= y <= bounds.top + margin):
+            found[shop.shop_id] = ((x - bounds.left) / size * EXTENT,
+                                   (bounds.top - y) / size * EXTENT)
+    return found
+
+
+def decode(body: bytes) -> list[dict]:
+    layers = mapbox_vector_tile.decode(body, default_options={"y_coord_down": True})
+    assert list(layers) == ["test-shops"]
+    return layers["test-shops"]["features"]
+
+
+def test_tile_holds_exactly_the_shops_expected(hub):
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    expected = expected_in_tile(hub.shops_v2, tile)
+    assert len(expected) > 5
+    response = hub.client.get(f"{BASE}/{tile.z}/{tile.x}/{tile.y}")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    features = decode(response.content)
+    got = {f["properties"]["shop_id"]: f for f in features}
+    assert set(got) == set(expected)
+    for shop_id, (px, py) in expected.items():
+        x, y = got[shop_id]["geometry"]["coordinates"]
+        assert (x, y) == pytest.approx((px, py), abs=1.0)
+    sample = next(s for s in hub.shops_v2 if s.shop_id in got and s.opened and s.floors)
+    props = got[sample.shop_id]["properties"]
+    assert props["name"] == sample.name and props["floors"] == sample.floors
+    assert props["opened"] == sample.opened  # dates travel as ISO text
+
+
+def test_tiles_take_the_same_filters_as_items(hub):
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 14)
+    cafes = [s for s in hub.shops_v2 if s.category == CATEGORIES[0]]
+    expected = expected_in_tile(cafes, tile)
+    response = hub.client.get(f"{BASE}/{tile.z}/{tile.x}/{tile.y}",
+                              params={"filter": f"category = '{CATEGORIES[0]}'"})
+    got = {f["properties"]["shop_id"] for f in decode(response.content)}
+    assert got == set(expected)
+
+
+def test_empty_tiles_are_204_and_bad_tiles_are_400(hub):
+    assert hub.client.get(f"{BASE}/15/0/0").status_code == 204
+    for z, x, y, parameter in [(25, 0, 0, "z"), (3, 8, 0, "x"), (3, 0, 8, "y"), (3, -1, 0, "x")]:
+        response = hub.client.get(f"{BASE}/{z}/{x}/{y}")
+        assert response.status_code == 400, (z, x, y)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["parameter"] == parameter
+
+
+def test_pinned_tiles_are_immutable_and_revalidate(hub):
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    url = f"/ogc/collections/test-shops@v1/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    first = hub.client.get(url)
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert set(f["properties"]["shop_id"] for f in decode(first.content)) == set(
+        expected_in_tile(hub.shops_v1, tile))
+    again = hub.client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    latest = hub.client.get(f"{BASE}/{tile.z}/{tile.x}/{tile.y}")
+    assert latest.headers["cache-control"] == "public, no-cache"
+
+
+def test_tileset_metadata_and_tilejson(hub):
+    tileset = hub.client.get(BASE).json()
+    templated = next(link for link in tileset["links"] if link["rel"] == "item")
+    assert templated["href"].endswith("/WebMercatorQuad/{tileMatrix}/{tileCol}/{tileRow}")
+    tilejson = hub.client.get(f"{BASE}/tilejson.json").json()
+    assert tilejson["tiles"][0].endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    assert tilejson["vector_layers"][0]["id"] == "test-shops"
+    assert len(tilejson["bounds"]) == 4
+    listed = hub.client.get("/ogc/collections/test-shops/tiles").json()
+    assert listed["tilesets"][0]["dataType"] == "vector"

@@ -113,13 +113,13 @@ def nfkc(s: pd.Series) -> pd.Series:
         joined = unicodedata.normalize("NFKC", joined)
     padded = _SPACE_AFTER_SEP.search(joined) or _SPACE_AFTER_SEP.search(joined[::-1])
     if not changed and not padded:
-        return pd.Series(values, index=s.index, dtype=object)
+        return pd.Series(values, index=s.index, dtype=object, copy=False)
     parts = joined[1:-1].split(_SEP) if n else []
     if padded:
         parts = [p.strip() for p in parts]
     out = np.empty(n, dtype=object)
     out[:] = parts
-    return pd.Series(out, index=s.index, dtype=object)
+    return pd.Series(out, index=s.index, dtype=object, copy=False)
 
 
 def search_text(
@@ -143,7 +143,7 @@ def search_text(
         # One C-level join of the non-empty cells per row: measured faster than joining
         # whole columns and tidying the spaces afterwards.
         out[:] = [" ".join(filter(None, row)).lower() for row in zip(*columns, strict=True)]
-    return pd.Series(out, index=frame.index, dtype=object)
+    return pd.Series(out, index=frame.index, dtype=object, copy=False)
 
 
 # --- headers -------------------------------------------------------------------------------------
@@ -240,14 +240,15 @@ def parse_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     text = text_array(s)
     result = pd.array([None] * len(text), dtype="Int64")
-    plain = pd.Series(text, dtype=object).str.fullmatch(r"[+-]?[0-9]{1,18}").to_numpy(dtype=bool)
+    cells = pd.Series(text, dtype=object, copy=False)
+    plain = cells.str.fullmatch(r"[+-]?[0-9]{1,18}").to_numpy(dtype=bool)
     if plain.any():
         result[plain] = pd.to_numeric(pd.Series(text[plain], dtype=object)).to_numpy(np.int64)
     rest = ~plain
     invalid = np.zeros(len(text), dtype=bool)
     if rest.any():
         parsed, bad = _split_invalid(
-            _map_unique(pd.Series(text[rest], dtype=object), _integer_one),
+            _map_unique(pd.Series(text[rest], dtype=object, copy=False), _integer_one),
             pd.RangeIndex(int(rest.sum())),
         )
         result[rest] = pd.array(list(parsed), dtype="Int64")
@@ -262,14 +263,14 @@ def parse_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     through a per-distinct-value reader that rejects ``nan``/``inf`` and units.
     """
     text = text_array(s)
-    fast = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype=float)
+    fast = np.asarray(pd.to_numeric(text, errors="coerce"), dtype=float)
     ok = np.isfinite(fast)
     values = np.where(ok, fast, np.nan)
     missing = np.zeros(len(text), dtype=bool)
     invalid = np.zeros(len(text), dtype=bool)
     rest = ~ok
     if rest.any():
-        parsed = _map_unique(pd.Series(text[rest], dtype=object), _number_one)
+        parsed = _map_unique(pd.Series(text[rest], dtype=object, copy=False), _number_one)
         rest_values = np.array(
             [np.nan if p is None or p is INVALID else p for p in parsed], dtype=float
         )
@@ -410,7 +411,7 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         return date if date is None or date is INVALID else date.isoformat()
 
     parsed, invalid = _split_invalid(_map_unique(s, one), s.index)
-    return pd.Series(parsed, index=s.index, dtype=object), invalid
+    return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
 
 
 _TIME_FORMS = [
@@ -452,7 +453,7 @@ def parse_time(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     ``9時30分``, ``午後3時``. ``24:00`` is invalid for a plain time (it is not a time of day;
     files use it to mean "until midnight", which belongs in free text or a duration)."""
     parsed, invalid = _split_invalid(_map_unique(s, time_value), s.index)
-    return pd.Series(parsed, index=s.index, dtype=object), invalid
+    return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
 
 
 _DATETIME = re.compile(
@@ -493,7 +494,7 @@ def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     written out; a date alone means its midnight.
     """
     parsed, invalid = _split_invalid(_map_unique(s, _datetime_one), s.index)
-    return pd.Series(parsed, index=s.index, dtype=object), invalid
+    return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
 
 
 _YEAR_FORMS = [
@@ -568,13 +569,13 @@ def coordinate_value(value: str) -> float | None:
 def _coordinates(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(degrees with NaN, invalid mask, empty mask) for one column of coordinates."""
     text = text_array(s)
-    numbers = pd.to_numeric(pd.Series(text, dtype=object), errors="coerce")
+    numbers = pd.to_numeric(pd.Series(text, dtype=object, copy=False), errors="coerce")
     values = np.array(numbers, dtype=float)  # a writable copy
     rest = ~np.isfinite(values)
     invalid = np.zeros(len(text), dtype=bool)
     empty = np.zeros(len(text), dtype=bool)
     if rest.any():
-        parsed = _map_unique(pd.Series(text[rest], dtype=object), coordinate_value)
+        parsed = _map_unique(pd.Series(text[rest], dtype=object, copy=False), coordinate_value)
         values[rest] = [np.nan if p is None or p is INVALID else p for p in parsed]
         invalid[rest] = [p is INVALID for p in parsed]
         empty[rest] = [p is None for p in parsed]
@@ -723,7 +724,7 @@ def parse_wkt(s: pd.Series, default_srid: int = 4326) -> tuple[pd.Series, pd.Ser
         wkt[keep] = shapely.to_wkt(geoms[keep], rounding_precision=-1)
     index = s.index
     return (
-        pd.Series(wkt, index=index, dtype=object),
+        pd.Series(wkt, index=index, dtype=object, copy=False),
         pd.Series(invalid, index=index),
         pd.Series(reason, index=index, dtype=object),
     )
@@ -738,4 +739,4 @@ def point_wkt(lon: pd.Series, lat: pd.Series) -> pd.Series:
         xs = lon.to_numpy(dtype=float, na_value=np.nan)[present].tolist()
         ys = lat.to_numpy(dtype=float, na_value=np.nan)[present].tolist()
         out[present] = [f"POINT ({x!r} {y!r})" for x, y in zip(xs, ys, strict=True)]
-    return pd.Series(out, index=lon.index, dtype=object)
+    return pd.Series(out, index=lon.index, dtype=object, copy=False)

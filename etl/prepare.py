@@ -86,18 +86,24 @@ def prepare(
 ) -> Prepared:
     """Read ``path`` and make it a table of ``definition``'s schema, with a report.
 
-    ``encoding``/``delimiter``/``sheet`` override detection (defaults may also come from the
-    dataset's ``[source]``: ``encoding``, ``delimiter``, ``sheet``, ``header_line``). With
+    ``encoding``/``delimiter``/``sheet`` override detection; for the file the dataset's
+    ``[source]`` names (``file``), its ``encoding``, ``delimiter``, ``sheet`` and
+    ``header_line`` are the defaults. ``[source] unmapped_columns`` lists headers that are
+    expected to match no field (no "unknown-column" warning; ``""`` stands for empty ones). With
     ``skip_invalid`` rows that have errors are dropped and counted in
     ``report.rows_skipped`` (their errors stay in the report); file-level errors such as a
     missing required column are never "skipped" away. Raises :class:`etl.read.ReadError` when
     the file cannot be read as a table at all.
     """
     tick = progress or (lambda stage, done, total: None)
-    source = definition.source
+    path = Path(path)
+    # [source] describes one file; its reading hints must not be forced on a new upload
+    # (a city that switches to UTF-8 would otherwise get a decode error), where detection
+    # decides instead.
+    source = definition.source if path.name == definition.source.get("file") else {}
     tick("read", 0, 1)
     raw = read_table(
-        Path(path),
+        path,
         encoding=encoding or source.get("encoding"),
         delimiter=delimiter or source.get("delimiter"),
         sheet=sheet or source.get("sheet"),
@@ -137,6 +143,7 @@ def prepare(
     if skip_invalid and not file_level:
         keep = ~rows_with(findings, n)
         report.rows_skipped = int((~keep).sum())
+    del columns, findings, located  # normalised text no longer needed: free it before search
     frame = frame.loc[keep].reset_index(drop=True)
     if geometry_wkt is not None:
         geometry_wkt = geometry_wkt.loc[keep].reset_index(drop=True)
@@ -211,7 +218,7 @@ def _parse(column: _Column) -> list[Finding]:
     if f.type == "string":
         cells = text.to_numpy(dtype=object).copy()
         cells[cells == ""] = None
-        column.values = pd.Series(cells, index=text.index, dtype=object)
+        column.values = pd.Series(cells, index=text.index, dtype=object, copy=False)
         return []
     if f.type == "boolean":
         values, invalid = norm.parse_boolean(text, f.true_values, f.false_values)

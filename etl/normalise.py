@@ -18,7 +18,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,6 @@ import shapely
 from pyproj import Transformer
 
 from hub.catalog import TableSchema
-
-T = TypeVar("T")
 
 # Returned by per-value parsers for a non-empty value that cannot be read.
 INVALID: Any = object()

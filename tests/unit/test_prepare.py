@@ -517,3 +517,14 @@ def test_wkt_geometries_reprojected_repaired_or_rejected(tmp_path: Path) -> None
     repaired = [i for i in prepared.report.warnings if i.rule == "geometry-repaired"]
     assert [(i.row, i.column) for i in repaired] == [(3, "形状")]
     assert "Self-intersection" in repaired[0].message
+
+
+def test_source_read_hints_apply_only_to_the_file_they_describe(tmp_path: Path) -> None:
+    path = write_crafted(tmp_path)  # 施設.csv in CP932
+    hinted = dataclasses.replace(
+        definition("etl-crafted"), source={"file": "施設.csv", "encoding": "utf-8"}
+    )
+    with pytest.raises(ReadError, match="not valid utf-8"):
+        prepare(hinted, path)
+    renamed = path.rename(tmp_path / "upload.csv")
+    assert prepare(hinted, renamed).raw.encoding == "cp932"

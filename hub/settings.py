@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,6 +70,26 @@ class Settings(BaseSettings):
     export_batch_rows: int = Field(
         default=50_000, ge=100,
         description="Rows per batch when streaming a version into bulk files (bounds memory).",
+    )
+
+    ckan_url: str | None = Field(
+        default=None, description="CKAN site `hub ckan push` / `pull` talk to (https://...)."
+    )
+    ckan_api_key: SecretStr | None = Field(
+        default=None,
+        description="CKAN API token of a user who may create packages (never printed).",
+    )
+    ckan_organization: str | None = Field(
+        default=None,
+        description="Push every dataset into this CKAN organisation instead of its own.",
+    )
+    ckan_push_on_publish: bool = Field(
+        default=False,
+        description="Push a dataset to CKAN after each publish; a failed push is recorded, "
+        "never fails the publish.",
+    )
+    ckan_timeout_s: float = Field(
+        default=30.0, gt=0, description="Timeout of one CKAN API call, in seconds."
     )
 
     @model_validator(mode="after")

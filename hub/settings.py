@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     publisher: str | None = Field(
         default=None, description="Name recorded as publisher; defaults to the OS user."
     )
+    catalogue_title: str = Field(
+        default="Co-Creation Hub",
+        description="Title of the DCAT catalogue and the CKAN site (/catalog.jsonld, "
+        "/api/3/action/status_show).",
+    )
+    catalogue_publisher: str = Field(
+        default="Co-Creation Hub",
+        description="Organisation publishing the DCAT catalogue (dct:publisher of dcat:Catalog), "
+        "written like dataset organisations: '焼津市 (Yaizu City)'.",
+    )
     artifact_dir: Path = Field(
         default=Path(".hub/artifacts"),
         description="Directory of the artifact store holding each version's bulk files.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from hub.catalog import DatasetDefinition, TableSchema, version_table_name
 from hub.db.tables import datasets, versions
 
 Progress = Callable[[str, int, int], None]
+AfterPublish = Callable[["PublishResult"], None]
+log = logging.getLogger(__name__)
 
 
 class PublishRefused(RuntimeError):
@@ -110,6 +113,7 @@ def publish(
     publisher: str | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    after_publish: AfterPublish | None = None,
 ) -> PublishResult:
     """Publish as version N+1; refuse data with errors unless invalid rows were skipped.
 
@@ -195,4 +199,17 @@ def publish(
         conn.execute(
             update(datasets).where(datasets.c.id == definition.id).values(current_version=number)
         )
-    return PublishResult(definition.id, number, main.row_count, content_sha256, summary)
+    result = PublishResult(definition.id, number, main.row_count, content_sha256, summary)
+    _run_after_publish(after_publish, result)
+    return result
+
+
+def _run_after_publish(hook: AfterPublish | None, result: PublishResult) -> None:
+    """Run a post-commit hook; it can never make a committed publish fail."""
+    if hook is None:
+        return
+    try:
+        hook(result)
+    except Exception:  # logged, not raised: the version is published whatever happens here
+        log.exception("after-publish hook failed for %s version %s (the publish stands)",
+                      result.dataset_id, result.version)

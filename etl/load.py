@@ -107,6 +107,16 @@ def copy_rows(
     return digest.hexdigest()
 
 
+def index_stem(table_name: str) -> str:
+    """Prefix of a table's index names, unique per table. Index names share the schema's
+    namespace and PostgreSQL cuts identifiers at 63 bytes, so long names keep 31 characters
+    plus a hash of the whole name: ``x__v1__stop_times`` and ``x__v1__stops`` of a long
+    dataset id must not collide."""
+    if len(table_name) <= 40:
+        return table_name
+    return f"{table_name[:31]}_{hashlib.sha256(table_name.encode()).hexdigest()[:8]}"
+
+
 def index_and_analyse(conn: Connection, table_name: str, layer: LayerData) -> None:
     """Indexes every query path needs, then ANALYZE so the planner knows the new table.
 
@@ -115,7 +125,7 @@ def index_and_analyse(conn: Connection, table_name: str, layer: LayerData) -> No
     text has no word boundaries, so trigrams beat tsvector here); B-tree on the primary key.
     """
     qualified = f'{DATA_SCHEMA}."{table_name}"'
-    stem = table_name[:40]
+    stem = index_stem(table_name)
     statements = []
     if layer.has_geometry:
         statements += [

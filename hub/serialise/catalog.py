@@ -53,6 +53,7 @@ def version_detail(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         "version": number,
         "status": row["status"],
         "withdrawn_reason": row["withdrawn_reason"],
+        "withdrawn_at": _iso(row.get("withdrawn_at")),
         "row_count": row["row_count"],
         "bbox": row["bbox"],
         "content_sha256": row["content_sha256"],
@@ -78,8 +79,59 @@ def version_detail(row: dict[str, Any], base_url: str) -> dict[str, Any]:
             {"rel": "records", "href": f"{url}/records", "type": "application/json"},
             {"rel": "dataset", "href": f"{base_url}/v1/datasets/{dataset_id}",
              "type": "application/json"},
+            *download_links(url),
         ],
+        "citation": citation(row, base_url),
     }
+
+
+# Bulk files of a version (see hub.export.formats; sizes and checksums: GET /v1/downloads).
+DOWNLOAD_MEDIA_TYPES = {
+    "csv": "text/csv", "excel.csv": "text/csv", "geojson": "application/geo+json",
+    "parquet": "application/vnd.apache.parquet", "gpkg": "application/geopackage+sqlite3",
+    "zip": "application/zip",
+}
+
+
+def download_links(version_url: str) -> list[dict[str, str]]:
+    return [{"rel": "enclosure", "href": f"{version_url}/download.{ext}", "type": media}
+            for ext, media in DOWNLOAD_MEDIA_TYPES.items()]
+
+
+def citation(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """How to cite this exact version: a ready-made APA-like text, a CFF-style dict and
+    BibTeX, all naming the version, its date, its pinned URL and its content checksum."""
+    dataset_id, number = row["dataset_id"], row["version"]
+    title = row.get("title_en") or dataset_id
+    title_ja = row.get("title_ja")
+    publisher = row.get("organisation") or "Co-Creation Hub"
+    published = row.get("published_at")
+    date = published.date().isoformat() if hasattr(published, "date") else str(published)[:10]
+    url = f"{base_url}/v1/datasets/{dataset_id}/versions/{number}"
+    checksum = f"sha256:{row['content_sha256']}"
+    full_title = title + (f" [{title_ja}]" if title_ja and title_ja != title else "")
+    text = (f"{publisher}. ({date[:4]}). {full_title} (Version {number}) [Data set]. "
+            f"Co-Creation Hub. {url} ({checksum})")
+    cff: dict[str, Any] = {
+        "cff-version": "1.2.0",
+        "message": "If you use this dataset, please cite it as below.",
+        "type": "dataset",
+        "title": full_title,
+        "authors": [{"name": publisher}],
+        "version": str(number),
+        "date-released": date,
+        "url": url,
+        "identifiers": [{"type": "other", "value": checksum,
+                         "description": "SHA-256 of the version's normalised content"}],
+    }
+    if row.get("licence"):
+        cff["license"] = row["licence"]
+    key = f"{dataset_id.replace('-', '_')}_v{number}"
+    bibtex = (f"@misc{{{key},\n  author = {{{{{publisher}}}}},\n  title = {{{full_title}}},\n"
+              f"  year = {{{date[:4]}}},\n  version = {{{number}}},\n  url = {{{url}}},\n"
+              f"  note = {{Data set, {checksum}}}\n}}")
+    return {"title": full_title, "publisher": publisher, "version": number, "date": date,
+            "url": url, "checksum": checksum, "text": text, "cff": cff, "bibtex": bibtex}
 
 
 def version_summary(row: dict[str, Any], base_url: str) -> dict[str, Any]:

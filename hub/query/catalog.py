@@ -90,22 +90,29 @@ def dataset_by_id(dataset_id: str) -> Select[Any]:
     return select(datasets).where(datasets.c.id == dataset_id)
 
 
+# Dataset columns that travel with every version row (for its citation).
+_CITED = (datasets.c.title_ja, datasets.c.title_en, datasets.c.organisation, datasets.c.licence)
+
+
 def versions_of(dataset_id: str) -> Select[Any]:
     return (
-        select(versions)
+        select(versions, *_CITED)
+        .join(datasets, datasets.c.id == versions.c.dataset_id)
         .where(versions.c.dataset_id == dataset_id)
         .order_by(versions.c.version.desc())
     )
 
 
 def version_by_number(dataset_id: str, number: int) -> Select[Any]:
-    return select(versions).where(
+    return select(versions, *_CITED).join(
+        datasets, datasets.c.id == versions.c.dataset_id
+    ).where(
         versions.c.dataset_id == dataset_id, versions.c.version == number
     )
 
 
 def current_version(dataset_id: str) -> Select[Any]:
-    return select(versions).join(
+    return select(versions, *_CITED).join(
         datasets,
         and_(datasets.c.id == versions.c.dataset_id,
              datasets.c.current_version == versions.c.version),

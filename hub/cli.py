@@ -281,7 +281,10 @@ def publish_cmd(
                     progress.update(task, completed=done, total=max(total, 1))
 
             result = publish(engine, prepared, publisher=settings.publisher, force=force,
-                             progress=report_progress)
+                             progress=report_progress,
+                             after_publish=_chained(
+                                 _bulk_files_hook(settings, engine, progress),
+                                 _ckan_after_publish(settings, engine)))
     except Exception as exc:  # the transaction has rolled back; say so plainly
         _fail(f"publish failed, nothing was published: {exc}")
     finally:
@@ -298,6 +301,125 @@ def publish_cmd(
             f"{result.row_count} rows (+{changes.get('added')} -{changes.get('removed')} "
             f"~{changes.get('changed')}), sha256 {result.content_sha256[:12]}"
         )
+
+
+# -- bulk files / withdraw --------------------------------------------------------------------
+
+
+def _bulk_files_hook(settings: Settings, engine: Any, progress: Progress | None) -> Any:
+    """after_publish hook: write the new version's bulk files once the publish has committed
+    (a failed publish never gets here; if this fails, the first download rebuilds them)."""
+
+    def write(result: Any) -> None:
+        _ensure_files(settings, engine, result.dataset_id, result.version, progress)
+
+    return write
+
+
+def _ensure_files(settings: Settings, engine: Any, dataset_id: str, number: int | None,
+                  progress: Progress | None) -> tuple[Any, Any, Any]:
+    from hub.data import Data
+    from hub.data.exports import ExportSource
+    from hub.export import VersionExporter
+    from hub.storage import store_for
+
+    data = Data(engine)
+    version = data.version(dataset_id, number)
+    exporter = VersionExporter(ExportSource(engine, settings.export_batch_rows),
+                               store_for(settings))
+    task = None
+
+    def report(label: str, done: int, total: int) -> None:
+        nonlocal task
+        if progress is None:
+            return
+        if task is None:
+            task = progress.add_task("files", total=total)
+        progress.update(task, completed=done, total=total, description=f"files {label}"[:40])
+
+    manifest = exporter.ensure(data.dataset(dataset_id), version, progress=report)
+    return exporter, version, manifest
+
+
+@app.command("export")
+def export_cmd(
+    dataset_id: Annotated[str, typer.Argument(help="Dataset id.")],
+    file_format: Annotated[str, typer.Option(
+        "--format", "-f",
+        help="csv, excel.csv, geojson, parquet, gpkg or zip (Frictionless Data Package).")],
+    version: Annotated[int | None, typer.Option(
+        "--version", help="Version number (default: the current version).")] = None,
+    layer: Annotated[str | None, typer.Option(
+        help="A layer of a multi-layer version (csv, excel.csv, geojson, parquet).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write (default: e.g. ./kobe-aed-v3.csv).")] = None,
+) -> None:
+    """Write a version's bulk file: the same bytes as the download URL serves.
+
+    Files are built into the artifact store (HUB_ARTIFACT_DIR) when missing, then copied.
+
+    Example: [bold]hub export kobe-aed --format parquet --output aed.parquet[/]
+    """
+    from hub.data import Gone, NotFound
+    from hub.db.engine import make_engine
+    from hub.export import FORMATS
+    from hub.export.formats import version_group
+
+    if file_format not in FORMATS:
+        _fail(f"unknown format {file_format!r}; formats: {', '.join(FORMATS)}", code=2)
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        with _progress() as progress:
+            exporter, published, manifest = _ensure_files(settings, engine, dataset_id, version,
+                                                          progress)
+        key = None if layer in (None, published.main_layer) else layer
+        artifact = manifest.find(file_format, key)
+        if artifact is None:
+            _fail(f"version {published.version} of {dataset_id} has no {file_format} file"
+                  + (f" for layer {layer!r}; layers: {', '.join(published.layer_names)}"
+                     if layer else ""), code=2)
+        target = output or Path(artifact.filename)
+        group = version_group(dataset_id, published.version)
+        with target.open("wb") as handle:
+            for chunk in exporter.store.open_range(group, artifact.name):
+                handle.write(chunk)
+    except (NotFound, Gone) as exc:
+        _fail(str(exc) + (f": {exc.reason}" if isinstance(exc, Gone) and exc.reason else ""),
+              code=2)
+    finally:
+        engine.dispose()
+    console.print(f"[green]wrote[/] {target} ({artifact.bytes} bytes, sha256 {artifact.sha256})")
+
+
+@app.command("withdraw")
+def withdraw_cmd(
+    dataset_id: Annotated[str, typer.Argument(help="Dataset id.")],
+    version: Annotated[int, typer.Argument(help="Version number to withdraw.")],
+    reason: Annotated[str, typer.Option(help="Why; shown with every 410 Gone answer.")],
+) -> None:
+    """Withdraw a version: its pinned URLs answer 410 Gone with the reason, its metadata stays
+    listed, its bulk files are deleted, and `latest` moves back to the newest version left.
+
+    Example: [bold]hub withdraw kobe-aed 3 --reason "contained personal phone numbers"[/]
+    """
+    from etl.withdraw import WithdrawRefused, withdraw
+    from hub.db.engine import make_engine
+    from hub.export.formats import version_group
+    from hub.storage import store_for
+
+    settings = _settings()
+    engine = make_engine(settings)
+    try:
+        result = withdraw(engine, dataset_id, version, reason)
+    except WithdrawRefused as exc:
+        _fail(str(exc), code=2)
+    finally:
+        engine.dispose()
+    store_for(settings).delete_group(version_group(dataset_id, version))
+    current = result.current_version
+    console.print(f"[yellow]withdrawn[/] {dataset_id} version {version}; latest is now "
+                  + (f"version {current}" if current else "none (no published version left)"))
 
 
 # -- serve / demo -----------------------------------------------------------------------------
@@ -342,9 +464,8 @@ def demo_cmd(
 
     Idempotent: datasets whose content is unchanged are not published again.
     """
-    from etl.sources import prepare_source
-
     from etl.publish import publish
+    from etl.sources import prepare_source
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine
 
@@ -367,7 +488,9 @@ def demo_cmd(
                 console.print(f"[red]invalid[/] {dataset_id}: {len(prepared.report.errors)} "
                               f"error(s); run `hub validate {dataset_id} ...` for the report")
                 continue
-            result = publish(engine, prepared, publisher="demo")
+            result = publish(engine, prepared, publisher="demo",
+                             after_publish=_chained(_bulk_files_hook(settings, engine, None),
+                                                    _ckan_after_publish(settings, engine)))
             state = "unchanged" if result.unchanged else f"version {result.version}"
             console.print(f"[green]{dataset_id}[/]: {result.row_count} rows, {state}")
     finally:
@@ -376,6 +499,221 @@ def demo_cmd(
         console.print(f"[yellow]{failures} dataset(s) could not be published[/]")
     if serve:
         serve_cmd(host=None, port=None, workers=1)
+
+
+# -- ckan -------------------------------------------------------------------------------------
+
+ckan_app = typer.Typer(
+    help="Mirror the catalogue into a CKAN instance (push), or import from one (pull). "
+    "See docs/ckan-sync.md.",
+    no_args_is_help=True,
+)
+app.add_typer(ckan_app, name="ckan")
+
+CkanUrlOpt = Annotated[str | None, typer.Option(
+    "--url", help="CKAN site, e.g. https://data.city.example (default: HUB_CKAN_URL).")]
+CkanKeyOpt = Annotated[str | None, typer.Option(
+    "--api-key", help="CKAN API token (default: HUB_CKAN_API_KEY; prefer the variable, "
+    "command lines are visible to other users). Never printed.", show_default=False)]
+STATUS_COLOURS = {"ok": "green", "unchanged": "dim", "planned": "cyan", "conflict": "yellow",
+                  "failed": "red", "published": "green", "imported": "green", "exists": "dim",
+                  "skipped": "dim"}
+
+
+def _chained(*hooks: Any) -> Any:
+    """One after_publish hook running several in order (each one guarded by the publish)."""
+    present = [h for h in hooks if h is not None]
+    if not present:
+        return None
+
+    def run(result: Any) -> None:
+        for hook in present:
+            try:
+                hook(result)
+            except Exception as exc:  # one failing hook must not skip the next
+                console.print(f"[yellow]after-publish step failed[/]: {exc}")
+
+    return run
+
+
+def _artifact_lister(settings: Settings, engine: Any) -> Any:
+    """hub.export's bulk files of a version (size + sha256), or None when unavailable."""
+    try:
+        from hub.data import Data
+        from hub.data.exports import ExportSource
+        from hub.export import VersionExporter, version_artifacts
+        from hub.storage import store_for
+    except ImportError:  # pragma: no cover - bulk files not part of this build
+        return None
+    exporter = VersionExporter(ExportSource(engine, batch_rows=settings.export_batch_rows),
+                               store_for(settings))
+    data = Data(engine)
+
+    def list_files(_row: dict[str, Any], version: Any) -> Any:
+        return version_artifacts(exporter, data.dataset(version.dataset_id), version)
+
+    return list_files
+
+
+def _ckan_after_publish(settings: Settings, engine: Any) -> Any:
+    """The publish hook pushing the new version to CKAN (HUB_CKAN_PUSH_ON_PUBLISH), or None."""
+    if not settings.ckan_push_on_publish:
+        return None
+
+    def push_new_version(result: Any) -> None:
+        from etl.ckan.sync import push_after_publish
+
+        report = push_after_publish(settings, engine, result.dataset_id,
+                                    artifacts=_artifact_lister(settings, engine))
+        if report is not None and report.ok:
+            console.print(f"[green]pushed[/] {result.dataset_id} to CKAN")
+        else:
+            console.print(f"[yellow]CKAN push of {result.dataset_id} failed[/] (recorded in "
+                          "hub.ckan_sync; `hub ckan push` retries it); the publish stands")
+
+    return push_new_version
+
+
+def _describe_item(item: Any) -> str:
+    colour = STATUS_COLOURS.get(item.status, "white")
+    details = "; ".join(item.changes) if item.changes else ""
+    message = item.message or ""
+    text = " — ".join(p for p in (details, message) if p)
+    return (f"[{colour}]{item.status:>9}[/] {item.action:<9} {item.kind:<12} "
+            f"[bold]{item.name}[/]" + (f"  {text}" if text else ""))
+
+
+@ckan_app.command("push")
+def ckan_push_cmd(
+    url: CkanUrlOpt = None,
+    api_key: CkanKeyOpt = None,
+    organization: Annotated[str | None, typer.Option(
+        "--organization", help="Put every package into this CKAN organisation "
+        "(default: HUB_CKAN_ORGANIZATION, else one per hub organisation).")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", help="Push only this dataset (repeatable); never deletes packages.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan (create/update/unchanged/delete/conflict); "
+        "write nothing.")] = False,
+    output: Annotated[str, typer.Option(
+        "--output", help="'text' (readable) or 'json' (the report, on stdout).")] = "text",
+) -> None:
+    """Make a CKAN instance mirror the catalogue: organisations, packages, resources, extras.
+
+    Idempotent: a second push with nothing changed makes no write call. Only packages the hub
+    created (extra hub_managed=true) are changed or deleted; a same-named package that is not
+    the hub's is reported as a conflict. Exit code 0 when everything succeeded, 1 otherwise.
+
+    Example: [bold]HUB_CKAN_API_KEY=... hub ckan push --url https://ckan.example --dry-run[/]
+    """
+    from pydantic import SecretStr
+
+    from etl.ckan.sync import NotConfigured, make_client, run_push
+    from hub.db.engine import make_engine
+
+    settings = _settings()
+    try:
+        client = make_client(settings, url=url, api_key=SecretStr(api_key) if api_key else None)
+    except NotConfigured as exc:
+        _fail(str(exc), code=2)
+    engine = make_engine(settings)
+    text_output = output != "json"
+    if text_output:
+        console.print(f"{'planning' if dry_run else 'pushing'} to [bold]{client.url}[/]"
+                      + (" (dry run: nothing is written)" if dry_run else ""))
+    try:
+        report = run_push(
+            settings, engine, client, only=dataset or None, organisation=organization,
+            dry_run=dry_run,
+            artifacts=None if dry_run else _artifact_lister(settings, engine),
+            on_item=(lambda item: out.print(_describe_item(item), soft_wrap=True))
+            if text_output else None,
+        )
+    finally:
+        engine.dispose()
+        client.close()
+    if not text_output:
+        out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    else:
+        counts: dict[str, int] = {}
+        for item in report.packages:
+            key = item.action if item.status in ("ok", "planned", "unchanged") else item.status
+            counts[key] = counts.get(key, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no datasets"
+        writes = report.stats.writes
+        if report.nothing_to_do and report.ok:
+            console.print(f"[green]nothing to do[/]: CKAN already mirrors the hub "
+                          f"({summary}; {writes} write calls)")
+        elif dry_run:
+            console.print(f"[bold]plan[/]: {summary}; nothing written ({writes} write calls)")
+        else:
+            console.print(f"[bold]done[/]: {summary}; {writes} write calls"
+                          + (f", {report.stats.retries} retries" if report.stats.retries else ""))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@ckan_app.command("pull")
+def ckan_pull_cmd(
+    organization: Annotated[str, typer.Option(
+        "--organization", help="CKAN organisation (name or id) whose packages to import.")],
+    url: CkanUrlOpt = None,
+    api_key: CkanKeyOpt = None,
+    datasets_dir: Annotated[Path | None, typer.Option(
+        help="Where dataset folders are written (default: HUB_DATASETS_DIR).")] = None,
+    schemas_dir: Annotated[Path | None, typer.Option(
+        help="Where generated schemas are written (default: HUB_SCHEMAS_DIR).")] = None,
+    publish_: Annotated[bool, typer.Option(
+        "--publish/--no-publish", help="Publish each imported dataset (default) or only "
+        "write its files.")] = True,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would be imported; download and write nothing.")] = False,
+) -> None:
+    """Import a CKAN organisation's packages (metadata + first CSV resource) as new datasets.
+
+    Writes datasets/<id>/dataset.toml, the CSV, and a conservative Table Schema in schemas/,
+    then publishes through the normal validate/publish path. Existing datasets are never
+    overwritten. Exit code 0 when every package with a CSV was imported.
+
+    Example: [bold]hub ckan pull --url https://ckan.city.example --organization city-of-x[/]
+    """
+    from pydantic import SecretStr
+
+    from etl.ckan.client import CkanError
+    from etl.ckan.pull import pull
+    from etl.ckan.sync import NotConfigured, make_client
+    from hub.db.engine import make_engine
+
+    settings = _settings()
+    try:
+        client = make_client(settings, url=url, api_key=SecretStr(api_key) if api_key else None,
+                             need_key=False)
+    except NotConfigured as exc:
+        _fail(str(exc), code=2)
+    engine = make_engine(settings) if publish_ and not dry_run else None
+    try:
+        items = pull(
+            client, organization,
+            datasets_dir=datasets_dir or settings.datasets_dir,
+            schemas_dir=schemas_dir or settings.schemas_dir,
+            engine=engine, dry_run=dry_run, max_errors=settings.max_errors,
+            on_item=lambda i: out.print(
+                f"[{STATUS_COLOURS.get(i.status, 'white')}]{i.status:>9}[/] [bold]{i.package}"
+                f"[/] -> {i.dataset_id}" + (f"  {i.message}" if i.message else ""),
+                soft_wrap=True),
+        )
+    except CkanError as exc:
+        _fail(f"cannot read organisation {organization!r} from {client.url}: {exc}")
+    finally:
+        if engine is not None:
+            engine.dispose()
+        client.close()
+    failed = [i for i in items if i.status == "failed"]
+    console.print(f"{len(items)} package(s): "
+                  + ", ".join(f"{sum(1 for i in items if i.status == s)} {s}"
+                              for s in sorted({i.status for i in items})))
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

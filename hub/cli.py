@@ -716,6 +716,221 @@ def ckan_pull_cmd(
         raise typer.Exit(1)
 
 
+# -- ckan -------------------------------------------------------------------------------------
+
+ckan_app = typer.Typer(
+    help="Mirror the catalogue into a CKAN instance (push), or import from one (pull). "
+    "See docs/ckan-sync.md.",
+    no_args_is_help=True,
+)
+app.add_typer(ckan_app, name="ckan")
+
+CkanUrlOpt = Annotated[str | None, typer.Option(
+    "--url", help="CKAN site, e.g. https://data.city.example (default: HUB_CKAN_URL).")]
+CkanKeyOpt = Annotated[str | None, typer.Option(
+    "--api-key", help="CKAN API token (default: HUB_CKAN_API_KEY; prefer the variable, "
+    "command lines are visible to other users). Never printed.", show_default=False)]
+STATUS_COLOURS = {"ok": "green", "unchanged": "dim", "planned": "cyan", "conflict": "yellow",
+                  "failed": "red", "published": "green", "imported": "green", "exists": "dim",
+                  "skipped": "dim"}
+
+
+def _chained(*hooks: Any) -> Any:
+    """One after_publish hook running several in order (each one guarded by the publish)."""
+    present = [h for h in hooks if h is not None]
+    if not present:
+        return None
+
+    def run(result: Any) -> None:
+        for hook in present:
+            try:
+                hook(result)
+            except Exception as exc:  # one failing hook must not skip the next
+                console.print(f"[yellow]after-publish step failed[/]: {exc}")
+
+    return run
+
+
+def _artifact_lister(settings: Settings, engine: Any) -> Any:
+    """hub.export's bulk files of a version (size + sha256), or None when unavailable."""
+    try:
+        from hub.data import Data
+        from hub.data.exports import ExportSource
+        from hub.export import VersionExporter, version_artifacts
+        from hub.storage import store_for
+    except ImportError:  # pragma: no cover - bulk files not part of this build
+        return None
+    exporter = VersionExporter(ExportSource(engine, batch_rows=settings.export_batch_rows),
+                               store_for(settings))
+    data = Data(engine)
+
+    def list_files(_row: dict[str, Any], version: Any) -> Any:
+        return version_artifacts(exporter, data.dataset(version.dataset_id), version)
+
+    return list_files
+
+
+def _ckan_after_publish(settings: Settings, engine: Any) -> Any:
+    """The publish hook pushing the new version to CKAN (HUB_CKAN_PUSH_ON_PUBLISH), or None."""
+    if not settings.ckan_push_on_publish:
+        return None
+
+    def push_new_version(result: Any) -> None:
+        from etl.ckan.sync import push_after_publish
+
+        report = push_after_publish(settings, engine, result.dataset_id,
+                                    artifacts=_artifact_lister(settings, engine))
+        if report is not None and report.ok:
+            console.print(f"[green]pushed[/] {result.dataset_id} to CKAN")
+        else:
+            console.print(f"[yellow]CKAN push of {result.dataset_id} failed[/] (recorded in "
+                          "hub.ckan_sync; `hub ckan push` retries it); the publish stands")
+
+    return push_new_version
+
+
+def _describe_item(item: Any) -> str:
+    colour = STATUS_COLOURS.get(item.status, "white")
+    details = "; ".join(item.changes) if item.changes else ""
+    message = item.message or ""
+    text = " — ".join(p for p in (details, message) if p)
+    return (f"[{colour}]{item.status:>9}[/] {item.action:<9} {item.kind:<12} "
+            f"[bold]{item.name}[/]" + (f"  {text}" if text else ""))
+
+
+@ckan_app.command("push")
+def ckan_push_cmd(
+    url: CkanUrlOpt = None,
+    api_key: CkanKeyOpt = None,
+    organization: Annotated[str | None, typer.Option(
+        "--organization", help="Put every package into this CKAN organisation "
+        "(default: HUB_CKAN_ORGANIZATION, else one per hub organisation).")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        "--dataset", help="Push only this dataset (repeatable); never deletes packages.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the plan (create/update/unchanged/delete/conflict); "
+        "write nothing.")] = False,
+    output: Annotated[str, typer.Option(
+        "--output", help="'text' (readable) or 'json' (the report, on stdout).")] = "text",
+) -> None:
+    """Make a CKAN instance mirror the catalogue: organisations, packages, resources, extras.
+
+    Idempotent: a second push with nothing changed makes no write call. Only packages the hub
+    created (extra hub_managed=true) are changed or deleted; a same-named package that is not
+    the hub's is reported as a conflict. Exit code 0 when everything succeeded, 1 otherwise.
+
+    Example: [bold]HUB_CKAN_API_KEY=... hub ckan push --url https://ckan.example --dry-run[/]
+    """
+    from pydantic import SecretStr
+
+    from etl.ckan.sync import NotConfigured, make_client, run_push
+    from hub.db.engine import make_engine
+
+    settings = _settings()
+    try:
+        client = make_client(settings, url=url, api_key=SecretStr(api_key) if api_key else None)
+    except NotConfigured as exc:
+        _fail(str(exc), code=2)
+    engine = make_engine(settings)
+    text_output = output != "json"
+    if text_output:
+        console.print(f"{'planning' if dry_run else 'pushing'} to [bold]{client.url}[/]"
+                      + (" (dry run: nothing is written)" if dry_run else ""))
+    try:
+        report = run_push(
+            settings, engine, client, only=dataset or None, organisation=organization,
+            dry_run=dry_run,
+            artifacts=None if dry_run else _artifact_lister(settings, engine),
+            on_item=(lambda item: out.print(_describe_item(item), soft_wrap=True))
+            if text_output else None,
+        )
+    finally:
+        engine.dispose()
+        client.close()
+    if not text_output:
+        out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    else:
+        counts: dict[str, int] = {}
+        for item in report.packages:
+            key = item.action if item.status in ("ok", "planned", "unchanged") else item.status
+            counts[key] = counts.get(key, 0) + 1
+        summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no datasets"
+        writes = report.stats.writes
+        if report.nothing_to_do and report.ok:
+            console.print(f"[green]nothing to do[/]: CKAN already mirrors the hub "
+                          f"({summary}; {writes} write calls)")
+        elif dry_run:
+            console.print(f"[bold]plan[/]: {summary}; nothing written ({writes} write calls)")
+        else:
+            console.print(f"[bold]done[/]: {summary}; {writes} write calls"
+                          + (f", {report.stats.retries} retries" if report.stats.retries else ""))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@ckan_app.command("pull")
+def ckan_pull_cmd(
+    organization: Annotated[str, typer.Option(
+        "--organization", help="CKAN organisation (name or id) whose packages to import.")],
+    url: CkanUrlOpt = None,
+    api_key: CkanKeyOpt = None,
+    datasets_dir: Annotated[Path | None, typer.Option(
+        help="Where dataset folders are written (default: HUB_DATASETS_DIR).")] = None,
+    schemas_dir: Annotated[Path | None, typer.Option(
+        help="Where generated schemas are written (default: HUB_SCHEMAS_DIR).")] = None,
+    publish_: Annotated[bool, typer.Option(
+        "--publish/--no-publish", help="Publish each imported dataset (default) or only "
+        "write its files.")] = True,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would be imported; download and write nothing.")] = False,
+) -> None:
+    """Import a CKAN organisation's packages (metadata + first CSV resource) as new datasets.
+
+    Writes datasets/<id>/dataset.toml, the CSV, and a conservative Table Schema in schemas/,
+    then publishes through the normal validate/publish path. Existing datasets are never
+    overwritten. Exit code 0 when every package with a CSV was imported.
+
+    Example: [bold]hub ckan pull --url https://ckan.city.example --organization city-of-x[/]
+    """
+    from pydantic import SecretStr
+
+    from etl.ckan.client import CkanError
+    from etl.ckan.pull import pull
+    from etl.ckan.sync import NotConfigured, make_client
+    from hub.db.engine import make_engine
+
+    settings = _settings()
+    try:
+        client = make_client(settings, url=url, api_key=SecretStr(api_key) if api_key else None,
+                             need_key=False)
+    except NotConfigured as exc:
+        _fail(str(exc), code=2)
+    engine = make_engine(settings) if publish_ and not dry_run else None
+    try:
+        items = pull(
+            client, organization,
+            datasets_dir=datasets_dir or settings.datasets_dir,
+            schemas_dir=schemas_dir or settings.schemas_dir,
+            engine=engine, dry_run=dry_run, max_errors=settings.max_errors,
+            on_item=lambda i: out.print(
+                f"[{STATUS_COLOURS.get(i.status, 'white')}]{i.status:>9}[/] [bold]{i.package}"
+                f"[/] -> {i.dataset_id}" + (f"  {i.message}" if i.message else ""),
+                soft_wrap=True),
+        )
+    except CkanError as exc:
+        _fail(f"cannot read organisation {organization!r} from {client.url}: {exc}")
+    finally:
+        if engine is not None:
+            engine.dispose()
+        client.close()
+    failed = [i for i in items if i.status == "failed"]
+    console.print(f"{len(items)} package(s): "
+                  + ", ".join(f"{sum(1 for i in items if i.status == s)} {s}"
+                              for s in sorted({i.status for i in items})))
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     app()
 

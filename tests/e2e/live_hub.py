@@ -61,7 +61,8 @@ def running_hub(cluster: LocalCluster, folder: Path) -> Iterator[LiveHub]:
     try:
         v1, v2 = _publish_catalogue(database_url, folder)
         port = free_port()
-        app = create_app(make_settings(database_url, max_limit=1000))
+        app = create_app(make_settings(database_url, max_limit=1000,
+                                       artifact_dir=folder / "artifacts"))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)

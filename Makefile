@@ -8,9 +8,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin
+# Redis: the real CKAN the CKAN-sync tests start needs one (started by the test harness).
+APT_PACKAGES += redis-server
+# CKAN for the integration tests, in its OWN venv (its pinned requirements conflict with the
+# hub's); never a dependency of the hub. HUB_SKIP_CKAN=1 skips building it (tests then skip).
+CKAN_VENV := .ckan-venv
+CKAN_VERSION ?= 2.11.6
+CKAN_STAMP := $(CKAN_VENV)/.installed-$(CKAN_VERSION)
 export HUB_PORT ?= 8000
 
-.PHONY: demo test deps venv lint serve db-up db-down clean help bench-smoke
+.PHONY: demo test deps venv ckan-env lint serve db-up db-down clean help bench-smoke
 
 help:
 	@echo "make demo  - set up and run the hub with the demo catalogue on http://127.0.0.1:$(HUB_PORT)"
@@ -36,6 +43,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+ckan-env:
+ifeq ($(HUB_SKIP_CKAN),)
+	@$(MAKE) --no-print-directory $(CKAN_STAMP)
+else
+	@echo ">> HUB_SKIP_CKAN is set: not building the CKAN test environment (tests marked 'ckan' skip)"
+endif
+
+$(CKAN_STAMP):
+	@echo ">> building CKAN $(CKAN_VERSION) in $(CKAN_VENV) for the CKAN-sync integration tests (own venv, ~1 min once; HUB_SKIP_CKAN=1 skips)"
+	@test -x $(CKAN_VENV)/bin/python || $(PYTHON) -m venv $(CKAN_VENV)
+	@$(CKAN_VENV)/bin/pip install -q --upgrade pip
+	@$(CKAN_VENV)/bin/pip install -q --no-deps ckan==$(CKAN_VERSION)
+	@echo ">> installing CKAN's pinned requirements (psycopg2 as the psycopg2-binary wheel, so no compiler is needed)"
+	@$(CKAN_VENV)/bin/python -c "from importlib.metadata import requires; print('\n'.join(r.split(';')[0].strip().replace('psycopg2==', 'psycopg2-binary==') for r in requires('ckan') if 'extra == \"requirements\"' in r))" > $(CKAN_VENV)/requirements.txt
+	@$(CKAN_VENV)/bin/pip install -q -r $(CKAN_VENV)/requirements.txt
+	@rm -f $(CKAN_VENV)/.installed-*
+	@touch $@
+
 demo: deps venv
 	$(BIN)/hub demo
 
@@ -48,7 +73,7 @@ db-up: deps venv
 db-down: venv
 	$(BIN)/hub db down
 
-test: deps venv
+test: deps venv ckan-env
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv

@@ -23,6 +23,8 @@ help:
 	@echo "make demo  - set up and run the hub with the demo catalogue on http://127.0.0.1:$(HUB_PORT)"
 	@echo "make test  - set up and run the tests"
 	@echo "make lint  - ruff"
+	@echo "make bench - benchmarks against tipg, pygeoapi, ogr2ogr and COPY (bench/README.md)"
+	@echo "make bench-smoke - the same suite at tiny size (about a minute)"
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -45,7 +47,7 @@ venv: $(STAMP)
 
 ckan-env:
 ifeq ($(HUB_SKIP_CKAN),)
-	@$(MAKE) --no-print-directory $(CKAN_STAMP)
+	@$(MAKE) -s --no-print-directory $(CKAN_STAMP) && echo ">> CKAN test environment ready in $(CKAN_VENV) (CKAN $(CKAN_VERSION))"
 else
 	@echo ">> HUB_SKIP_CKAN is set: not building the CKAN test environment (tests marked 'ckan' skip)"
 endif
@@ -82,3 +84,39 @@ lint: venv
 clean:
 	-$(BIN)/hub db down
 	rm -rf .hub
+
+# -- benchmarks (bench/README.md) ------------------------------------------------------------
+# The peers (tipg, pygeoapi), the chart and the profilers live in their own environment,
+# bench/.venv, never in the hub's. wrk (load generator) and ogr2ogr come from apt.
+# BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--with-5m" or "--scales 100000".
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_APT := wrk gdal-bin
+BENCH_ARGS ?=
+
+.PHONY: bench bench-venv bench-deps
+
+bench-deps:
+	@missing=""; for p in $(BENCH_APT); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo ">> installing system packages:$$missing (load generator and ogr2ogr for bench/)"; \
+	  if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	else echo ">> system packages present: $(BENCH_APT)"; fi
+
+$(BENCH_STAMP): bench/requirements.txt
+	@echo ">> creating $(BENCH_VENV) with the peers (tipg, pygeoapi), matplotlib and py-spy"
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/pip install -q --upgrade pip
+	@$(BENCH_VENV)/bin/pip install -q -r bench/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench-venv: $(BENCH_STAMP)
+
+bench: deps venv bench-deps bench-venv
+	$(BIN)/python -m bench.run --suite full $(BENCH_ARGS)
+
+bench-smoke: deps venv bench-deps bench-venv
+	$(BIN)/python -m bench.run --suite smoke $(BENCH_ARGS)

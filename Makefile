@@ -120,3 +120,9 @@ bench: deps venv bench-deps bench-venv
 
 bench-smoke: deps venv bench-deps bench-venv
 	$(BIN)/python -m bench.run --suite smoke $(BENCH_ARGS)
+
+# Bulk-file exports vs PostgreSQL's COPY (bench/README.md, "Exports"); not part of make test.
+# EXPORT_BENCH_ARGS e.g. "--rows 200000".
+.PHONY: bench-exports
+bench-exports: deps venv
+	$(BIN)/python bench/export_bench.py $(EXPORT_BENCH_ARGS)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import changes, dcat, downloads, ogc, v1
+from hub.api import changes, ckan, dcat, downloads, ogc, v1
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.data import Data
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(v1.router)
     app.include_router(ogc.router)
     app.include_router(dcat.router)
+    app.include_router(ckan.router)
     app.include_router(downloads.router)
     app.include_router(changes.router)
 

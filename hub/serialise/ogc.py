@@ -119,7 +119,7 @@ def collection_document(collection: Collection, base: str) -> dict[str, Any]:
         link(f"{url}/items", "items", GEOJSON, "Features (GeoJSON)"),
         link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              SCHEMA_JSON, "Queryable properties"),
-        link(f"{base}/v1/datasets/{published.dataset_id}", "describedby", JSON,
+        link(f"{base}/v1/datasets/{published.dataset_id}", "about", JSON,
              "Dataset metadata"),
         link(f"{base}/v1/datasets/{published.dataset_id}/versions", "version-history", JSON,
              "All versions"),

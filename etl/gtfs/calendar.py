@@ -32,7 +32,7 @@ def service_dates(calendar: pd.DataFrame, calendar_dates: pd.DataFrame) -> pd.Da
             continue
         days = pd.date_range(row.start_date, row.end_date, freq="D")
         flags = np.array([getattr(row, d) == 1 for d in WEEKDAYS])
-        days = days[flags[days.dayofweek]]
+        days = days[flags[days.day_of_week]]
         parts.append(pd.DataFrame({"service_id": row.service_id, "date": days}))
     base = (pd.concat(parts, ignore_index=True) if parts
             else pd.DataFrame({"service_id": pd.Series([], dtype=object),
@@ -66,7 +66,7 @@ def typical_days(dates: pd.DataFrame, trips_per_service: pd.Series) -> dict[str,
         return {k: TypicalDay(k, None, frozenset()) for k in DAY_KINDS}
     per_day = dates.groupby("date")["service_id"].agg(lambda s: frozenset(s))
     frame = pd.DataFrame({"date": per_day.index, "services": per_day.to_numpy()})
-    frame["dow"] = frame["date"].dt.dayofweek
+    frame["dow"] = frame["date"].dt.day_of_week
     counts = trips_per_service.to_dict()
     for kind, dows in DAY_KINDS.items():
         candidates = frame[frame["dow"].isin(dows)]

@@ -22,6 +22,7 @@ Normalised tree: ``{"op": ..., "args": [...]}`` nodes whose leaves are ``{"prope
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
@@ -43,6 +44,7 @@ GEOMETRY_PROPERTY = "geometry"
 GEOMETRY_ALIASES = frozenset({"geometry", "geom"})
 LANGUAGES = {"cql2-text": "text", "cql2-json": "json", "cql-text": "text", "cql-json": "json"}
 MAX_NODES = 1000
+MAX_DEPTH = 100  # brackets (or NOTs); the parser overflows its stack at ~2000
 MAX_LIST = 500
 MAX_FILTER_LENGTH = 100_000
 
@@ -91,6 +93,9 @@ def parse_cql2(
         )
     if len(raw) > MAX_FILTER_LENGTH:
         raise _error(f"filter is longer than {MAX_FILTER_LENGTH} characters")
+    if "\x00" in raw:
+        raise _error("filter contains a NUL character")
+    _check_nesting(raw)
     try:
         if LANGUAGES[lang] == "text":
             parsed = cql2_parser.parse_text(raw)
@@ -103,6 +108,21 @@ def parse_cql2(
     checker = _Checker(schema, has_geometry, to_crs84)
     node = checker.boolean(tree)
     return node
+
+
+def _check_nesting(raw: str) -> None:
+    """Refuse deep nesting before the parser sees it: the Rust parser recurses per level and
+    a few thousand levels overflow the thread's stack (the process dies, not the request)."""
+    depth = deepest = 0
+    for char in raw:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    nots = len(re.findall(r"\bnot\b", raw, flags=re.IGNORECASE))
+    if deepest > MAX_DEPTH or nots > MAX_DEPTH:
+        raise _error(f"filter is nested more than {MAX_DEPTH} levels deep")
 
 
 class _Checker:

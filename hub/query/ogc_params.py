@@ -219,6 +219,8 @@ def parse_bbox(raw: str, crs: SupportedCrs, has_geometry: bool) -> tuple[float, 
     if crs.uri != CRS84:
         # Mercator and lat/lon axes are separable, so the transformed corners bound exactly.
         a, b, c, d = _transformer(crs.uri).transform_bounds(a, b, c, d)
+        if not all(math.isfinite(v) for v in (a, b, c, d)):
+            raise QueryError("parameter 'bbox' lies outside the area of bbox-crs", "bbox")
     minlon, minlat = max(a, -180.0), max(b, -90.0)
     maxlon, maxlat = min(c, 180.0), min(d, 90.0)
     if minlon > maxlon or minlat > maxlat:

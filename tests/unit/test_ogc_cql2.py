@@ -100,6 +100,9 @@ def test_filter_crs_reprojects_the_literal_not_the_column():
     ("S_DWITHIN(geometry, POINT(139 35), -1, meters)", "non-negative"),
     ("S_DWITHIN(geometry, POINT(139 35), 1, furlongs)", "units"),
     ("opened > DATE('2020-13-45')", "DATE"),
+    ("(" * 5000 + "floors = 1" + ")" * 5000, "nested"),
+    ("NOT " * 3000 + "floors = 1", "nested"),
+    ("name = 'a\x00'", "NUL"),
 ])
 def test_bad_filters_are_query_errors_naming_the_parameter(bad, fragment):
     with pytest.raises(QueryError) as info:

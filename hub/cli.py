@@ -536,8 +536,10 @@ def _chained(*hooks: Any) -> Any:
     return run
 
 
-def _artifact_lister(settings: Settings, engine: Any) -> Any:
-    """hub.export's bulk files of a version (size + sha256), or None when unavailable."""
+def _artifact_lister(settings: Settings, engine: Any, build: bool = True) -> Any:
+    """hub.export's bulk files of a version (size + sha256), or None when unavailable.
+
+    ``build=False`` (dry runs) lists only files already built and writes nothing."""
     try:
         from hub.data import Data
         from hub.data.exports import ExportSource
@@ -550,6 +552,9 @@ def _artifact_lister(settings: Settings, engine: Any) -> Any:
     data = Data(engine)
 
     def list_files(_row: dict[str, Any], version: Any) -> Any:
+        if not build:
+            manifest = exporter.manifest(version)
+            return list(manifest.artifacts) if manifest else []
         return version_artifacts(exporter, data.dataset(version.dataset_id), version)
 
     return list_files
@@ -625,7 +630,7 @@ def ckan_push_cmd(
         report = run_push(
             settings, engine, client, only=dataset or None, organisation=organization,
             dry_run=dry_run,
-            artifacts=None if dry_run else _artifact_lister(settings, engine),
+            artifacts=_artifact_lister(settings, engine, build=not dry_run),
             on_item=(lambda item: out.print(_describe_item(item), soft_wrap=True))
             if text_output else None,
         )

@@ -22,9 +22,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,9 +205,36 @@ class CkanInstance:
             admin.dispose()
 
 
-if __name__ == "__main__":  # pragma: no cover - manual smoke run: python -m tests.ckan_harness
-    import tempfile
+_shared: CkanInstance | None = None
+_users = 0
 
+
+@contextmanager
+def shared_ckan(cluster: LocalCluster) -> Iterator[CkanInstance]:
+    """One CKAN for the whole test session, however many modules use it: started by the
+    first user, stopped when the last one is done (before the PostgreSQL cluster goes)."""
+    global _shared, _users
+    if _shared is None:
+        instance = CkanInstance(workdir=Path(tempfile.mkdtemp(prefix="hub-ckan-")),
+                                cluster=cluster)
+        try:
+            instance.start()
+        except BaseException:
+            instance.stop()
+            raise
+        _shared = instance
+    _users += 1
+    try:
+        yield _shared
+    finally:
+        _users -= 1
+        if _users == 0 and _shared is not None:
+            _shared.stop()
+            shutil.rmtree(_shared.workdir, ignore_errors=True)
+            _shared = None
+
+
+if __name__ == "__main__":  # pragma: no cover - manual smoke run: python -m tests.ckan_harness
     root = Path(tempfile.mkdtemp(prefix="hub-ckan-pg-", dir="/tmp"))
     root.chmod(0o755)
     cluster = LocalCluster(root=root, port=free_port(), database="postgres", fsync=False)

@@ -60,6 +60,12 @@ def create_app(settings: Settings) -> FastAPI:
                 {"rel": "service-desc", "href": f"{base}/openapi.json",
                  "type": "application/vnd.oai.openapi+json;version=3.1"},
                 {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
+                {"rel": "alternate", "href": f"{base}/ogc", "type": "application/json",
+                 "title": "OGC API - Features"},
+                {"rel": "describedby", "href": f"{base}/catalog.jsonld",
+                 "type": "application/ld+json", "title": "DCAT-AP 3 catalogue"},
+                {"rel": "alternate", "href": f"{base}/api/3/action/package_list",
+                 "type": "application/json", "title": "CKAN Action API (read)"},
             ],
         }
 

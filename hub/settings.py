@@ -73,9 +73,10 @@ class Settings(BaseSettings):
         description="Organisation publishing the DCAT catalogue (dct:publisher of dcat:Catalog), "
         "written like dataset organisations: '焼津市 (Yaizu City)'.",
     )
-    artifact_dir: Path = Field(
-        default=Path(".hub/artifacts"),
-        description="Directory of the artifact store holding each version's bulk files.",
+    artifact_dir: Path | None = Field(
+        default=None,  # filled in from data_dir below
+        description="Directory of the artifact store holding each version's bulk files "
+        "(default: <data_dir>/artifacts).",
     )
     export_batch_rows: int = Field(
         default=50_000, ge=100,
@@ -101,6 +102,12 @@ class Settings(BaseSettings):
     ckan_timeout_s: float = Field(
         default=30.0, gt=0, description="Timeout of one CKAN API call, in seconds."
     )
+
+    @model_validator(mode="after")
+    def _artifact_dir_default(self) -> Settings:
+        if self.artifact_dir is None:
+            self.artifact_dir = self.data_dir / "artifacts"
+        return self
 
     @model_validator(mode="after")
     def _limits_consistent(self) -> Settings:

@@ -151,7 +151,7 @@ def test_route_lines_are_their_shapes_in_order(muroran):
 
 
 def test_stop_summary_of_one_station_computed_from_the_files(muroran):
-    station = "0211"  # 東町ターミナル, the busiest station
+    station = "0211"  # 東町ターミナル, a terminal served by many routes
     stops = rows(MURORAN, "stops.txt")
     poles = {s["stop_id"] for s in stops if s["parent_station"] == station}
     trips = {t["trip_id"]: t for t in rows(MURORAN, "trips.txt")}

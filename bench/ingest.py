@@ -1,0 +1,159 @@
+"""Ingest: `hub publish` vs ogr2ogr vs plain COPY, each into a fresh database.
+
+Wall time is measured around the whole command; peak RSS and CPU time of the command come from
+``wait4``'s rusage (the kernel's own high-water mark, no sampling). PostgreSQL's work (COPY,
+index builds) happens in the server, outside the client's rusage: wall time is what counts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from sqlalchemy import create_engine, text
+
+from bench.systems import DATASET_ID, HUB_BIN, ROOT
+
+LAT, LON = "緯度", "経度"
+
+
+@dataclass
+class Timed:
+    wall_s: float
+    user_s: float
+    sys_s: float
+    peak_rss_mb: float
+    exit_code: int
+    output_tail: str = ""
+    detail: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_timed(cmd: list[str], env: dict[str, str] | None = None,
+              timeout_s: float = 3600) -> Timed:
+    """Run ``cmd``; wall time and the child's rusage (peak RSS, CPU)."""
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-cmd-{os.getpid()}.log"
+    with log.open("wb") as handle:
+        started = time.perf_counter()
+        process = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=handle,
+                                   stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = started + timeout_s
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    tail = log.read_text(errors="replace")[-3000:]
+    log.unlink(missing_ok=True)
+    return Timed(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024,
+                 process.returncode, tail)
+
+
+def hub_env(database_url: str) -> dict[str, str]:
+    return {
+        "HUB_DATABASE_URL": database_url,
+        "HUB_DATASETS_DIR": str(ROOT / "bench" / "datasets"),
+        "HUB_SCHEMAS_DIR": str(ROOT / "bench" / "schemas"),
+        "HUB_PUBLISHER": "bench",
+    }
+
+
+def hub_publish(database_url: str, csv: Path) -> Timed:
+    """`hub publish` of the file: read, normalise, validate, COPY, index, register."""
+    result = run_timed([str(HUB_BIN / "hub"), "publish", DATASET_ID, str(csv)],
+                       env=hub_env(database_url))
+    if result.exit_code != 0:
+        raise RuntimeError(f"hub publish failed ({result.exit_code}): {result.output_tail}")
+    return result
+
+
+def hub_validate(csv: Path) -> Timed:
+    """`hub validate`: the prepare half of a publish (no database)."""
+    result = run_timed([str(HUB_BIN / "hub"), "validate", DATASET_ID, str(csv)],
+                       env=hub_env("postgresql+psycopg://unused@127.0.0.1:1/unused"))
+    if result.exit_code != 0:
+        raise RuntimeError(f"hub validate failed ({result.exit_code}): {result.output_tail}")
+    return result
+
+
+def _libpq(url: str) -> dict[str, str]:
+    parts = urlsplit(url.replace("postgresql+psycopg", "postgresql"))
+    return {"host": parts.hostname or "127.0.0.1", "port": str(parts.port or 5432),
+            "dbname": parts.path.lstrip("/"), "user": unquote(parts.username or ""),
+            "password": unquote(parts.password or "")}
+
+
+def ogr2ogr_available() -> str | None:
+    """None when ogr2ogr can run, else why not."""
+    return None if shutil.which("ogr2ogr") else "ogr2ogr not installed (apt-get install gdal-bin)"
+
+
+def ogr2ogr_load(database_url: str, csv: Path, table: str = "places") -> Timed:
+    """GDAL's CSV -> PostGIS path, the tool people reach for: COPY mode, one transaction,
+    types autodetected, a point from the latitude/longitude columns, GiST index (default)."""
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE SCHEMA IF NOT EXISTS ogr"))
+    engine.dispose()
+    pg = _libpq(database_url)
+    conn_string = "PG:" + " ".join(f"{k}={v}" for k, v in pg.items() if k != "password")
+    cmd = [
+        "ogr2ogr", "-f", "PostgreSQL", conn_string, str(csv),
+        "-nln", f"ogr.{table}", "-overwrite", "-gt", "unlimited",
+        "-oo", f"X_POSSIBLE_NAMES={LON}", "-oo", f"Y_POSSIBLE_NAMES={LAT}",
+        "-oo", "KEEP_GEOM_COLUMNS=YES", "-oo", "AUTODETECT_TYPE=YES",
+        "-a_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST",
+        "--config", "PG_USE_COPY", "YES",
+    ]
+    result = run_timed(cmd, env={"PGPASSWORD": pg["password"]})
+    if result.exit_code != 0:
+        raise RuntimeError(f"ogr2ogr failed ({result.exit_code}): {result.output_tail}")
+    return result
+
+
+def copy_load(database_url: str, csv: Path, table: str = "places_copy") -> Timed:
+    """The floor: psql's \\copy of the raw text into a table with a generated point column
+    (no validation, no normalisation: era dates and full-width digits stay as written),
+    then a GiST index and ANALYZE, in one transaction."""
+    pg = _libpq(database_url)
+    script = f"""
+BEGIN;
+CREATE SCHEMA IF NOT EXISTS raw;
+DROP TABLE IF EXISTS raw.{table};
+CREATE TABLE raw.{table} (
+  id text, name text, name_kana text, category text, address text, ward text,
+  postal_code text, phone text, website text, opened text, floors text, rating text,
+  step_free text, latitude double precision, longitude double precision, updated text,
+  geom geometry(Point, 4326)
+    GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(longitude, latitude), 4326)) STORED
+);
+\\copy raw.{table} (id, name, name_kana, category, address, ward, postal_code, phone, website, opened, floors, rating, step_free, latitude, longitude, updated) FROM '{csv}' WITH (FORMAT csv, HEADER true)
+CREATE INDEX ON raw.{table} USING gist (geom);
+ANALYZE raw.{table};
+COMMIT;
+"""
+    script_file = csv.parent / f".copy-{os.getpid()}.sql"
+    script_file.write_text(script)
+    try:
+        cmd = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-q", "-h", pg["host"], "-p", pg["port"],
+               "-U", pg["user"], "-d", pg["dbname"], "-f", str(script_file)]
+        result = run_timed(cmd, env={"PGPASSWORD": pg["password"]})
+    finally:
+        script_file.unlink(missing_ok=True)
+    if result.exit_code != 0:
+        raise RuntimeError(f"COPY failed ({result.exit_code}): {result.output_tail}")
+    return result

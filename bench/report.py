@@ -1,0 +1,254 @@
+"""Results: machine facts, ratios against the peers, the issue's targets, Markdown and chart."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench.systems import BENCH_BIN, ROOT, describe_equivalents
+
+# the issue's targets
+INGEST_VS_OGR = 1.0
+PEAK_RSS_MB = 1024
+CP932_VS_UTF8 = 1.2
+RPS_VS_TIPG = 1.5
+RPS_VS_PYGEOAPI = 3.0
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
+            "os": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version()}
+
+
+def _pip_version(package: str) -> str | None:
+    python = BENCH_BIN / "python"
+    if not python.exists():
+        return None
+    out = subprocess.run([str(python), "-c", f"import importlib.metadata as m; "
+                          f"print(m.version('{package}'))"], capture_output=True, text=True,
+                         check=False)
+    return out.stdout.strip() or None
+
+
+def versions() -> dict[str, Any]:
+    def run(cmd: list[str]) -> str | None:
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+        except FileNotFoundError:
+            return None
+        if out.returncode != 0:
+            return None
+        lines = (out.stdout or out.stderr).strip().splitlines()
+        return lines[0] if lines else ""
+
+    from importlib.metadata import version
+
+    return {
+        "hub_commit": run(["git", "rev-parse", "--short", "HEAD"]),
+        "hub_tree_dirty": bool(run(["git", "status", "--porcelain", "hub", "etl"])),
+        "uvicorn": version("uvicorn"),
+        "tipg": _pip_version("tipg"),
+        "pygeoapi": _pip_version("pygeoapi"),
+        "gdal": run(["ogr2ogr", "--version"]),
+        "wrk": run(["wrk", "--version"]),
+    }
+
+
+def _by(runs: list[dict[str, Any]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+    return {(r["query"], r["concurrency"], r["system"]): r for r in runs}
+
+
+def ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """hub vs each peer per (query, concurrency): requests/s ratio and p99 comparison."""
+    table = _by(runs)
+    keys = sorted({(q, c) for q, c, _ in table}, key=lambda k: (k[0], k[1]))
+    out = []
+    for query, concurrency in keys:
+        hub = table.get((query, concurrency, "hub"))
+        if hub is None:
+            continue
+        row: dict[str, Any] = {"query": query, "concurrency": concurrency}
+        for peer in ("tipg", "pygeoapi"):
+            other = table.get((query, concurrency, peer))
+            if other is None or not other["rps"]:
+                row[f"rps_vs_{peer}"] = None
+                row[f"p99_vs_{peer}"] = None
+                continue
+            row[f"rps_vs_{peer}"] = round(hub["rps"] / other["rps"], 2)
+            row[f"p99_vs_{peer}"] = round(hub["p99_ms"] / other["p99_ms"], 2) \
+                if other["p99_ms"] else None
+        ogc = table.get((query, concurrency, "hub-ogc"))
+        tipg = table.get((query, concurrency, "tipg"))
+        row["hub_ogc_rps_vs_tipg"] = round(ogc["rps"] / tipg["rps"], 2) \
+            if ogc and tipg and tipg["rps"] else None
+        out.append(row)
+    return out
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue: met, not met, or not measured (never guessed)."""
+    out: list[dict[str, Any]] = []
+    ingest = (result.get("ingest") or {}).get("results", {})
+    hub = ingest.get("hub publish (UTF-8)")
+    cp932 = ingest.get("hub publish (CP932)")
+    ogr = ingest.get("ogr2ogr (PG_USE_COPY)")
+
+    def add(name: str, value: float | None, limit: float, lower_is_better: bool,
+            unit: str = "x") -> None:
+        met = None if value is None else (value <= limit if lower_is_better else value >= limit)
+        out.append({"target": name, "value": value, "limit": limit, "unit": unit,
+                    "met": met})
+
+    if hub:
+        add("ingest time <= 1.0x ogr2ogr",
+            round(hub["wall_s"] / ogr["wall_s"], 2) if ogr else None, INGEST_VS_OGR, True)
+        add("hub publish peak memory < 1 GB", round(hub["peak_rss_mb"], 0), PEAK_RSS_MB, True,
+            "MB")
+        add("CP932 publish <= 1.2x UTF-8",
+            round(cp932["wall_s"] / hub["wall_s"], 2) if cp932 else None, CP932_VS_UTF8, True)
+    scales = result.get("scales") or []
+    if scales:
+        main = max(scales, key=lambda s: s["rows"])
+        for row in ratios(main["runs"]):
+            label = f"{row['query']} c={row['concurrency']} ({main['rows']:,} rows)"
+            add(f"{label}: req/s >= 1.5x tipg", row["rps_vs_tipg"], RPS_VS_TIPG, False)
+            add(f"{label}: req/s >= 3x pygeoapi", row["rps_vs_pygeoapi"], RPS_VS_PYGEOAPI,
+                False)
+            add(f"{label}: p99 <= tipg's", row["p99_vs_tipg"], 1.0, True)
+    return out
+
+
+# -- Markdown -------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def markdown(result: dict[str, Any], json_path: Path) -> str:
+    m = result["machine"]
+    v = result.get("versions", {})
+    lines = [
+        f"# Benchmark results ({result['suite']} suite)",
+        "",
+        f"- command: `{result['command']}`",
+        f"- run: {result['started']} .. {result.get('finished')}; raw results "
+        f"`{json_path.relative_to(ROOT)}`",
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
+        f"PostgreSQL {m.get('postgresql')}, PostGIS {m.get('postgis')} (GEOS {m.get('geos')})",
+        f"- load average (1 min) at start {result['load_start'][0]}, at end "
+        f"{result.get('load_end', ['?'])[0]}; per-run load is in the JSON "
+        "(the machine is shared: other work was running, figures are contended)",
+        f"- hub {v.get('hub_commit')}{' (+ uncommitted hub/etl changes)' if v.get('hub_tree_dirty') else ''}, "
+        f"tipg {v.get('tipg')}, pygeoapi {v.get('pygeoapi')}, {v.get('gdal')}, "
+        f"uvicorn {v.get('uvicorn')}; load generator: {result['settings']['load_generator']}",
+        f"- servers: {result['settings']['servers']}",
+        f"- each load run: {result['settings']['duration']} s per (query, system, concurrency), "
+        f"{result['settings']['samples']} different requests cycled",
+        "",
+    ]
+    if result.get("skipped"):
+        lines += ["Skipped:", ""]
+        lines += [f"- {k}: {v}" for k, v in result["skipped"].items()]
+        lines.append("")
+    ingest = result.get("ingest")
+    if ingest:
+        files = ingest.get("files", {})
+        lines += [f"## Ingest: {ingest['rows']:,} rows "
+                  f"({files.get('utf8', {}).get('bytes', 0) / 1e6:.0f} MB UTF-8 CSV)", "",
+                  "| system | wall s | vs ogr2ogr | client peak RSS MB | client CPU s | load |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        ogr = ingest["results"].get("ogr2ogr (PG_USE_COPY)")
+        for name, r in ingest["results"].items():
+            ratio = r["wall_s"] / ogr["wall_s"] if ogr else None
+            lines.append(f"| {name} | {r['wall_s']:.1f} | {_fmt(ratio, 2)} | "
+                         f"{r['peak_rss_mb']:.0f} | {r['user_s'] + r['sys_s']:.1f} | "
+                         f"{r.get('load_after', '')} |")
+        lines.append("")
+    for scale in result.get("scales", []):
+        lines += [f"## Queries at {scale['rows']:,} rows", "",
+                  "| query | c | system | req/s | p50 ms | p90 ms | p99 ms | errors | "
+                  "server CPU ms/req | db CPU ms/req | load |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in sorted(scale["runs"], key=lambda r: (r["query"], r["concurrency"])):
+            lines.append(
+                f"| {r['query']} | {r['concurrency']} | {r['system']} | {r['rps']:,.1f} | "
+                f"{r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
+                f"{r['server_cpu_ms_per_req']:.2f} | {r['db_cpu_ms_per_req']:.2f} | "
+                f"{r['load_before']} |")
+        lines += ["", f"Ratios at {scale['rows']:,} rows (hub = native /v1 records for "
+                  "bbox/radius/by_id/filter, /ogc tiles for tiles):", "",
+                  "| query | c | hub/tipg req/s | hub/pygeoapi req/s | hub p99 / tipg p99 | "
+                  "hub p99 / pygeoapi p99 | hub-ogc/tipg req/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in ratios(scale["runs"]):
+            lines.append(f"| {row['query']} | {row['concurrency']} | "
+                         f"{_fmt(row['rps_vs_tipg'], 2)} | {_fmt(row['rps_vs_pygeoapi'], 2)} | "
+                         f"{_fmt(row['p99_vs_tipg'], 2)} | {_fmt(row['p99_vs_pygeoapi'], 2)} | "
+                         f"{_fmt(row['hub_ogc_rps_vs_tipg'], 2)} |")
+        lines.append("")
+    if len(result.get("scales", [])) > 1:
+        lines += ["## Growth with size (hub, p50 ms at the lowest concurrency)", ""]
+        scales = result["scales"]
+        low = min(result["settings"]["concurrency"])
+        lines.append("| query | system | " + " | ".join(f"{s['rows']:,}" for s in scales)
+                     + " |")
+        lines.append("|---|---|" + "---:|" * len(scales))
+        systems_seen = sorted({r["system"] for s in scales for r in s["runs"]})
+        for query in describe_equivalents():
+            for system in systems_seen:
+                cells = []
+                for s in scales:
+                    hit = [r for r in s["runs"] if r["query"] == query
+                           and r["system"] == system and r["concurrency"] == low]
+                    cells.append(f"{hit[0]['p50_ms']:.2f}" if hit else "n/a")
+                if any(c != "n/a" for c in cells):
+                    lines.append(f"| {query} | {system} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if result.get("targets"):
+        lines += ["## Targets (from the issue)", "", "| target | value | limit | met |",
+                  "|---|---:|---:|---|"]
+        for t in result["targets"]:
+            met = {True: "met", False: "**not met**", None: "not measured"}[t["met"]]
+            lines.append(f"| {t['target']} | {_fmt(t['value'], 2)} {t['unit']} | "
+                         f"{t['limit']} {t['unit']} | {met} |")
+        lines.append("")
+    lines += ["## How each query was asked", ""]
+    lines += [f"- **{k}**: {v}" for k, v in result["queries_asked_as"].items()]
+    lines.append("")
+    chart = result.get("chart") or {}
+    if chart.get("path"):
+        lines += [f"![latency percentiles]({Path(chart['path']).name})", ""]
+    elif chart.get("skipped"):
+        lines += [f"Chart: {chart['skipped']}", ""]
+    return "\n".join(lines)
+
+
+# -- chart ------------------------------------------------------------------------------------
+
+
+def chart(json_path: Path, png_path: Path) -> dict[str, Any]:
+    """Draw the latency chart with bench/.venv's matplotlib (never the hub's environment)."""
+    python = BENCH_BIN / "python"
+    if not python.exists():
+        return {"skipped": "bench/.venv not installed: no matplotlib, no chart"}
+    out = subprocess.run([str(python), str(ROOT / "bench" / "chart.py"), str(json_path),
+                          str(png_path)], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return {"skipped": f"chart failed: {out.stderr[-500:]}"}
+    return {"path": str(png_path.relative_to(ROOT))}

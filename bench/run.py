@@ -1,0 +1,458 @@
+"""Benchmarks of the hub against its peers; see bench/README.md.
+
+    .venv/bin/python -m bench.run --suite full            # make bench
+    .venv/bin/python -m bench.run --suite smoke           # make bench-smoke
+    .venv/bin/python -m bench.run --suite full --with-5m  # add the 5M-row scale
+
+Runs under the hub's own environment (it uses the hub's cluster code); the peers, the chart and
+py-spy come from bench/.venv. Everything runs on a throwaway PostGIS cluster on a free port and
+on loopback; the cluster is removed at the end (--keep keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench import ingest, load, profiling, report, systems
+from bench.generate import dataset_files, gtfs_dir
+from hub.db.cluster import LocalCluster, free_port
+from hub.db.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+RESULTS = BENCH / "results"
+DATA = BENCH / "data"
+READER = "bench_reader"
+
+SUITES: dict[str, dict[str, Any]] = {
+    "full": {"ingest_rows": 1_000_000, "scales": [100_000, 1_000_000], "duration": 10.0,
+             "concurrency": [1, 32], "samples": 64, "profile_seconds": 15,
+             "ingest_profile_rows": 250_000},
+    "smoke": {"ingest_rows": 2_000, "scales": [2_000], "duration": 2.0, "concurrency": [1, 4],
+              "samples": 16, "profile_seconds": 2, "ingest_profile_rows": 2_000},
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+# -- database ---------------------------------------------------------------------------------
+
+
+class Cluster:
+    """A throwaway PostGIS cluster with one migrated database per purpose."""
+
+    def __init__(self, keep: bool) -> None:
+        self.keep = keep
+        root = Path(tempfile.mkdtemp(prefix="hub-bench-pg-", dir="/tmp"))
+        root.chmod(0o755)  # the server user must reach it when we are root
+        self.cluster = LocalCluster(root=root, port=free_port(), database="postgres")
+        self.reader_password = f"r{random.randrange(10**12)}"
+
+    def __enter__(self) -> Cluster:
+        self.cluster.start()
+        admin = create_engine(self.cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE ROLE {READER} LOGIN PASSWORD '{self.reader_password}'"))
+            # The hub's migration creates PostGIS while connected as the role "hub", whose
+            # default search_path is "$user", public: so the extension lands in the schema
+            # "hub" and other roles only see the geometry type with hub on their path.
+            conn.execute(text(f'ALTER ROLE {READER} SET search_path = "$user", public, hub'))
+        admin.dispose()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.keep:
+            log(f"keeping the cluster in {self.cluster.root} (port {self.cluster.port})")
+            return
+        self.cluster.destroy()
+
+    def database(self, name: str) -> str:
+        """A fresh, migrated database; returns its SQLAlchemy URL."""
+        admin = create_engine(self.cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = self.cluster.url(name)
+        upgrade(url)
+        return url
+
+    def drop(self, name: str) -> None:
+        admin = create_engine(self.cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    def grant_reader(self, url: str) -> systems.Database:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f"GRANT USAGE ON SCHEMA data, hub TO {READER}"))
+            conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA data TO {READER}"))
+        engine.dispose()
+        return systems.Database("127.0.0.1", self.cluster.port, url.rsplit("/", 1)[1], url,
+                                READER, self.reader_password)
+
+    def versions(self) -> dict[str, str]:
+        engine = create_engine(self.cluster.url("postgres"))
+        with engine.connect() as conn:
+            pg = conn.execute(text("SHOW server_version")).scalar_one()
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+            geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
+        engine.dispose()
+        return {"postgresql": pg, "postgis": postgis, "geos": geos}
+
+
+def sample_inputs(url: str, n: int, seed: int) -> systems.Sample:
+    """Query inputs from real rows: points, ids, categories and the tiles around them."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        total = conn.execute(text(f'SELECT count(*) FROM data."{systems.TABLE}"')).scalar_one()
+        rng = random.Random(seed)
+        fids = sorted(rng.sample(range(1, total + 1), min(n, total)))
+        rows = conn.execute(text(
+            f'SELECT id, latitude, longitude FROM data."{systems.TABLE}" '
+            "WHERE _fid = ANY(:f) ORDER BY _fid"), {"f": fids}).all()
+        categories = [r[0] for r in conn.execute(text(
+            f'SELECT category FROM data."{systems.TABLE}" GROUP BY category ORDER BY category'))]
+    engine.dispose()
+    ids = [r[0] for r in rows]
+    rng.shuffle(ids)
+    points = [(float(r[1]), float(r[2])) for r in rows]
+    return systems.Sample(
+        points=points, ids=ids, categories=categories,
+        tiles14=[systems.tile_of(lat, lon, 14) for lat, lon in points],
+        tiles16=[systems.tile_of(lat, lon, 16) for lat, lon in points],
+    )
+
+
+# -- CPU accounting ---------------------------------------------------------------------------
+
+
+def _cpu_ticks(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
+
+
+def _db_cpu() -> float:
+    """CPU seconds used so far by postgres processes alive now (backends of the run)."""
+    return _cpu_ticks(_postgres_pids())
+
+
+# -- suites -----------------------------------------------------------------------------------
+
+
+def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
+               skip: dict[str, str]) -> None:
+    utf8, cp932 = dataset_files(rows, seed, DATA)
+    out["files"] = {"utf8": {"path": str(utf8.relative_to(ROOT)), "bytes": utf8.stat().st_size},
+                    "cp932": {"path": str(cp932.relative_to(ROOT)),
+                              "bytes": cp932.stat().st_size}}
+    results: dict[str, Any] = {}
+    for label, path in (("hub publish (UTF-8)", utf8), ("hub publish (CP932)", cp932)):
+        url = cluster.database("ingest")
+        log(f"ingest: {label}, {rows} rows")
+        results[label] = _with_load(ingest.hub_publish(url, path).to_dict())
+        cluster.drop("ingest")
+    log("ingest: hub validate (the prepare half alone, no database)")
+    results["hub validate (UTF-8, no database)"] = _with_load(ingest.hub_validate(utf8).to_dict())
+    reason = ingest.ogr2ogr_available()
+    if reason:
+        skip["ogr2ogr"] = reason
+    else:
+        url = cluster.database("ingest")
+        log("ingest: ogr2ogr (PG driver, COPY mode)")
+        results["ogr2ogr (PG_USE_COPY)"] = _with_load(ingest.ogr2ogr_load(url, utf8).to_dict())
+        cluster.drop("ingest")
+    if shutil.which("psql"):
+        url = cluster.database("ingest")
+        log("ingest: psql \\copy + GiST (raw text, no validation)")
+        results["COPY (psql \\copy + GiST)"] = _with_load(ingest.copy_load(url, utf8).to_dict())
+        cluster.drop("ingest")
+    else:
+        skip["COPY"] = "psql not installed"
+    for value in results.values():
+        value.pop("output_tail", None)
+    out["rows"] = rows
+    out["results"] = results
+
+
+def _with_load(entry: dict[str, Any]) -> dict[str, Any]:
+    entry["load_after"] = round(os.getloadavg()[0], 2)
+    return entry
+
+
+def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any],
+                wanted: list[str], skip: dict[str, str], workdir: Path,
+                profile_dir: Path | None) -> dict[str, Any]:
+    """Publish ``rows`` with the hub, serve it from every system, load each query."""
+    utf8, _ = dataset_files(rows, seed, DATA)
+    name = f"scale_{rows}"
+    url = cluster.database(name)
+    log(f"scale {rows}: hub publish")
+    published = ingest.hub_publish(url, utf8)
+    db = cluster.grant_reader(url)
+    sample = sample_inputs(url, settings["samples"], seed)
+    scale: dict[str, Any] = {"rows": rows, "publish_wall_s": round(published.wall_s, 2),
+                             "runs": [], "checks": {}}
+    servers: dict[str, systems.Server] = {}
+    try:
+        hub = systems.start_hub(db, workdir, ingest.hub_env(url))
+        servers["hub"] = hub
+        servers["hub-ogc"] = hub
+        for peer in systems.PEERS:
+            if peer not in wanted or peer in skip:
+                continue
+            try:
+                servers[peer] = systems.STARTERS[peer](db, workdir)
+            except Exception as exc:  # a peer that cannot start is reported, not fatal
+                skip[peer] = f"could not start: {str(exc)[-1500:]}"
+                log(f"{peer}: {skip[peer]}")
+        for query in systems.QUERIES:
+            for system in [s for s in systems.SYSTEMS if s in servers and s in wanted]:
+                paths = systems.paths(system, query, sample)
+                if paths is None:
+                    continue
+                server = servers[system]
+                status, size = systems.check(server, paths[0])
+                returned = systems.features_returned(server, paths[0]) \
+                    if not query.startswith("tile") else None
+                scale["checks"][f"{query}/{system}"] = {"status": status, "bytes": size,
+                                                       "features": returned}
+                if status not in (200, 204):
+                    skip_key = f"{query}/{system}"
+                    skip[skip_key] = f"HTTP {status} for {paths[0]}"
+                    log(f"{skip_key}: {skip[skip_key]}")
+                    continue
+                for path in paths:  # warm: every path once (caches, pools, plans)
+                    systems.check(server, path)
+                for concurrency in settings["concurrency"]:
+                    run = _measure(server, paths, concurrency, settings["duration"])
+                    run.update(query=query, system=system, concurrency=concurrency,
+                               response_bytes=size)
+                    scale["runs"].append(run)
+                    log(f"{rows:>9} {query:<9} {system:<9} c={concurrency:<3} "
+                        f"{run['rps']:8.1f} req/s  p50 {run['p50_ms']:7.2f}  "
+                        f"p99 {run['p99_ms']:8.2f} ms  err {run['errors']}  "
+                        f"load {run['load_before']:.2f}")
+        if profile_dir is not None and "hub" in servers:
+            scale["profile"] = profile_worst(scale, servers["hub"], sample, settings,
+                                             profile_dir)
+    finally:
+        for server in {id(s): s for s in servers.values()}.values():
+            server.stop()
+        cluster.drop(name)
+    return scale
+
+
+def _measure(server: systems.Server, paths: list[str], concurrency: int,
+             duration: float) -> dict[str, Any]:
+    load_before = os.getloadavg()[0]
+    server_cpu = _cpu_ticks([server.pid])
+    db_cpu = _db_cpu()
+    result = load.run_load(server.base_url, paths, connections=concurrency,
+                           duration_s=duration)
+    server_cpu = _cpu_ticks([server.pid]) - server_cpu
+    db_cpu = _db_cpu() - db_cpu
+    run = result.to_dict()
+    per = max(result.requests, 1)
+    run.update(load_before=round(load_before, 2), load_after=round(os.getloadavg()[0], 2),
+               server_cpu_ms_per_req=round(1000 * server_cpu / per, 3),
+               db_cpu_ms_per_req=round(1000 * db_cpu / per, 3))
+    return run
+
+
+def profile_worst(scale: dict[str, Any], hub: systems.Server, sample: systems.Sample,
+                  settings: dict[str, Any], profile_dir: Path) -> dict[str, Any] | None:
+    """py-spy on the hub while it serves the query where it does worst against tipg."""
+    if profiling.py_spy() is None:
+        return {"skipped": "py-spy not installed (bench/.venv)"}
+    ratios = report.ratios(scale["runs"])
+    concurrency = max(settings["concurrency"])
+    candidates = [r for r in ratios if r["concurrency"] == concurrency
+                  and r.get("rps_vs_tipg") is not None]
+    if candidates:
+        worst = min(candidates, key=lambda r: r["rps_vs_tipg"])
+        query = worst["query"]
+        why = f"lowest hub/tipg requests/s ratio at c={concurrency} ({worst['rps_vs_tipg']}x)"
+    else:
+        hub_runs = [r for r in scale["runs"] if r["system"] == "hub"
+                    and r["concurrency"] == concurrency]
+        if not hub_runs:
+            return None
+        query = min(hub_runs, key=lambda r: r["rps"])["query"]
+        why = f"the hub's slowest query at c={concurrency} (no tipg in this run)"
+    paths = systems.paths("hub", query, sample) or []
+    raw = profile_dir / f"hub-{query}-{scale['rows']}.txt"
+    seconds = settings["profile_seconds"]
+    log(f"profiling the hub on {query} ({why}) for {seconds}s")
+    spy = profiling.record_pid(hub.pid, seconds, raw)
+    time.sleep(0.5)
+    load.run_load(hub.base_url, paths, connections=concurrency, duration_s=seconds)
+    _, err = spy.communicate(timeout=60)
+    if not raw.exists():
+        return {"query": query, "skipped": f"py-spy failed: {err.decode(errors='replace')[-500:]}"}
+    summary = profiling.summarise(raw)
+    summary.update(query=query, why=why, concurrency=concurrency, seconds=seconds,
+                   raw=str(raw.relative_to(ROOT)))
+    return summary
+
+
+def profile_ingest(cluster: Cluster, rows: int, seed: int, profile_dir: Path) -> dict[str, Any]:
+    if profiling.py_spy() is None:
+        return {"skipped": "py-spy not installed (bench/.venv)"}
+    utf8, _ = dataset_files(rows, seed, DATA)
+    url = cluster.database("ingest_profile")
+    raw = profile_dir / f"hub-publish-{rows}.txt"
+    log(f"profiling hub publish of {rows} rows")
+    code = profiling.record_command(
+        [str(systems.HUB_BIN / "python"), str(systems.HUB_BIN / "hub"), "publish",
+         systems.DATASET_ID, str(utf8)], raw, {**os.environ, **ingest.hub_env(url)}, ROOT)
+    cluster.drop("ingest_profile")
+    if code != 0 or not raw.exists():
+        return {"skipped": f"py-spy exited {code}"}
+    summary = profiling.summarise(raw, top=20)
+    summary.update(rows=rows, raw=str(raw.relative_to(ROOT)))
+    return summary
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmarks against the peers (bench/README.md)")
+    parser.add_argument("--suite", choices=sorted(SUITES), default="full")
+    parser.add_argument("--scales", help="comma-separated row counts for the query suite")
+    parser.add_argument("--with-5m", action="store_true", help="add the 5,000,000-row scale")
+    parser.add_argument("--ingest-rows", type=int)
+    parser.add_argument("--duration", type=float, help="seconds per load run")
+    parser.add_argument("--concurrency", help="comma-separated, e.g. 1,32")
+    parser.add_argument("--systems", default=",".join(systems.SYSTEMS),
+                        help=f"subset of {','.join(systems.SYSTEMS)}")
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-queries", action="store_true")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", action="store_true", help="keep the database cluster")
+    parser.add_argument("--results", type=Path,
+                        help="results folder (default bench/results; smoke: bench/results/smoke,"
+                             " which git ignores)")
+    args = parser.parse_args(argv)
+    if args.results is None:
+        args.results = RESULTS if args.suite == "full" else RESULTS / "smoke"
+
+    settings = dict(SUITES[args.suite])
+    if args.scales:
+        settings["scales"] = [int(s) for s in args.scales.split(",")]
+    if args.with_5m and 5_000_000 not in settings["scales"]:
+        settings["scales"].append(5_000_000)
+    if args.ingest_rows:
+        settings["ingest_rows"] = args.ingest_rows
+    if args.duration:
+        settings["duration"] = args.duration
+    if args.concurrency:
+        settings["concurrency"] = [int(c) for c in args.concurrency.split(",")]
+    wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
+
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    args.results.mkdir(parents=True, exist_ok=True)
+    workdir = RESULTS / "work" / stamp
+    workdir.mkdir(parents=True, exist_ok=True)
+    profile_dir = None if args.no_profile else args.results / "profiles"
+    if profile_dir:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+
+    skip: dict[str, str] = {}
+    for peer in systems.PEERS:
+        if peer in wanted:
+            reason = systems.peer_missing_reason(peer)
+            if reason:
+                skip[peer] = reason
+                log(f"{peer} skipped: {reason}")
+    out: dict[str, Any] = {
+        "suite": args.suite,
+        "command": " ".join([Path(sys.executable).name, "-m", "bench.run",
+                             *(argv if argv is not None else sys.argv[1:])]),
+        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "settings": {**settings, "systems": wanted, "seed": args.seed,
+                     "load_generator": load.generator_name(),
+                     "servers": "uvicorn (uvloop, httptools), 1 worker process each, "
+                                "no access log; peers connect as a read-only role",
+                     "gtfs_shapes": str(gtfs_dir())},
+        "machine": report.machine(),
+        "queries_asked_as": systems.describe_equivalents(),
+        "skipped": skip,
+        "load_start": [round(v, 2) for v in os.getloadavg()],
+    }
+    log(f"suite {args.suite}: load average {out['load_start']} on "
+        f"{out['machine']['cores']} cores")
+    with Cluster(args.keep) as cluster:
+        out["machine"].update(cluster.versions())
+        out["versions"] = report.versions()
+        if not args.skip_ingest:
+            out["ingest"] = {}
+            run_ingest(cluster, settings["ingest_rows"], args.seed, out["ingest"], skip)
+            if profile_dir:
+                out["ingest"]["profile"] = profile_ingest(
+                    cluster, min(settings["ingest_rows"], settings["ingest_profile_rows"]),
+                    args.seed, profile_dir)
+        if not args.skip_queries:
+            out["scales"] = []
+            main_scale = max(settings["scales"])
+            for rows in sorted(settings["scales"]):
+                target = profile_dir if rows == main_scale else None
+                out["scales"].append(run_queries(cluster, rows, args.seed, settings, wanted,
+                                                 skip, workdir, target))
+    out["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    out["load_end"] = [round(v, 2) for v in os.getloadavg()]
+    out["targets"] = report.targets(out)
+    json_path = args.results / f"{args.suite}-{stamp}.json"
+    json_path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    chart = report.chart(json_path, args.results / f"{args.suite}-{stamp}.png")
+    out["chart"] = chart
+    json_path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    markdown = report.markdown(out, json_path)
+    (args.results / ("latest.md" if args.suite == "full" else f"latest-{args.suite}.md")) \
+        .write_text(markdown)
+    if chart.get("path"):
+        latest_png = args.results / ("latest.png" if args.suite == "full"
+                                     else f"latest-{args.suite}.png")
+        shutil.copyfile(ROOT / chart["path"], latest_png)
+    shutil.rmtree(workdir, ignore_errors=True)
+    log(f"results: {json_path.relative_to(ROOT)}")
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -60,9 +60,14 @@ def stop_summary(
     calls = pd.concat([calls, calls[at_station].assign(stop=parents[at_station].to_numpy())],
                       ignore_index=True)
 
-    by_stop = calls.groupby("stop")
-    route_lists = by_stop["route"].agg(lambda r: sorted(set(r)))
-    trip_count = by_stop["trip"].nunique()
+    names = route_name[~route_name.index.duplicated()]
+    served = calls[["stop", "route"]].drop_duplicates().sort_values(["stop", "route"])
+    served["name"] = served["route"].map(names).fillna(served["route"]).astype(object)
+    by_route = served.groupby("stop", sort=False)
+    route_ids = by_route["route"].agg(SEPARATOR.join)
+    route_names_here = by_route["name"].agg(SEPARATOR.join)
+    route_count = by_route.size()
+    trip_count = calls.groupby("stop")["trip"].nunique()
     departing = calls[calls["departs"]]
     first = departing.groupby("stop")["secs"].min()
     last = departing.groupby("stop")["secs"].max()
@@ -71,8 +76,6 @@ def stop_summary(
     pairs["text"] = pairs["service"].astype(str) + "=" + pairs["n"].astype(str)
     by_service = pairs.groupby("stop")["text"].agg(SEPARATOR.join)
 
-    names = route_name[~route_name.index.duplicated()].to_dict()
-    routes_here = stop_id.map(route_lists)
     columns: dict[str, pd.Series] = {
         "stop_id": stop_id,
         "stop_name": stops["stop_name"][keep].reset_index(drop=True),
@@ -81,12 +84,9 @@ def stop_summary(
         "parent_station": stops["parent_station"][keep].reset_index(drop=True)
         .where(~is_station, None),
         "wheelchair": stops["wheelchair"][keep].reset_index(drop=True),
-        "route_count": routes_here.map(lambda r: len(r) if isinstance(r, list) else 0),
-        "route_ids": routes_here.map(lambda r: SEPARATOR.join(r) if isinstance(r, list)
-                                     and r else None),
-        "route_names": routes_here.map(
-            lambda r: SEPARATOR.join(str(names.get(x) or x) for x in r)
-            if isinstance(r, list) and r else None),
+        "route_count": stop_id.map(route_count).fillna(0),
+        "route_ids": stop_id.map(route_ids),
+        "route_names": stop_id.map(route_names_here),
         "trip_count": stop_id.map(trip_count).fillna(0),
         "departures_by_service": stop_id.map(by_service),
     }

@@ -584,7 +584,8 @@ def _describe_item(item: Any) -> str:
     details = "; ".join(item.changes) if item.changes else ""
     message = item.message or ""
     text = " — ".join(p for p in (details, message) if p)
-    return (f"[{colour}]{item.status:>9}[/] {item.action:<9} {item.kind:<12} "
+    action = "" if item.action == item.status else item.action
+    return (f"[{colour}]{item.status:>9}[/] {action:<9} {item.kind:<12} "
             f"[bold]{item.name}[/]" + (f"  {text}" if text else ""))
 
 

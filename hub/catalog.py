@@ -12,7 +12,6 @@ Version table layout (the contract between the loader and the query layer):
 <fields>       one column per schema field, named as the field, typed by :data:`SQL_TYPES`
 ``geom``       geometry(Geometry, 4326), only when the dataset has a geometry
 ``_search``    text: lower-cased NFKC of all string fields joined by spaces (trigram index)
-``_rowhash``   text: md5 of the normalised row, for change summaries and diffs
 """
 
 from __future__ import annotations
@@ -327,7 +326,6 @@ def version_table(
     if has_geometry:
         columns.append(Column("geom", Geometry(srid=4326, spatial_index=False)))
     columns.append(Column("_search", Text))
-    columns.append(Column("_rowhash", Text))
     return Table(table_name, metadata or MetaData(), *columns, schema=DATA_SCHEMA)
 
 

@@ -88,8 +88,10 @@ def _unique_key(table: FeedTable) -> None:
                severity=severity, value=lambda p: str(values.iloc[p]))
 
 
+# Files whose duplicate keys are errors; elsewhere (shapes, routes_jp, office_jp) the first
+# row wins with a warning: a duplicate shape point only changes how a line is drawn.
 _CORE = frozenset({"agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt",
-                   "calendar.txt", "calendar_dates.txt", "shapes.txt"})
+                   "calendar.txt", "calendar_dates.txt"})
 
 
 def _missing(table: FeedTable, column: str) -> np.ndarray:
@@ -159,7 +161,7 @@ def _check_stops(stops: FeedTable) -> None:
         station_parent = (kind == 1) & (parent != "").to_numpy()
         stops.rows("parent-station", "parent_station", station_parent,
                    lambda p: "a station (location_type 1) cannot have a parent_station; "
-                   "ignored", severity="warning")
+                   "stop_summary ignores it", severity="warning")
 
 
 def _check_routes(routes: FeedTable, agency: FeedTable | None) -> None:

@@ -465,3 +465,15 @@ def test_error_cap(definition, tmp_path):
                             max_errors=10, today=TODAY)
     assert len(issues(prepared, "error")) == 10 and prepared.report.truncated
 
+
+
+def test_duplicate_shape_point_is_a_warning_and_the_first_wins(definition, tmp_path):
+    shapes = ("shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence\n"
+              "S1,35.0,135.0,1\nS1,35.01,135.01,2\nS1,36.0,136.0,2\nS1,35.02,135.02,3\n")
+    trips = MINI_FEED_TRIPS.replace("R1,WD,T1,0,", "R1,WD,T1,0,S1")
+    prepared = prepare(definition, tmp_path, {"shapes.txt": shapes, "trips.txt": trips})
+    assert prepared.report.ok
+    duplicate = next(i for i in issues(prepared) if i.rule == "duplicate-key")
+    assert (duplicate.severity, duplicate.file, duplicate.row) == ("warning", "shapes.txt", 4)
+    line = shapely.from_wkt(layer(prepared, "routes").geometry_wkt[0])
+    assert list(line.coords) == [(135.0, 35.0), (135.01, 35.01), (135.02, 35.02)]

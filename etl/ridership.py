@@ -93,6 +93,28 @@ def referenced_keys(
     return found
 
 
+def publication_order(definitions: Mapping[str, DatasetDefinition]) -> list[str]:
+    """Dataset ids with every referenced dataset before the datasets that reference it
+    (otherwise in id order), so that `hub demo` can check references on a fresh database."""
+    ordered: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(dataset_id: str) -> None:
+        if dataset_id in ordered or dataset_id not in definitions:
+            return
+        if dataset_id in visiting:
+            raise ValueError(f"[references] form a cycle through '{dataset_id}'")
+        visiting.add(dataset_id)
+        for referenced in sorted(set(references(definitions[dataset_id]).values())):
+            visit(referenced)
+        visiting.discard(dataset_id)
+        ordered.append(dataset_id)
+
+    for dataset_id in sorted(definitions):
+        visit(dataset_id)
+    return ordered
+
+
 # --- reference checks ------------------------------------------------------------------------
 
 

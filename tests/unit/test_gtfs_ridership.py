@@ -266,3 +266,12 @@ def test_muroran_feed_is_the_shared_copy_byte_for_byte():
     assert ours == sorted(p.name for p in shared.glob("*.txt")) and len(ours) == 16
     for name in ours:
         assert (MURORAN / name).read_bytes() == (shared / name).read_bytes(), name
+
+
+def test_publication_order_puts_referenced_datasets_first():
+    from etl.ridership import publication_order
+    from hub.catalog import load_definitions
+
+    order = publication_order(load_definitions(DATASETS, SCHEMAS))
+    assert order.index("bus-routes-muroran") < order.index("bus-ridership-muroran-synthetic")
+    assert sorted(order) == sorted(load_definitions(DATASETS, SCHEMAS))

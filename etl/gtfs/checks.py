@@ -81,11 +81,14 @@ def _unique_key(table: FeedTable) -> None:
     first_line = pd.Series(table.lines).groupby(
         [frame[c].to_numpy() for c in key]).transform("first").to_numpy()
     names = "/".join(key)
-    values = frame.astype(str).agg(" / ".join, axis=1) if len(key) > 1 else frame[key[0]]
+
+    def value(p: int) -> str:
+        return " / ".join(str(v) for v in frame.iloc[p])
+
     table.rows("duplicate-key", key[-1], duplicated,
-               lambda p: f"duplicate {names} '{values.iloc[p]}' (first on line "
+               lambda p: f"duplicate {names} '{value(p)}' (first on line "
                f"{first_line[p]})" + ("" if severity == "error" else "; later rows ignored"),
-               severity=severity, value=lambda p: str(values.iloc[p]))
+               severity=severity, value=value)
 
 
 # Files whose duplicate keys are errors; elsewhere (shapes, routes_jp, office_jp) the first

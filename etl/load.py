@@ -63,12 +63,15 @@ class LoadedLayer:
 
 def create_layer_table(conn: Connection, table_name: str, layer: LayerData) -> None:
     """CREATE TABLE for one layer from its schema (the only DDL for data tables)."""
-    conn.execute(CreateTable(version_table(table_name, layer.schema,
-                                           has_geometry=layer.has_geometry)))
+    conn.execute(
+        CreateTable(version_table(table_name, layer.schema, has_geometry=layer.has_geometry))
+    )
 
 
 def copy_rows(
-    conn: Connection, table_name: str, layer: LayerData,
+    conn: Connection,
+    table_name: str,
+    layer: LayerData,
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """COPY the rows in order, in chunks; return SHA-256 of the normalised content.
@@ -143,7 +146,9 @@ def index_and_analyse(conn: Connection, table_name: str, layer: LayerData) -> No
     conn.execute(text(f"ANALYZE {qualified}"))
 
 
-def measure(conn: Connection, table_name: str, has_geometry: bool) -> tuple[int, list[float] | None]:
+def measure(
+    conn: Connection, table_name: str, has_geometry: bool
+) -> tuple[int, list[float] | None]:
     """Row count and bbox [minlon, minlat, maxlon, maxlat] of a loaded table."""
     qualified = f'{DATA_SCHEMA}."{table_name}"'
     count = conn.execute(text(f"SELECT count(*) FROM {qualified}")).scalar_one()
@@ -160,7 +165,9 @@ def measure(conn: Connection, table_name: str, has_geometry: bool) -> tuple[int,
 
 
 def load_layer(
-    conn: Connection, table_name: str, layer: LayerData,
+    conn: Connection,
+    table_name: str,
+    layer: LayerData,
     progress: Callable[[int, int], None] | None = None,
 ) -> LoadedLayer:
     """Create, fill, index and measure one layer table."""

@@ -208,7 +208,7 @@ class DatasetDefinition:
 
     @property
     def table_base(self) -> str:
-        """Identifier-safe stem of version table names (``accessible-shops`` -> ``accessible_shops``)."""
+        """Identifier-safe stem of version table names (``a-b`` -> ``a_b``)."""
         return self.id.replace("-", "_")
 
     @classmethod
@@ -241,8 +241,10 @@ class DatasetDefinition:
             if unknown:
                 raise DefinitionError(f"{where}: primary_key names unknown fields {unknown}")
             schema = TableSchema(
-                fields=schema.fields, primary_key=pk,
-                missing_values=schema.missing_values, raw=schema.raw,
+                fields=schema.fields,
+                primary_key=pk,
+                missing_values=schema.missing_values,
+                raw=schema.raw,
             )
         geometry = _geometry_source(data.get("geometry", {}), schema, where)
         column_map = dict(data.get("columns", {}))
@@ -307,7 +309,8 @@ def load_definition(dataset_id: str, datasets_dir: Path, schemas_dir: Path) -> D
     if not path.exists():
         known = sorted(p.parent.name for p in datasets_dir.glob("*/dataset.toml"))
         raise DefinitionError(
-            f"unknown dataset {dataset_id!r}: no {path}. Known datasets: {', '.join(known) or 'none'}"
+            f"unknown dataset {dataset_id!r}: no {path}. "
+            f"Known datasets: {', '.join(known) or 'none'}"
         )
     return DatasetDefinition.load(path, schemas_dir)
 

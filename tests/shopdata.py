@@ -38,9 +38,21 @@ def make_shops(n: int = 300, seed: int = 7) -> list[Shop]:
         floors = None if i % 17 == 0 else rng.randint(1, 12)
         step_free = None if i % 11 == 0 else (i % 3 != 0)
         year = rng.randint(1990, 2023)
-        opened = None if i % 13 == 0 else f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        shops.append(Shop(f"S{i:04d}", f"渋谷{category}{i}号店", category, floors, step_free,
-                          opened, round(lat, 6), round(lon, 6)))
+        opened = (
+            None if i % 13 == 0 else f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        )
+        shops.append(
+            Shop(
+                f"S{i:04d}",
+                f"渋谷{category}{i}号店",
+                category,
+                floors,
+                step_free,
+                opened,
+                round(lat, 6),
+                round(lon, 6),
+            )
+        )
     return shops
 
 
@@ -55,8 +67,14 @@ def _wareki(iso: str) -> str:
     return f"{y}/{m}/{d}"
 
 
-def write_csv(path: Path, shops: list[Shop], *, encoding: str = "utf-8",
-              swap_every: int = 0, messy: bool = True) -> Path:
+def write_csv(
+    path: Path,
+    shops: list[Shop],
+    *,
+    encoding: str = "utf-8",
+    swap_every: int = 0,
+    messy: bool = True,
+) -> Path:
     """Japanese headers, full-width digits, 有/無 booleans, era dates; optionally swapped
     lat/lon on every ``swap_every``-th row."""
     with path.open("w", encoding=encoding, newline="") as handle:
@@ -67,8 +85,11 @@ def write_csv(path: Path, shops: list[Shop], *, encoding: str = "utf-8",
             if messy and i % 2 == 0:
                 floors = floors.translate(FULL_WIDTH)
             step = "" if s.step_free is None else ("有" if s.step_free else "無")
-            opened = "" if s.opened is None else (_wareki(s.opened) if messy and i % 3 == 0
-                                                  else s.opened)
+            opened = (
+                ""
+                if s.opened is None
+                else (_wareki(s.opened) if messy and i % 3 == 0 else s.opened)
+            )
             lat, lon = str(s.lat), str(s.lon)
             if swap_every and i % swap_every == 0:
                 lat, lon = lon, lat

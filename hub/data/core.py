@@ -95,7 +95,8 @@ class Data:
         Raises :class:`NotFound` or, for a withdrawn pinned version, :class:`Gone`.
         """
         statement = (
-            catalog_q.current_version(dataset_id) if number is None
+            catalog_q.current_version(dataset_id)
+            if number is None
             else catalog_q.version_by_number(dataset_id, number)
         )
         with self.engine.connect() as conn:
@@ -115,9 +116,14 @@ class Data:
 
     # -- records -----------------------------------------------------------------------------
 
-    def records(self, version: PublishedVersion, query: FeatureQuery, output: Output) -> RecordsPage:
+    def records(
+        self, version: PublishedVersion, query: FeatureQuery, output: Output
+    ) -> RecordsPage:
         built = records_statement(
-            version.table(), version.schema, query, has_geometry=version.has_geometry,
+            version.table(),
+            version.schema,
+            query,
+            has_geometry=version.has_geometry,
             output=output,
         )
         with self.engine.connect() as conn:
@@ -126,13 +132,13 @@ class Data:
         result = result[: query.limit]
         n_keys = len(built.sort_keys)
         if output == "csv":
-            rows: list[Any] = [tuple(r[1 + n_keys:]) for r in result]
+            rows: list[Any] = [tuple(r[1 + n_keys :]) for r in result]
         else:
             rows = [r[1 + n_keys] for r in result]
         next_values = None
         if more and result:
             last = result[-1]
-            next_values = (tuple(last[1:1 + n_keys]), int(last[0]))
+            next_values = (tuple(last[1 : 1 + n_keys]), int(last[0]))
         return RecordsPage(rows, next_values, built.csv_columns)
 
     def count(self, version: PublishedVersion, query: FeatureQuery) -> int:

@@ -58,7 +58,11 @@ def _csv_cell(value: Any) -> Any:
     if isinstance(value, date | datetime | time):
         return value.isoformat()
     if isinstance(value, Decimal | float):
-        return format(value, "f").rstrip("0").rstrip(".") if isinstance(value, Decimal) else repr(value)
+        return (
+            format(value, "f").rstrip("0").rstrip(".")
+            if isinstance(value, Decimal)
+            else repr(value)
+        )
     return value
 
 

@@ -28,7 +28,7 @@ def all_pages(hub: Hub, url: str, params: dict) -> list[dict]:
         assert response.status_code == 200, response.text
         body = response.json()
         records += body.get("records", body.get("features", []))
-        next_url = next((l["href"] for l in body["links"] if l["rel"] == "next"), None)
+        next_url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
         if not next_url:
             return records
         response = hub.client.get(next_url)
@@ -39,7 +39,10 @@ def test_unfiltered_page_counts_from_version_metadata(hub: Hub) -> None:
     assert body["numberMatched"] == 290 and body["numberReturned"] == 5
     assert [r["shop_id"] for r in body["records"]] == ["S0001", "S0002", "S0003", "S0004", "S0005"]
     first = hub.shops_v2[0]
-    assert body["records"][0]["geometry"] == {"type": "Point", "coordinates": [first.lon, first.lat]}
+    assert body["records"][0]["geometry"] == {
+        "type": "Point",
+        "coordinates": [first.lon, first.lat],
+    }
     assert body["records"][0]["name"] == first.name  # Japanese text round-trips
 
 
@@ -54,8 +57,11 @@ def test_keyset_paging_visits_every_row_once(hub: Hub) -> None:
 
 def test_property_filters(hub: Hub) -> None:
     records = all_pages(hub, V2, {"category": "カフェ", "floors__gte": "5", "limit": 500})
-    expected = {s.shop_id for s in hub.shops_v2 if s.category == "カフェ" and (s.floors or 0) >= 5
-                and s.floors is not None}
+    expected = {
+        s.shop_id
+        for s in hub.shops_v2
+        if s.category == "カフェ" and (s.floors or 0) >= 5 and s.floors is not None
+    }
     assert {r["shop_id"] for r in records} == expected
     nulls = all_pages(hub, V2, {"floors__isnull": "true", "limit": 500})
     assert {r["shop_id"] for r in nulls} == {s.shop_id for s in hub.shops_v2 if s.floors is None}
@@ -63,15 +69,18 @@ def test_property_filters(hub: Hub) -> None:
     assert sorted(r["shop_id"] for r in listed) == ["S0001", "S0003"]
     dated = all_pages(hub, V2, {"opened__lt": "2000-01-01", "step_free": "true", "limit": 500})
     assert {r["shop_id"] for r in dated} == {
-        s.shop_id for s in hub.shops_v2
-        if s.opened and s.opened < "2000-01-01" and s.step_free is True}
+        s.shop_id
+        for s in hub.shops_v2
+        if s.opened and s.opened < "2000-01-01" and s.step_free is True
+    }
 
 
 def test_text_search_is_width_insensitive(hub: Hub) -> None:
     # "１２号店" in full-width digits matches "12号店"
     records = all_pages(hub, V2, {"q": "１２号店", "limit": 500})
     assert {r["shop_id"] for r in records} == {
-        s.shop_id for s in hub.shops_v2 if "12号店" in s.name}
+        s.shop_id for s in hub.shops_v2 if "12号店" in s.name
+    }
 
 
 def test_near_with_radius_matches_geodesic_distance(hub: Hub) -> None:
@@ -99,15 +108,19 @@ def test_bbox_and_within_polygon(hub: Hub) -> None:
     records = all_pages(hub, V2, {"bbox": ",".join(map(str, bbox)), "limit": 500})
     area = box(*bbox)
     assert {r["shop_id"] for r in records} == {
-        s.shop_id for s in hub.shops_v2 if area.intersects(Point(s.lon, s.lat))}
-    polygon = {"type": "Polygon", "coordinates": [[[139.69, 35.65], [139.71, 35.65],
-                                                   [139.70, 35.67], [139.69, 35.65]]]}
+        s.shop_id for s in hub.shops_v2 if area.intersects(Point(s.lon, s.lat))
+    }
+    polygon = {
+        "type": "Polygon",
+        "coordinates": [[[139.69, 35.65], [139.71, 35.65], [139.70, 35.67], [139.69, 35.65]]],
+    }
     import json
 
     records = all_pages(hub, V2, {"within": json.dumps(polygon), "limit": 500})
     triangle = shape(polygon)
     assert {r["shop_id"] for r in records} == {
-        s.shop_id for s in hub.shops_v2 if triangle.contains(Point(s.lon, s.lat))}
+        s.shop_id for s in hub.shops_v2 if triangle.contains(Point(s.lon, s.lat))
+    }
     wkt = "POLYGON ((139.69 35.65, 139.71 35.65, 139.70 35.67, 139.69 35.65))"
     assert len(all_pages(hub, V2, {"within": wkt, "limit": 500})) == len(records)
 
@@ -140,8 +153,11 @@ def test_pinned_versions_are_immutable_and_cacheable(hub: Hub) -> None:
     assert v1.json()["version"] == 1
     assert v1.headers["cache-control"] == "public, max-age=31536000, immutable"
     etag = v1.headers["etag"]
-    again = hub.client.get("/v1/datasets/test-shops/versions/1/records", params={"limit": 1},
-                           headers={"If-None-Match": etag})
+    again = hub.client.get(
+        "/v1/datasets/test-shops/versions/1/records",
+        params={"limit": 1},
+        headers={"If-None-Match": etag},
+    )
     assert again.status_code == 304 and again.content == b""
     other = hub.client.get("/v1/datasets/test-shops/versions/1/records", params={"limit": 2})
     assert other.headers["etag"] != etag  # another representation, another ETag
@@ -153,8 +169,9 @@ def test_latest_is_revalidated(hub: Hub) -> None:
     response = hub.client.get(LATEST, params={"limit": 1})
     assert response.json()["version"] == 2
     assert response.headers["cache-control"] == "public, no-cache"
-    revalidated = hub.client.get(LATEST, params={"limit": 1},
-                                 headers={"If-None-Match": response.headers["etag"]})
+    revalidated = hub.client.get(
+        LATEST, params={"limit": 1}, headers={"If-None-Match": response.headers["etag"]}
+    )
     assert revalidated.status_code == 304
-    pinned = next(l for l in response.json()["links"] if l["rel"] == "pinned")
+    pinned = next(link for link in response.json()["links"] if link["rel"] == "pinned")
     assert pinned["href"].endswith("/versions/2/records")

@@ -110,7 +110,7 @@ def test_lost_connection_mid_load_leaves_previous_version(settings, published_v1
     killer = threading.Thread(target=terminate_copy)
     killer.start()
     publish_engine = create_engine(settings.database_url)
-    with pytest.raises(Exception, match="terminat|closed|connection"):
+    with pytest.raises(Exception, match=r"terminat|closed|connection"):
         publish(publish_engine, prepared)
     killer.join(timeout=60)
     publish_engine.dispose()

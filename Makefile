@@ -76,10 +76,12 @@ db-down: venv
 	$(BIN)/hub db down
 
 test: deps venv ckan-env
+	@echo ">> ruff (lint) on hub etl tests bench"
+	$(BIN)/ruff check hub etl tests bench
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check hub etl tests
+	$(BIN)/ruff check hub etl tests bench
 
 clean:
 	-$(BIN)/hub db down

@@ -130,6 +130,8 @@ def copy_load(database_url: str, csv: Path, table: str = "places_copy") -> Timed
     (no validation, no normalisation: era dates and full-width digits stay as written),
     then a GiST index and ANALYZE, in one transaction."""
     pg = _libpq(database_url)
+    columns = ("id, name, name_kana, category, address, ward, postal_code, phone, website, "
+               "opened, floors, rating, step_free, latitude, longitude, updated")
     script = f"""
 BEGIN;
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -141,7 +143,7 @@ CREATE TABLE raw.{table} (
   geom geometry(Point, 4326)
     GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(longitude, latitude), 4326)) STORED
 );
-\\copy raw.{table} (id, name, name_kana, category, address, ward, postal_code, phone, website, opened, floors, rating, step_free, latitude, longitude, updated) FROM '{csv}' WITH (FORMAT csv, HEADER true)
+\\copy raw.{table} ({columns}) FROM '{csv}' WITH (FORMAT csv, HEADER true)
 CREATE INDEX ON raw.{table} USING gist (geom);
 ANALYZE raw.{table};
 COMMIT;

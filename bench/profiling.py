@@ -25,13 +25,19 @@ def py_spy() -> Path | None:
     return path if path.exists() else None
 
 
-def record_pid(pid: int, seconds: float, out: Path, rate: int = 250) -> subprocess.Popen[bytes]:
-    """Start sampling ``pid`` (all its threads, idle ones excluded) for ``seconds``."""
+def record_pid(pid: int, seconds: float, out: Path, *, gil: bool = False,
+               rate: int = 100) -> subprocess.Popen[bytes]:
+    """Start sampling ``pid`` for ``seconds``: every busy thread (wall time: where requests
+    wait, e.g. on the database), or with ``gil`` only the thread holding the GIL (where the
+    single server process spends its CPU, which is what caps its throughput). Blocking mode:
+    py-spy pauses the process per sample, so stacks are consistent (non-blocking sampling
+    tears them under load)."""
     spy = py_spy()
     assert spy is not None
     return subprocess.Popen(
         [str(spy), "record", "--pid", str(pid), "--duration", str(int(seconds)),
-         "--rate", str(rate), "--format", "raw", "--output", str(out), "--nonblocking"],
+         "--rate", str(rate), "--format", "raw", "--output", str(out),
+         *(["--gil"] if gil else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -42,9 +48,20 @@ def record_command(cmd: list[str], out: Path, env: dict[str, str], cwd: Path,
     assert spy is not None
     process = subprocess.run(
         [str(spy), "record", "--rate", str(rate), "--format", "raw", "--output", str(out),
-         "--nonblocking", "--", *cmd],
+         "--", *cmd],
         env=env, cwd=cwd, capture_output=True, check=False)
     return process.returncode
+
+
+def _package(short: str) -> str:
+    """Top-level package of a shortened frame ("sqlalchemy", "hub", "stdlib", ...)."""
+    match = re.search(r"\(([^()]*)\)$", short)
+    path = match.group(1) if match else ""
+    if "/" not in path:
+        return "stdlib"
+    head = path.split("/", 1)[0]
+    return "stdlib" if head.startswith(("<", "concurrent", "asyncio", "json", "importlib",
+                                        "encodings", "email", "http", "logging")) else head
 
 
 def _short(frame: str) -> str:
@@ -62,6 +79,7 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
     """Top inclusive and self frames of a py-spy raw (collapsed stacks) file."""
     inclusive: Counter[str] = Counter()
     self_time: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
     total = 0
     idle = 0
     for line in raw.read_text(errors="replace").splitlines():
@@ -78,6 +96,7 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
             inclusive[name] += count
         if frames:
             self_time[frames[-1]] += count
+            packages[_package(frames[-1])] += count
 
     def rows(counter: Counter[str]) -> list[dict[str, Any]]:
         return [{"frame": name, "samples": n, "percent": round(100 * n / total, 1) if total else 0}
@@ -85,4 +104,5 @@ def summarise(raw: Path, top: int = 15) -> dict[str, Any]:
 
     ours = Counter({k: v for k, v in inclusive.items() if " (hub/" in k or " (etl/" in k})
     return {"busy_samples": total, "idle_samples": idle,
-            "inclusive": rows(inclusive), "self": rows(self_time), "hub_inclusive": rows(ours)}
+            "inclusive": rows(inclusive), "self": rows(self_time), "hub_inclusive": rows(ours),
+            "self_by_package": rows(packages)}

@@ -18,6 +18,12 @@ RPS_VS_TIPG = 1.5
 RPS_VS_PYGEOAPI = 3.0
 
 
+def shown(path: Path) -> str:
+    """A path as the results show it: relative to the checkout when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def machine() -> dict[str, Any]:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -148,13 +154,14 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
         "",
         f"- command: `{result['command']}`",
         f"- run: {result['started']} .. {result.get('finished')}; raw results "
-        f"`{json_path.relative_to(ROOT)}`",
+        f"`{shown(json_path)}`",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM, {m['os']}; "
         f"PostgreSQL {m.get('postgresql')}, PostGIS {m.get('postgis')} (GEOS {m.get('geos')})",
         f"- load average (1 min) at start {result['load_start'][0]}, at end "
         f"{result.get('load_end', ['?'])[0]}; per-run load is in the JSON "
         "(the machine is shared: other work was running, figures are contended)",
-        f"- hub {v.get('hub_commit')}{' (+ uncommitted hub/etl changes)' if v.get('hub_tree_dirty') else ''}, "
+        f"- hub {v.get('hub_commit')}"
+        f"{' (+ uncommitted hub/etl changes)' if v.get('hub_tree_dirty') else ''}, "
         f"tipg {v.get('tipg')}, pygeoapi {v.get('pygeoapi')}, {v.get('gdal')}, "
         f"uvicorn {v.get('uvicorn')}; load generator: {result['settings']['load_generator']}",
         f"- servers: {result['settings']['servers']}",
@@ -228,6 +235,7 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
             lines.append(f"| {t['target']} | {_fmt(t['value'], 2)} {t['unit']} | "
                          f"{t['limit']} {t['unit']} | {met} |")
         lines.append("")
+    lines += profile_markdown(result)
     lines += ["## How each query was asked", ""]
     lines += [f"- **{k}**: {v}" for k, v in result["queries_asked_as"].items()]
     lines.append("")
@@ -237,6 +245,43 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
     elif chart.get("skipped"):
         lines += [f"Chart: {chart['skipped']}", ""]
     return "\n".join(lines)
+
+
+def _frames(title: str, rows: list[dict[str, Any]], top: int) -> list[str]:
+    out = [f"{title}:", "", "| % of samples | frame |", "|---:|---|"]
+    out += [f"| {r['percent']} | `{r['frame']}` |" for r in rows[:top]]
+    return [*out, ""]
+
+
+def profile_markdown(result: dict[str, Any], top: int = 10) -> list[str]:
+    """The profiles' top frames ("where time goes")."""
+    lines: list[str] = []
+    for scale in result.get("scales", []):
+        prof = scale.get("profile")
+        if not prof:
+            continue
+        lines += [f"## Where the hub's time goes: {prof['query']} at {scale['rows']:,} rows, "
+                  f"c={prof['concurrency']} (py-spy, {prof['seconds']} s)", "",
+                  f"Chosen because: {prof['why']}.", ""]
+        for mode, what in (("wall", "all busy threads (wall time, includes waiting on "
+                                    "PostgreSQL)"),
+                           ("gil", "the thread holding the GIL (the server process's CPU)")):
+            data = prof.get(mode) or {}
+            if "skipped" in data or not data:
+                lines += [f"{what}: {data.get('skipped', 'not recorded')}", ""]
+                continue
+            lines += [f"### {what}; raw stacks `{data['raw']}`", ""]
+            lines += _frames("Self time by package", data["self_by_package"], 8)
+            lines += _frames("Hub frames, inclusive", data["hub_inclusive"], top)
+            lines += _frames("Top self frames", data["self"], top)
+    prof = (result.get("ingest") or {}).get("profile")
+    if prof and "skipped" not in prof:
+        lines += [f"## Where `hub publish` spends its time ({prof['rows']:,} rows, py-spy); "
+                  f"raw stacks `{prof['raw']}`", ""]
+        lines += _frames("Self time by package", prof["self_by_package"], 8)
+        lines += _frames("Hub/etl frames, inclusive", prof["hub_inclusive"], 15)
+        lines += _frames("Top self frames", prof["self"], top)
+    return lines
 
 
 # -- chart ------------------------------------------------------------------------------------
@@ -251,4 +296,4 @@ def chart(json_path: Path, png_path: Path) -> dict[str, Any]:
                           str(png_path)], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         return {"skipped": f"chart failed: {out.stderr[-500:]}"}
-    return {"path": str(png_path.relative_to(ROOT))}
+    return {"path": shown(png_path)}

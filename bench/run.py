@@ -18,10 +18,10 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,11 @@ READER = "bench_reader"
 
 SUITES: dict[str, dict[str, Any]] = {
     "full": {"ingest_rows": 1_000_000, "scales": [100_000, 1_000_000], "duration": 10.0,
-             "concurrency": [1, 32], "samples": 64, "profile_seconds": 15,
-             "ingest_profile_rows": 250_000},
+             "concurrency": [1, 32], "samples": 64, "profile_seconds": 15, "warm_seconds": 20,
+             "ingest_profile_rows": 250_000, "validate": True},
     "smoke": {"ingest_rows": 2_000, "scales": [2_000], "duration": 2.0, "concurrency": [1, 4],
-              "samples": 16, "profile_seconds": 2, "ingest_profile_rows": 2_000},
+              "samples": 8, "profile_seconds": 2, "warm_seconds": 3,
+              "ingest_profile_rows": 2_000, "validate": False},
 }
 
 
@@ -63,6 +64,10 @@ class Cluster:
         root.chmod(0o755)  # the server user must reach it when we are root
         self.cluster = LocalCluster(root=root, port=free_port(), database="postgres")
         self.reader_password = f"r{random.randrange(10**12)}"
+
+    @property
+    def postmaster(self) -> int:
+        return int((self.cluster.pgdata / "postmaster.pid").read_text().split()[0])
 
     def __enter__(self) -> Cluster:
         self.cluster.start()
@@ -145,38 +150,40 @@ def sample_inputs(url: str, n: int, seed: int) -> systems.Sample:
 # -- CPU accounting ---------------------------------------------------------------------------
 
 
-def _cpu_ticks(pids: list[int]) -> float:
+def _cpu_ticks(pids: list[int], children: bool = False) -> float:
+    """CPU seconds (user + system) of ``pids``; with ``children`` also of their waited-for
+    children (PostgreSQL's postmaster reaps every backend that ends)."""
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError, IndexError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
+            if children:
+                total += int(fields[13]) + int(fields[14])
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
+def _db_cpu(postmaster: int) -> float:
+    """CPU seconds used so far by the cluster: the postmaster with its ended backends, plus
+    the live backends and helpers."""
+    live = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-    return pids
-
-
-def _db_cpu() -> float:
-    """CPU seconds used so far by postgres processes alive now (backends of the run)."""
-    return _cpu_ticks(_postgres_pids())
+            with contextlib.suppress(OSError, IndexError):
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[1]) == postmaster:
+                    live.append(int(entry.name))
+    return _cpu_ticks([postmaster], children=True) + _cpu_ticks(live)
 
 
 # -- suites -----------------------------------------------------------------------------------
 
 
 def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
-               skip: dict[str, str]) -> None:
+               skip: dict[str, str], validate: bool) -> None:
     utf8, cp932 = dataset_files(rows, seed, DATA)
-    out["files"] = {"utf8": {"path": str(utf8.relative_to(ROOT)), "bytes": utf8.stat().st_size},
-                    "cp932": {"path": str(cp932.relative_to(ROOT)),
+    out["files"] = {"utf8": {"path": report.shown(utf8), "bytes": utf8.stat().st_size},
+                    "cp932": {"path": report.shown(cp932),
                               "bytes": cp932.stat().st_size}}
     results: dict[str, Any] = {}
     for label, path in (("hub publish (UTF-8)", utf8), ("hub publish (CP932)", cp932)):
@@ -184,8 +191,10 @@ def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
         log(f"ingest: {label}, {rows} rows")
         results[label] = _with_load(ingest.hub_publish(url, path).to_dict())
         cluster.drop("ingest")
-    log("ingest: hub validate (the prepare half alone, no database)")
-    results["hub validate (UTF-8, no database)"] = _with_load(ingest.hub_validate(utf8).to_dict())
+    if validate:
+        log("ingest: hub validate (the prepare half alone, no database)")
+        results["hub validate (UTF-8, no database)"] = _with_load(
+            ingest.hub_validate(utf8).to_dict())
     reason = ingest.ogr2ogr_available()
     if reason:
         skip["ogr2ogr"] = reason
@@ -227,17 +236,19 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                              "runs": [], "checks": {}}
     servers: dict[str, systems.Server] = {}
     try:
-        hub = systems.start_hub(db, workdir, ingest.hub_env(url))
+        peers = [p for p in systems.PEERS if p in wanted and p not in skip]
+        with ThreadPoolExecutor(len(peers) + 1) as pool:  # start all at once
+            hub_future = pool.submit(systems.start_hub, db, workdir, ingest.hub_env(url))
+            futures = {p: pool.submit(systems.STARTERS[p], db, workdir) for p in peers}
+            for peer, future in futures.items():
+                try:
+                    servers[peer] = future.result()
+                except Exception as exc:  # a peer that cannot start is reported, not fatal
+                    skip[peer] = f"could not start: {str(exc)[-1500:]}"
+                    log(f"{peer}: {skip[peer]}")
+            hub = hub_future.result()
         servers["hub"] = hub
         servers["hub-ogc"] = hub
-        for peer in systems.PEERS:
-            if peer not in wanted or peer in skip:
-                continue
-            try:
-                servers[peer] = systems.STARTERS[peer](db, workdir)
-            except Exception as exc:  # a peer that cannot start is reported, not fatal
-                skip[peer] = f"could not start: {str(exc)[-1500:]}"
-                log(f"{peer}: {skip[peer]}")
         for query in systems.QUERIES:
             for system in [s for s in systems.SYSTEMS if s in servers and s in wanted]:
                 paths = systems.paths(system, query, sample)
@@ -254,10 +265,14 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                     skip[skip_key] = f"HTTP {status} for {paths[0]}"
                     log(f"{skip_key}: {skip[skip_key]}")
                     continue
-                for path in paths:  # warm: every path once (caches, pools, plans)
+                warm_until = time.monotonic() + settings["warm_seconds"]
+                for path in paths:  # warm: each path once (caches, pools, plans), bounded
                     systems.check(server, path)
+                    if time.monotonic() > warm_until:
+                        break
                 for concurrency in settings["concurrency"]:
-                    run = _measure(server, paths, concurrency, settings["duration"])
+                    run = _measure(server, paths, concurrency, settings["duration"],
+                                   cluster.postmaster)
                     run.update(query=query, system=system, concurrency=concurrency,
                                response_bytes=size)
                     scale["runs"].append(run)
@@ -276,14 +291,14 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
 
 
 def _measure(server: systems.Server, paths: list[str], concurrency: int,
-             duration: float) -> dict[str, Any]:
+             duration: float, postmaster: int) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     server_cpu = _cpu_ticks([server.pid])
-    db_cpu = _db_cpu()
+    db_cpu = _db_cpu(postmaster)
     result = load.run_load(server.base_url, paths, connections=concurrency,
                            duration_s=duration)
     server_cpu = _cpu_ticks([server.pid]) - server_cpu
-    db_cpu = _db_cpu() - db_cpu
+    db_cpu = _db_cpu(postmaster) - db_cpu
     run = result.to_dict()
     per = max(result.requests, 1)
     run.update(load_before=round(load_before, 2), load_after=round(os.getloadavg()[0], 2),
@@ -313,19 +328,21 @@ def profile_worst(scale: dict[str, Any], hub: systems.Server, sample: systems.Sa
         query = min(hub_runs, key=lambda r: r["rps"])["query"]
         why = f"the hub's slowest query at c={concurrency} (no tipg in this run)"
     paths = systems.paths("hub", query, sample) or []
-    raw = profile_dir / f"hub-{query}-{scale['rows']}.txt"
     seconds = settings["profile_seconds"]
-    log(f"profiling the hub on {query} ({why}) for {seconds}s")
-    spy = profiling.record_pid(hub.pid, seconds, raw)
-    time.sleep(0.5)
-    load.run_load(hub.base_url, paths, connections=concurrency, duration_s=seconds)
-    _, err = spy.communicate(timeout=60)
-    if not raw.exists():
-        return {"query": query, "skipped": f"py-spy failed: {err.decode(errors='replace')[-500:]}"}
-    summary = profiling.summarise(raw)
-    summary.update(query=query, why=why, concurrency=concurrency, seconds=seconds,
-                   raw=str(raw.relative_to(ROOT)))
-    return summary
+    result: dict[str, Any] = {"query": query, "why": why, "concurrency": concurrency,
+                              "seconds": seconds}
+    for mode in ("wall", "gil"):
+        raw = profile_dir / f"hub-{query}-{scale['rows']}-{mode}.txt"
+        log(f"profiling the hub on {query} ({why}), {mode}, {seconds}s")
+        spy = profiling.record_pid(hub.pid, seconds, raw, gil=mode == "gil")
+        time.sleep(0.5)
+        load.run_load(hub.base_url, paths, connections=concurrency, duration_s=seconds)
+        _, err = spy.communicate(timeout=120)
+        if not raw.exists():
+            result[mode] = {"skipped": f"py-spy failed: {err.decode(errors='replace')[-500:]}"}
+            continue
+        result[mode] = {**profiling.summarise(raw), "raw": report.shown(raw)}
+    return result
 
 
 def profile_ingest(cluster: Cluster, rows: int, seed: int, profile_dir: Path) -> dict[str, Any]:
@@ -342,7 +359,7 @@ def profile_ingest(cluster: Cluster, rows: int, seed: int, profile_dir: Path) ->
     if code != 0 or not raw.exists():
         return {"skipped": f"py-spy exited {code}"}
     summary = profiling.summarise(raw, top=20)
-    summary.update(rows=rows, raw=str(raw.relative_to(ROOT)))
+    summary.update(rows=rows, raw=report.shown(raw))
     return summary
 
 
@@ -421,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         out["versions"] = report.versions()
         if not args.skip_ingest:
             out["ingest"] = {}
-            run_ingest(cluster, settings["ingest_rows"], args.seed, out["ingest"], skip)
+            run_ingest(cluster, settings["ingest_rows"], args.seed, out["ingest"], skip,
+                       settings["validate"])
             if profile_dir:
                 out["ingest"]["profile"] = profile_ingest(
                     cluster, min(settings["ingest_rows"], settings["ingest_profile_rows"]),
@@ -447,9 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     if chart.get("path"):
         latest_png = args.results / ("latest.png" if args.suite == "full"
                                      else f"latest-{args.suite}.png")
-        shutil.copyfile(ROOT / chart["path"], latest_png)
+        shutil.copyfile(ROOT / chart["path"], latest_png)  # absolute stays absolute
     shutil.rmtree(workdir, ignore_errors=True)
-    log(f"results: {json_path.relative_to(ROOT)}")
+    log(f"results: {report.shown(json_path)}")
     print(markdown)
     return 0
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-COLOURS = {"hub": "#1b9e77", "hub-ogc": "#66c2a5", "tipg": "#d95f02", "pygeoapi": "#7570b3"}
+COLOURS = {"hub": "#1b9e77", "hub-ogc": "#66c2a5", "tipg": "#d95f02", "pygeoapi": "#7570b3",
+           "hub-whatif": "#a6d854"}
 PERCENTILES = (("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"))
 
 

@@ -237,7 +237,7 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
     servers: dict[str, systems.Server] = {}
     try:
         peers = [p for p in systems.PEERS if p in wanted and p not in skip]
-        with ThreadPoolExecutor(len(peers) + 1) as pool:  # start all at once
+        with ThreadPoolExecutor(len(peers) + 2) as pool:  # start all at once
             hub_future = pool.submit(systems.start_hub, db, workdir, ingest.hub_env(url))
             futures = {p: pool.submit(systems.STARTERS[p], db, workdir) for p in peers}
             for peer, future in futures.items():
@@ -246,7 +246,11 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                 except Exception as exc:  # a peer that cannot start is reported, not fatal
                     skip[peer] = f"could not start: {str(exc)[-1500:]}"
                     log(f"{peer}: {skip[peer]}")
+            whatif = pool.submit(systems.start_hub_whatif, db, workdir,
+                                 ingest.hub_env(url)) if "hub-whatif" in wanted else None
             hub = hub_future.result()
+            if whatif is not None:
+                servers["hub-whatif"] = whatif.result()
         servers["hub"] = hub
         servers["hub-ogc"] = hub
         for query in systems.QUERIES:
@@ -374,8 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-rows", type=int)
     parser.add_argument("--duration", type=float, help="seconds per load run")
     parser.add_argument("--concurrency", help="comma-separated, e.g. 1,32")
-    parser.add_argument("--systems", default=",".join(systems.SYSTEMS),
-                        help=f"subset of {','.join(systems.SYSTEMS)}")
+    parser.add_argument("--systems", help=f"subset of {','.join(systems.SYSTEMS)} (default: "
+                        "all; the smoke suite leaves out hub-whatif)")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-queries", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
@@ -399,7 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         settings["duration"] = args.duration
     if args.concurrency:
         settings["concurrency"] = [int(c) for c in args.concurrency.split(",")]
-    wanted = [s.strip() for s in args.systems.split(",") if s.strip()]
+    default_systems = [s for s in systems.SYSTEMS
+                       if args.suite == "full" or s != "hub-whatif"]
+    wanted = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems \
+        else default_systems
 
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
     args.results.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@
 * ``hub-ogc``  the hub's OGC API - Features surface (``/ogc/collections/{id}/items``)
 * ``tipg``     tipg (FastAPI + asyncpg), from bench/.venv
 * ``pygeoapi`` pygeoapi's Starlette app with the PostgreSQL and MVT-postgresql providers
+* ``hub-whatif`` the hub with two suggested fixes monkeypatched in (bench/whatif.py): not a
+  peer, a measurement of what the fixes would buy
 
 Every server is the same ASGI server (uvicorn with uvloop/httptools, one worker process, no
 access log) on a free loopback port. The peers connect as a read-only role.
@@ -33,7 +35,7 @@ TABLE = "bench_tokyo_places__v1"
 FIELDS = ["id", "name", "name_kana", "category", "address", "ward", "postal_code", "phone",
           "website", "opened", "floors", "rating", "step_free", "latitude", "longitude",
           "updated"]
-SYSTEMS = ("hub", "hub-ogc", "tipg", "pygeoapi")
+SYSTEMS = ("hub", "hub-ogc", "tipg", "pygeoapi", "hub-whatif")
 PEERS = ("tipg", "pygeoapi")
 QUERIES = ("bbox", "radius", "by_id", "filter", "tile_z14", "tile_z16")
 PAGE = 100
@@ -132,6 +134,16 @@ def start_hub(db: Database, workdir: Path, hub_env: dict[str, str]) -> Server:
     port = free_port()
     env = {**hub_env, "HUB_DATABASE_URL": f"{db.admin_url.rsplit('/', 1)[0]}/{db.name}"}
     server = _spawn("hub", _uvicorn(HUB_BIN, "hub.api.asgi:app", port), env, port, workdir)
+    _wait_ready(server, f"/v1/datasets/{DATASET_ID}")
+    return server
+
+
+def start_hub_whatif(db: Database, workdir: Path, hub_env: dict[str, str]) -> Server:
+    """The hub with bench/whatif.py's patches (same server settings as ``hub``)."""
+    port = free_port()
+    env = {**hub_env, "HUB_DATABASE_URL": f"{db.admin_url.rsplit('/', 1)[0]}/{db.name}"}
+    server = _spawn("hub-whatif", _uvicorn(HUB_BIN, "bench.whatif:app", port), env, port,
+                    workdir)
     _wait_ready(server, f"/v1/datasets/{DATASET_ID}")
     return server
 
@@ -257,6 +269,8 @@ BBOX_HALF_M = 400.0  # an 800 m square: a map viewport at street level
 
 def paths(system: str, query: str, sample: Sample) -> list[str] | None:
     """The request paths of ``query`` for ``system`` (None: the system has no equivalent)."""
+    if system == "hub-whatif":
+        system = "hub"
     props = ",".join(FIELDS)
     hub_records = f"/v1/datasets/{DATASET_ID}/records"
     hub_items = f"/ogc/collections/{DATASET_ID}/items"

@@ -135,8 +135,24 @@ def db_migrate() -> None:
 # -- validate / publish ----------------------------------------------------------------------
 
 
+def _references(definition: Any, settings: Settings, *, needed: bool) -> Any:
+    """Known ids of the datasets ``definition`` references ([references]), read from the
+    database; None when it references nothing or no lookup is wanted (validate)."""
+    if not needed or not definition.raw.get("references"):
+        return None
+    from etl.ridership import referenced_keys
+    from hub.db.engine import make_engine
+
+    engine = make_engine(settings)
+    try:
+        return referenced_keys(engine, definition)
+    finally:
+        engine.dispose()
+
+
 def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
-             sheet: str | None, skip_invalid: bool, settings: Settings) -> Any:
+             sheet: str | None, skip_invalid: bool, settings: Settings,
+             check_references: bool = False) -> Any:
     from etl.read import ReadError
     from etl.sources import prepare_source
     from hub.catalog import DefinitionError, load_definition
@@ -159,6 +175,7 @@ def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str |
             return definition, prepare_source(
                 definition, file, encoding=encoding, delimiter=delimiter, sheet=sheet,
                 max_errors=settings.max_errors, skip_invalid=skip_invalid, progress=report,
+                references=_references(definition, settings, needed=check_references),
             )
         except ReadError as exc:
             _fail(str(exc), code=2)
@@ -183,12 +200,15 @@ def _print_report(report: Any, fmt: str) -> None:
     table = Table(title=f"{report.file}: {len(report.errors)} error(s), "
                         f"{len(report.warnings)} warning(s)"
                         + (" [truncated]" if report.truncated else ""))
-    for column in ("severity", "row", "column", "value", "rule", "message"):
+    many_files = len({issue.file for issue in report.issues}) > 1  # e.g. a GTFS feed
+    columns = ("severity", "file", "row", "column", "value", "rule", "message")
+    for column in columns if many_files else tuple(c for c in columns if c != "file"):
         table.add_column(column, overflow="fold")
     for issue in report.issues[:500]:
         colour = "red" if issue.severity == "error" else "yellow"
-        table.add_row(f"[{colour}]{issue.severity}[/]", str(issue.row or ""),
-                      issue.column or "", (issue.value or "")[:40], issue.rule, issue.message)
+        cells = [f"[{colour}]{issue.severity}[/]", issue.file, str(issue.row or ""),
+                 issue.column or "", (issue.value or "")[:40], issue.rule, issue.message]
+        table.add_row(*(cells if many_files else cells[:1] + cells[2:]))
     console.print(table)
     if len(report.issues) > 500:
         console.print(f"... {len(report.issues) - 500} more; use --report json for all")
@@ -206,7 +226,8 @@ ReportOpt = Annotated[str, typer.Option(
 @app.command("validate")
 def validate_cmd(
     dataset_id: Annotated[str, typer.Argument(help="Dataset id (a folder under datasets/).")],
-    file: Annotated[Path, typer.Argument(help="CSV or XLSX file to check.")],
+    file: Annotated[Path, typer.Argument(
+        help="CSV or XLSX file to check (a GTFS zip or folder for format = \"gtfs\").")],
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sheet: SheetOpt = None,
@@ -228,7 +249,8 @@ def validate_cmd(
 @app.command("publish")
 def publish_cmd(
     dataset_id: Annotated[str, typer.Argument(help="Dataset id (a folder under datasets/).")],
-    file: Annotated[Path, typer.Argument(help="CSV or XLSX file to publish.")],
+    file: Annotated[Path, typer.Argument(
+        help="CSV or XLSX file to publish (a GTFS zip or folder for format = \"gtfs\").")],
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Validate and show what would be published; write nothing.")] = False,
     skip_invalid: Annotated[bool, typer.Option(
@@ -258,7 +280,7 @@ def publish_cmd(
 
     settings = _settings()
     _definition, prepared = _prepare(dataset_id, file, encoding, delimiter, sheet,
-                                     skip_invalid, settings)
+                                     skip_invalid, settings, check_references=True)
     report = prepared.report
     if report.issues or report_format == "json":
         _print_report(report, report_format)
@@ -465,6 +487,7 @@ def demo_cmd(
     Idempotent: datasets whose content is unchanged are not published again.
     """
     from etl.publish import publish
+    from etl.ridership import publication_order, referenced_keys
     from etl.sources import prepare_source
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine
@@ -475,14 +498,19 @@ def demo_cmd(
     engine = make_engine(settings)
     failures = 0
     try:
-        for dataset_id, definition in definitions.items():
+        for dataset_id in publication_order(definitions):
+            definition = definitions[dataset_id]
             source = definition.source.get("file")
             if not source:
                 console.print(f"[yellow]skip[/] {dataset_id}: no [source] file in dataset.toml")
                 continue
-            prepared = prepare_source(definition, definition.directory / source,
-                               max_errors=settings.max_errors,
-                               skip_invalid=bool(definition.source.get("skip_invalid", False)))
+            references = (referenced_keys(engine, definition)
+                          if definition.raw.get("references") else None)
+            prepared = prepare_source(
+                definition, definition.directory / source, max_errors=settings.max_errors,
+                skip_invalid=bool(definition.source.get("skip_invalid", False)),
+                references=references,
+            )
             if not prepared.report.ok and not prepared.report.rows_skipped:
                 failures += 1
                 console.print(f"[red]invalid[/] {dataset_id}: {len(prepared.report.errors)} "

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import changes, ckan, dcat, downloads, ogc, v1
+from hub.api import changes, ckan, dcat, downloads, ogc, transit, v1
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.data import Data
@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.data = Data(engine)
     install_problem_handlers(app)
     app.include_router(v1.router)
+    app.include_router(transit.router)
     app.include_router(ogc.router)
     app.include_router(dcat.router)
     app.include_router(ckan.router)

@@ -5,6 +5,7 @@ Routes read like a table of contents: parse -> query object -> data -> serialise
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from hub.api.caching import apply_cache_headers, not_modified, representation_etag
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.errors import NotAcceptable
+from hub.api.references import resolve_near_reference
 from hub.catalog import PublishedVersion
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
@@ -38,6 +40,10 @@ Records of a dataset version, filtered, sorted and paged.
 * **near** = `lat,lon` with optional **radius** in metres: adds `distance_m` and sorts by it
   (without radius: nearest first, index-assisted).
 * **within** / **intersects**: a GeoJSON geometry or WKT (lon lat).
+* **near_route** = `<gtfs dataset>[@<version>]:<route_id>` or **near_stop** =
+  `<gtfs dataset>[@<version>]:<stop_id>` with **radius**: records within that many metres of
+  any stop of the route (or of the stop / station), with `distance_m`, `nearest_stop_id` and
+  `nearest_stop_name`, nearest first.
 * **sort** = `field,-other` (`-` descending; `distance_m` with near). **fields** = `a,b`.
 * **limit** (capped) and **cursor** (opaque, from the `next` link; keyset paging).
 * Output by `?f=json|geojson|csv` or the `Accept` header.
@@ -63,6 +69,12 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "POLYGON ((135.18 34.68, 135.21 34.68, 135.21 34.70, 135.18 34.68))"),
         _query_parameter("intersects", "Any geometry as GeoJSON or WKT (lon lat).",
                          "LINESTRING (135.18 34.69, 135.21 34.69)"),
+        _query_parameter("near_route", "Within `radius` metres of any stop of a bus route of "
+                         "a GTFS dataset: `<dataset>[@<version>]:<route_id>`. Adds distance_m, "
+                         "nearest_stop_id and nearest_stop_name.", "bus-routes-muroran:100310"),
+        _query_parameter("near_stop", "Within `radius` metres of a stop (a station includes "
+                         "its poles): `<dataset>[@<version>]:<stop_id>`.",
+                         "bus-routes-muroran:0211"),
         _query_parameter("sort", "Fields, `-` for descending; `distance_m` with near.",
                          "-name"),
         _query_parameter("fields", "Properties to return.", "name,address"),
@@ -161,18 +173,29 @@ def _not_modified(etag: str, *, pinned: bool) -> Response:
 def _records_response(
     request: Request, data: DataDep, settings: SettingsDep, base: str,
     dataset_id: str, number: int | None, layer: str | None = None,
+    member_of: tuple[str, Any] | None = None,
 ) -> Response:
     published: PublishedVersion = data.layer(dataset_id, number, layer)
     output = _choose_format(request)
-    pinned = number is not None
-    etag = representation_etag(published.content_sha256, request, output)
+    reference = resolve_near_reference(request.query_params, data, settings.max_radius_m)
+    # An answer that depends on another dataset's latest version can change: only a fully
+    # pinned request is immutable, and the ETag covers both contents.
+    pinned = number is not None and (reference is None or reference.pinned)
+    content = published.content_sha256 + (reference.content_sha256 if reference else "")
+    etag = representation_etag(content, request, output)
     if not_modified(request, etag):
         return _not_modified(etag, pinned=pinned)
+    if reference is not None and not published.has_geometry:
+        raise QueryError("near_route/near_stop need a dataset with geometry; this one has none",
+                         "near_route" if "near_route" in request.query_params else "near_stop")
     query = parse_records_query(
         request.query_params.multi_items(), published.schema,
         has_geometry=published.has_geometry, default_limit=settings.default_limit,
         max_limit=settings.max_limit, max_radius_m=settings.max_radius_m,
+        near_set=reference.near_set if reference else None,
     )
+    if member_of is not None:
+        query = dataclasses.replace(query, member_of=member_of)
     page = data.records(published, query, output)  # type: ignore[arg-type]
     self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
     links = [{"rel": "self", "href": self_url, "type": FORMATS[output].media_type}]

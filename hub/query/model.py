@@ -75,6 +75,19 @@ class OutputCrs:
 
 
 @dataclass(frozen=True)
+class NearSet:
+    """Records must lie within ``radius_m`` of ANY geometry of a reference set, e.g. the stops
+    of a bus route in another dataset. ``reference`` is a SELECT of (``ref_id``, ``ref_name``,
+    ``geom``) built by :mod:`hub.query.transit`; ``id_label``/``name_label`` name the output
+    columns that report the nearest reference (``nearest_stop_id`` ...)."""
+
+    reference: Any
+    radius_m: float
+    id_label: str = "nearest_id"
+    name_label: str = "nearest_name"
+
+
+@dataclass(frozen=True)
 class FeatureQuery:
     filters: tuple[PropertyFilter, ...] = ()
     q: str | None = None
@@ -91,10 +104,16 @@ class FeatureQuery:
     cql2: dict[str, Any] | None = None
     # Output geometry CRS; None means CRS84 as stored (no transform).
     output_crs: OutputCrs | None = None
+    # Near any geometry of another dataset's layer (stops of a route, a station's poles).
+    near_set: NearSet | None = None
+    # ``field IN (SELECT ...)``: membership in a set another statement defines (the stops a
+    # route serves); the field name is checked by the caller, the SELECT built by a builder.
+    member_of: tuple[str, Any] | None = None
 
     @property
     def is_unfiltered(self) -> bool:
         """True when every row of the version matches (so the stored row count is exact)."""
         return not (self.filters or self.q or self.bbox or self.within_wkt
                     or (self.near and self.near.radius_m is not None)
-                    or self.extra.get("intersects") or self.cql2 is not None)
+                    or self.extra.get("intersects") or self.cql2 is not None
+                    or self.near_set is not None or self.member_of is not None)

@@ -26,6 +26,7 @@ from hub.query.model import (
     Cursor,
     FeatureQuery,
     Near,
+    NearSet,
     PropertyFilter,
     QueryError,
     SortKey,
@@ -33,7 +34,7 @@ from hub.query.model import (
 
 RESERVED = frozenset(
     {"q", "bbox", "near", "radius", "within", "intersects", "sort", "fields", "limit",
-     "cursor", "f", "count"}
+     "cursor", "f", "count", "near_route", "near_stop"}
 )
 MAX_POLYGON_VERTICES = 10_000
 TRUE_WORDS = {"true", "1", "yes", "t"}
@@ -50,8 +51,13 @@ def parse_records_query(
     default_limit: int,
     max_limit: int,
     max_radius_m: float,
+    near_set: NearSet | None = None,
 ) -> FeatureQuery:
-    """Parse query-string pairs; raise :class:`QueryError` naming the parameter on any fault."""
+    """Parse query-string pairs; raise :class:`QueryError` naming the parameter on any fault.
+
+    ``near_set`` is a reference set the caller already resolved from ``near_route`` /
+    ``near_stop`` (it needs the database); its radius came from ``radius``.
+    """
     pairs = list(items)
     for key, value in pairs:
         if "\x00" in key or "\x00" in value:
@@ -66,7 +72,12 @@ def parse_records_query(
             continue
         filters.append(_parse_filter(key, value, schema))
 
-    near = _parse_near(single, max_radius_m, has_geometry)
+    if near_set is not None:
+        if "near" in single:
+            raise QueryError("use either 'near' or 'near_route'/'near_stop', not both", "near")
+        near = None
+    else:
+        near = _parse_near(single, max_radius_m, has_geometry)
     query = FeatureQuery(
         filters=tuple(filters),
         q=_parse_q(single.get("q")),
@@ -74,12 +85,13 @@ def parse_records_query(
         near=near,
         within_wkt=_parse_polygon(single["within"], "within", has_geometry)
         if "within" in single else None,
-        sort=_parse_sort(single.get("sort"), schema, near),
+        sort=_parse_sort(single.get("sort"), schema, near or near_set),
         fields=_parse_fields(single.get("fields"), schema),
         limit=_parse_limit(single.get("limit"), default_limit, max_limit),
         extra={"intersects": _parse_polygon(single["intersects"], "intersects", has_geometry,
                                             polygonal=False)}
         if "intersects" in single else {},
+        near_set=near_set,
     )
     if "cursor" in single:
         query = FeatureQuery(**{**query.__dict__, "cursor": decode_cursor(single["cursor"], query)})
@@ -206,7 +218,7 @@ def _parse_fields(raw: str | None, schema: TableSchema) -> tuple[str, ...] | Non
     return names
 
 
-def _parse_sort(raw: str | None, schema: TableSchema, near: Near | None) -> tuple[SortKey, ...]:
+def _parse_sort(raw: str | None, schema: TableSchema, near: object | None) -> tuple[SortKey, ...]:
     if raw is None or raw.strip() == "":
         return (SortKey("distance_m"),) if near else ()
     keys: list[SortKey] = []
@@ -287,16 +299,20 @@ def _parse_near(single: dict[str, str], max_radius_m: float, has_geometry: bool)
         )
     if not -180 <= lon <= 180:
         raise QueryError(f"longitude {lon} in 'near' is outside -180..180", "near")
-    radius = None
-    if "radius" in single:
-        radius = _number(single["radius"], "the radius", "radius")
-        if not 0 < radius <= max_radius_m:
-            raise QueryError(
-                f"parameter 'radius' must be more than 0 and at most {max_radius_m:g} metres, "
-                f"not {radius:g}",
-                "radius",
-            )
+    radius = parse_radius(single["radius"], max_radius_m) if "radius" in single else None
     return Near(lat, lon, radius)
+
+
+def parse_radius(raw: str, max_radius_m: float) -> float:
+    """A search radius in metres, more than 0 and at most ``max_radius_m``."""
+    radius = _number(raw, "the radius", "radius")
+    if not 0 < radius <= max_radius_m:
+        raise QueryError(
+            f"parameter 'radius' must be more than 0 and at most {max_radius_m:g} metres, "
+            f"not {radius:g}",
+            "radius",
+        )
+    return radius
 
 
 def _parse_polygon(raw: str, param: str, has_geometry: bool, *, polygonal: bool = True) -> str:

@@ -34,10 +34,10 @@ from sqlalchemy import (
 
 from hub.catalog import TableSchema
 from hub.query.cql2 import cql2_predicate
-from hub.query.model import FeatureQuery, Near, PropertyFilter, SortKey
+from hub.query.model import FeatureQuery, Near, NearSet, PropertyFilter, SortKey
 
 Output = Literal["json", "geojson", "csv"]
-GEOJSON_DIGITS = 7  # ~1 cm at the equator; more is noise for municipal data
+GEOJSON_DIGITS = 9  # PostGIS default: keeps every digit publishers gave (lon/lat in degrees)
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,53 @@ def where_clause(table: Table, query: FeatureQuery) -> ColumnElement[bool]:
         parts.append(func.ST_DWithin(_geography(table), _point(query.near), query.near.radius_m))
     if query.cql2 is not None:
         parts.append(cql2_predicate(query.cql2, table))
+    if query.near_set is not None:
+        parts.append(near_set_predicate(table, query.near_set))
+    if query.member_of is not None:
+        field_name, members = query.member_of
+        parts.append(table.c[field_name].in_(members))
     return and_(true(), *parts)
+
+
+def _reference(near_set: NearSet) -> Any:
+    return near_set.reference.subquery("ref")
+
+
+def near_set_predicate(table: Table, near_set: NearSet) -> ColumnElement[bool]:
+    """EXISTS a reference geometry within the radius (index-assisted on both sides)."""
+    ref = _reference(near_set)
+    return (
+        select(literal(1))
+        .select_from(ref)
+        .where(func.ST_DWithin(_geography(table), func.geography(ref.c.geom),
+                               near_set.radius_m))
+        .exists()
+    )
+
+
+def near_set_distance(table: Table, near_set: NearSet) -> ColumnElement[float]:
+    """Spheroid distance in metres to the nearest reference geometry."""
+    ref = _reference(near_set)
+    return (
+        select(func.min(func.ST_Distance(_geography(table), func.geography(ref.c.geom))))
+        .select_from(ref)
+        .where(func.ST_DWithin(_geography(table), func.geography(ref.c.geom),
+                               near_set.radius_m))
+        .scalar_subquery()
+    )
+
+
+def near_set_nearest(table: Table, near_set: NearSet, column: str) -> ColumnElement[Any]:
+    """``ref_id`` or ``ref_name`` of the nearest reference geometry."""
+    ref = _reference(near_set)
+    return (
+        select(ref.c[column])
+        .select_from(ref)
+        .order_by(func.ST_Distance(_geography(table), func.geography(ref.c.geom)),
+                  ref.c.ref_id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def count_statement(table: Table, query: FeatureQuery) -> Select[Any]:
@@ -151,7 +197,9 @@ def sort_expressions(table: Table, query: FeatureQuery) -> list[ColumnElement[An
     """The value expression of each sort key (distance: KNN when unbounded, exact otherwise)."""
     exprs: list[ColumnElement[Any]] = []
     for key in query.sort:
-        if key.field == "distance_m":
+        if key.field == "distance_m" and query.near_set is not None:
+            exprs.append(near_set_distance(table, query.near_set))
+        elif key.field == "distance_m":
             assert query.near is not None
             bounded = query.near.radius_m is not None
             exprs.append(
@@ -235,7 +283,16 @@ def records_statement(
     exprs = sort_expressions(table, query)
     key_columns = [e.label(f"_k{i}") for i, e in enumerate(exprs)]
     projected = _projection(table, schema, query)
-    distance = distance_expression(table, query.near) if query.near else None
+    distance = (
+        near_set_distance(table, query.near_set) if query.near_set is not None
+        else distance_expression(table, query.near) if query.near else None
+    )
+    nearest: list[ColumnElement[Any]] = []
+    if query.near_set is not None:
+        nearest = [
+            near_set_nearest(table, query.near_set, "ref_id").label(query.near_set.id_label),
+            near_set_nearest(table, query.near_set, "ref_name").label(query.near_set.name_label),
+        ]
 
     csv_columns: tuple[str, ...] = ()
     if output == "csv":
@@ -244,12 +301,14 @@ def records_statement(
             columns.append(func.ST_AsText(table.c.geom).label("geometry"))
         if distance is not None:
             columns.append(func.round(cast(distance, Numeric()), 2).label("distance_m"))
+        columns += nearest
         csv_columns = tuple(c.name for c in columns)
         payload_columns = columns
     else:
         properties = list(projected)
         if distance is not None:
             properties.append(func.round(cast(distance, Numeric()), 2).label("distance_m"))
+        properties += nearest
         if output == "json":
             if has_geometry:
                 properties.append(

@@ -57,12 +57,12 @@ def _csv_cell(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, date | datetime | time):
         return value.isoformat()
-    if isinstance(value, Decimal | float):
-        return (
-            format(value, "f").rstrip("0").rstrip(".")
-            if isinstance(value, Decimal)
-            else repr(value)
-        )
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        # trailing zeros are noise only after a decimal point: 120.50 -> 120.5, 135420 stays
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return value
 
 

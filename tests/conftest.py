@@ -81,10 +81,13 @@ def db_url(pg_cluster: LocalCluster) -> Iterator[str]:
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
+    """Settings for a test database; the data dir (and so the artifact store) is a fresh
+    temporary folder, so no test writes into the checkout's .hub/."""
     values: dict[str, object] = {
         "database_url": url,
         "datasets_dir": FIXTURES / "datasets",
         "schemas_dir": FIXTURES / "schemas",
+        "data_dir": Path(tempfile.mkdtemp(prefix="hub-test-data-")),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

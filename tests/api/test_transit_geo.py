@@ -59,8 +59,18 @@ def make_places(stops: dict[str, dict]) -> list[Shop]:
     for i, (stop_id, metres) in enumerate(plan, start=1):
         stop = stops[stop_id]
         lon, lat, _ = GEOD.fwd(float(stop["stop_lon"]), float(stop["stop_lat"]), 37 * i, metres)
-        places.append(Shop(f"P{i:03d}", f"バリアフリー店{i}", "カフェ", 1, i % 2 == 0, None,
-                           round(lat, 7), round(lon, 7)))
+        places.append(
+            Shop(
+                f"P{i:03d}",
+                f"バリアフリー店{i}",
+                "カフェ",
+                1,
+                i % 2 == 0,
+                None,
+                round(lat, 7),
+                round(lon, 7),
+            )
+        )
     return places
 
 
@@ -68,11 +78,16 @@ def make_places(stops: dict[str, dict]) -> list[Shop]:
 def world(pg_cluster, tmp_path_factory) -> Iterator[World]:
     url = create_test_database(pg_cluster)
     engine = create_engine(url)
-    publish(engine, prepare_feed(load_definition("bus-routes-muroran", DATASETS, SCHEMAS),
-                                 MURORAN))
+    publish(engine, prepare_feed(load_definition("bus-routes-muroran", DATASETS, SCHEMAS), MURORAN))
     ridership = load_definition("bus-ridership-muroran-synthetic", DATASETS, SCHEMAS)
-    publish(engine, prepare_source(ridership, ridership.directory / ridership.source["file"],
-                                   references=referenced_keys(engine, ridership)))
+    publish(
+        engine,
+        prepare_source(
+            ridership,
+            ridership.directory / ridership.source["file"],
+            references=referenced_keys(engine, ridership),
+        ),
+    )
     stops = {s["stop_id"]: s for s in rows(MURORAN, "stops.txt")}
     places = make_places(stops)
     shops = load_definition("test-shops", FIXTURES / "datasets", FIXTURES / "schemas")
@@ -102,8 +117,9 @@ def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def test_stops_served_by_a_route(world: World) -> None:
-    records = get_all(world.client, f"{FEED}/routes/{ROUTE}/stops", limit=7,
-                      fields="stop_id,stop_name")
+    records = get_all(
+        world.client, f"{FEED}/routes/{ROUTE}/stops", limit=7, fields="stop_id,stop_name"
+    )
     assert {r["stop_id"] for r in records} == route_stop_ids(ROUTE)
     assert len(records) == len(route_stop_ids(ROUTE))
     pinned = world.client.get(f"{FEED}/versions/1/routes/{ROUTE}/stops", params={"limit": 1})
@@ -115,58 +131,87 @@ def test_places_near_the_stops_of_a_route(world: World) -> None:
     radius = 150.0
     expected = {}
     for place in world.places:
-        best = min(served, key=lambda s: (metres(place.lon, place.lat, float(s["stop_lon"]),
-                                                 float(s["stop_lat"])), s["stop_id"]))
+        best = min(
+            served,
+            key=lambda s: (
+                metres(place.lon, place.lat, float(s["stop_lon"]), float(s["stop_lat"])),
+                s["stop_id"],
+            ),
+        )
         distance = metres(place.lon, place.lat, float(best["stop_lon"]), float(best["stop_lat"]))
         if distance <= radius:
             expected[place.shop_id] = (distance, best["stop_id"])
     assert expected, "the fixture must put some places near the route"
-    records = get_all(world.client, f"{PLACES}/records", near_route=f"bus-routes-muroran:{ROUTE}",
-                      radius=radius, limit=4)
+    records = get_all(
+        world.client,
+        f"{PLACES}/records",
+        near_route=f"bus-routes-muroran:{ROUTE}",
+        radius=radius,
+        limit=4,
+    )
     assert {r["shop_id"]: r["nearest_stop_id"] for r in records} == {
-        k: v[1] for k, v in expected.items()}
+        k: v[1] for k, v in expected.items()
+    }
     for record in records:
         assert record["distance_m"] == pytest.approx(expected[record["shop_id"]][0], abs=0.05)
         assert record["nearest_stop_name"] == world.stops[record["nearest_stop_id"]]["stop_name"]
     assert [r["distance_m"] for r in records] == sorted(r["distance_m"] for r in records)
     # combined with an ordinary filter, as GeoJSON
-    features = get_all(world.client, f"{PLACES}/records", near_route=f"bus-routes-muroran:{ROUTE}",
-                       radius=radius, step_free="true", f="geojson")
+    features = get_all(
+        world.client,
+        f"{PLACES}/records",
+        near_route=f"bus-routes-muroran:{ROUTE}",
+        radius=radius,
+        step_free="true",
+        f="geojson",
+    )
     assert {f["id"] for f in features} == {
-        p.shop_id for p in world.places if p.shop_id in expected and p.step_free}
+        p.shop_id for p in world.places if p.shop_id in expected and p.step_free
+    }
 
 
 def test_places_near_one_stop(world: World) -> None:
     stop_id = sorted(route_stop_ids(ROUTE))[0]
     stop = world.stops[stop_id]
-    expected = {p.shop_id for p in world.places
-                if metres(p.lon, p.lat, float(stop["stop_lon"]), float(stop["stop_lat"])) <= 200}
-    records = get_all(world.client, f"{PLACES}/records", near_stop=f"bus-routes-muroran@1:{stop_id}",
-                      radius=200)
+    expected = {
+        p.shop_id
+        for p in world.places
+        if metres(p.lon, p.lat, float(stop["stop_lon"]), float(stop["stop_lat"])) <= 200
+    }
+    records = get_all(
+        world.client, f"{PLACES}/records", near_stop=f"bus-routes-muroran@1:{stop_id}", radius=200
+    )
     assert {r["shop_id"] for r in records} == expected
-    pinned = world.client.get(f"{PLACES}/versions/1/records",
-                              params={"near_stop": f"bus-routes-muroran@1:{stop_id}", "radius": 200})
+    pinned = world.client.get(
+        f"{PLACES}/versions/1/records",
+        params={"near_stop": f"bus-routes-muroran@1:{stop_id}", "radius": 200},
+    )
     assert pinned.headers["cache-control"].endswith("immutable")
-    moving = world.client.get(f"{PLACES}/versions/1/records",
-                              params={"near_stop": f"bus-routes-muroran:{stop_id}", "radius": 200})
+    moving = world.client.get(
+        f"{PLACES}/versions/1/records",
+        params={"near_stop": f"bus-routes-muroran:{stop_id}", "radius": 200},
+    )
     assert moving.headers["cache-control"] == "public, no-cache"  # the feed's latest may move
 
 
 def test_nearest_stops_to_a_point(world: World) -> None:
     lat, lon = 42.3177, 140.9736
-    body = world.client.get(f"{FEED}/layers/stops/records",
-                            params={"near": f"{lat},{lon}", "limit": 5}).json()
+    body = world.client.get(
+        f"{FEED}/layers/stops/records", params={"near": f"{lat},{lon}", "limit": 5}
+    ).json()
     located = [s for s in world.stops.values() if s["stop_lat"]]
-    expected = sorted(located, key=lambda s: metres(lon, lat, float(s["stop_lon"]),
-                                                     float(s["stop_lat"])))[:5]
+    expected = sorted(
+        located, key=lambda s: metres(lon, lat, float(s["stop_lon"]), float(s["stop_lat"]))
+    )[:5]
     assert [r["stop_id"] for r in body["records"]] == [s["stop_id"] for s in expected]
 
 
 def _route_lines() -> dict[str, MultiLineString]:
     shapes: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
     for p in rows(MURORAN, "shapes.txt"):
-        shapes[p["shape_id"]].append((int(p["shape_pt_sequence"]), float(p["shape_pt_lon"]),
-                                      float(p["shape_pt_lat"])))
+        shapes[p["shape_id"]].append(
+            (int(p["shape_pt_sequence"]), float(p["shape_pt_lon"]), float(p["shape_pt_lat"]))
+        )
     by_route: dict[str, set[str]] = defaultdict(set)
     for t in rows(MURORAN, "trips.txt"):
         if t.get("shape_id"):
@@ -188,8 +233,14 @@ def test_routes_passing_within_a_distance_of_a_point(world: World) -> None:
     margin = 3.0  # UTM vs spheroid: ignore routes within 3 m of the threshold
     surely_in = {r for r, d in distances.items() if d <= radius - margin}
     surely_out = {r for r, d in distances.items() if d > radius + margin}
-    records = get_all(world.client, f"{FEED}/records", near=f"{lat},{lon}", radius=radius,
-                      fields="route_id", limit=20)
+    records = get_all(
+        world.client,
+        f"{FEED}/records",
+        near=f"{lat},{lon}",
+        radius=radius,
+        fields="route_id",
+        limit=20,
+    )
     found = {r["route_id"] for r in records}
     assert surely_in and surely_in <= found and not (found & surely_out)
 
@@ -203,17 +254,18 @@ def test_routes_within_a_bbox(world: World) -> None:
     expected = set()
     for route_id, line in _route_lines().items():
         coords = [to_wgs.transform(x, y) for part in line.geoms for x, y in part.coords]
-        if any(area.contains(Point(c)) for c in coords) or area.intersects(
-                LineString(coords)):
+        if any(area.contains(Point(c)) for c in coords) or area.intersects(LineString(coords)):
             expected.add(route_id)
-    records = get_all(world.client, f"{FEED}/records", bbox=",".join(map(str, bbox)),
-                      fields="route_id", limit=50)
+    records = get_all(
+        world.client, f"{FEED}/records", bbox=",".join(map(str, bbox)), fields="route_id", limit=50
+    )
     assert {r["route_id"] for r in records} == expected
 
 
 def _ridership_rows() -> list[dict]:
-    lines = [line for line in RIDERSHIP_CSV.read_text("utf-8").splitlines()
-             if not line.startswith("#")]
+    lines = [
+        line for line in RIDERSHIP_CSV.read_text("utf-8").splitlines() if not line.startswith("#")
+    ]
     return list(csv.DictReader(lines))
 
 
@@ -221,7 +273,12 @@ def test_ridership_per_stop_for_a_period(world: World) -> None:
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     header = list(_ridership_rows()[0])
     stop_col, month_col, board_col, alight_col, wheel_col = header[:2] and (
-        header[0], header[2], header[3], header[4], header[5])
+        header[0],
+        header[2],
+        header[3],
+        header[4],
+        header[5],
+    )
     for row in _ridership_rows():
         if "2020-04" <= row[month_col] <= "2020-06":
             t = totals[row[stop_col]]
@@ -229,11 +286,19 @@ def test_ridership_per_stop_for_a_period(world: World) -> None:
             t[1] += int(row[alight_col])
             t[2] += int(row[wheel_col] or 0)
     expected = sorted(totals.items(), key=lambda kv: (-kv[1][0], kv[0]))[:10]
-    body = world.client.get("/v1/datasets/bus-ridership-muroran-synthetic/ridership/stops",
-                            params={"from": "2020-04", "to": "2020-06", "limit": 10,
-                                    "f": "geojson"}).json()
-    got = [(f["id"], f["properties"]["boardings"], f["properties"]["alightings"],
-            f["properties"]["wheelchair_boardings"]) for f in body["features"]]
+    body = world.client.get(
+        "/v1/datasets/bus-ridership-muroran-synthetic/ridership/stops",
+        params={"from": "2020-04", "to": "2020-06", "limit": 10, "f": "geojson"},
+    ).json()
+    got = [
+        (
+            f["id"],
+            f["properties"]["boardings"],
+            f["properties"]["alightings"],
+            f["properties"]["wheelchair_boardings"],
+        )
+        for f in body["features"]
+    ]
     assert got == [(k, v[0], v[1], v[2]) for k, v in expected]
     first = body["features"][0]
     stop = world.stops[first["id"]]
@@ -254,21 +319,33 @@ def test_busiest_stops_by_wheelchair_access(world: World) -> None:
     csv_text = world.client.get(url, params={"limit": 3, "f": "csv", "sort": "-alightings"}).text
     parsed = list(csv.DictReader(csv_text.splitlines()))
     assert [int(r["alightings"]) for r in parsed] == sorted(
-        (r["alightings"] for r in every), reverse=True)[:3]
+        (r["alightings"] for r in every), reverse=True
+    )[:3]
 
 
-@pytest.mark.parametrize(("params", "fragment"), [
-    ({"near_route": "bus-routes-muroran:nope", "radius": "100"}, "has no located stops"),
-    ({"near_route": "bus-routes-muroran", "radius": "100"}, "must be <dataset>"),
-    ({"near_route": "no-such-feed:1", "radius": "100"}, "does not exist"),
-    ({"near_route": f"bus-routes-muroran:{ROUTE}"}, "needs 'radius'"),
-    ({"near_route": f"bus-routes-muroran:{ROUTE}", "radius": "99999"}, "at most"),
-    ({"near_route": f"bus-routes-muroran@0:{ROUTE}", "radius": "100"}, "positive integer"),
-    ({"near_route": f"bus-routes-muroran:{ROUTE}", "near_stop": "bus-routes-muroran:1",
-      "radius": "100"}, "one of"),
-    ({"near_route": f"bus-routes-muroran:{ROUTE}", "near": "42,140", "radius": "100"},
-     "either 'near'"),
-])
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"near_route": "bus-routes-muroran:nope", "radius": "100"}, "has no located stops"),
+        ({"near_route": "bus-routes-muroran", "radius": "100"}, "must be <dataset>"),
+        ({"near_route": "no-such-feed:1", "radius": "100"}, "does not exist"),
+        ({"near_route": f"bus-routes-muroran:{ROUTE}"}, "needs 'radius'"),
+        ({"near_route": f"bus-routes-muroran:{ROUTE}", "radius": "99999"}, "at most"),
+        ({"near_route": f"bus-routes-muroran@0:{ROUTE}", "radius": "100"}, "positive integer"),
+        (
+            {
+                "near_route": f"bus-routes-muroran:{ROUTE}",
+                "near_stop": "bus-routes-muroran:1",
+                "radius": "100",
+            },
+            "one of",
+        ),
+        (
+            {"near_route": f"bus-routes-muroran:{ROUTE}", "near": "42,140", "radius": "100"},
+            "either 'near'",
+        ),
+    ],
+)
 def test_reference_errors_are_problems(world: World, params: dict, fragment: str) -> None:
     response = world.client.get(f"{PLACES}/records", params=params)
     assert response.status_code == 400, response.text
@@ -278,8 +355,11 @@ def test_reference_errors_are_problems(world: World, params: dict, fragment: str
 
 def test_ridership_errors_are_problems(world: World) -> None:
     url = "/v1/datasets/bus-ridership-muroran-synthetic/ridership/stops"
-    for params, fragment in [({"from": "2020-13"}, "YYYY-MM"), ({"sort": "height"}, "sortable"),
-                             ({"wheelchair": "maybe"}, "yes, no or unknown")]:
+    for params, fragment in [
+        ({"from": "2020-13"}, "YYYY-MM"),
+        ({"sort": "height"}, "sortable"),
+        ({"wheelchair": "maybe"}, "yes, no or unknown"),
+    ]:
         response = world.client.get(url, params=params)
         assert response.status_code == 400 and fragment in response.json()["detail"]
     not_ridership = world.client.get(f"{PLACES}/ridership/stops")

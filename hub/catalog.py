@@ -16,6 +16,7 @@ Version table layout (the contract between the loader and the query layer):
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
@@ -396,4 +397,11 @@ class PublishedVersion:
         )
 
     def table(self) -> Table:
-        return version_table(self.table_name, self.schema, has_geometry=self.has_geometry)
+        """The version's Table, built once per process: a version table never changes, and
+        reusing one Table object lets SQLAlchemy reuse its compiled-statement cache."""
+        return _cached_version_table(self.table_name, self.schema, self.has_geometry)
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_version_table(table_name: str, schema: TableSchema, has_geometry: bool) -> Table:
+    return version_table(table_name, schema, has_geometry=has_geometry)

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         default=15_000, ge=100, description="PostgreSQL statement_timeout for API queries."
     )
     pool_size: int = Field(default=10, ge=1, description="Database connections per worker.")
+    db_pre_ping: bool = Field(
+        default=False,
+        description="Test each pooled connection with a round trip before use. Off: a "
+        "connection broken by a database restart fails one request and is then replaced.",
+    )
     max_errors: int = Field(
         default=1000, ge=1, description="Validation stops collecting errors after this many."
     )

@@ -175,7 +175,19 @@ def _records_response(
     dataset_id: str, number: int | None, layer: str | None = None,
     member_of: tuple[str, Any] | None = None,
 ) -> Response:
-    published: PublishedVersion = data.layer(dataset_id, number, layer)
+    """Records of one version (or layer): one pooled connection serves the whole request."""
+    with data.connection() as conn:
+        return _records_in(conn, request, data, settings, base, dataset_id, number, layer,
+                           member_of)
+
+
+def _records_in(
+    conn: Any,
+    request: Request, data: DataDep, settings: SettingsDep, base: str,
+    dataset_id: str, number: int | None, layer: str | None = None,
+    member_of: tuple[str, Any] | None = None,
+) -> Response:
+    published: PublishedVersion = data.layer(dataset_id, number, layer, conn)
     output = _choose_format(request)
     reference = resolve_near_reference(request.query_params, data, settings.max_radius_m)
     # An answer that depends on another dataset's latest version can change: only a fully
@@ -196,7 +208,7 @@ def _records_response(
     )
     if member_of is not None:
         query = dataclasses.replace(query, member_of=member_of)
-    page = data.records(published, query, output)  # type: ignore[arg-type]
+    page = data.records(published, query, output, conn)  # type: ignore[arg-type]
     self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
     links = [{"rel": "self", "href": self_url, "type": FORMATS[output].media_type}]
     if page.next_values is not None:

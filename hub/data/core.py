@@ -6,10 +6,12 @@ values (JSON text produced by PostGIS, tuples for CSV) to the serialisers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from hub.catalog import PublishedVersion
 from hub.query import catalog as catalog_q
@@ -44,6 +46,16 @@ class Data:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    @contextmanager
+    def connection(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """Use ``conn`` when the caller holds one (one pooled connection per request), else
+        check one out for this call only."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as fresh:
+            yield fresh
+
     # -- catalogue ---------------------------------------------------------------------------
 
     def search_datasets(
@@ -60,25 +72,26 @@ class Data:
                 ]
         return rows, total, facets
 
-    def dataset(self, dataset_id: str) -> dict[str, Any]:
-        with self.engine.connect() as conn:
-            row = conn.execute(catalog_q.dataset_by_id(dataset_id)).mappings().first()
-        if row is None or (row["current_version"] is None and not self._has_versions(dataset_id)):
+    def dataset(self, dataset_id: str, conn: Connection | None = None) -> dict[str, Any]:
+        with self.connection(conn) as c:
+            row = c.execute(catalog_q.dataset_by_id(dataset_id)).mappings().first()
+            has_versions = row is not None and (
+                row["current_version"] is not None
+                or c.execute(catalog_q.versions_of(dataset_id).limit(1)).first() is not None
+            )
+        if row is None or not has_versions:
             raise NotFound(f"dataset '{dataset_id}' does not exist")
         return dict(row)
-
-    def _has_versions(self, dataset_id: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(catalog_q.versions_of(dataset_id).limit(1)).first() is not None
 
     def versions(self, dataset_id: str) -> list[dict[str, Any]]:
         self.dataset(dataset_id)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(catalog_q.versions_of(dataset_id)).mappings()]
 
-    def layer(self, dataset_id: str, number: int | None, layer: str | None) -> PublishedVersion:
+    def layer(self, dataset_id: str, number: int | None, layer: str | None,
+              conn: Connection | None = None) -> PublishedVersion:
         """A version seen through one of its layers (``None``: the main layer)."""
-        version = self.version(dataset_id, number)
+        version = self.version(dataset_id, number, conn)
         if layer is None:
             return version
         try:
@@ -89,7 +102,8 @@ class Data:
                 f"{', '.join(version.layer_names)}"
             ) from None
 
-    def version(self, dataset_id: str, number: int | None) -> PublishedVersion:
+    def version(self, dataset_id: str, number: int | None,
+                conn: Connection | None = None) -> PublishedVersion:
         """A pinned version, or the current one when ``number`` is None (``latest``).
 
         Raises :class:`NotFound` or, for a withdrawn pinned version, :class:`Gone`.
@@ -99,10 +113,10 @@ class Data:
             if number is None
             else catalog_q.version_by_number(dataset_id, number)
         )
-        with self.engine.connect() as conn:
-            row = conn.execute(statement).mappings().first()
+        with self.connection(conn) as c:
+            row = c.execute(statement).mappings().first()
         if row is None:
-            self.dataset(dataset_id)  # raises NotFound for an unknown dataset
+            self.dataset(dataset_id, conn)  # raises NotFound for an unknown dataset
             if number is None:
                 raise NotFound(f"dataset '{dataset_id}' has no published version")
             raise NotFound(f"dataset '{dataset_id}' has no version {number}")
@@ -117,7 +131,8 @@ class Data:
     # -- records -----------------------------------------------------------------------------
 
     def records(
-        self, version: PublishedVersion, query: FeatureQuery, output: Output
+        self, version: PublishedVersion, query: FeatureQuery, output: Output,
+        conn: Connection | None = None,
     ) -> RecordsPage:
         built = records_statement(
             version.table(),
@@ -126,8 +141,8 @@ class Data:
             has_geometry=version.has_geometry,
             output=output,
         )
-        with self.engine.connect() as conn:
-            result = conn.execute(built.statement).all()
+        with self.connection(conn) as c:
+            result = c.execute(built.statement).all()
         more = len(result) > query.limit
         result = result[: query.limit]
         n_keys = len(built.sort_keys)
@@ -141,10 +156,11 @@ class Data:
             next_values = (tuple(last[1 : 1 + n_keys]), int(last[0]))
         return RecordsPage(rows, next_values, built.csv_columns)
 
-    def count(self, version: PublishedVersion, query: FeatureQuery) -> int:
+    def count(self, version: PublishedVersion, query: FeatureQuery,
+              conn: Connection | None = None) -> int:
         """Rows matching the query's filters: the stored row count when it filters nothing,
         else ``COUNT(*)`` (bounded by ``statement_timeout`` like every API query)."""
         if query.is_unfiltered:
             return version.row_count
-        with self.engine.connect() as conn:
-            return int(conn.execute(count_statement(version.table(), query)).scalar_one())
+        with self.connection(conn) as c:
+            return int(c.execute(count_statement(version.table(), query)).scalar_one())

@@ -36,7 +36,8 @@ def make_engine(settings: Settings, *, statement_timeout_ms: int | None = None) 
         database_url(settings),
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pre_ping,
+        pool_recycle=1800,
     )
     if statement_timeout_ms:
 

@@ -12,6 +12,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi_problem.error import Problem
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
+from sqlalchemy.exc import DBAPIError
 
 from hub.catalog import DefinitionError
 from hub.data import Gone, NotFound
@@ -51,6 +52,23 @@ def _definition_error(_eh: object, _request: Request, exc: DefinitionError) -> P
                    detail="the dataset's definition is invalid; the operators have been told")
 
 
+def _database_unavailable(_eh: object, _request: Request, exc: DBAPIError) -> Problem:
+    """A lost connection (database restart, failover) or a query cut by statement_timeout is
+    the server's trouble, not a bug: 503 with Retry-After, so clients and caches retry. Other
+    database errors stay 500s (they are bugs) and are logged."""
+    if exc.connection_invalidated:
+        return Problem(title="Database unavailable", type_="database-unavailable", status=503,
+                       detail="the connection to the database was lost; the request can be "
+                       "retried", headers={"Retry-After": "1"})
+    if "statement timeout" in str(exc.orig or ""):
+        return Problem(title="Query took too long", type_="query-timeout", status=503,
+                       detail="the query ran longer than the server allows; narrow it with a "
+                       "bbox, filters or a smaller limit", headers={"Retry-After": "5"})
+    logger.error("database error", exc_info=exc)
+    return Problem(title="Internal server error", type_="internal-error", status=500,
+                   detail="the server failed to answer; the operators have been told")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -58,6 +76,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         Gone: _gone,
         NotAcceptable: _not_acceptable,
         DefinitionError: _definition_error,
+        DBAPIError: _database_unavailable,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     add_exception_handler(app, handler)

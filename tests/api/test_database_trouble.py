@@ -1,0 +1,25 @@
+"""Database trouble is answered as 503 problem+json, and the hub recovers by itself."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, text
+
+from tests.api.conftest import Hub
+
+URL = "/v1/datasets/test-shops/versions/1/records"
+
+
+def test_lost_connections_are_503_then_recover(hub: Hub, pg_cluster) -> None:
+    assert hub.client.get(URL, params={"limit": 1}).status_code == 200
+    admin = create_engine(pg_cluster.url("postgres"))
+    with admin.connect() as conn:  # what a database restart does to the pool's connections
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname LIKE 'test_%' AND pid <> pg_backend_pid()"))
+    admin.dispose()
+    first = hub.client.get(URL, params={"limit": 1})
+    assert first.status_code in (200, 503)
+    if first.status_code == 503:
+        assert first.headers["content-type"] == "application/problem+json"
+        assert first.headers["retry-after"] == "1"
+        assert "retried" in first.json()["detail"]
+    assert hub.client.get(URL, params={"limit": 1}).status_code == 200

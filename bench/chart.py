@@ -21,7 +21,7 @@ PERCENTILES = (("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"))
 
 
 def draw(result: dict, png: Path) -> None:
-    scale = max(result["scales"], key=lambda s: s["rows"])
+    scale = max((s for s in result["scales"] if s.get("runs")), key=lambda s: s["rows"])
     runs = scale["runs"]
     queries = [q for q in result["queries_asked_as"] if any(r["query"] == q for r in runs)]
     levels = sorted({r["concurrency"] for r in runs})
@@ -54,7 +54,7 @@ def draw(result: dict, png: Path) -> None:
 
 def main() -> None:
     result = json.loads(Path(sys.argv[1]).read_text())
-    if not result.get("scales"):
+    if not any(s.get("runs") for s in result.get("scales", [])):
         raise SystemExit("no query results to chart")
     draw(result, Path(sys.argv[2]))
 

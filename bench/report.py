@@ -124,7 +124,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             "MB")
         add("CP932 publish <= 1.2x UTF-8",
             round(cp932["wall_s"] / hub["wall_s"], 2) if cp932 else None, CP932_VS_UTF8, True)
-    scales = result.get("scales") or []
+    scales = [s for s in result.get("scales") or [] if s.get("runs")]
     if scales:
         main = max(scales, key=lambda s: s["rows"])
         for row in ratios(main["runs"]):
@@ -188,17 +188,17 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
                          f"{r['peak_rss_mb']:.0f} | {r['user_s'] + r['sys_s']:.1f} | "
                          f"{r.get('load_after', '')} |")
         lines.append("")
-    for scale in result.get("scales", []):
+    for scale in [s for s in result.get("scales", []) if s.get("runs")]:
         lines += [f"## Queries at {scale['rows']:,} rows", "",
                   "| query | c | system | req/s | p50 ms | p90 ms | p99 ms | errors | "
-                  "server CPU ms/req | db CPU ms/req | load |",
-                  "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "server CPU ms/req | db CPU ms/req | new db connections | load |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in sorted(scale["runs"], key=lambda r: (r["query"], r["concurrency"])):
             lines.append(
                 f"| {r['query']} | {r['concurrency']} | {r['system']} | {r['rps']:,.1f} | "
                 f"{r['p50_ms']:.2f} | {r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | "
                 f"{r['server_cpu_ms_per_req']:.2f} | {r['db_cpu_ms_per_req']:.2f} | "
-                f"{r['load_before']} |")
+                f"{r.get('connections_opened', 'n/a')} | {r['load_before']} |")
         lines += ["", f"Ratios at {scale['rows']:,} rows (hub = native /v1 records for "
                   "bbox/radius/by_id/filter, /ogc tiles for tiles):", "",
                   "| query | c | hub/tipg req/s | hub/pygeoapi req/s | hub p99 / tipg p99 | "

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from bench import ingest, load, profiling, report, systems
 from bench.generate import dataset_files, gtfs_dir
@@ -79,6 +80,9 @@ class Cluster:
             # default search_path is "$user", public: so the extension lands in the schema
             # "hub" and other roles only see the geometry type with hub on their path.
             conn.execute(text(f'ALTER ROLE {READER} SET search_path = "$user", public, hub'))
+            # the hub's API runs with statement_timeout = HUB_STATEMENT_TIMEOUT_MS (15 s by
+            # default): the peers get the same bound, so no system's backlog outlives a run
+            conn.execute(text(f"ALTER ROLE {READER} SET statement_timeout = '15s'"))
         admin.dispose()
         return self
 
@@ -230,8 +234,9 @@ def _with_load(entry: dict[str, Any]) -> dict[str, Any]:
 
 def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any],
                 wanted: list[str], skip: dict[str, str], workdir: Path,
-                profile_dir: Path | None) -> dict[str, Any]:
-    """Publish ``rows`` with the hub, serve it from every system, load each query."""
+                profile_dir: Path | None, scale: dict[str, Any]) -> None:
+    """Publish ``rows`` with the hub, serve it from every system, load each query; results
+    go into ``scale`` as they come, so a failure half-way keeps what was measured."""
     utf8, _ = dataset_files(rows, seed, DATA)
     name = f"scale_{rows}"
     if rows in cluster.published:  # published by the ingest suite already
@@ -242,8 +247,7 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
         publish_wall_s = ingest.hub_publish(url, utf8).wall_s
     db = cluster.grant_reader(url)
     sample = sample_inputs(url, settings["samples"], seed)
-    scale: dict[str, Any] = {"rows": rows, "publish_wall_s": round(publish_wall_s, 2),
-                             "runs": [], "checks": {}}
+    scale.update(rows=rows, publish_wall_s=round(publish_wall_s, 2), runs=[], checks={})
     servers: dict[str, systems.Server] = {}
     try:
         peers = [p for p in systems.PEERS if p in wanted and p not in skip]
@@ -286,7 +290,7 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                         break
                 for concurrency in settings["concurrency"]:
                     run = _measure(server, paths, concurrency, settings["duration"],
-                                   cluster.postmaster)
+                                   cluster.postmaster, url)
                     run.update(query=query, system=system, concurrency=concurrency,
                                response_bytes=size)
                     scale["runs"].append(run)
@@ -301,11 +305,52 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
         for server in {id(s): s for s in servers.values()}.values():
             server.stop()
         cluster.drop(name)
-    return scale
+
+
+def _drain(server: systems.Server, url: str, limit_s: float = 45.0) -> float:
+    """Wait until the server and PostgreSQL are idle after a run (a slow system keeps working
+    through its queue after the load generator stops; that must not bleed into the next
+    run). After ``limit_s`` the database's remaining queries are cancelled. Returns seconds."""
+    started = time.monotonic()
+    active_sql = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                      " AND state = 'active' AND pid <> pg_backend_pid()")
+    cancel_sql = text("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE datname = "
+                      "current_database() AND state = 'active' AND pid <> pg_backend_pid()")
+    # one session, autocommit: every statement sees a fresh pg_stat_activity snapshot
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            while True:
+                cpu = _cpu_ticks([server.pid])
+                time.sleep(0.3)
+                busy = _cpu_ticks([server.pid]) - cpu > 0.03
+                if not busy and not conn.execute(active_sql).scalar_one():
+                    break
+                if time.monotonic() - started > limit_s:
+                    conn.execute(cancel_sql)
+                    time.sleep(1)
+                    break
+    finally:
+        engine.dispose()
+    return time.monotonic() - started
+
+
+def _sessions(url: str) -> int:
+    """Sessions ever established to the database (pg_stat_database.sessions, PG 14+),
+    not counting the one asking."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+            )).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def _measure(server: systems.Server, paths: list[str], concurrency: int,
-             duration: float, postmaster: int) -> dict[str, Any]:
+             duration: float, postmaster: int, url: str) -> dict[str, Any]:
+    sessions = _sessions(url)
     load_before = os.getloadavg()[0]
     server_cpu = _cpu_ticks([server.pid])
     db_cpu = _db_cpu(postmaster)
@@ -313,11 +358,18 @@ def _measure(server: systems.Server, paths: list[str], concurrency: int,
                            duration_s=duration)
     server_cpu = _cpu_ticks([server.pid]) - server_cpu
     db_cpu = _db_cpu(postmaster) - db_cpu
+    load_after = round(os.getloadavg()[0], 2)
+    drained = _drain(server, url)  # also lets the statistics collector flush
+    # sessions the run opened, less the two this bookkeeping opened itself (approximate:
+    # backends report their statistics with a delay of up to a second)
+    opened = _sessions(url) - sessions - 2
     run = result.to_dict()
     per = max(result.requests, 1)
-    run.update(load_before=round(load_before, 2), load_after=round(os.getloadavg()[0], 2),
+    run.update(load_before=round(load_before, 2), load_after=load_after,
+               drain_s=round(drained, 1),
                server_cpu_ms_per_req=round(1000 * server_cpu / per, 3),
-               db_cpu_ms_per_req=round(1000 * db_cpu / per, 3))
+               db_cpu_ms_per_req=round(1000 * db_cpu / per, 3),
+               connections_opened=max(opened, 0))
     return run
 
 
@@ -448,6 +500,11 @@ def main(argv: list[str] | None = None) -> int:
         "skipped": skip,
         "load_start": [round(v, 2) for v in os.getloadavg()],
     }
+    json_path = args.results / f"{args.suite}-{stamp}.json"
+
+    def save(result: dict[str, Any]) -> None:  # after every phase: a crash keeps the rest
+        json_path.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+
     log(f"suite {args.suite}: load average {out['load_start']} on "
         f"{out['machine']['cores']} cores")
     with Cluster(args.keep) as cluster:
@@ -461,21 +518,28 @@ def main(argv: list[str] | None = None) -> int:
                 out["ingest"]["profile"] = profile_ingest(
                     cluster, min(settings["ingest_rows"], settings["ingest_profile_rows"]),
                     args.seed, profile_dir)
+            save(out)
         if not args.skip_queries:
             out["scales"] = []
             main_scale = max(settings["scales"])
             for rows in sorted(settings["scales"]):
                 target = profile_dir if rows == main_scale else None
-                out["scales"].append(run_queries(cluster, rows, args.seed, settings, wanted,
-                                                 skip, workdir, target))
+                scale: dict[str, Any] = {"rows": rows, "runs": []}
+                out["scales"].append(scale)
+                try:
+                    run_queries(cluster, rows, args.seed, settings, wanted, skip, workdir,
+                                target, scale)
+                except Exception as exc:  # keep what was measured; say what failed
+                    skip[f"queries at {rows} rows"] = f"failed: {exc!r}"[:1500]
+                    log(f"queries at {rows} rows failed: {exc!r}")
+                save(out)
     out["finished"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     out["load_end"] = [round(v, 2) for v in os.getloadavg()]
     out["targets"] = report.targets(out)
-    json_path = args.results / f"{args.suite}-{stamp}.json"
-    json_path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    save(out)
     chart = report.chart(json_path, args.results / f"{args.suite}-{stamp}.png")
     out["chart"] = chart
-    json_path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    save(out)
     markdown = report.markdown(out, json_path)
     (args.results / ("latest.md" if args.suite == "full" else f"latest-{args.suite}.md")) \
         .write_text(markdown)

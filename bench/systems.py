@@ -356,14 +356,16 @@ def describe_equivalents() -> dict[str, str]:
     }
 
 
-def check(server: Server, path: str) -> tuple[int, int]:
-    """(status, body bytes) of one request; raises on a connection failure."""
+def check(server: Server, path: str, timeout_s: float = 60) -> tuple[int, int]:
+    """(status, body bytes) of one request; status 0 when it failed or timed out."""
     request = urllib.request.Request(server.base_url + path)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return response.status, len(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, len(exc.read())
+    except (urllib.error.URLError, OSError):
+        return 0, 0
 
 
 def features_returned(server: Server, path: str) -> int | None:
@@ -371,7 +373,7 @@ def features_returned(server: Server, path: str) -> int | None:
     try:
         with urllib.request.urlopen(server.base_url + path, timeout=60) as response:
             body = json.loads(response.read())
-    except (urllib.error.HTTPError, ValueError):
+    except (urllib.error.URLError, OSError, ValueError):
         return None
     if isinstance(body, dict) and "features" in body:
         return len(body["features"])

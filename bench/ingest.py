@@ -159,3 +159,33 @@ COMMIT;
     if result.exit_code != 0:
         raise RuntimeError(f"COPY failed ({result.exit_code}): {result.output_tail}")
     return result
+
+
+def index_breakdown(database_url: str, table: str) -> dict[str, float]:
+    """Seconds each of the publish's index builds (and ANALYZE) takes on the loaded table,
+    rebuilt under other names in a transaction that is rolled back: which part of the
+    server-side work dominates a publish. Mirrors etl.load.index_and_analyse."""
+    qualified = f'data."{table}"'
+    statements = {
+        "GiST (geom)": f"CREATE INDEX bench_ix_geom ON {qualified} USING gist (geom)",
+        "GiST (geography(geom))":
+            f"CREATE INDEX bench_ix_geog ON {qualified} USING gist ((geography(geom)))",
+        "GIN trigram (_search)":
+            f"CREATE INDEX bench_ix_search ON {qualified} USING gin (_search gin_trgm_ops)",
+        "unique B-tree (id)": f"CREATE UNIQUE INDEX bench_ix_pk ON {qualified} (id)",
+        "ANALYZE": f"ANALYZE {qualified}",
+        "count + extent": f"SELECT count(*), ST_Extent(geom) FROM {qualified}",
+    }
+    engine = create_engine(database_url)
+    timings: dict[str, float] = {}
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET search_path = hub, public"))
+            for name, sql in statements.items():
+                started = time.perf_counter()
+                conn.execute(text(sql))
+                timings[name] = round(time.perf_counter() - started, 2)
+            conn.rollback()
+    finally:
+        engine.dispose()
+    return timings

@@ -188,6 +188,10 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
                          f"{r['peak_rss_mb']:.0f} | {r['user_s'] + r['sys_s']:.1f} | "
                          f"{r.get('load_after', '')} |")
         lines.append("")
+        if ingest.get("index_breakdown_s"):
+            lines += ["Server-side work inside a publish, rebuilt one by one on the published "
+                      "table (seconds): " + ", ".join(
+                          f"{k} {v}" for k, v in ingest["index_breakdown_s"].items()), ""]
     for scale in [s for s in result.get("scales", []) if s.get("runs")]:
         lines += [f"## Queries at {scale['rows']:,} rows", "",
                   "| query | c | system | req/s | p50 ms | p90 ms | p99 ms | errors | "

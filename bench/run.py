@@ -200,6 +200,8 @@ def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
         results[label] = _with_load(timed.to_dict())
         if path is utf8:
             cluster.published[rows] = (url, timed.wall_s)
+            log("ingest: index builds of the published table, one by one (rolled back)")
+            out["index_breakdown_s"] = ingest.index_breakdown(url, systems.TABLE)
         else:
             cluster.drop(name)
     if validate:

@@ -45,6 +45,8 @@ class Data:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # (dataset, version, content sha256) -> parsed version; immutable, so never stale
+        self._versions: dict[tuple[str, int, str], PublishedVersion] = {}
 
     @contextmanager
     def connection(self, conn: Connection | None = None) -> Iterator[Connection]:
@@ -106,26 +108,31 @@ class Data:
                 conn: Connection | None = None) -> PublishedVersion:
         """A pinned version, or the current one when ``number`` is None (``latest``).
 
+        One light query reads what may change (the current pointer, the status); the rest of
+        a version never changes, so it is parsed once per process and cached by content hash.
         Raises :class:`NotFound` or, for a withdrawn pinned version, :class:`Gone`.
         """
-        statement = (
-            catalog_q.current_version(dataset_id)
-            if number is None
-            else catalog_q.version_by_number(dataset_id, number)
-        )
         with self.connection(conn) as c:
-            row = c.execute(statement).mappings().first()
-        if row is None:
-            self.dataset(dataset_id, conn)  # raises NotFound for an unknown dataset
-            if number is None:
-                raise NotFound(f"dataset '{dataset_id}' has no published version")
-            raise NotFound(f"dataset '{dataset_id}' has no version {number}")
-        version = PublishedVersion.from_row(row)
-        if version.status == "withdrawn":
-            raise Gone(
-                f"version {number} of dataset '{dataset_id}' was withdrawn",
-                version.withdrawn_reason,
-            )
+            state = c.execute(catalog_q.version_state(dataset_id, number)).mappings().first()
+            if state is None:
+                self.dataset(dataset_id, c)  # raises NotFound for an unknown dataset
+                if number is None:
+                    raise NotFound(f"dataset '{dataset_id}' has no published version")
+                raise NotFound(f"dataset '{dataset_id}' has no version {number}")
+            if state["status"] == "withdrawn":
+                raise Gone(
+                    f"version {state['version']} of dataset '{dataset_id}' was withdrawn",
+                    state["withdrawn_reason"],
+                )
+            key = (dataset_id, int(state["version"]), state["content_sha256"])
+            version = self._versions.get(key)
+            if version is None:
+                row = c.execute(
+                    catalog_q.version_by_number(dataset_id, key[1])).mappings().one()
+                version = PublishedVersion.from_row(row)
+                if len(self._versions) > 4096:
+                    self._versions.clear()
+                self._versions[key] = version
         return version
 
     # -- records -----------------------------------------------------------------------------

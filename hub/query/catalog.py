@@ -117,3 +117,23 @@ def current_version(dataset_id: str) -> Select[Any]:
         and_(datasets.c.id == versions.c.dataset_id,
              datasets.c.current_version == versions.c.version),
     ).where(datasets.c.id == dataset_id)
+
+
+# -- cheap version lookups (the hot path of every records request) ------------------------------
+
+_VERSION_STATE = (versions.c.dataset_id, versions.c.version, versions.c.status,
+                  versions.c.withdrawn_reason, versions.c.withdrawn_at, versions.c.content_sha256)
+
+
+def version_state(dataset_id: str, number: int | None) -> Select[Any]:
+    """Only what can change about a version (status) and what identifies its content: the
+    heavy parts (schema, layers, warnings) are immutable and cached by the caller."""
+    if number is None:
+        return select(*_VERSION_STATE).join(
+            datasets,
+            and_(datasets.c.id == versions.c.dataset_id,
+                 datasets.c.current_version == versions.c.version),
+        ).where(datasets.c.id == dataset_id)
+    return select(*_VERSION_STATE).where(
+        versions.c.dataset_id == dataset_id, versions.c.version == number
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from bench.systems import DATASET_ID, HUB_BIN, ROOT
 
@@ -63,21 +66,56 @@ def run_timed(cmd: list[str], env: dict[str, str] | None = None,
                  process.returncode, tail)
 
 
-def hub_env(database_url: str) -> dict[str, str]:
+def hub_env(database_url: str, artifact_dir: Path | None = None) -> dict[str, str]:
+    """The hub's settings for the bench: its database, the bench dataset, and an artifact
+    store of its own (never the checkout's .hub/: every publish builds its bulk files from
+    scratch, as a first publish does, and nothing is left behind)."""
     return {
         "HUB_DATABASE_URL": database_url,
         "HUB_DATASETS_DIR": str(ROOT / "bench" / "datasets"),
         "HUB_SCHEMAS_DIR": str(ROOT / "bench" / "schemas"),
         "HUB_PUBLISHER": "bench",
+        "HUB_ARTIFACT_DIR": str(artifact_dir or Path(tempfile.gettempdir())
+                                / "hub-bench-artifacts-unused"),
     }
 
 
+def _watch_commit(database_url: str, started: float, stop: threading.Event,
+                  found: list[float]) -> None:
+    """Record when the new version row becomes visible: the moment the publish committed
+    (what follows is `hub publish` writing the version's bulk files)."""
+    engine = create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            while not stop.is_set():
+                if conn.execute(text("SELECT 1 FROM hub.versions WHERE dataset_id = :d"),
+                                {"d": DATASET_ID}).first():
+                    found.append(time.perf_counter() - started)
+                    return
+                stop.wait(0.2)
+    finally:
+        engine.dispose()
+
+
 def hub_publish(database_url: str, csv: Path) -> Timed:
-    """`hub publish` of the file: read, normalise, validate, COPY, index, register."""
-    result = run_timed([str(HUB_BIN / "hub"), "publish", DATASET_ID, str(csv)],
-                       env=hub_env(database_url))
+    """`hub publish` of the file: read, normalise, validate, COPY, index, register, commit;
+    then (since the bulk-files hook) write the version's bulk files. ``detail`` has
+    ``commit_s``: the time until the version was committed and visible."""
+    artifacts = Path(tempfile.mkdtemp(prefix="hub-bench-artifacts-"))
+    stop, found = threading.Event(), []
+    watcher = threading.Thread(target=_watch_commit,
+                               args=(database_url, time.perf_counter(), stop, found))
+    watcher.start()
+    try:
+        result = run_timed([str(HUB_BIN / "hub"), "publish", DATASET_ID, str(csv)],
+                           env=hub_env(database_url, artifacts))
+    finally:
+        stop.set()
+        watcher.join()
+        shutil.rmtree(artifacts, ignore_errors=True)
     if result.exit_code != 0:
         raise RuntimeError(f"hub publish failed ({result.exit_code}): {result.output_tail}")
+    result.detail = {"commit_s": round(found[0], 2) if found else None}
     return result
 
 

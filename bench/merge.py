@@ -1,0 +1,59 @@
+"""Combine the ingest part of one run with the query part of another into one result.
+
+    .venv/bin/python -m bench.merge --ingest bench/results/full-A.json \\
+        --queries bench/results/full-B.json
+
+Writes ``full-<stamp>-merged.json``, ``latest.md`` and ``latest.png``, naming both source
+runs (command, time, load) so nothing is presented as one run that was not. Used when one
+part of a run had to be redone (see bench/README.md, "Latest results").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from bench import report
+from bench.run import RESULTS, ROOT
+
+
+def merge(ingest_path: Path, queries_path: Path, results: Path) -> Path:
+    ingest_run = json.loads(ingest_path.read_text())
+    queries_run = json.loads(queries_path.read_text())
+    out = dict(queries_run)
+    out["ingest"] = ingest_run["ingest"]
+    out["skipped"] = {**{k: v for k, v in queries_run.get("skipped", {}).items()},
+                      **{f"ingest: {k}": v for k, v in ingest_run.get("skipped", {}).items()}}
+    out["merged_from"] = {
+        part: {"file": report.shown(path), "command": run["command"], "started": run["started"],
+               "finished": run.get("finished"), "load_start": run["load_start"],
+               "load_end": run.get("load_end"), "hub_commit": run["versions"]["hub_commit"]}
+        for part, path, run in (("ingest", ingest_path, ingest_run),
+                                ("queries", queries_path, queries_run))}
+    out["targets"] = report.targets(out)
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    json_path = results / f"{out['suite']}-{stamp}-merged.json"
+    json_path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    chart = report.chart(json_path, results / f"{out['suite']}-{stamp}-merged.png")
+    out["chart"] = chart
+    json_path.write_text(json.dumps(out, ensure_ascii=False, indent=1))
+    (results / "latest.md").write_text(report.markdown(out, json_path))
+    if chart.get("path"):
+        shutil.copyfile(ROOT / chart["path"], results / "latest.png")
+    return json_path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ingest", type=Path, required=True)
+    parser.add_argument("--queries", type=Path, required=True)
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    print(merge(args.ingest, args.queries, args.results))
+
+
+if __name__ == "__main__":
+    main()

@@ -56,7 +56,11 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=15_000, ge=100, description="PostgreSQL statement_timeout for API queries."
     )
-    pool_size: int = Field(default=10, ge=1, description="Database connections per worker.")
+    pool_size: int = Field(
+        default=40, ge=1,
+        description="Database connections kept per worker: as many as the server's worker "
+        "threads (40), so busy periods reuse connections instead of opening new ones.",
+    )
     db_pre_ping: bool = Field(
         default=False,
         description="Test each pooled connection with a round trip before use. Off: a "

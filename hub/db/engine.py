@@ -35,7 +35,7 @@ def make_engine(settings: Settings, *, statement_timeout_ms: int | None = None) 
     engine = create_engine(
         database_url(settings),
         pool_size=settings.pool_size,
-        max_overflow=settings.pool_size,
+        max_overflow=10,
         pool_pre_ping=settings.db_pre_ping,
         pool_recycle=1800,
     )

@@ -16,8 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # In public, not in the first schema of the migrating role's search path ("$user" = hub),
+    # so other roles (read-only users, GDAL/QGIS, tipg) find the geometry type too.
+    op.execute("CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public")
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     op.execute("CREATE SCHEMA IF NOT EXISTS data")
     op.create_table(
         "datasets",

@@ -257,6 +257,10 @@ def publish_cmd(
         "--skip-invalid", help="Publish the valid rows only and report the skipped ones.")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Publish even when the content equals the current version.")] = False,
+    with_files: Annotated[bool, typer.Option(
+        "--with-files", help="Also write the version's bulk files (CSV, GeoJSON, Parquet, "
+        "GPKG) before returning; by default the first download or `hub export` builds them."
+    )] = False,
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sheet: SheetOpt = None,
@@ -265,7 +269,9 @@ def publish_cmd(
     """Validate FILE and publish it as the next immutable version of DATASET_ID.
 
     Nothing is half-published: on any error the previous version keeps serving and no trace
-    of the new one remains. Exits 1 with a report when the file has errors.
+    of the new one remains. Exits 1 with a report when the file has errors. The version is
+    served as soon as it is committed; its bulk files are built on the first download (or by
+    `hub export`), so a large publish does not wait for them unless --with-files is given.
 
     Examples:
 
@@ -305,7 +311,8 @@ def publish_cmd(
             result = publish(engine, prepared, publisher=settings.publisher, force=force,
                              progress=report_progress,
                              after_publish=_chained(
-                                 _bulk_files_hook(settings, engine, progress),
+                                 _bulk_files_hook(settings, engine, progress)
+                                 if with_files else None,
                                  _ckan_after_publish(settings, engine)))
     except Exception as exc:  # the transaction has rolled back; say so plainly
         _fail(f"publish failed, nothing was published: {exc}")
@@ -330,7 +337,11 @@ def publish_cmd(
 
 def _bulk_files_hook(settings: Settings, engine: Any, progress: Progress | None) -> Any:
     """after_publish hook: write the new version's bulk files once the publish has committed
-    (a failed publish never gets here; if this fails, the first download rebuilds them)."""
+    (a failed publish never gets here; if this fails, the first download rebuilds them).
+
+    Used by `hub demo` and `hub publish --with-files` only: for a large table the files take
+    longer than the publish itself (GeoPackage and GeoJSON of 1M rows), and the lazy path
+    in hub/api/downloads.py builds them on the first request anyway."""
 
     def write(result: Any) -> None:
         _ensure_files(settings, engine, result.dataset_id, result.version, progress)

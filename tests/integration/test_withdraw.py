@@ -1,4 +1,5 @@
-"""`hub publish` writes bulk files after commit; `hub export` writes the same bytes;
+"""`hub publish --with-files` writes bulk files after commit, plain `hub publish` leaves them
+to the first download; `hub export` writes the same bytes;
 `hub withdraw` makes pinned URLs 410 with the reason and moves `latest` back."""
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ def _run(*args: str) -> object:
 
 def test_publish_export_withdraw(env, tmp_path) -> None:
     shops = make_shops(80)
-    for number, rows in ((1, shops), (2, shops[:70])):
-        result = _run("publish", "test-shops", str(write_csv(tmp_path / f"v{number}.csv", rows)))
+    for number, rows, options in ((1, shops, ["--with-files"]), (2, shops[:70], [])):
+        result = _run("publish", "test-shops",
+                      str(write_csv(tmp_path / f"v{number}.csv", rows)), *options)
         assert result.exit_code == 0, result.output
-        # the after-publish hook wrote the version's files
-        assert (env.artifact_dir / "test-shops" / f"v{number}" / "manifest.json").exists()
+        # --with-files: the after-publish hook wrote the version's files; without it the
+        # publish returns as soon as the version is committed and writes no files
+        built = (env.artifact_dir / "test-shops" / f"v{number}" / "manifest.json").exists()
+        assert built == bool(options)
 
     exported = tmp_path / "out.parquet"
     result = _run("export", "test-shops", "--format", "parquet", "--output", str(exported))

@@ -98,3 +98,22 @@ def test_tileset_metadata_and_tilejson(hub):
     assert len(tilejson["bounds"]) == 4
     listed = hub.client.get("/ogc/collections/test-shops/tiles").json()
     assert listed["tilesets"][0]["dataType"] == "vector"
+
+
+def test_each_tile_row_is_clipped_once(hub):
+    """The row subquery is fenced: were it inlined, PostgreSQL would run ST_AsMVTGeom (and
+    the transform under it) twice per row, once for the NULL filter and once for ST_AsMVT."""
+    from sqlalchemy import text
+
+    from hub.query.model import FeatureQuery
+    from hub.query.tiles import tile_statement
+
+    data = hub.client.app.state.data
+    version = data.version("test-shops", None)
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    statement = tile_statement(version.table(), version.schema, FeatureQuery(), "test-shops",
+                               tile.z, tile.x, tile.y)
+    compiled = statement.compile(data.engine, compile_kwargs={"literal_binds": True})
+    with data.engine.connect() as conn:
+        plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN VERBOSE {compiled}")))
+    assert plan.lower().count("st_asmvtgeom") == 1, plan

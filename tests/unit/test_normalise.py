@@ -495,3 +495,19 @@ def test_parse_wkt_reprojects_from_ewkt_srid_or_default() -> None:
     # the same EWKT with the default 4326 still uses its own SRID
     wkt4326, _, _ = norm.parse_wkt(series(ewkt))
     assert wkt4326.iloc[0].startswith("POINT (139.7")
+
+
+def test_parse_datetime_plain_form_agrees_with_the_general_parser() -> None:
+    """The vectorised path for ``YYYY-MM-DD HH:MM[:SS]`` writes what the per-value parser
+    writes, and leaves it the cells whose calendar or clock is wrong."""
+    cells = [
+        "2024-05-24 13:24:00", "2024-05-24 13:24", "2024-05-24T13:24:59", "2024-02-29 00:00:00",
+        "0001-01-01 00:00", "9999-12-31 23:59:59", "2021-02-30 13:00", "2023-02-29 00:00",
+        "2024-13-01 10:00", "2024-01-00 10:00", "2024-05-24 24:00", "2024-05-24 23:60",
+        "2024-05-24 13:24:60", "2024/5/24 13:24", "",
+    ]
+    values, invalid = norm.parse_datetime(series(*cells))
+    for cell, value, bad in zip(cells, values, invalid, strict=True):
+        one = norm._datetime_one(cell)
+        assert (bad, value) == ((True, None) if one is norm.INVALID else (False, one)), cell
+    assert invalid.tolist().count(True) == 7

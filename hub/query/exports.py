@@ -66,6 +66,25 @@ def copy_csv_sql(version: PublishedVersion, *, excel: bool = False) -> str:
     return f"COPY ({inner}) TO STDOUT WITH (FORMAT csv, HEADER true, ENCODING 'UTF8')"
 
 
+def copy_geojson_sql(version: PublishedVersion) -> str:
+    """``COPY (<geojson_select>) TO STDOUT``: one Feature text per line, byte for byte.
+
+    Text-format COPY would double every backslash of the JSON escapes, and CSV would quote
+    any value holding its delimiter or quote character. So CSV is used with the delimiter
+    and quote set to the control characters U+0002 and U+0001, which JSON text never holds
+    raw (PostgreSQL escapes them as ``\\u0001``); nor does it hold a raw line break. COPY
+    therefore never quotes or escapes anything and every line is exactly one Feature."""
+    inner = compile_literal(geojson_select(version))
+    return (f"COPY ({inner}) TO STDOUT WITH (FORMAT csv, DELIMITER E'\\x02', "
+            "QUOTE E'\\x01', ENCODING 'UTF8')")
+
+
+def copy_binary_sql(version: PublishedVersion) -> str:
+    """``COPY (<typed_select>) TO STDOUT (FORMAT binary)``: the typed rows as PostgreSQL
+    sends them at its fastest (the benchmark's reference for Parquet and GeoPackage)."""
+    return f"COPY ({compile_literal(typed_select(version))}) TO STDOUT WITH (FORMAT binary)"
+
+
 def geojson_select(version: PublishedVersion) -> Select[Any]:
     """Every row as one GeoJSON Feature text, written by PostGIS."""
     table = version.table()

@@ -156,7 +156,7 @@ def child(url: str, fmt: str, out_dir: Path, batch_rows: int) -> None:
                               bom=fmt == "excel.csv")
     elif fmt == "geojson":
         with target.open("wb") as out:
-            writers.write_geojson(source.geojson_batches(version), out, name=DATASET)
+            writers.write_geojson(source.geojson_lines(version), out, name=DATASET)
     elif fmt == "parquet":
         with target.open("wb") as out:
             writers.write_parquet(source.typed_batches(version), out, version,

@@ -1,9 +1,9 @@
 """Stream whole versions out of PostgreSQL for bulk files (executed here, built in
 :mod:`hub.query.exports`).
 
-Everything streams with bounded memory whatever the table size: CSV is PostgreSQL's own
-``COPY ... TO STDOUT`` passed through in the chunks the server sends; GeoJSON features and
-typed rows come from a server-side (named) cursor, ``batch_rows`` at a time. Each stream
+Everything streams with bounded memory whatever the table size: CSV and GeoJSON are
+PostgreSQL's own ``COPY ... TO STDOUT`` passed through as bytes (Python never looks at a
+row); typed rows come from a server-side (named) cursor, ``batch_rows`` at a time. Each stream
 runs in its own read-only transaction with the session settings of
 :data:`hub.query.exports.EXPORT_SESSION` (no statement timeout: an export is as long as
 its table, and it is bounded in memory, not in time).
@@ -21,6 +21,7 @@ from hub.catalog import PublishedVersion
 from hub.query import exports as exports_q
 
 DEFAULT_BATCH_ROWS = 50_000
+COPY_BLOCK_BYTES = 1 << 20
 
 
 class ExportSource:
@@ -42,15 +43,25 @@ class ExportSource:
 
     def csv_chunks(self, version: PublishedVersion, *, excel: bool = False) -> Iterator[bytes]:
         """The CSV file (header + rows, UTF-8, ``\\n`` line ends) as COPY sends it."""
-        sql = exports_q.copy_csv_sql(version, excel=excel)
+        yield from self._copy(exports_q.copy_csv_sql(version, excel=excel))
+
+    def geojson_lines(self, version: PublishedVersion) -> Iterator[bytes]:
+        """GeoJSON Feature texts, each followed by ``\\n``, as COPY sends them (chunks
+        need not end at a line end)."""
+        yield from self._copy(exports_q.copy_geojson_sql(version))
+
+    def _copy(self, sql: str) -> Iterator[bytes]:
+        """COPY TO STDOUT output in blocks of about :data:`COPY_BLOCK_BYTES` (the server
+        sends one message per row; joining them saves a write and a yield per row)."""
+        block = bytearray()
         with self._session() as raw, raw.cursor() as cur, cur.copy(sql) as copy:
             for chunk in copy:
-                yield bytes(chunk)
-
-    def geojson_batches(self, version: PublishedVersion) -> Iterator[list[str]]:
-        """GeoJSON Feature texts, ``batch_rows`` per list."""
-        sql = exports_q.compile_literal(exports_q.geojson_select(version))
-        yield from self._batches(sql, lambda rows: [r[0] for r in rows])
+                block += chunk
+                if len(block) >= COPY_BLOCK_BYTES:
+                    yield bytes(block)
+                    block.clear()
+        if block:
+            yield bytes(block)
 
     def typed_batches(self, version: PublishedVersion) -> Iterator[list[tuple[Any, ...]]]:
         """Typed row tuples (fields..., WKB geometry), ``batch_rows`` per list."""

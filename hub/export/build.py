@@ -189,7 +189,7 @@ class VersionExporter:
         with staging.open_write(member_name("geojson", key)) as out:
             name = resource_name(layer.dataset_id, layer.meta.get("layer") or layer.main_layer,
                                  layer.main_layer)
-            writers.write_geojson(self.source.geojson_batches(layer), out, name=name)
+            writers.write_geojson(self.source.geojson_lines(layer), out, name=name)
         step(f"{label} geojson")
         with staging.open_write(member_name("parquet", key)) as out:
             writers.write_parquet(self.source.typed_batches(layer), out, layer, types)

@@ -42,17 +42,21 @@ def write_csv(chunks: Iterable[bytes], out: Any, *, bom: bool = False) -> None:
         out.write(chunk)
 
 
-def write_geojson(batches: Iterable[list[str]], out: Any, *, name: str) -> None:
-    """A FeatureCollection, one Feature per line (easy to split with standard tools)."""
+def write_geojson(lines: Iterable[bytes], out: Any, *, name: str) -> None:
+    """A FeatureCollection, one Feature per line (easy to split with standard tools).
+
+    ``lines``: Feature texts each ending in ``\\n``, in chunks of any size; every line end
+    but the last becomes ``,\\n`` (a Feature's JSON holds no raw line break), so the bytes
+    pass through without being split into rows."""
     out.write(b'{"type":"FeatureCollection","name":' + _json_string(name)
               + b',"features":[\n')
-    first = True
-    for batch in batches:
-        if not batch:
+    pending = b""
+    for chunk in lines:
+        if not chunk:
             continue
-        body = ",\n".join(batch).encode("utf-8")
-        out.write(body if first else b",\n" + body)
-        first = False
+        out.write(pending)
+        pending = chunk.replace(b"\n", b",\n")
+    out.write(pending.removesuffix(b",\n"))
     out.write(b"\n]}\n")
 
 

@@ -528,3 +528,22 @@ def test_source_read_hints_apply_only_to_the_file_they_describe(tmp_path: Path) 
         prepare(hinted, path)
     renamed = path.rename(tmp_path / "upload.csv")
     assert prepare(hinted, renamed).raw.encoding == "cp932"
+
+
+def _with_search(base: DatasetDefinition, chosen: object) -> DatasetDefinition:
+    schema = dataclasses.replace(base.schema, raw={**base.schema.raw, "x-search": chosen})
+    return dataclasses.replace(base, schema=schema)
+
+
+def test_schema_x_search_limits_the_search_text(tmp_path: Path) -> None:
+    """``x-search`` names the fields ``q`` searches (in schema order); ids and notes left out
+    of it are not in ``_search``, whatever order the list has."""
+    crafted = _with_search(definition("etl-crafted"), ["kind", "name"])
+    prepared = prepare(crafted, write_crafted(tmp_path))
+    assert prepared.search_text.iloc[0] == "中央保育園 公立"
+    assert prepared.search_text.iloc[1] == "北保育園 私立"
+
+
+def test_schema_x_search_must_name_string_fields(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="x-search"):
+        prepare(_with_search(definition("etl-crafted"), ["capacity"]), write_crafted(tmp_path))

@@ -159,10 +159,10 @@ def child(url: str, fmt: str, out_dir: Path, batch_rows: int) -> None:
             writers.write_geojson(source.geojson_lines(version), out, name=DATASET)
     elif fmt == "parquet":
         with target.open("wb") as out:
-            writers.write_parquet(source.typed_batches(version), out, version,
+            writers.write_parquet(source.arrow_batches(version), out, version,
                                   source.geometry_types(version))
     elif fmt == "gpkg":
-        writers.write_gpkg_layer(source.typed_batches(version), str(target), version,
+        writers.write_gpkg_layer(source.arrow_batches(version), str(target), version,
                                  layer="bench_shops",
                                  geometry_types=source.geometry_types(version), append=False)
     elif fmt in ("zip", "all"):

@@ -192,7 +192,7 @@ class VersionExporter:
             writers.write_geojson(self.source.geojson_lines(layer), out, name=name)
         step(f"{label} geojson")
         with staging.open_write(member_name("parquet", key)) as out:
-            writers.write_parquet(self.source.typed_batches(layer), out, layer, types)
+            writers.write_parquet(self.source.arrow_batches(layer), out, layer, types)
         step(f"{label} parquet")
 
     def _write_gpkg(self, staging: Staging, version: PublishedVersion,
@@ -201,7 +201,7 @@ class VersionExporter:
         for index, layer_name in enumerate(version.layer_names):
             layer = version.layer(layer_name)
             writers.write_gpkg_layer(
-                self.source.typed_batches(layer), path, layer,
+                self.source.arrow_batches(layer), path, layer,
                 layer=resource_name(version.dataset_id, layer_name, version.main_layer),
                 geometry_types=self.source.geometry_types(layer), append=index > 0,
             )

@@ -99,21 +99,19 @@ def geo_metadata(version: PublishedVersion, types: list[tuple[str, int]]) -> dic
             "columns": {"geometry": column}}
 
 
-def record_batches(
-    rows_batches: Iterable[list[tuple[Any, ...]]], schema: pa.Schema
-) -> Iterator[pa.RecordBatch]:
-    """Typed row tuples -> Arrow record batches, one per batch (bounded memory)."""
-    for rows in rows_batches:
-        if not rows:
+def conform(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """Record batches with the driver's column types -> the file's ``schema`` (same column
+    order; e.g. PostgreSQL ``integer`` int32 -> the schema's type), one batch at a time."""
+    for batch in batches:
+        if batch.num_rows == 0:
             continue
-        columns = list(zip(*rows, strict=True))
-        arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema,
-                                                                        strict=True)]
+        arrays = [column.cast(field.type) if column.type != field.type else column
+                  for column, field in zip(batch.columns, schema, strict=True)]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 def write_parquet(
-    rows_batches: Iterable[list[tuple[Any, ...]]], out: Any, version: PublishedVersion,
+    batches: Iterable[pa.RecordBatch], out: Any, version: PublishedVersion,
     geometry_types: list[tuple[str, int]],
 ) -> None:
     """(Geo)Parquet, zstd-compressed, one row group per batch. Non-spatial layers are plain
@@ -125,7 +123,7 @@ def write_parquet(
         geo = orjson.dumps(geo_metadata(version, geometry_types))
         schema = schema.with_metadata({b"geo": geo})
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
-        for batch in record_batches(rows_batches, schema):
+        for batch in conform(batches, schema):
             writer.write_batch(batch)
 
 
@@ -145,7 +143,7 @@ def _gpkg_batches(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Itera
 
 
 def write_gpkg_layer(
-    rows_batches: Iterable[list[tuple[Any, ...]]], path: str, version: PublishedVersion,
+    batches: Iterable[pa.RecordBatch], path: str, version: PublishedVersion,
     *, layer: str, geometry_types: list[tuple[str, int]], append: bool,
 ) -> None:
     """One table of the GeoPackage, streamed to GDAL (pyogrio) as an Arrow stream."""
@@ -154,7 +152,7 @@ def write_gpkg_layer(
     schema = arrow_schema(version)
     gpkg_schema = _gpkg_schema(schema)
     reader = pa.RecordBatchReader.from_batches(
-        gpkg_schema, _gpkg_batches(record_batches(rows_batches, schema), gpkg_schema)
+        gpkg_schema, _gpkg_batches(conform(batches, schema), gpkg_schema)
     )
     options: dict[str, Any] = {}
     if version.has_geometry:

@@ -24,7 +24,9 @@ from hub.query import exports as exports_q
 
 DEFAULT_BATCH_ROWS = 50_000
 COPY_BLOCK_BYTES = 1 << 20
-ARROW_BATCH_BYTES = 16 << 20  # the ADBC driver's default hint, stated: bounds memory
+# Bytes per Arrow batch the ADBC driver aims at (its default is 16 MiB): at 4 MiB a 1M-row
+# GeoPackage peaked at 273 MiB instead of 310 for ~10% more time (bench/export_bench.py).
+ARROW_BATCH_BYTES = 4 << 20
 
 
 def libpq_uri(engine: Engine) -> str:

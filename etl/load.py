@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 from sqlalchemy.schema import CreateTable
 
 from etl.report import Report
+from etl.spatial_order import spatial_order
 from hub.catalog import DatasetDefinition, TableSchema, version_table
 from hub.db.tables import DATA_SCHEMA
 
@@ -74,10 +76,11 @@ def copy_rows(
     layer: LayerData,
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """COPY the rows in order, in chunks; return SHA-256 of the normalised content.
+    """COPY the rows in spatial order, in chunks; return SHA-256 of the normalised content.
 
-    The hash covers exactly the bytes sent to COPY (fields, geometry, in order), so two
-    publishes of the same data yield the same checksum whatever the source encoding was.
+    The hash covers exactly the bytes sent to COPY (``_fid``, fields, geometry, in the
+    deterministic order of :func:`etl.spatial_order.spatial_order`), so two publishes of the
+    same data yield the same checksum whatever the source encoding was.
     """
     fields = list(layer.schema.field_names)
     columns = ["_fid", *fields]
@@ -90,16 +93,20 @@ def copy_rows(
     total = len(frame)
     raw_conn: Any = conn.connection.driver_connection
     copy_sql = f'COPY {DATA_SCHEMA}."{table_name}" ({column_sql}) FROM STDIN WITH (FORMAT csv)'
+    # Rows go to disk in spatial order (etl.spatial_order); _fid stays the file position.
+    order = (spatial_order(layer.geometry_wkt) if layer.geometry_wkt is not None
+             else np.arange(total))
     with raw_conn.cursor() as cur, cur.copy(copy_sql) as copy:
         for start in range(0, total, COPY_CHUNK_ROWS):
             stop = min(start + COPY_CHUNK_ROWS, total)
-            chunk = frame.iloc[start:stop][fields].copy()
-            chunk.insert(0, "_fid", range(start + 1, stop + 1))
+            positions = order[start:stop]
+            chunk = frame.iloc[positions][fields].reset_index(drop=True)
+            chunk.insert(0, "_fid", positions + 1)
             if layer.geometry_wkt is not None:
-                geoms = layer.geometry_wkt.iloc[start:stop]
+                geoms = layer.geometry_wkt.iloc[positions]
                 ewkt = ("SRID=4326;" + geoms.astype("string")).astype(object)
                 chunk["geom"] = ewkt.where(geoms.notna().to_numpy(), None).to_numpy()
-            chunk["_search"] = layer.search_text.iloc[start:stop].to_numpy()
+            chunk["_search"] = layer.search_text.iloc[positions].to_numpy()
             buffer = io.StringIO()
             chunk.to_csv(buffer, header=False, index=False, lineterminator="\n")
             data = buffer.getvalue().encode("utf-8")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -115,3 +117,21 @@ def test_swapped_coordinates_are_fixed_with_a_warning(settings, engine, tmp_path
         points = conn.execute(text(
             "SELECT ST_Y(geom), ST_X(geom) FROM data.test_shops__v1 ORDER BY _fid")).all()
     assert points == [(pytest.approx(s.lat), pytest.approx(s.lon)) for s in shops]
+
+
+def test_rows_are_stored_in_spatial_order_and_keep_their_file_position(
+        settings, engine, tmp_path) -> None:
+    """Neighbours share heap pages (radius/box/tile queries read fewer pages), while _fid
+    is still the row's position in the file (paging and ids are unchanged)."""
+    shops = make_shops(400)
+    source = write_csv(tmp_path / "shops.csv", shops)
+    publish(engine, _prepare(settings, source))
+    with engine.connect() as conn:
+        by_heap = conn.execute(text(
+            "SELECT _fid, shop_id, ST_X(geom), ST_Y(geom) FROM data.test_shops__v1 "
+            "ORDER BY ctid")).all()
+    assert all(shops[fid - 1].shop_id == shop_id for fid, shop_id, _, _ in by_heap)
+    heap_walk = sum(math.dist(a[2:], b[2:]) for a, b in pairwise(by_heap))
+    file_walk = sum(math.dist((a.lon, a.lat), (b.lon, b.lat)) for a, b in
+                    pairwise(shops))
+    assert heap_walk < file_walk / 5

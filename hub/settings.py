@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=15_000, ge=100, description="PostgreSQL statement_timeout for API queries."
     )
+    api_parallel_workers: int = Field(
+        default=0, ge=0,
+        description="max_parallel_workers_per_gather of API connections (0: none). API "
+        "queries are short and many run at once; a parallel plan starts worker processes "
+        "that each warm PostGIS afresh, which cost more than they saved.",
+    )
     pool_size: int = Field(
         default=40, ge=1,
         description="Database connections kept per worker: as many as the server's worker "

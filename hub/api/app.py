@@ -28,7 +28,8 @@ Open data of the city, versioned and queryable.
 
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for ``settings``; the engine is created here and disposed on shutdown."""
-    engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms)
+    engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms,
+                         parallel_workers=settings.api_parallel_workers)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]

@@ -30,8 +30,12 @@ def database_url(settings: Settings) -> str:
     return cluster.url()
 
 
-def make_engine(settings: Settings, *, statement_timeout_ms: int | None = None) -> Engine:
-    """A pooled engine; API engines pass a statement timeout so no query runs unbounded."""
+def make_engine(
+    settings: Settings, *, statement_timeout_ms: int | None = None,
+    parallel_workers: int | None = None,
+) -> Engine:
+    """A pooled engine. API engines pass a statement timeout so no query runs unbounded, and
+    a parallel-worker limit per query (``HUB_API_PARALLEL_WORKERS``, see docs/settings.md)."""
     engine = create_engine(
         database_url(settings),
         pool_size=settings.pool_size,
@@ -39,12 +43,18 @@ def make_engine(settings: Settings, *, statement_timeout_ms: int | None = None) 
         pool_pre_ping=settings.db_pre_ping,
         pool_recycle=1800,
     )
+    session_settings: list[str] = []
     if statement_timeout_ms:
+        session_settings.append(f"SET statement_timeout = {int(statement_timeout_ms)}")
+    if parallel_workers is not None:
+        session_settings.append(f"SET max_parallel_workers_per_gather = {int(parallel_workers)}")
+    if session_settings:
 
         @event.listens_for(engine, "connect")
-        def _set_timeout(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _configure(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             with dbapi_conn.cursor() as cur:
-                cur.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+                for statement in session_settings:
+                    cur.execute(statement)
             dbapi_conn.commit()
 
     return engine

@@ -1,0 +1,32 @@
+"""The API's connections carry the session settings its queries are tuned for."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from hub.api.app import create_app
+from hub.db.engine import make_engine
+from tests.conftest import make_settings
+
+
+def _session_value(engine, name: str) -> str:
+    with engine.connect() as conn:
+        return conn.execute(text(f"SHOW {name}")).scalar_one()
+
+
+def test_api_connections_have_a_timeout_and_no_parallel_workers(db_url) -> None:
+    engine = create_app(make_settings(db_url)).state.data.engine
+    try:
+        assert _session_value(engine, "statement_timeout") == "15s"
+        assert _session_value(engine, "max_parallel_workers_per_gather") == "0"
+    finally:
+        engine.dispose()
+
+
+def test_parallel_workers_follow_the_setting(db_url) -> None:
+    settings = make_settings(db_url, api_parallel_workers=3)
+    engine = make_engine(settings, parallel_workers=settings.api_parallel_workers)
+    try:
+        assert _session_value(engine, "max_parallel_workers_per_gather") == "3"
+    finally:
+        engine.dispose()

@@ -30,3 +30,26 @@ def test_parallel_workers_follow_the_setting(db_url) -> None:
         assert _session_value(engine, "max_parallel_workers_per_gather") == "3"
     finally:
         engine.dispose()
+
+
+def test_binary_results_are_asked_for_only_with_the_execution_option(db_url) -> None:
+    """Tiles run with ``hub_binary_results``: bytea then travels unescaped (half the bytes,
+    no hex decoding); other statements keep psycopg's text results."""
+    from psycopg.pq import Format
+    from sqlalchemy import event
+
+    from hub.db.engine import BINARY_RESULTS
+
+    engine = make_engine(make_settings(db_url))
+    formats: list[Format] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, cursor, *_rest: formats.append(cursor.format))
+    try:
+        with engine.connect() as conn:
+            plain = conn.execute(text("SELECT '\\x0001ff'::bytea")).scalar_one()
+            binary = conn.execution_options(**{BINARY_RESULTS: True}).execute(
+                text("SELECT '\\x0001ff'::bytea")).scalar_one()
+        assert bytes(plain) == bytes(binary) == b"\x00\x01\xff"
+        assert formats[-2:] == [Format.TEXT, Format.BINARY]
+    finally:
+        engine.dispose()

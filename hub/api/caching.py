@@ -37,3 +37,10 @@ def apply_cache_headers(response: Response, etag: str, *, pinned: bool) -> None:
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = PINNED_CACHE if pinned else LATEST_CACHE
     response.headers["Vary"] = "Accept"
+
+
+def not_modified_response(etag: str, *, pinned: bool) -> Response:
+    """The 304 answer to a matching ``If-None-Match``, with the same cache headers as a 200."""
+    response = Response(status_code=304)
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import apply_cache_headers, not_modified
+from hub.api.caching import apply_cache_headers, not_modified, not_modified_response
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
@@ -73,9 +73,7 @@ def version_diff(
     etag = f'"{content[:32]}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}' + (
         '-csv"' if as_csv else '"')
     if not_modified(request, etag):
-        response = Response(status_code=304)
-        apply_cache_headers(response, etag, pinned=True)
-        return response
+        return not_modified_response(etag, pinned=True)
     after = decode_after(cursor) if cursor else None
     page = Diffs(data.engine).page(old, new, after=after, limit=limit,
                                    with_summary=cursor is None)

@@ -1,8 +1,9 @@
 """Request-scoped dependencies, as ``Annotated`` aliases to keep route signatures short.
 
-They are ``async def`` on purpose: they only read ``app.state``, and FastAPI runs a plain
-``def`` dependency in the thread pool, one thread hop per dependency per request (with three
-of them that was a fifth of the CPU of a by-id lookup, measured with py-spy in bench/).
+The dependency forms are ``async def`` on purpose: they only read ``app.state``, and FastAPI
+runs a plain ``def`` dependency in the thread pool, one thread hop per dependency per request
+(three of them were a fifth of the CPU of a by-id lookup, measured with py-spy in bench/).
+The plain functions stay for callers that hold a request outside dependency injection.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from hub.data import Data
 from hub.settings import Settings
 
 
-async def get_data(request: Request) -> Data:
+def get_data(request: Request) -> Data:
     return request.app.state.data
 
 
-async def get_settings(request: Request) -> Settings:
+def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def base_url(request: Request) -> str:
+def base_url(request: Request) -> str:
     """Base URL for links: ``HUB_PUBLIC_URL`` when set, else what the client used."""
     settings: Settings = request.app.state.settings
     if settings.public_url:
@@ -31,6 +32,19 @@ async def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-DataDep = Annotated[Data, Depends(get_data)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-BaseUrlDep = Annotated[str, Depends(base_url)]
+# The dependency forms: the same functions, awaited on the event loop (see the module doc).
+async def _data_dependency(request: Request) -> Data:
+    return get_data(request)
+
+
+async def _settings_dependency(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def _base_url_dependency(request: Request) -> str:
+    return base_url(request)
+
+
+DataDep = Annotated[Data, Depends(_data_dependency)]
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
+BaseUrlDep = Annotated[str, Depends(_base_url_dependency)]

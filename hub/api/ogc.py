@@ -16,7 +16,12 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import ORJSONResponse
 
 from hub import __version__
-from hub.api.caching import apply_cache_headers, not_modified, representation_etag
+from hub.api.caching import (
+    apply_cache_headers,
+    not_modified,
+    not_modified_response,
+    representation_etag,
+)
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.data import Data, NotFound
 from hub.data.tiles import Tiles
@@ -81,12 +86,6 @@ def _cached(request: Request, collection: ogc.Collection, variant: str) -> tuple
             collection.pinned)
 
 
-def _not_modified(etag: str, pinned: bool) -> Response:
-    response = Response(status_code=304)
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
-
-
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
 
 
@@ -119,7 +118,7 @@ def collection(collection_id: CollectionId, request: Request, data: DataDep,
     found = resolve(data, collection_id)
     etag, pinned = _cached(request, found, "ogc-collection")
     if not_modified(request, etag):
-        return _not_modified(etag, pinned)
+        return not_modified_response(etag, pinned=pinned)
     response = JSONDocument(ogc.collection_document(found, base))
     apply_cache_headers(response, etag, pinned=pinned)
     return response
@@ -141,7 +140,7 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
     found = resolve(data, collection_id)
     etag, pinned = _cached(request, found, "ogc-items")
     if not_modified(request, etag):
-        return _not_modified(etag, pinned)
+        return not_modified_response(etag, pinned=pinned)
     parsed = parse_items_query(
         request.query_params.multi_items(), found.published,
         default_limit=settings.default_limit, max_limit=settings.max_limit,
@@ -175,7 +174,7 @@ def item(collection_id: CollectionId, feature_id: str, request: Request, data: D
     found = resolve(data, collection_id)
     etag, pinned = _cached(request, found, f"ogc-item/{feature_id}")
     if not_modified(request, etag):
-        return _not_modified(etag, pinned)
+        return not_modified_response(etag, pinned=pinned)
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     try:
         query = feature_query(found.published, feature_id, crs)
@@ -222,7 +221,7 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
     found = _with_geometry(data, collection_id)
     etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
     if not_modified(request, etag):
-        return _not_modified(etag, pinned)
+        return not_modified_response(etag, pinned=pinned)
     # Tiles take the same filters as /items (property filters, filter=, datetime=).
     parsed = parse_items_query(
         request.query_params.multi_items(), found.published,

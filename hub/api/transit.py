@@ -18,9 +18,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import apply_cache_headers, not_modified, representation_etag
+from hub.api.caching import (
+    apply_cache_headers,
+    not_modified,
+    not_modified_response,
+    representation_etag,
+)
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
-from hub.api.v1 import DatasetId, VersionRef, _choose_format, _records_response, _version_number
+from hub.api.v1 import DatasetId, VersionRef, choose_format, records_response, version_number
 from hub.data.transit import ridership_per_stop
 from hub.query.model import QueryError
 from hub.query.transit import RIDERSHIP_SORTABLE, RidershipQuery, route_stop_ids
@@ -36,7 +41,7 @@ def _route_stops(request: Request, data: DataDep, settings: SettingsDep, base: s
                  feed: str, number: int | None, route_id: str) -> Response:
     stop_times = data.layer(feed, number, "stop_times")
     served = route_stop_ids(stop_times.table(), route_id)
-    return _records_response(request, data, settings, base, feed, number, "stops",
+    return records_response(request, data, settings, base, feed, number, "stops",
                              member_of=("stop_id", served))
 
 
@@ -52,7 +57,7 @@ def latest_route_stops(dataset_id: DatasetId, route_id: RouteId, request: Reques
 def pinned_route_stops(dataset_id: DatasetId, version: VersionRef, route_id: RouteId,
                        request: Request, data: DataDep, settings: SettingsDep,
                        base: BaseUrlDep) -> Response:
-    return _route_stops(request, data, settings, base, dataset_id, _version_number(version),
+    return _route_stops(request, data, settings, base, dataset_id, version_number(version),
                         route_id)
 
 
@@ -88,19 +93,17 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
         raise QueryError(f"dataset '{dataset_id}' does not reference a transit feed's stops "
                          "([references] stops in its dataset.toml)", None)
     feed_version = request.query_params.get("feed_version")
-    feed_number = _version_number(feed_version) if feed_version else None
+    feed_number = version_number(feed_version) if feed_version else None
     stops = data.layer(feed_id, feed_number, "stops")
     try:
         stop_times = data.layer(feed_id, feed_number, "stop_times")
     except LookupError:
         stop_times = None
-    output = _choose_format(request)
+    output = choose_format(request)
     pinned = number is not None and feed_number is not None
     etag = representation_etag(ridership.content_sha256 + stops.content_sha256, request, output)
     if not_modified(request, etag):
-        response = Response(status_code=304)
-        apply_cache_headers(response, etag, pinned=pinned)
-        return response
+        return not_modified_response(etag, pinned=pinned)
     if wheelchair not in (None, "yes", "no", "unknown"):
         raise QueryError("parameter 'wheelchair' must be yes, no or unknown", "wheelchair")
     if not 1 <= limit <= settings.max_limit:
@@ -167,5 +170,5 @@ def pinned_ridership(dataset_id: DatasetId, version: VersionRef, request: Reques
                      wheelchair: WheelchairParam = None, route: RouteParam = None,
                      sort: SortParam = None, limit: LimitParam = 100,
                      feed_version: FeedVersionParam = None) -> Any:
-    return _ridership(request, data, settings, base, dataset_id, _version_number(version),
+    return _ridership(request, data, settings, base, dataset_id, version_number(version),
                       month_from, month_to, wheelchair, route, sort, limit)

@@ -11,7 +11,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import apply_cache_headers, not_modified, representation_etag
+from hub.api.caching import (
+    apply_cache_headers,
+    not_modified,
+    not_modified_response,
+    representation_etag,
+)
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.errors import NotAcceptable
 from hub.api.references import resolve_near_reference
@@ -85,7 +90,7 @@ RECORDS_OPENAPI: dict[str, Any] = {
 }
 
 
-def _version_number(ref: str) -> int | None:
+def version_number(ref: str) -> int | None:
     if ref == "latest":
         return None
     if not ref.isdigit() or int(ref) < 1:
@@ -93,7 +98,7 @@ def _version_number(ref: str) -> int | None:
     return int(ref)
 
 
-def _choose_format(request: Request) -> str:
+def choose_format(request: Request) -> str:
     explicit = request.query_params.get("f")
     if explicit is not None:
         if explicit not in FORMATS:
@@ -155,40 +160,34 @@ def get_version(
     dataset_id: DatasetId, version: VersionRef, data: DataDep, base: BaseUrlDep,
     request: Request, response: Response,
 ) -> Any:
-    number = _version_number(version)
+    number = version_number(version)
     published = data.version(dataset_id, number)
     etag = representation_etag(published.content_sha256, request, "version-metadata")
     if not_modified(request, etag):
-        return _not_modified(etag, pinned=number is not None)
+        return not_modified_response(etag, pinned=number is not None)
     apply_cache_headers(response, etag, pinned=number is not None)
     return version_detail(published.meta, base)
 
 
-def _not_modified(etag: str, *, pinned: bool) -> Response:
-    response = Response(status_code=304)
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
-
-
-def _records_response(
+def records_response(
     request: Request, data: DataDep, settings: SettingsDep, base: str,
     dataset_id: str, number: int | None, layer: str | None = None,
     member_of: tuple[str, Any] | None = None,
 ) -> Response:
     """Records of one version (or layer): one pooled connection serves the whole request."""
     with data.connection() as conn:
-        return _records_in(conn, request, data, settings, base, dataset_id, number, layer,
+        return records_in(conn, request, data, settings, base, dataset_id, number, layer,
                            member_of)
 
 
-def _records_in(
+def records_in(
     conn: Any,
     request: Request, data: DataDep, settings: SettingsDep, base: str,
     dataset_id: str, number: int | None, layer: str | None = None,
     member_of: tuple[str, Any] | None = None,
 ) -> Response:
     published: PublishedVersion = data.layer(dataset_id, number, layer, conn)
-    output = _choose_format(request)
+    output = choose_format(request)
     reference = resolve_near_reference(request.query_params, data, settings.max_radius_m)
     # An answer that depends on another dataset's latest version can change: only a fully
     # pinned request is immutable, and the ETag covers both contents.
@@ -196,7 +195,7 @@ def _records_in(
     content = published.content_sha256 + (reference.content_sha256 if reference else "")
     etag = representation_etag(content, request, output)
     if not_modified(request, etag):
-        return _not_modified(etag, pinned=pinned)
+        return not_modified_response(etag, pinned=pinned)
     if reference is not None and not published.has_geometry:
         raise QueryError("near_route/near_stop need a dataset with geometry; this one has none",
                          "near_route" if "near_route" in request.query_params else "near_stop")
@@ -246,7 +245,7 @@ def latest_records(
     dataset_id: DatasetId, request: Request, data: DataDep, settings: SettingsDep,
     base: BaseUrlDep,
 ) -> Response:
-    return _records_response(request, data, settings, base, dataset_id, None)
+    return records_response(request, data, settings, base, dataset_id, None)
 
 
 @router.get("/datasets/{dataset_id}/versions/{version}/records",
@@ -257,7 +256,7 @@ def version_records(
     dataset_id: DatasetId, version: VersionRef, request: Request, data: DataDep,
     settings: SettingsDep, base: BaseUrlDep,
 ) -> Response:
-    return _records_response(request, data, settings, base, dataset_id, _version_number(version))
+    return records_response(request, data, settings, base, dataset_id, version_number(version))
 
 
 LayerName = Annotated[str, Path(description="A layer of the version (e.g. `stops` of a GTFS "
@@ -273,7 +272,7 @@ def latest_layer_records(
     dataset_id: DatasetId, layer: LayerName, request: Request, data: DataDep,
     settings: SettingsDep, base: BaseUrlDep,
 ) -> Response:
-    return _records_response(request, data, settings, base, dataset_id, None, layer)
+    return records_response(request, data, settings, base, dataset_id, None, layer)
 
 
 @router.get("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records",
@@ -284,5 +283,5 @@ def version_layer_records(
     dataset_id: DatasetId, version: VersionRef, layer: LayerName, request: Request,
     data: DataDep, settings: SettingsDep, base: BaseUrlDep,
 ) -> Response:
-    return _records_response(request, data, settings, base, dataset_id,
-                             _version_number(version), layer)
+    return records_response(request, data, settings, base, dataset_id,
+                             version_number(version), layer)

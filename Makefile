@@ -26,15 +26,21 @@ help:
 	@echo "make bench - benchmarks against tipg, pygeoapi, ogr2ogr and COPY (bench/README.md)"
 	@echo "make bench-smoke - the same suite at tiny size (about a minute)"
 
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# $(call apt_ensure,<packages>,<why>): install the Debian packages that are missing, saying
+# which and why; only check when all are present. Used by deps and bench-deps.
+define apt_ensure
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo ">> installing system packages:$$missing (PostgreSQL + PostGIS for the embedded database, GDAL for interop tests)"; \
+	  echo ">> installing system packages:$$missing ($(2))"; \
 	  if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	else echo ">> system packages present: $(APT_PACKAGES)"; fi
+	else echo ">> system packages present: $(1)"; fi
+endef
+
+deps:
+	$(call apt_ensure,$(APT_PACKAGES),PostgreSQL + PostGIS for the embedded database; GDAL for interop tests)
 
 $(STAMP): pyproject.toml
 	@echo ">> creating the Python environment in $(VENV) and installing the hub with its test tools"
@@ -99,14 +105,7 @@ BENCH_ARGS ?=
 .PHONY: bench bench-venv bench-deps
 
 bench-deps:
-	@missing=""; for p in $(BENCH_APT); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo ">> installing system packages:$$missing (load generator and ogr2ogr for bench/)"; \
-	  if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	else echo ">> system packages present: $(BENCH_APT)"; fi
+	$(call apt_ensure,$(BENCH_APT),load generator and ogr2ogr for bench/)
 
 $(BENCH_STAMP): bench/requirements.txt
 	@echo ">> creating $(BENCH_VENV) with the peers (tipg, pygeoapi), matplotlib and py-spy"

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import ORJSONResponse
+from sqlalchemy import Connection
 
 from hub import __version__
 from hub.api.caching import (
@@ -58,14 +59,15 @@ class JSONDocument(Response):
 # -- collections from the catalogue ----------------------------------------------------------
 
 
-def resolve(data: Data, raw_id: str) -> ogc.Collection:
-    """The collection a (possibly pinned, possibly layered) id names, or :class:`NotFound`."""
+def resolve(data: Data, raw_id: str, conn: Connection | None = None) -> ogc.Collection:
+    """The collection a (possibly pinned, possibly layered) id names, or :class:`NotFound`.
+    ``conn``: the request's connection, when it holds one."""
     try:
         ref = parse_collection_id(raw_id)
     except LookupError:
         raise NotFound(f"collection '{raw_id}' does not exist") from None
-    published = data.layer(ref.dataset_id, ref.version, ref.layer)
-    return ogc.Collection(raw_id, data.dataset(ref.dataset_id), published,
+    published = data.layer(ref.dataset_id, ref.version, ref.layer, conn)
+    return ogc.Collection(raw_id, data.dataset(ref.dataset_id, conn), published,
                           pinned=ref.version is not None)
 
 
@@ -137,59 +139,62 @@ def queryables(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> 
             responses={200: {"content": {ogc.GEOJSON: {}}}})
 def items(collection_id: CollectionId, request: Request, data: DataDep,
           settings: SettingsDep, base: BaseUrlDep) -> Response:
-    found = resolve(data, collection_id)
-    etag, pinned = _cached(request, found, "ogc-items")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    parsed = parse_items_query(
-        request.query_params.multi_items(), found.published,
-        default_limit=settings.default_limit, max_limit=settings.max_limit,
-        max_radius_m=settings.max_radius_m,
-    )
-    query = parsed.query
-    page = data.records(found.published, query, "geojson")
-    collection_url = f"{base}/ogc/collections/{collection_id}"
-    self_url = f"{collection_url}/items" + (f"?{request.url.query}" if request.url.query else "")
-    next_url = None
-    if page.next_values is not None:
-        values, fid = page.next_values
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        params.append(("cursor", encode_cursor(values, fid, query)))
-        next_url = f"{collection_url}/items?{urlencode(params)}"
-    context = PageContext(
-        dataset_id=found.published.dataset_id, version=found.published.version,
-        number_matched=data.count(found.published, query),
-        links=ogc.items_links(self_url, next_url, collection_url),
-    )
-    response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
-    response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    with data.connection() as conn:  # one pooled connection for the whole request
+        found = resolve(data, collection_id, conn)
+        etag, pinned = _cached(request, found, "ogc-items")
+        if not_modified(request, etag):
+            return not_modified_response(etag, pinned=pinned)
+        parsed = parse_items_query(
+            request.query_params.multi_items(), found.published,
+            default_limit=settings.default_limit, max_limit=settings.max_limit,
+            max_radius_m=settings.max_radius_m,
+        )
+        query = parsed.query
+        page = data.records(found.published, query, "geojson", conn)
+        collection_url = f"{base}/ogc/collections/{collection_id}"
+        query_string = f"?{request.url.query}" if request.url.query else ""
+        self_url = f"{collection_url}/items{query_string}"
+        next_url = None
+        if page.next_values is not None:
+            values, fid = page.next_values
+            params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+            params.append(("cursor", encode_cursor(values, fid, query)))
+            next_url = f"{collection_url}/items?{urlencode(params)}"
+        context = PageContext(
+            dataset_id=found.published.dataset_id, version=found.published.version,
+            number_matched=data.count(found.published, query, conn),
+            links=ogc.items_links(self_url, next_url, collection_url),
+        )
+        response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
+        response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
+        apply_cache_headers(response, etag, pinned=pinned)
+        return response
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
             responses={200: {"content": {ogc.GEOJSON: {}}}})
 def item(collection_id: CollectionId, feature_id: str, request: Request, data: DataDep,
          base: BaseUrlDep) -> Response:
-    found = resolve(data, collection_id)
-    etag, pinned = _cached(request, found, f"ogc-item/{feature_id}")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
-    try:
-        query = feature_query(found.published, feature_id, crs)
-    except LookupError:
-        query = None
-    page = data.records(found.published, query, "geojson") if query else None
-    if not page or not page.rows:
-        raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
-    collection_url = f"{base}/ogc/collections/{collection_id}"
-    links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
-             ogc.link(collection_url, "collection", ogc.JSON)]
-    response = Response(ogc.feature_with_links(page.rows[0], links), media_type=ogc.GEOJSON)
-    response.headers["Content-Crs"] = f"<{crs.uri}>"
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    with data.connection() as conn:  # one pooled connection for the whole request
+        found = resolve(data, collection_id, conn)
+        etag, pinned = _cached(request, found, f"ogc-item/{feature_id}")
+        if not_modified(request, etag):
+            return not_modified_response(etag, pinned=pinned)
+        crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
+        try:
+            query = feature_query(found.published, feature_id, crs)
+        except LookupError:
+            query = None
+        page = data.records(found.published, query, "geojson", conn) if query else None
+        if not page or not page.rows:
+            raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
+        collection_url = f"{base}/ogc/collections/{collection_id}"
+        links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
+                 ogc.link(collection_url, "collection", ogc.JSON)]
+        response = Response(ogc.feature_with_links(page.rows[0], links), media_type=ogc.GEOJSON)
+        response.headers["Content-Crs"] = f"<{crs.uri}>"
+        apply_cache_headers(response, etag, pinned=pinned)
+        return response
 
 
 # -- vector tiles -------------------------------------------------------------------------
@@ -218,25 +223,27 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
 def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
          data: DataDep, settings: SettingsDep) -> Response:
-    found = _with_geometry(data, collection_id)
-    etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    # Tiles take the same filters as /items (property filters, filter=, datetime=).
-    parsed = parse_items_query(
-        request.query_params.multi_items(), found.published,
-        default_limit=settings.default_limit, max_limit=settings.max_limit,
-        max_radius_m=settings.max_radius_m,
-    )
-    body = Tiles(data.engine).tile(found.published, parsed.query, found.base_id, z, x, y)
-    response = Response(body, status_code=200 if body else 204,
-                        media_type=ogc.MVT if body else None)
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    with data.connection() as conn:  # one pooled connection for the whole request
+        found = _with_geometry(data, collection_id, conn)
+        etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
+        if not_modified(request, etag):
+            return not_modified_response(etag, pinned=pinned)
+        # Tiles take the same filters as /items (property filters, filter=, datetime=).
+        parsed = parse_items_query(
+            request.query_params.multi_items(), found.published,
+            default_limit=settings.default_limit, max_limit=settings.max_limit,
+            max_radius_m=settings.max_radius_m,
+        )
+        body = Tiles(data.engine).tile(found.published, parsed.query, found.base_id, z, x, y,
+                                       conn)
+        response = Response(body, status_code=200 if body else 204,
+                            media_type=ogc.MVT if body else None)
+        apply_cache_headers(response, etag, pinned=pinned)
+        return response
 
 
-def _with_geometry(data: Data, raw_id: str) -> ogc.Collection:
-    found = resolve(data, raw_id)
+def _with_geometry(data: Data, raw_id: str, conn: Connection | None = None) -> ogc.Collection:
+    found = resolve(data, raw_id, conn)
     if not found.published.has_geometry:
         raise NotFound(f"collection '{raw_id}' has no geometry, so no tiles")
     return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from hub.catalog import PublishedVersion
 from hub.db.engine import BINARY_RESULTS
@@ -17,10 +17,13 @@ class Tiles:
         self.engine = engine
 
     def tile(self, version: PublishedVersion, query: FeatureQuery, layer: str,
-             z: int, x: int, y: int) -> bytes:
+             z: int, x: int, y: int, conn: Connection | None = None) -> bytes:
         """The MVT bytes PostGIS wrote; empty when no feature touches the tile. Fetched in
-        binary format (see :data:`hub.db.engine.BINARY_RESULTS`): tiles run to megabytes."""
+        binary format (see :data:`hub.db.engine.BINARY_RESULTS`): tiles run to megabytes.
+        ``conn``: the request's connection, when it holds one."""
         statement = tile_statement(version.table(), version.schema, query, layer, z, x, y)
-        with self.engine.connect() as conn:
-            value = conn.execution_options(**{BINARY_RESULTS: True}).execute(statement).scalar()
+        if conn is None:
+            with self.engine.connect() as fresh:
+                return self.tile(version, query, layer, z, x, y, fresh)
+        value = conn.execute(statement, execution_options={BINARY_RESULTS: True}).scalar()
         return bytes(value) if value else b""

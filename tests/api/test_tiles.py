@@ -117,3 +117,26 @@ def test_each_tile_row_is_clipped_once(hub):
     with data.engine.connect() as conn:
         plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN VERBOSE {compiled}")))
     assert plan.lower().count("st_asmvtgeom") == 1, plan
+
+
+@pytest.mark.parametrize("path", ["tiles/WebMercatorQuad/15/{x}/{y}", "items", "items/S0001"])
+def test_an_ogc_request_checks_out_one_connection(hub, path):
+    """Collection lookup, dataset row, data query and count share the request's connection
+    (each extra checkout was a pool round trip and, under load, a wait for a free one)."""
+    from sqlalchemy import event
+
+    engine = hub.client.app.state.data.engine
+    checkouts: list[int] = []
+
+    def count(*_args):
+        checkouts.append(1)
+
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    url = "/ogc/collections/test-shops/" + path.format(x=tile.x, y=tile.y)
+    event.listen(engine, "checkout", count)
+    try:
+        response = hub.client.get(url)
+    finally:
+        event.remove(engine, "checkout", count)
+    assert response.status_code == 200, response.text[:300]
+    assert len(checkouts) == 1

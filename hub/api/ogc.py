@@ -28,6 +28,7 @@ from hub.data import Data, NotFound
 from hub.data.tiles import Tiles
 from hub.query.catalog import DatasetSearch
 from hub.query.ogc_params import (
+    ItemsRequest,
     collection_id,
     crs_by_uri,
     feature_query,
@@ -37,6 +38,7 @@ from hub.query.ogc_params import (
 from hub.query.params import encode_cursor
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
+from hub.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -144,11 +146,7 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
         etag, pinned = _cached(request, found, "ogc-items")
         if not_modified(request, etag):
             return not_modified_response(etag, pinned=pinned)
-        parsed = parse_items_query(
-            request.query_params.multi_items(), found.published,
-            default_limit=settings.default_limit, max_limit=settings.max_limit,
-            max_radius_m=settings.max_radius_m,
-        )
+        parsed = _items_query(request, found, settings)
         query = parsed.query
         page = data.records(found.published, query, "geojson", conn)
         collection_url = f"{base}/ogc/collections/{collection_id}"
@@ -229,17 +227,22 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
         if not_modified(request, etag):
             return not_modified_response(etag, pinned=pinned)
         # Tiles take the same filters as /items (property filters, filter=, datetime=).
-        parsed = parse_items_query(
-            request.query_params.multi_items(), found.published,
-            default_limit=settings.default_limit, max_limit=settings.max_limit,
-            max_radius_m=settings.max_radius_m,
-        )
+        parsed = _items_query(request, found, settings)
         body = Tiles(data.engine).tile(found.published, parsed.query, found.base_id, z, x, y,
                                        conn)
         response = Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
         apply_cache_headers(response, etag, pinned=pinned)
         return response
+
+
+def _items_query(request: Request, found: ogc.Collection, settings: Settings) -> ItemsRequest:
+    """The /items query parameters (also accepted by tiles) against the collection."""
+    return parse_items_query(
+        request.query_params.multi_items(), found.published,
+        default_limit=settings.default_limit, max_limit=settings.max_limit,
+        max_radius_m=settings.max_radius_m,
+    )
 
 
 def _with_geometry(data: Data, raw_id: str, conn: Connection | None = None) -> ogc.Collection:

@@ -243,14 +243,9 @@ def parse_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     if plain.any():
         result[plain] = pd.to_numeric(pd.Series(text[plain], dtype=object)).to_numpy(np.int64)
     rest = ~plain
-    invalid = np.zeros(len(text), dtype=bool)
-    if rest.any():
-        parsed, bad = _split_invalid(
-            _map_unique(pd.Series(text[rest], dtype=object, copy=False), _integer_one),
-            pd.RangeIndex(int(rest.sum())),
-        )
+    parsed, invalid = _parse_rest(text, rest, _integer_one)
+    if parsed is not None:
         result[rest] = pd.array(list(parsed), dtype="Int64")
-        invalid[rest] = bad.to_numpy()
     return pd.Series(result, index=s.index, dtype="Int64"), pd.Series(invalid, index=s.index)
 
 
@@ -483,6 +478,20 @@ def _datetime_one(value: str) -> str | None:
     return f"{date.isoformat()}T{clock}{tz}"
 
 
+def _parse_rest(text: np.ndarray, rest: np.ndarray, one: Any) -> tuple[Any, np.ndarray]:
+    """The per-value parser ``one`` over the cells a vectorised fast path left (``rest``):
+    (their parsed values or None when there are none, invalid mask over all cells)."""
+    invalid = np.zeros(len(text), dtype=bool)
+    if not rest.any():
+        return None, invalid
+    parsed, bad = _split_invalid(
+        _map_unique(pd.Series(text[rest], dtype=object, copy=False), one),
+        pd.RangeIndex(int(rest.sum())),
+    )
+    invalid[rest] = bad.to_numpy()
+    return parsed, invalid
+
+
 def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Date and time to ISO 8601 with an offset (``2020-04-01T09:30:00+09:00``).
 
@@ -494,14 +503,9 @@ def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = text_array(s)
     done, values = _plain_datetimes(text)
     rest = ~done
-    invalid = np.zeros(len(text), dtype=bool)
-    if rest.any():
-        parsed, bad = _split_invalid(
-            _map_unique(pd.Series(text[rest], dtype=object, copy=False), _datetime_one),
-            pd.RangeIndex(int(rest.sum())),
-        )
+    parsed, invalid = _parse_rest(text, rest, _datetime_one)
+    if parsed is not None:
         values[rest] = parsed
-        invalid[rest] = bad.to_numpy()
     return (pd.Series(values, index=s.index, dtype=object, copy=False),
             pd.Series(invalid, index=s.index))
 

@@ -152,30 +152,11 @@ def prepare(
         raw=raw,
         frame=frame,
         geometry_wkt=geometry_wkt,
-        search_text=norm.search_text(frame, search_fields(definition), already_nfkc=True),
+        search_text=norm.search_text(frame, definition.schema.search_fields(definition.id),
+                                     already_nfkc=True),
         source_rows=raw.source_rows[keep],
         report=report,
     )
-
-
-def search_fields(definition: DatasetDefinition) -> list[str]:
-    """The string fields whose text ``q`` searches (``_search``): the schema's ``x-search``
-    list when it has one, else every string field.
-
-    The trigram index over ``_search`` is the slowest step of a large publish (53 s of the
-    1M-row benchmark with every field); ids, codes, phone numbers and URLs add many
-    trigrams that nobody searches for in free text, so a schema may name the fields worth it.
-    """
-    schema = definition.schema
-    strings = [f.name for f in schema.fields if f.type == "string"]
-    chosen = schema.raw.get("x-search")
-    if chosen is None:
-        return strings
-    unknown = [name for name in chosen if name not in strings]
-    if not isinstance(chosen, list) or unknown:
-        raise ValueError(f"{definition.id}: x-search must list string fields of the schema "
-                         f"(not {unknown or chosen!r})")
-    return [name for name in strings if name in chosen]
 
 
 # --- columns -------------------------------------------------------------------------------------

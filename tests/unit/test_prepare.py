@@ -547,3 +547,13 @@ def test_schema_x_search_limits_the_search_text(tmp_path: Path) -> None:
 def test_schema_x_search_must_name_string_fields(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="x-search"):
         prepare(_with_search(definition("etl-crafted"), ["capacity"]), write_crafted(tmp_path))
+
+
+@pytest.mark.parametrize("chosen", [["capacity"], ["no_such_field"], "name"])
+def test_a_bad_x_search_is_refused_when_the_schema_is_loaded(chosen: object) -> None:
+    """Refused before any file is read, with the schema named (not mid-publish)."""
+    from hub.catalog import DefinitionError, TableSchema
+
+    raw = {**definition("etl-crafted").schema.raw, "x-search": chosen}
+    with pytest.raises(DefinitionError, match=r"crafted\.json: x-search"):
+        TableSchema.from_json(raw, "crafted.json")

@@ -45,7 +45,6 @@ class ExportSource:
     def _session(self) -> Iterator[Any]:
         """A raw psycopg connection inside a read-only transaction with export settings."""
         with self.engine.connect() as conn:
-            conn.execute(text("SET TRANSACTION READ ONLY"))
             for statement in exports_q.EXPORT_SESSION:
                 conn.execute(text(statement))
             yield conn.connection.driver_connection
@@ -87,7 +86,6 @@ class ExportSource:
         sql = exports_q.compile_literal(exports_q.typed_select(version))
         hint = adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value
         with adbc.connect(libpq_uri(self.engine)) as conn, conn.cursor() as cur:
-            cur.execute("SET TRANSACTION READ ONLY")
             for statement in exports_q.EXPORT_SESSION:
                 cur.execute(statement)
             cur.adbc_statement.set_options(**{hint: str(ARROW_BATCH_BYTES)})

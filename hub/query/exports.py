@@ -22,9 +22,11 @@ FORMULA_START = "^[=+@\t\r-]"
 GEOJSON_DIGITS = 9  # what ST_AsGeoJSON writes by default; sub-millimetre, nothing is lost
 DATETIME_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'  # ISO 8601 in UTC, as Table Schema expects
 
-# Session settings every export runs under, so the bytes do not depend on the server's
-# configuration (DateStyle, TimeZone) and nothing times out half-way through a big file.
+# Session settings every export runs under, on either driver (psycopg COPY, ADBC Arrow): a
+# read-only transaction, bytes that do not depend on the server's configuration (DateStyle,
+# TimeZone), and no timeout half-way through a big file.
 EXPORT_SESSION = (
+    "SET TRANSACTION READ ONLY",
     "SET LOCAL statement_timeout = 0",
     "SET LOCAL DateStyle = 'ISO, YMD'",
     "SET LOCAL TimeZone = 'UTC'",

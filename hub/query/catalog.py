@@ -111,14 +111,6 @@ def version_by_number(dataset_id: str, number: int) -> Select[Any]:
     )
 
 
-def current_version(dataset_id: str) -> Select[Any]:
-    return select(versions, *_CITED).join(
-        datasets,
-        and_(datasets.c.id == versions.c.dataset_id,
-             datasets.c.current_version == versions.c.version),
-    ).where(datasets.c.id == dataset_id)
-
-
 # -- cheap version lookups (the hot path of every records request) ------------------------------
 
 _VERSION_STATE = (versions.c.dataset_id, versions.c.version, versions.c.status,

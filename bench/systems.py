@@ -307,7 +307,7 @@ def paths(system: str, query: str, sample: Sample) -> list[str] | None:
     elif query == "by_id":
         for fid in sample.ids:
             out.append({
-                "hub": items(hub_records, {"id": fid, "f": "geojson"}),
+                "hub": f"{hub_records}/{fid}?f=geojson",
                 "hub-ogc": f"{hub_items}/{fid}",
                 "tipg": f"{tipg_items}/{fid}",
                 "pygeoapi": f"{pygeo_items}/{fid}?f=json",
@@ -351,7 +351,7 @@ def describe_equivalents() -> dict[str, str]:
                   "spheroid distance, sorted by distance); tipg and pygeoapi have no radius "
                   "(tipg's cql2 has no S_DWITHIN), so they get the box around the circle "
                   f"(bbox ±{RADIUS_M} m, limit {PAGE}): less work than the hub's",
-        "by_id": "hub: /v1 records?id=P0001234 (the primary key as a filter); hub-ogc, tipg, "
+        "by_id": "hub: /v1 records/P0001234?f=geojson (one Feature by key); hub-ogc, tipg, "
                  "pygeoapi: /items/P0001234 (id column = the dataset's key)",
         "filter": f"category=<value> (equality on a text field, no index), limit {PAGE}",
         "tile_z14": "MVT z14 tile containing a data point: hub /ogc tiles, tipg tiles, "

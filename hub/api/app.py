@@ -12,7 +12,8 @@ from hub.api import changes, ckan, dcat, downloads, ogc, transit, v1
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.data import Data
-from hub.db.engine import make_engine
+from hub.data.records_by_key import RecordsByKey
+from hub.db.engine import make_async_pool, make_engine
 from hub.settings import Settings
 
 DESCRIPTION = """
@@ -27,14 +28,27 @@ Open data of the city, versioned and queryable.
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the app for ``settings``; the engine is created here and disposed on shutdown."""
+    """Build the app for ``settings``. The engine and the async pool (single-record reads,
+    hub.data.records_by_key) are created here; the pool opens and both close with the app's
+    lifespan, so serve it with a server that runs lifespans (uvicorn does; so does
+    ``with TestClient(app)``)."""
     engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms,
                          parallel_workers=settings.api_parallel_workers)
+    data = Data(engine)
+    records_by_key = RecordsByKey(
+        make_async_pool(settings, statement_timeout_ms=settings.statement_timeout_ms,
+                        parallel_workers=settings.api_parallel_workers),
+        data,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
-        yield
-        engine.dispose()
+        await records_by_key.open()
+        try:
+            yield
+        finally:
+            await records_by_key.close()
+            engine.dispose()
 
     app = FastAPI(
         title="Co-Creation Hub",
@@ -43,7 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.data = Data(engine)
+    app.state.data = data
+    app.state.records_by_key = records_by_key
     install_problem_handlers(app)
     app.include_router(v1.router)
     app.include_router(transit.router)

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hub.data import Data
+from hub.data.records_by_key import RecordsByKey
 from hub.settings import Settings
 
 
@@ -41,6 +42,10 @@ async def _settings_dependency(request: Request) -> Settings:
     return get_settings(request)
 
 
+async def _records_by_key_dependency(request: Request) -> RecordsByKey:
+    return request.app.state.records_by_key
+
+
 async def _base_url_dependency(request: Request) -> str:
     return base_url(request)
 
@@ -48,3 +53,4 @@ async def _base_url_dependency(request: Request) -> str:
 DataDep = Annotated[Data, Depends(_data_dependency)]
 SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 BaseUrlDep = Annotated[str, Depends(_base_url_dependency)]
+RecordsByKeyDep = Annotated[RecordsByKey, Depends(_records_by_key_dependency)]

@@ -23,7 +23,7 @@ from hub.api.caching import (
     not_modified_response,
     representation_etag,
 )
-from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep
 from hub.data import Data, NotFound
 from hub.data.tiles import Tiles
 from hub.query.catalog import DatasetSearch
@@ -31,7 +31,6 @@ from hub.query.ogc_params import (
     ItemsRequest,
     collection_id,
     crs_by_uri,
-    feature_query,
     parse_collection_id,
     parse_items_query,
 )
@@ -171,28 +170,30 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
             responses={200: {"content": {ogc.GEOJSON: {}}}})
-def item(collection_id: CollectionId, feature_id: str, request: Request, data: DataDep,
-         base: BaseUrlDep) -> Response:
-    with data.connection() as conn:  # one pooled connection for the whole request
-        found = resolve(data, collection_id, conn)
-        etag, pinned = _cached(request, found, f"ogc-item/{feature_id}")
-        if not_modified(request, etag):
-            return not_modified_response(etag, pinned=pinned)
-        crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
-        try:
-            query = feature_query(found.published, feature_id, crs)
-        except LookupError:
-            query = None
-        page = data.records(found.published, query, "geojson", conn) if query else None
-        if not page or not page.rows:
-            raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
-        collection_url = f"{base}/ogc/collections/{collection_id}"
-        links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
-                 ogc.link(collection_url, "collection", ogc.JSON)]
-        response = Response(ogc.feature_with_links(page.rows[0], links), media_type=ogc.GEOJSON)
-        response.headers["Content-Crs"] = f"<{crs.uri}>"
-        apply_cache_headers(response, etag, pinned=pinned)
-        return response
+async def item(collection_id: CollectionId, feature_id: str, request: Request,
+               by_key: RecordsByKeyDep, base: BaseUrlDep) -> Response:
+    """Served on the event loop like /v1's single records (hub.data.records_by_key)."""
+    try:
+        ref = parse_collection_id(collection_id)
+    except LookupError:
+        raise NotFound(f"collection '{collection_id}' does not exist") from None
+    crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
+    found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
+                                crs.output)
+    pinned = ref.version is not None
+    etag = representation_etag(found.published.content_sha256, request,
+                               f"ogc-item/{feature_id}")
+    if not_modified(request, etag):
+        return not_modified_response(etag, pinned=pinned)
+    if found.row is None:
+        raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
+    collection_url = f"{base}/ogc/collections/{collection_id}"
+    links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
+             ogc.link(collection_url, "collection", ogc.JSON)]
+    response = Response(ogc.feature_with_links(found.row[0], links), media_type=ogc.GEOJSON)
+    response.headers["Content-Crs"] = f"<{crs.uri}>"
+    apply_cache_headers(response, etag, pinned=pinned)
+    return response
 
 
 # -- vector tiles -------------------------------------------------------------------------

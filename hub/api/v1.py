@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -17,15 +17,17 @@ from hub.api.caching import (
     not_modified_response,
     representation_etag,
 )
-from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep
 from hub.api.errors import NotAcceptable
 from hub.api.references import resolve_near_reference
 from hub.catalog import PublishedVersion
+from hub.data import NotFound
+from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
 from hub.query.params import encode_cursor, parse_records_query
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
-from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext
+from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
@@ -285,3 +287,89 @@ def version_layer_records(
 ) -> Response:
     return records_response(request, data, settings, base, dataset_id,
                              version_number(version), layer)
+
+
+# -- one record by its key ----------------------------------------------------------------
+
+RecordKey = Annotated[str, Path(
+    description="The record's key: its single-column primary key (e.g. the `id` field), "
+                "else its row number `_fid` (the `id` its GeoJSON Feature carries).",
+    examples=["P0000001"],
+)]
+RECORD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {}, "application/geo+json": {}, "text/csv": {}}},
+    404: {"description": "No such dataset, version, layer or record (problem+json)"},
+    410: {"description": "The pinned version was withdrawn (problem+json)"},
+}
+
+
+async def record_response(
+    request: Request, by_key: RecordsByKey, base: str, dataset_id: str, number: int | None,
+    layer: str | None, raw_key: str,
+) -> Response:
+    """One record as a JSON object, a GeoJSON Feature or a one-row CSV.
+
+    Served on the event loop (hub.data.records_by_key): a lookup by key is the most frequent
+    request and almost all of its cost is per-request overhead.
+    """
+    unknown = sorted({k for k in request.query_params if k != "f"})
+    if unknown:
+        raise QueryError(f"unknown parameter '{unknown[0]}'; a single record takes only f "
+                         "(use /records with filters to query)", unknown[0])
+    output = choose_format(request)
+    found = await by_key.record(dataset_id, number, layer, raw_key, output)  # type: ignore[arg-type]
+    published = found.published
+    pinned = number is not None
+    etag = representation_etag(published.content_sha256, request, f"record/{raw_key}/{output}")
+    if not_modified(request, etag):
+        return not_modified_response(etag, pinned=pinned)
+    if found.row is None:
+        where = f"layer '{layer}' of " if layer else ""
+        raise NotFound(f"{where}version {published.version} of dataset '{dataset_id}' has no "
+                       f"record '{raw_key}'")
+    response = Response(single_record(found.row, output, found.csv_columns),
+                        media_type=FORMATS[output].media_type)
+    apply_cache_headers(response, etag, pinned=pinned)
+    response.headers["X-Hub-Version"] = str(published.version)
+    if not pinned:
+        layer_path = f"/layers/{layer}" if layer else ""
+        canonical = (f"{base}/v1/datasets/{dataset_id}/versions/{published.version}"
+                     f"{layer_path}/records/{quote(raw_key, safe='')}")
+        response.headers["Link"] = f'<{canonical}>; rel="canonical"'
+    return response
+
+
+@router.get("/datasets/{dataset_id}/records/{record_key}",
+            summary="One record of the latest version, by key", responses=RECORD_RESPONSES)
+async def latest_record(dataset_id: DatasetId, record_key: RecordKey, request: Request,
+                        by_key: RecordsByKeyDep, base: BaseUrlDep) -> Response:
+    return await record_response(request, by_key, base, dataset_id, None, None, record_key)
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}/records/{record_key}",
+            summary="One record of a pinned version, by key (cacheable forever)",
+            responses=RECORD_RESPONSES)
+async def version_record(dataset_id: DatasetId, version: VersionRef, record_key: RecordKey,
+                         request: Request, by_key: RecordsByKeyDep,
+                         base: BaseUrlDep) -> Response:
+    return await record_response(request, by_key, base, dataset_id, version_number(version),
+                                 None, record_key)
+
+
+@router.get("/datasets/{dataset_id}/layers/{layer}/records/{record_key}",
+            summary="One record of a layer of the latest version, by key",
+            responses=RECORD_RESPONSES)
+async def latest_layer_record(dataset_id: DatasetId, layer: LayerName, record_key: RecordKey,
+                              request: Request, by_key: RecordsByKeyDep,
+                              base: BaseUrlDep) -> Response:
+    return await record_response(request, by_key, base, dataset_id, None, layer, record_key)
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records/{record_key}",
+            summary="One record of a layer of a pinned version, by key",
+            responses=RECORD_RESPONSES)
+async def version_layer_record(dataset_id: DatasetId, version: VersionRef, layer: LayerName,
+                               record_key: RecordKey, request: Request,
+                               by_key: RecordsByKeyDep, base: BaseUrlDep) -> Response:
+    return await record_response(request, by_key, base, dataset_id, version_number(version),
+                                 layer, record_key)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from psycopg import AsyncConnection
 from psycopg.pq import Format
-from sqlalchemy import Engine, create_engine, event
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine, create_engine, event, make_url
 
 from hub.db.cluster import LocalCluster
 from hub.settings import Settings
@@ -45,6 +47,17 @@ def _binary_results_when_asked(_conn, cursor, _statement, _parameters, context, 
         cursor.format = Format.BINARY
 
 
+def session_statements(statement_timeout_ms: int | None,
+                       parallel_workers: int | None) -> list[str]:
+    """The SETs every API connection runs once, whichever pool it belongs to."""
+    statements: list[str] = []
+    if statement_timeout_ms:
+        statements.append(f"SET statement_timeout = {int(statement_timeout_ms)}")
+    if parallel_workers is not None:
+        statements.append(f"SET max_parallel_workers_per_gather = {int(parallel_workers)}")
+    return statements
+
+
 def make_engine(
     settings: Settings, *, statement_timeout_ms: int | None = None,
     parallel_workers: int | None = None,
@@ -59,18 +72,39 @@ def make_engine(
         pool_recycle=1800,
     )
     event.listen(engine, "before_cursor_execute", _binary_results_when_asked)
-    session_settings: list[str] = []
-    if statement_timeout_ms:
-        session_settings.append(f"SET statement_timeout = {int(statement_timeout_ms)}")
-    if parallel_workers is not None:
-        session_settings.append(f"SET max_parallel_workers_per_gather = {int(parallel_workers)}")
-    if session_settings:
+    statements = session_statements(statement_timeout_ms, parallel_workers)
+    if statements:
 
         @event.listens_for(engine, "connect")
         def _configure(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             with dbapi_conn.cursor() as cur:
-                for statement in session_settings:
+                for statement in statements:
                     cur.execute(statement)
             dbapi_conn.commit()
 
     return engine
+
+
+def make_async_pool(
+    settings: Settings, *, statement_timeout_ms: int | None = None,
+    parallel_workers: int | None = None,
+) -> AsyncConnectionPool:
+    """An async psycopg pool (not yet open) for the reads served on the event loop
+    (hub.data.records_by_key). Same database, same session settings as :func:`make_engine`;
+    autocommit, since each of those reads is a single statement."""
+    statements = session_statements(statement_timeout_ms, parallel_workers)
+
+    async def configure(conn: AsyncConnection) -> None:
+        for statement in statements:
+            await conn.execute(statement)
+
+    url = make_url(database_url(settings)).set(drivername="postgresql")
+    return AsyncConnectionPool(
+        url.render_as_string(hide_password=False),
+        min_size=1,
+        max_size=settings.pool_size + 10,
+        kwargs={"autocommit": True},
+        configure=configure,
+        max_idle=1800,
+        open=False,
+    )

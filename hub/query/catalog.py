@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, or_, select, true
 
 from hub.db.tables import datasets, versions
 
@@ -119,13 +119,19 @@ _VERSION_STATE = (versions.c.dataset_id, versions.c.version, versions.c.status,
 
 def version_state(dataset_id: str, number: int | None) -> Select[Any]:
     """Only what can change about a version (status) and what identifies its content: the
-    heavy parts (schema, layers, warnings) are immutable and cached by the caller."""
+    heavy parts (schema, layers, warnings) are immutable and cached by the caller.
+
+    The values are the named bind parameters ``dataset_id`` and ``version``, so a caller that
+    compiles the statement once (hub.data.records_by_key) can run it again with new values.
+    """
+    dataset = bindparam("dataset_id", dataset_id, type_=datasets.c.id.type)
     if number is None:
         return select(*_VERSION_STATE).join(
             datasets,
             and_(datasets.c.id == versions.c.dataset_id,
                  datasets.c.current_version == versions.c.version),
-        ).where(datasets.c.id == dataset_id)
+        ).where(datasets.c.id == dataset)
     return select(*_VERSION_STATE).where(
-        versions.c.dataset_id == dataset_id, versions.c.version == number
+        versions.c.dataset_id == dataset,
+        versions.c.version == bindparam("version", number, type_=versions.c.version.type),
     )

@@ -162,26 +162,6 @@ def parse_items_query(
     return ItemsRequest(replace(query, **changes), crs)  # type: ignore[arg-type]
 
 
-def feature_query(version: PublishedVersion, feature_id: str, crs: SupportedCrs) -> FeatureQuery:
-    """One feature by its id: the single-column primary key, else ``_fid``.
-
-    Raises :class:`LookupError` when the id cannot exist (wrong type), which is a 404.
-    """
-    if len(version.schema.primary_key) == 1:
-        key = version.schema.primary_key[0]
-        try:
-            query = parse_records_query([(key, feature_id)], version.schema,
-                                        has_geometry=version.has_geometry, default_limit=1,
-                                        max_limit=1, max_radius_m=1)
-        except QueryError:
-            raise LookupError(feature_id) from None
-        return replace(query, output_crs=crs.output)
-    if not feature_id.isdigit() or len(feature_id) > 18:
-        raise LookupError(feature_id)
-    return FeatureQuery(filters=(PropertyFilter("_fid", "exact", int(feature_id)),), limit=1,
-                        output_crs=crs.output)
-
-
 def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
     """OGC clients may ask for more than the server gives: clamp to the maximum (Part 1
     allows it) rather than refuse, so GDAL/QGIS paging with large pages keeps working."""

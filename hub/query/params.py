@@ -169,6 +169,24 @@ def _convert(field: SchemaField, raw: str, key: str) -> Any:
     )
 
 
+def record_key(schema: TableSchema, raw: str) -> tuple[str, Any]:
+    """The column and typed value that name one record: its single-column primary key, else
+    its row number ``_fid`` (the same id GeoJSON features carry).
+
+    Raises :class:`LookupError` when no record can have this id (a value of the wrong type),
+    which callers answer with 404 rather than 400: an id is a name, not a query.
+    """
+    if len(schema.primary_key) == 1:
+        name = schema.primary_key[0]
+        try:
+            return name, _convert(schema.field(name), raw, name)
+        except QueryError:
+            raise LookupError(raw) from None
+    if not raw.isdigit() or len(raw) > 18:
+        raise LookupError(raw)
+    return "_fid", int(raw)
+
+
 def _parse_bool(raw: str, key: str) -> bool:
     word = raw.strip().lower()
     if word in TRUE_WORDS:

@@ -23,10 +23,12 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     cast,
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -322,6 +324,23 @@ def records_statement(
     return RecordsStatement(statement, query.sort, csv_columns)
 
 
+def record_by_key_statement(
+    table: Table, schema: TableSchema, key_column: str, *, output: Output,
+    output_crs: Any, has_geometry: bool,
+) -> tuple[Select[Any], tuple[str, ...]]:
+    """SELECT one record's payload by its key (:func:`hub.query.params.record_key`), and
+    the CSV column names (csv output; the row is the payload column otherwise).
+
+    The key is the bind parameter ``key`` and nothing else varies, so the executor compiles
+    this once per (table, format, CRS) and runs it as a prepared statement (issue 8: the
+    by-id lookup is the hub's most frequent request).
+    """
+    query = FeatureQuery(limit=1, output_crs=output_crs)
+    payload, csv_columns = _payload_columns(table, schema, query, output, has_geometry, None, [])
+    key = table.c[key_column]
+    return select(*payload).where(key == bindparam("key", type_=key.type)), csv_columns
+
+
 _STATIC_PAYLOADS: dict[tuple[Any, ...], tuple[list[ColumnElement[Any]], tuple[str, ...]]] = {}
 
 
@@ -356,7 +375,7 @@ def _payload_columns(
             feature_id = feature_id_expression(table, schema)
             geometry = (
                 output_geometry(table, query).cast(_json())
-                if has_geometry else literal(None)
+                if has_geometry else null()
             )
             payload = func.json_build_object(
                 literal("type", Text()), literal("Feature", Text()),

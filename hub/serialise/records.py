@@ -75,6 +75,14 @@ def records_csv(rows: list[tuple[Any, ...]], context: PageContext) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def single_record(row: tuple[Any, ...], output: str, csv_columns: tuple[str, ...]) -> bytes:
+    """One record on its own: the JSON object / GeoJSON Feature PostGIS wrote (json,
+    geojson), or a header and one CSV row."""
+    if output != "csv":
+        return str(row[0]).encode("utf-8")
+    return records_csv([row], PageContext("", 0, None, [], csv_columns))
+
+
 @dataclass(frozen=True)
 class Format:
     name: str

@@ -132,6 +132,27 @@ def test_pinned_stop_times_of_a_trip(client):
                             if r["stop_id"] == "0211_A" and r["departure_time"] >= "21:00:00")
 
 
+def test_one_record_of_a_layer_by_key(client):
+    """stops has a one-column key (stop_id); stop_times a composite one, so its records are
+    named by row number, which is the file position."""
+    stop = rows(MURORAN, "stops.txt")[5]
+    record = get(client, f"{BASE}/layers/stops/records/{stop['stop_id']}")
+    assert record["stop_name"] == stop["stop_name"]
+    assert record["geometry"]["coordinates"] == pytest.approx(
+        [float(stop["stop_lon"]), float(stop["stop_lat"])])
+    pinned = get(client, f"{BASE}/versions/1/layers/stops/records/{stop['stop_id']}")
+    assert pinned == record
+
+    stop_time = rows(MURORAN, "stop_times.txt")[99]
+    feature = get(client, f"{BASE}/layers/stop_times/records/100", f="geojson")
+    assert feature["id"] == 100
+    assert feature["properties"]["trip_id"] == stop_time["trip_id"]
+    assert feature["properties"]["stop_sequence"] == int(stop_time["stop_sequence"])
+    for impossible in ("abc", "-1", "99999999999999999999"):
+        response = client.get(f"{BASE}/layers/stop_times/records/{impossible}")
+        assert response.status_code == 404, impossible
+
+
 def test_unknown_layer_is_404_naming_the_layers(client):
     response = client.get(f"{BASE}/layers/shapes/records")
     assert response.status_code == 404

@@ -95,7 +95,7 @@ def ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"p99_vs_{peer}"] = round(hub["p99_ms"] / other["p99_ms"], 2) \
                 if other["p99_ms"] else None
         tipg = table.get((query, concurrency, "tipg"))
-        for variant in ("hub-ogc", "hub-whatif"):
+        for variant in ("hub-ogc", "hub-cold"):
             other = table.get((query, concurrency, variant))
             row[f"{variant.replace('-', '_')}_rps_vs_tipg"] = \
                 round(other["rps"] / tipg["rps"], 2) if other and tipg and tipg["rps"] else None
@@ -225,14 +225,14 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
         lines += ["", f"Ratios at {scale['rows']:,} rows (hub = native /v1 records for "
                   "bbox/radius/by_id/filter, /ogc tiles for tiles):", "",
                   "| query | c | hub/tipg req/s | hub/pygeoapi req/s | hub p99 / tipg p99 | "
-                  "hub p99 / pygeoapi p99 | hub-ogc/tipg req/s | hub-whatif/tipg req/s |",
+                  "hub p99 / pygeoapi p99 | hub-ogc/tipg req/s | hub-cold/tipg req/s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for row in ratios(scale["runs"]):
             lines.append(f"| {row['query']} | {row['concurrency']} | "
                          f"{_fmt(row['rps_vs_tipg'], 2)} | {_fmt(row['rps_vs_pygeoapi'], 2)} | "
                          f"{_fmt(row['p99_vs_tipg'], 2)} | {_fmt(row['p99_vs_pygeoapi'], 2)} | "
                          f"{_fmt(row['hub_ogc_rps_vs_tipg'], 2)} | "
-                         f"{_fmt(row['hub_whatif_rps_vs_tipg'], 2)} |")
+                         f"{_fmt(row['hub_cold_rps_vs_tipg'], 2)} |")
         lines.append("")
     if len(result.get("scales", [])) > 1:
         lines += ["## Growth with size (hub, p50 ms at the lowest concurrency)", ""]

@@ -283,11 +283,11 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                 except Exception as exc:  # a peer that cannot start is reported, not fatal
                     skip[peer] = f"could not start: {str(exc)[-1500:]}"
                     log(f"{peer}: {skip[peer]}")
-            whatif = pool.submit(systems.start_hub_whatif, db, workdir,
-                                 ingest.hub_env(url)) if "hub-whatif" in wanted else None
+            cold = pool.submit(systems.start_hub_cold, db, workdir,
+                               ingest.hub_env(url)) if "hub-cold" in wanted else None
             hub = hub_future.result()
-            if whatif is not None:
-                servers["hub-whatif"] = whatif.result()
+            if cold is not None:
+                servers["hub-cold"] = cold.result()
         servers["hub"] = hub
         servers["hub-ogc"] = hub
         for query in systems.QUERIES:
@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per load run")
     parser.add_argument("--concurrency", help="comma-separated, e.g. 1,32")
     parser.add_argument("--systems", help=f"subset of {','.join(systems.SYSTEMS)} (default: "
-                        "all; the smoke suite leaves out hub-whatif)")
+                        "all)")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-queries", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
@@ -495,8 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         settings["duration"] = args.duration
     if args.concurrency:
         settings["concurrency"] = [int(c) for c in args.concurrency.split(",")]
-    default_systems = [s for s in systems.SYSTEMS
-                       if args.suite == "full" or s != "hub-whatif"]
+    default_systems = list(systems.SYSTEMS)
     wanted = [s.strip() for s in args.systems.split(",") if s.strip()] if args.systems \
         else default_systems
 

@@ -4,8 +4,9 @@
 * ``hub-ogc``  the hub's OGC API - Features surface (``/ogc/collections/{id}/items``)
 * ``tipg``     tipg (FastAPI + asyncpg), from bench/.venv
 * ``pygeoapi`` pygeoapi's Starlette app with the PostgreSQL and MVT-postgresql providers
-* ``hub-whatif`` the hub with two suggested fixes monkeypatched in (bench/whatif.py): not a
-  peer, a measurement of what the fixes would buy
+* ``hub-cold`` the same hub with its tile cache off (``HUB_TILE_CACHE_MB=0``), tiles only:
+  every tile computed by PostGIS, as the peers do (the hub's own figures are with the cache,
+  which the warm-up pass fills)
 
 Every server is the same ASGI server (uvicorn with uvloop/httptools, one worker process, no
 access log) on a free loopback port. The peers connect as a read-only role.
@@ -35,7 +36,7 @@ TABLE = "bench_tokyo_places__v1"
 FIELDS = ["id", "name", "name_kana", "category", "address", "ward", "postal_code", "phone",
           "website", "opened", "floors", "rating", "step_free", "latitude", "longitude",
           "updated"]
-SYSTEMS = ("hub", "hub-ogc", "tipg", "pygeoapi", "hub-whatif")
+SYSTEMS = ("hub", "hub-ogc", "tipg", "pygeoapi", "hub-cold")
 PEERS = ("tipg", "pygeoapi")
 QUERIES = ("bbox", "radius", "by_id", "filter", "tile_z14", "tile_z16")
 PAGE = 100
@@ -138,12 +139,12 @@ def start_hub(db: Database, workdir: Path, hub_env: dict[str, str]) -> Server:
     return server
 
 
-def start_hub_whatif(db: Database, workdir: Path, hub_env: dict[str, str]) -> Server:
-    """The hub with bench/whatif.py's patches (same server settings as ``hub``)."""
+def start_hub_cold(db: Database, workdir: Path, hub_env: dict[str, str]) -> Server:
+    """The hub with its tile cache off: what every tile costs when computed afresh."""
     port = free_port()
-    env = {**hub_env, "HUB_DATABASE_URL": f"{db.admin_url.rsplit('/', 1)[0]}/{db.name}"}
-    server = _spawn("hub-whatif", _uvicorn(HUB_BIN, "bench.whatif:app", port), env, port,
-                    workdir)
+    env = {**hub_env, "HUB_DATABASE_URL": f"{db.admin_url.rsplit('/', 1)[0]}/{db.name}",
+           "HUB_TILE_CACHE_MB": "0"}
+    server = _spawn("hub-cold", _uvicorn(HUB_BIN, "hub.api.asgi:app", port), env, port, workdir)
     _wait_ready(server, f"/v1/datasets/{DATASET_ID}")
     return server
 
@@ -273,7 +274,9 @@ BBOX_HALF_M = 400.0  # an 800 m square: a map viewport at street level
 
 def paths(system: str, query: str, sample: Sample) -> list[str] | None:
     """The request paths of ``query`` for ``system`` (None: the system has no equivalent)."""
-    if system == "hub-whatif":
+    if system == "hub-cold":
+        if query not in ("tile_z14", "tile_z16"):
+            return None  # only the tile cache differs from "hub"
         system = "hub"
     props = ",".join(FIELDS)
     hub_records = f"/v1/datasets/{DATASET_ID}/records"

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         "queries are short and many run at once; a parallel plan starts worker processes "
         "that each warm PostGIS afresh, which cost more than they saved.",
     )
+    tile_cache_mb: int = Field(
+        default=256, ge=0,
+        description="Memory per server worker for finished unfiltered vector tiles (0: off). "
+        "Version tables never change, so a cached tile never goes stale.",
+    )
     pool_size: int = Field(
         default=40, ge=1,
         description="Database connections kept per worker: as many as the server's worker "

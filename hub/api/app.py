@@ -13,6 +13,8 @@ from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.data import Data
 from hub.data.records_by_key import RecordsByKey
+from hub.data.tile_cache import TileCache
+from hub.data.tiles import Tiles
 from hub.db.engine import make_async_pool, make_engine
 from hub.settings import Settings
 
@@ -59,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.data = data
     app.state.records_by_key = records_by_key
+    app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024))
     install_problem_handlers(app)
     app.include_router(v1.router)
     app.include_router(transit.router)

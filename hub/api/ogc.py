@@ -23,9 +23,8 @@ from hub.api.caching import (
     not_modified_response,
     representation_etag,
 )
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, TilesDep
 from hub.data import Data, NotFound
-from hub.data.tiles import Tiles
 from hub.query.catalog import DatasetSearch
 from hub.query.ogc_params import (
     ItemsRequest,
@@ -221,7 +220,7 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
             summary="Mapbox vector tile (z/x/y); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
 def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
-         data: DataDep, settings: SettingsDep) -> Response:
+         data: DataDep, settings: SettingsDep, tiles: TilesDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
         etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
@@ -229,8 +228,7 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
             return not_modified_response(etag, pinned=pinned)
         # Tiles take the same filters as /items (property filters, filter=, datetime=).
         parsed = _items_query(request, found, settings)
-        body = Tiles(data.engine).tile(found.published, parsed.query, found.base_id, z, x, y,
-                                       conn)
+        body = tiles.tile(found.published, parsed.query, found.base_id, z, x, y, conn)
         response = Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
         apply_cache_headers(response, etag, pinned=pinned)

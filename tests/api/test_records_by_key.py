@@ -45,7 +45,8 @@ def test_json_geojson_and_csv_agree_with_the_records_query(hub: Hub) -> None:
     listed_csv = hub.client.get(f"{BASE}/versions/2/records",
                                 params={"shop_id": shop.shop_id, "f": "csv"})
     assert as_csv.text == listed_csv.text
-    assert list(csv.DictReader(io.StringIO(as_csv.text)))[0]["shop_id"] == shop.shop_id
+    (row,) = csv.DictReader(io.StringIO(as_csv.text))
+    assert row["shop_id"] == shop.shop_id
 
 
 def test_latest_points_at_its_pinned_twin_and_pinned_is_immutable(hub: Hub) -> None:

@@ -119,7 +119,7 @@ def test_each_tile_row_is_clipped_once(hub):
     assert plan.lower().count("st_asmvtgeom") == 1, plan
 
 
-@pytest.mark.parametrize("path", ["tiles/WebMercatorQuad/15/{x}/{y}", "items", "items/S0001"])
+@pytest.mark.parametrize("path", ["tiles/WebMercatorQuad/15/{x}/{y}", "items"])
 def test_an_ogc_request_checks_out_one_connection(hub, path):
     """Collection lookup, dataset row, data query and count share the request's connection
     (each extra checkout was a pool round trip and, under load, a wait for a free one)."""
@@ -140,3 +140,45 @@ def test_an_ogc_request_checks_out_one_connection(hub, path):
         event.remove(engine, "checkout", count)
     assert response.status_code == 200, response.text[:300]
     assert len(checkouts) == 1
+
+
+def _count_tile_queries(statements: list[str]):
+    def record(_conn, _cursor, statement, *_args):
+        if "ST_AsMVT(" in statement:
+            statements.append(statement)
+    return record
+
+
+def test_unfiltered_tiles_are_served_from_the_cache_and_keyed_by_version(hub):
+    """A version table never changes, so an unfiltered tile is computed once per version;
+    filtered tiles are always computed. The dropped shops of version 2 tell the versions'
+    tiles apart."""
+    from sqlalchemy import event
+
+    engine = hub.client.app.state.data.engine
+    dropped = hub.shops_v1[-1]
+    tile = mercantile.tile(dropped.lon, dropped.lat, 17)
+    path = f"{tile.z}/{tile.x}/{tile.y}"
+    statements: list[str] = []
+    listener = _count_tile_queries(statements)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        first = hub.client.get(f"/ogc/collections/test-shops@v1/tiles/WebMercatorQuad/{path}")
+        assert len(statements) == 1
+        again = hub.client.get(f"/ogc/collections/test-shops@v1/tiles/WebMercatorQuad/{path}")
+        assert len(statements) == 1, "the second request should not have reached PostGIS"
+        assert again.content == first.content
+        assert dropped.shop_id in {f["properties"]["shop_id"] for f in decode(first.content)}
+
+        latest = hub.client.get(f"{BASE}/{path}")
+        assert len(statements) == 2  # version 2 is another table, so another tile
+        in_v2 = {f["properties"]["shop_id"] for f in decode(latest.content)} \
+            if latest.status_code == 200 else set()
+        assert dropped.shop_id not in in_v2
+
+        for _ in range(2):
+            hub.client.get(f"/ogc/collections/test-shops@v1/tiles/WebMercatorQuad/{path}",
+                           params={"category": dropped.category})
+        assert len(statements) == 4, "filtered tiles are not cached"
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

@@ -12,9 +12,11 @@ its table, and it is bounded in memory, not in time).
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from sqlalchemy import Engine, text
@@ -22,11 +24,16 @@ from sqlalchemy import Engine, text
 from hub.catalog import PublishedVersion
 from hub.query import exports as exports_q
 
+T = TypeVar("T")
+
 DEFAULT_BATCH_ROWS = 50_000
 COPY_BLOCK_BYTES = 1 << 20
 # Bytes per Arrow batch the ADBC driver aims at (its default is 16 MiB): at 4 MiB a 1M-row
 # GeoPackage peaked at 273 MiB instead of 310 for ~10% more time (bench/export_bench.py).
 ARROW_BATCH_BYTES = 4 << 20
+# Batches the driver may decode ahead of the writer: one is enough to keep both busy, and
+# each costs ARROW_BATCH_BYTES of memory.
+READ_AHEAD_BATCHES = 1
 
 
 def libpq_uri(engine: Engine) -> str:
@@ -79,20 +86,34 @@ class ExportSource:
         The ADBC driver reads ``COPY (...) TO STDOUT (FORMAT binary)`` into Arrow arrays in
         C++: no Python object per value, which made rows -> tuples -> Arrow the cost of
         Parquet and GeoPackage. It needs its own connection (libpq, same URL); the
-        driver's batches are bounded in bytes (:data:`ARROW_BATCH_BYTES`)."""
+        driver's batches are bounded in bytes (:data:`ARROW_BATCH_BYTES`). The driver runs
+        in a worker thread one batch ahead of the writer (:func:`read_ahead`), so decoding
+        the next batch overlaps with encoding this one (both release the GIL)."""
+        return read_ahead(self._adbc_batches(version), READ_AHEAD_BATCHES)
+
+    def _adbc_batches(self, version: PublishedVersion) -> Iterator[pa.RecordBatch]:
+        # The low-level driver manager API, not adbc_driver_manager.dbapi: importing the
+        # DB-API module imports pyarrow.dataset and pandas (~0.4 s and ~50 MB per export
+        # process) for nothing this needs.
+        import adbc_driver_manager
         import adbc_driver_postgresql
-        import adbc_driver_postgresql.dbapi as adbc
 
         sql = exports_q.compile_literal(exports_q.typed_select(version))
         hint = adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value
-        with adbc.connect(libpq_uri(self.engine)) as conn, conn.cursor() as cur:
-            for statement in exports_q.EXPORT_SESSION:
-                cur.execute(statement)
-            cur.adbc_statement.set_options(**{hint: str(ARROW_BATCH_BYTES)})
-            cur.execute(sql)
-            for batch in cur.fetch_record_batch():
-                for start in range(0, batch.num_rows, self.batch_rows):
-                    yield batch.slice(start, self.batch_rows)
+        with (adbc_driver_postgresql.connect(libpq_uri(self.engine)) as database,
+              adbc_driver_manager.AdbcConnection(database) as conn):
+            conn.set_autocommit(False)
+            with adbc_driver_manager.AdbcStatement(conn) as statement:
+                for setting in exports_q.EXPORT_SESSION:
+                    statement.set_sql_query(setting)
+                    statement.execute_update()
+                statement.set_options(**{hint: str(ARROW_BATCH_BYTES)})
+                statement.set_sql_query(sql)
+                stream, _rows = statement.execute_query()
+                with pa.RecordBatchReader.from_stream(stream) as reader:
+                    for batch in reader:
+                        for start in range(0, batch.num_rows, self.batch_rows):
+                            yield batch.slice(start, self.batch_rows)
             conn.rollback()
 
     def geometry_types(self, version: PublishedVersion) -> list[tuple[str, int]]:
@@ -103,3 +124,53 @@ class ExportSource:
             conn.execute(text("SET LOCAL statement_timeout = 0"))
             rows = conn.execute(exports_q.geometry_types_select(version)).all()
         return [(str(r.kind), int(r.dims)) for r in rows]
+
+
+_END = object()
+
+
+def read_ahead(items: Iterator[T], depth: int) -> Iterator[T]:
+    """``items``, produced in a worker thread at most ``depth`` items ahead of the consumer.
+
+    The producer runs (and is closed) entirely in the worker, so a database connection it
+    opens lives in one thread. Its exceptions reach the consumer; if the consumer stops
+    early, the worker closes the producer after its current item."""
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    break
+            else:
+                put((_END, None))
+        except BaseException as exc:  # the consumer re-raises it
+            put((_END, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()

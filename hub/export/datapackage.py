@@ -8,6 +8,7 @@ time as their timestamp, so rebuilding a version's package yields the same bytes
 from __future__ import annotations
 
 import shutil
+import sys
 import zipfile
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -23,6 +24,10 @@ RESOURCE_PROFILE = "tabular-data-resource"
 # Constraints that describe the normalised values we publish. ``pattern`` and ``enum`` are
 # written for the source files (before normalisation) and are therefore left out.
 KEPT_CONSTRAINTS = ("required", "unique", "minimum", "maximum", "minLength", "maxLength")
+# DEFLATE level of the zip's members. Level 1 compresses the 1M-row benchmark CSV (96 MiB)
+# in ~1 s instead of ~2.9 s at zlib's default 6, for a zip of 16.5 MiB instead of 14.3: the
+# zip stays a sixth of its CSV and is written at nearly the speed of COPY.
+ZIP_LEVEL = 1
 
 
 def table_schema(version: PublishedVersion) -> dict[str, Any]:
@@ -119,7 +124,8 @@ def write_zip(
     when: tuple[int, int, int, int, int, int],
 ) -> None:
     """``datapackage.json`` first, then each member streamed from its opener (bounded memory)."""
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED,
+                         compresslevel=ZIP_LEVEL) as zf:
         info = _info("datapackage.json", when)
         zf.writestr(info, orjson.dumps(descriptor_json, option=orjson.OPT_INDENT_2))
         for arcname, opener in members:
@@ -131,5 +137,11 @@ def write_zip(
 def _info(name: str, when: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=when)
     info.compress_type = zipfile.ZIP_DEFLATED
+    # A ZipInfo handed to ZipFile.open() keeps its own level (None: zlib's default, 6), not
+    # the ZipFile's; the attribute became public in Python 3.13.
+    if sys.version_info >= (3, 13):
+        info.compress_level = ZIP_LEVEL
+    else:
+        info._compresslevel = ZIP_LEVEL
     info.external_attr = 0o644 << 16
     return info

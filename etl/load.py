@@ -9,16 +9,19 @@ no trace. That is why there is no separate staging name to clean up.
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, text
 from sqlalchemy.schema import CreateTable
 
+from etl.copy_text import column_cells, csv_lines, text_cells
 from etl.report import Report
 from etl.spatial_order import spatial_order
 from hub.catalog import DatasetDefinition, TableSchema, version_table
@@ -80,41 +83,47 @@ def copy_rows(
 
     The hash covers exactly the bytes sent to COPY (``_fid``, fields, geometry, in the
     deterministic order of :func:`etl.spatial_order.spatial_order`), so two publishes of the
-    same data yield the same checksum whatever the source encoding was.
+    same data yield the same checksum whatever the source encoding was. The text is made by
+    :mod:`etl.copy_text` and sent by psycopg's queued writer, whose thread feeds the server
+    while the next chunk is formatted (Arrow releases the GIL).
     """
-    fields = list(layer.schema.field_names)
-    columns = ["_fid", *fields]
+    columns = ["_fid", *layer.schema.field_names]
     if layer.has_geometry:
         columns.append("geom")
     columns.append("_search")
     column_sql = ", ".join(f'"{c}"' for c in columns)
     digest = hashlib.sha256()
-    frame = layer.frame
-    total = len(frame)
+    total = len(layer.frame)
     raw_conn: Any = conn.connection.driver_connection
     copy_sql = f'COPY {DATA_SCHEMA}."{table_name}" ({column_sql}) FROM STDIN WITH (FORMAT csv)'
     # Rows go to disk in spatial order (etl.spatial_order); _fid stays the file position.
     order = (spatial_order(layer.geometry_wkt) if layer.geometry_wkt is not None
              else np.arange(total))
-    with raw_conn.cursor() as cur, cur.copy(copy_sql) as copy:
-        for start in range(0, total, COPY_CHUNK_ROWS):
-            stop = min(start + COPY_CHUNK_ROWS, total)
-            positions = order[start:stop]
-            chunk = frame.iloc[positions][fields].reset_index(drop=True)
-            chunk.insert(0, "_fid", positions + 1)
-            if layer.geometry_wkt is not None:
-                geoms = layer.geometry_wkt.iloc[positions]
-                ewkt = ("SRID=4326;" + geoms.astype("string")).astype(object)
-                chunk["geom"] = ewkt.where(geoms.notna().to_numpy(), None).to_numpy()
-            chunk["_search"] = layer.search_text.iloc[positions].to_numpy()
-            buffer = io.StringIO()
-            chunk.to_csv(buffer, header=False, index=False, lineterminator="\n")
-            data = buffer.getvalue().encode("utf-8")
+    with raw_conn.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
+        for stop, data in copy_chunks(layer, order):
             digest.update(data)
             copy.write(data)
             if progress:
                 progress(stop, total)
     return digest.hexdigest()
+
+
+def copy_chunks(
+    layer: LayerData, order: np.ndarray, chunk_rows: int = COPY_CHUNK_ROWS
+) -> Iterator[tuple[int, memoryview]]:
+    """COPY CSV text of the rows at ``order``'s positions, ``chunk_rows`` at a time, with the
+    number of rows done so far: ``_fid`` (file position, 1-based), the fields, EWKT, search."""
+    fields = list(layer.schema.field_names)
+    for start in range(0, len(order), chunk_rows):
+        positions = order[start : start + chunk_rows]
+        cells = [column_cells(positions + 1)]
+        cells += [column_cells(layer.frame[name].take(positions)) for name in fields]
+        if layer.geometry_wkt is not None:
+            wkt = pa.array(layer.geometry_wkt.take(positions).to_numpy(dtype=object),
+                           type=pa.string(), from_pandas=True)
+            cells.append(text_cells(pc.binary_join_element_wise("SRID=4326;", wkt, "")))
+        cells.append(column_cells(layer.search_text.take(positions)))
+        yield start + len(positions), csv_lines(cells)
 
 
 def index_stem(table_name: str) -> str:

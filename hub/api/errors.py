@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi_problem.error import Problem
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
@@ -69,6 +70,21 @@ def _database_unavailable(_eh: object, _request: Request, exc: DBAPIError) -> Pr
                    detail="the server failed to answer; the operators have been told")
 
 
+def _psycopg_operational(_eh: object, _request: Request,
+                         exc: psycopg.OperationalError) -> Problem:
+    """The same two answers for reads that use psycopg directly (single records on the async
+    pool, hub.data.records_by_key): a cut query, or a lost connection or none to be had (the
+    pool discards a broken connection when it comes back, so a retry gets a fresh one)."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return Problem(title="Query took too long", type_="query-timeout", status=503,
+                       detail="the query ran longer than the server allows",
+                       headers={"Retry-After": "5"})
+    logger.warning("database unavailable: %s", exc)
+    return Problem(title="Database unavailable", type_="database-unavailable", status=503,
+                   detail="the connection to the database was lost or none was free; the "
+                   "request can be retried", headers={"Retry-After": "1"})
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -77,6 +93,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         NotAcceptable: _not_acceptable,
         DefinitionError: _definition_error,
         DBAPIError: _database_unavailable,
+        psycopg.OperationalError: _psycopg_operational,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     add_exception_handler(app, handler)

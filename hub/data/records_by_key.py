@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio.to_thread
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
@@ -116,10 +116,7 @@ class RecordsByKey:
         except LookupError:
             return FoundRecord(published, None, ())
         statement, csv_columns = self._record_statement(published, column, output, output_crs)
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(statement.sql, statement.with_values(key=value),
-                                        prepare=True)
-            row = await cursor.fetchone()
+        (row,) = await self._fetch([(statement.sql, statement.with_values(key=value))])
         return FoundRecord(published, row, csv_columns)
 
     async def _speculate(
@@ -131,21 +128,40 @@ class RecordsByKey:
         state_statement = self._state_statement(dataset_id, number)
         statement, csv_columns = self._record_statement(guess, column, output, output_crs)
         try:
-            async with self.pool.connection() as conn:
-                async with conn.pipeline():
-                    state_cursor = await conn.execute(
-                        state_statement.sql,
-                        state_statement.with_values(dataset_id=dataset_id, version=number),
-                        prepare=True)
-                    record_cursor = await conn.execute(
-                        statement.sql, statement.with_values(key=value), prepare=True)
-                state = await state_cursor.fetchone()
-                row = await record_cursor.fetchone()
+            state, row = await self._fetch([
+                (state_statement.sql,
+                 state_statement.with_values(dataset_id=dataset_id, version=number)),
+                (statement.sql, statement.with_values(key=value)),
+            ])
         except psycopg.errors.UndefinedTable:
             return None  # the guessed version's table is gone: resolve again
         if state is None or not _same_version(state, guess):
             return None
         return FoundRecord(guess, row, csv_columns)
+
+    async def _fetch(
+        self, statements: list[tuple[str, dict[str, Any]]],
+    ) -> list[tuple[Any, ...] | None]:
+        """The first row of each statement, all sent in one pipeline (one round trip).
+
+        These are single read-only statements, so a connection found broken (a database
+        restart kills idle connections) is retried once after the pool has checked its idle
+        connections and dropped the dead ones; a cut query or an exhausted pool is not
+        retried (hub.api.errors answers both with 503)."""
+        for attempt in (1, 2):
+            try:
+                async with self.pool.connection() as conn:
+                    async with conn.pipeline():
+                        cursors = [await conn.execute(sql, params, prepare=True)
+                                   for sql, params in statements]
+                    return [await cursor.fetchone() for cursor in cursors]
+            except (psycopg.errors.QueryCanceled, PoolTimeout):
+                raise
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+                await self.pool.check()
+        raise AssertionError("unreachable")
 
     def _state_statement(self, dataset_id: str, number: int | None) -> CompiledStatement:
         latest = number is None

@@ -106,5 +106,6 @@ def make_async_pool(
         kwargs={"autocommit": True},
         configure=configure,
         max_idle=1800,
+        timeout=10,  # seconds to wait for a free connection before answering 503
         open=False,
     )

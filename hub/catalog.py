@@ -201,8 +201,10 @@ class GeometrySource:
 
 
 @dataclass(frozen=True)
-class DatasetDefinition:
-    """A dataset as described by ``datasets/<id>/dataset.toml``."""
+class DatasetDescription:
+    """What describes a dataset to people and catalogues (bilingual titles and descriptions,
+    publisher, licence, keywords): shared by its definition file and by what the catalogue
+    holds of it (e.g. the CKAN push's view, etl.ckan.plan.HubDataset)."""
 
     id: str
     title_ja: str
@@ -212,6 +214,12 @@ class DatasetDefinition:
     organisation: str
     licence: str
     keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatasetDefinition(DatasetDescription):
+    """A dataset as described by ``datasets/<id>/dataset.toml``."""
+
     schema_path: Path
     schema: TableSchema
     geometry: GeometrySource

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from hub.catalog import DatasetDescription
+
 Action = Literal["create", "update", "unchanged", "delete", "conflict"]
 
 MANAGED_MARK = "hub_managed"
@@ -151,17 +153,9 @@ class ResourceSpec:
 
 
 @dataclass(frozen=True)
-class HubDataset:
+class HubDataset(DatasetDescription):
     """A hub dataset with its current version: everything a push needs to know about it."""
 
-    id: str
-    title_ja: str
-    title_en: str
-    description_ja: str
-    description_en: str
-    organisation: str
-    licence: str
-    keywords: tuple[str, ...]
     version: int
     content_sha256: str
     url: str  # the dataset on the hub

@@ -117,7 +117,9 @@ class ExportSource:
             conn.rollback()
 
     def geometry_types(self, version: PublishedVersion) -> list[tuple[str, int]]:
-        """Distinct (PostGIS geometry type, dimensions) pairs of the layer."""
+        """Distinct (PostGIS geometry type, dimensions) pairs of the layer: a scan of the
+        table (~0.9 s at 1M rows). The build does not need it (the Parquet writer collects
+        the types from the rows); the benchmark gives them to its GeoPackage-only run."""
         if not version.has_geometry:
             return []
         with self.engine.connect() as conn:

@@ -154,14 +154,14 @@ class VersionExporter:
                     bytes=size, sha256=sha, rows=rows,
                 ))
 
+            types: dict[str, list[tuple[str, int]]] = {}  # geometry types, per layer
             for layer_name in layers:
                 layer = version.layer(layer_name)
                 key = None if layer_name == version.main_layer else layer_name
-                types = self.source.geometry_types(layer)
-                self._write_layer(staging, layer, key, types, dataset, step)
+                types[layer_name] = self._write_layer(staging, layer, key, dataset, step)
                 for fmt in PER_LAYER:
                     record(fmt, key, layer.row_count)
-            self._write_gpkg(staging, version, step)
+            self._write_gpkg(staging, version, types, step)
             record("gpkg", None, version.row_count)
             self._write_zip(staging, dataset, version, artifacts)
             step("zip")
@@ -177,8 +177,10 @@ class VersionExporter:
             raise
 
     def _write_layer(self, staging: Staging, layer: PublishedVersion, key: str | None,
-                     types: list[tuple[str, int]], dataset: dict[str, Any],
-                     step: Callable[[str], None]) -> None:
+                     dataset: dict[str, Any],
+                     step: Callable[[str], None]) -> list[tuple[str, int]]:
+        """The layer's per-layer files; returns its geometry types, found while writing
+        the Parquet file (the GeoPackage needs them before its first row)."""
         label = f"{layer.dataset_id} {layer.meta.get('layer') or layer.main_layer}"
         with staging.open_write(member_name("csv", key)) as out:
             writers.write_csv(self.source.csv_chunks(layer), out)
@@ -192,10 +194,12 @@ class VersionExporter:
             writers.write_geojson(self.source.geojson_lines(layer), out, name=name)
         step(f"{label} geojson")
         with staging.open_write(member_name("parquet", key)) as out:
-            writers.write_parquet(self.source.arrow_batches(layer), out, layer, types)
+            types = writers.write_parquet(self.source.arrow_batches(layer), out, layer)
         step(f"{label} parquet")
+        return types
 
     def _write_gpkg(self, staging: Staging, version: PublishedVersion,
+                    types: dict[str, list[tuple[str, int]]],
                     step: Callable[[str], None]) -> None:
         path = staging.path_for(member_name("gpkg"))
         for index, layer_name in enumerate(version.layer_names):
@@ -203,7 +207,7 @@ class VersionExporter:
             writers.write_gpkg_layer(
                 self.source.arrow_batches(layer), path, layer,
                 layer=resource_name(version.dataset_id, layer_name, version.main_layer),
-                geometry_types=self.source.geometry_types(layer), append=index > 0,
+                geometry_types=types[layer_name], append=index > 0,
             )
             step(f"{version.dataset_id} {layer_name} gpkg")
 

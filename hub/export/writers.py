@@ -6,6 +6,7 @@ holding at most one batch in memory. They know nothing about the database or the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hub.catalog import PublishedVersion
+from hub.export.wkb import TypesSeen
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -112,29 +114,43 @@ def conform(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa
 
 def write_parquet(
     batches: Iterable[pa.RecordBatch], out: Any, version: PublishedVersion,
-    geometry_types: list[tuple[str, int]],
-) -> None:
+) -> list[tuple[str, int]]:
     """(Geo)Parquet, zstd-compressed, one row group per batch. Non-spatial layers are plain
     Parquet (no ``geo`` metadata). Dictionary encoding only for the columns that repeat
-    values (:func:`dictionary_columns`)."""
+    values (:func:`dictionary_columns`).
+
+    The ``geo`` metadata names the geometry types found in the rows (:mod:`hub.export.wkb`),
+    so it is added to the footer once they are all written. The Arrow schema is therefore
+    not embedded (``store_schema=False``): its copy of the metadata would be the stale
+    one, and every column type here maps to a Parquet type that reads back the same.
+    Returns the geometry types (for the GeoPackage, written next)."""
     import orjson
 
     schema = arrow_schema(version)
-    if version.has_geometry:
-        geo = orjson.dumps(geo_metadata(version, geometry_types))
-        schema = schema.with_metadata({b"geo": geo})
+    seen = TypesSeen()
     writer: pq.ParquetWriter | None = None
     try:
         for batch in conform(batches, schema):
             if writer is None:
-                writer = pq.ParquetWriter(out, schema, compression="zstd",
-                                          use_dictionary=dictionary_columns(batch))
+                writer = _parquet_writer(out, schema, dictionary_columns(batch))
+            if version.has_geometry:
+                seen.add(batch)
             writer.write_batch(batch)
         if writer is None:  # no rows: still a valid file with the schema
-            writer = pq.ParquetWriter(out, schema, compression="zstd")
+            writer = _parquet_writer(out, schema, True)
+        if version.has_geometry:
+            geo = orjson.dumps(geo_metadata(version, seen.sorted()))
+            writer.add_key_value_metadata({"geo": geo.decode()})
     finally:
         if writer is not None:
             writer.close()
+    return seen.sorted()
+
+
+def _parquet_writer(out: Any, schema: pa.Schema,
+                    dictionary: bool | list[str]) -> pq.ParquetWriter:
+    return pq.ParquetWriter(out, schema, compression="zstd", use_dictionary=dictionary,
+                            store_schema=False)
 
 
 # A column gets a dictionary when its first batch has at most this share of distinct values.
@@ -173,22 +189,35 @@ def write_gpkg_layer(
     batches: Iterable[pa.RecordBatch], path: str, version: PublishedVersion,
     *, layer: str, geometry_types: list[tuple[str, int]], append: bool,
 ) -> None:
-    """One table of the GeoPackage, streamed to GDAL (pyogrio) as an Arrow stream."""
-    import pyogrio
+    """One table of the GeoPackage, streamed to GDAL (pyogrio) as an Arrow stream.
 
+    GDAL declares the layer's geometry type (table column and ``gpkg_geometry_columns``)
+    before the first row, so ``geometry_types`` must be known: the build has them from the
+    Parquet file it wrote just before (:func:`write_parquet`)."""
     schema = arrow_schema(version)
     gpkg_schema = _gpkg_schema(schema)
+    rows = conform(batches, schema)
+    first = next(rows, None)  # starts the driver's thread while pyogrio is imported
+    # pyogrio pulls in pandas and geopandas (~0.45 s): imported once the query runs.
+    import pyogrio
+
     reader = pa.RecordBatchReader.from_batches(
-        gpkg_schema, _gpkg_batches(conform(batches, schema), gpkg_schema)
+        gpkg_schema,
+        _gpkg_batches(rows if first is None else itertools.chain([first], rows), gpkg_schema),
     )
     options: dict[str, Any] = {}
     if version.has_geometry:
-        kinds = geoparquet_types(geometry_types)
-        geometry_type = kinds[0].split()[0] if len(kinds) == 1 else "Unknown"
-        options = {"geometry_name": "geometry", "geometry_type": geometry_type,
+        options = {"geometry_name": "geometry", "geometry_type": gpkg_geometry_type(geometry_types),
                    "crs": "EPSG:4326"}
     pyogrio.write_arrow(
         reader, path, layer=layer, driver="GPKG", append=append,
         layer_options={"GEOMETRY_NAME": "geom"} if version.has_geometry else None,
         **options,
     )
+
+
+def gpkg_geometry_type(types: list[tuple[str, int]]) -> str:
+    """The layer type GDAL is given: the one kind of the layer (``Point``), or ``Unknown``
+    (GeoPackage ``GEOMETRY``) for mixed, unknown or no geometries."""
+    kinds = {kind.split()[0] for kind in geoparquet_types(types)}
+    return kinds.pop() if len(kinds) == 1 else "Unknown"

@@ -58,3 +58,37 @@ def test_bad_version_reference(hub: Hub) -> None:
 
 def test_unacceptable_media_type(hub: Hub) -> None:
     assert "cannot produce" in problem(hub, V1, 406, headers={"Accept": "image/png"})["detail"]
+
+
+@pytest.mark.parametrize(("raised", "kind", "retry_after"), [
+    ("query-canceled", "query-timeout", "5"),
+    ("pool-timeout", "database-unavailable", "1"),
+    ("connection-lost", "database-unavailable", "1"),
+])
+def test_psycopg_trouble_on_the_async_pool_is_503(raised: str, kind: str,
+                                                   retry_after: str) -> None:
+    """Reads on the async pool raise psycopg's own errors (not SQLAlchemy's): they get the
+    same 503 answers. The errors are raised by a route of a bare app with the hub's problem
+    handlers, since a real pool timeout or a cut by-key lookup cannot be provoked on cue."""
+    import psycopg
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from psycopg_pool import PoolTimeout
+
+    from hub.api.errors import install_problem_handlers
+
+    errors = {"query-canceled": psycopg.errors.QueryCanceled("canceling statement"),
+              "pool-timeout": PoolTimeout("couldn't get a connection after 10.00 sec"),
+              "connection-lost": psycopg.OperationalError("server closed the connection")}
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise errors[raised]
+
+    response = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == retry_after
+    assert response.json()["type"].endswith(kind)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from pyproj import Transformer
 
@@ -29,6 +30,8 @@ from hub.catalog import TableSchema
 
 # Returned by per-value parsers for a non-empty value that cannot be read.
 INVALID: Any = object()
+# Rows of search text built at a time (see search_text).
+SEARCH_CHUNK_ROWS = 100_000
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -128,20 +131,28 @@ def search_text(
     Stored per row (``_search``) so that a trigram index serves searches without the query
     layer having to know the schema. ``already_nfkc`` skips re-normalising cells that
     :func:`etl.prepare.prepare` has normalised already. Empty fields add no separator.
+    Returned as Arrow-backed strings, built :data:`SEARCH_CHUNK_ROWS` rows at a time, so a
+    big table never holds a Python str per row and field at once.
     """
     n = len(frame)
-    columns = []
-    for name in string_fields:
-        cells = text_array(frame[name])
-        if not already_nfkc:
-            cells = nfkc(pd.Series(cells, dtype=object)).to_numpy(dtype=object)
-        columns.append(cells)
-    out = np.full(n, "", dtype=object)
-    if columns and n:
-        # One C-level join of the non-empty cells per row: measured faster than joining
-        # whole columns and tidying the spaces afterwards.
-        out[:] = [" ".join(filter(None, row)).lower() for row in zip(*columns, strict=True)]
-    return pd.Series(out, index=frame.index, dtype=object, copy=False)
+    parts = []
+    for start in range(0, n, SEARCH_CHUNK_ROWS):
+        rows = frame.iloc[start : start + SEARCH_CHUNK_ROWS]
+        columns = []
+        for name in string_fields:
+            cells = text_array(rows[name])
+            if not already_nfkc:
+                cells = nfkc(pd.Series(cells, dtype=object)).to_numpy(dtype=object)
+            columns.append(cells)
+        if columns:
+            # One C-level join of the non-empty cells per row: measured faster than joining
+            # whole columns and tidying the spaces afterwards.
+            joined = [" ".join(filter(None, row)).lower() for row in zip(*columns, strict=True)]
+        else:
+            joined = [""] * len(rows)
+        parts.append(pa.array(joined, type=pa.string()))
+    text = pa.chunked_array(parts, type=pa.string()).combine_chunks()
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=frame.index, copy=False)
 
 
 # --- headers -------------------------------------------------------------------------------------

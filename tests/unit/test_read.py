@@ -358,3 +358,46 @@ def test_xlsx_values_become_text(tmp_path: Path) -> None:
     assert read_table(path, sheet="一覧").headers == table.headers
     with pytest.raises(ReadError, match="no sheet"):
         read_table(path, sheet="missing")
+
+
+# --- compact (Arrow) reading gives the same table ------------------------------------------------
+
+COMPACT_CASES = {
+    "plain": b"a,b,c\n1,2,3\n4,5,6\n",
+    "quotes and line breaks": b'a,b\n"x, ""y""","line\none"\n"",z\r\n3,"4\r\n5"\n',
+    "no final newline": b"a,b\n1,2\n3,4",
+    "blank lines": b"a,b\n1,2\n\n,\n3,4\n\n",
+    "ragged": b"a,b,c\n1,2\n3,4,5,6\n7,8,9\n",
+    "text after a closing quote": b'a,b\n"ab"c,d\n"e"  ,f\n',
+    "header only": b"a,b\r\n",
+    "cp932": "名称,番号\n①号館,１\n\"髙島屋,本店\",２\n".encode("cp932"),
+    "bom and tabs": b"\xef\xbb\xbfa\tb\n1\t2\n",
+    "unicode line separators": "a,b\nx\u2028y,z\u0085w\n".encode(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COMPACT_CASES))
+def test_compact_read_matches_the_object_read(tmp_path: Path, case: str) -> None:
+    path = write(tmp_path, "c.csv", COMPACT_CASES[case])
+    plain, compact = read_table(path), read_table(path, compact=True)
+    assert compact.headers == plain.headers
+    assert compact.source_rows.tolist() == plain.source_rows.tolist()
+    assert compact.frame.shape == plain.frame.shape
+    for column in plain.frame.columns:
+        assert (compact.frame[column].to_numpy(dtype=object).tolist()
+                == plain.frame[column].to_numpy(dtype=object).tolist()), column
+
+
+@pytest.mark.parametrize("parts", [("kobe-aed-sjis", "aed_kobe_20141128-sjis.csv"),
+                                   ("takamatsu-city", "0081.csv"),
+                                   ("minato-ward-hoikuen", "13103hoikuen201612.csv"),
+                                   ("yaizu-city", "222127_tourism.csv"),
+                                   ("code4fukui-localgovjp", "localgovjp-sjis.csv")])
+def test_compact_read_of_real_files(parts: tuple[str, ...]) -> None:
+    path = shared(*parts)
+    plain, compact = read_table(path), read_table(path, compact=True)
+    assert compact.headers == plain.headers
+    assert compact.source_rows.tolist() == plain.source_rows.tolist()
+    for column in plain.frame.columns:
+        assert (compact.frame[column].to_numpy(dtype=object).tolist()
+                == plain.frame[column].to_numpy(dtype=object).tolist()), column

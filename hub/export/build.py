@@ -94,6 +94,15 @@ def _sha256(staging: Staging, name: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow's allocator (mimalloc) keeps cached after a file back to the
+    system: it stays counted in the process's RSS while GDAL builds the GeoPackage after it
+    (1M-row build: peak RSS 313 -> 290 MiB)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 class VersionExporter:
     """Writes one version's files; see the module docstring for when and how."""
 
@@ -195,6 +204,7 @@ class VersionExporter:
         step(f"{label} geojson")
         with staging.open_write(member_name("parquet", key)) as out:
             types = writers.write_parquet(self.source.arrow_batches(layer), out, layer)
+        release_arrow_memory()
         step(f"{label} parquet")
         return types
 
@@ -209,6 +219,7 @@ class VersionExporter:
                 layer=resource_name(version.dataset_id, layer_name, version.main_layer),
                 geometry_types=types[layer_name], append=index > 0,
             )
+            release_arrow_memory()
             step(f"{version.dataset_id} {layer_name} gpkg")
 
     def _write_zip(self, staging: Staging, dataset: dict[str, Any], version: PublishedVersion,

@@ -31,7 +31,7 @@ from hub.catalog import TableSchema
 # Returned by per-value parsers for a non-empty value that cannot be read.
 INVALID: Any = object()
 # Rows of search text built at a time (see search_text).
-SEARCH_CHUNK_ROWS = 100_000
+SEARCH_CHUNK_ROWS = 25_000
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def search_text(
         else:
             joined = [""] * len(rows)
         parts.append(pa.array(joined, type=pa.string()))
-    text = pa.chunked_array(parts, type=pa.string()).combine_chunks()
+    text = pa.chunked_array(parts, type=pa.string())  # not combined: no second copy
     return pd.Series(pd.arrays.ArrowStringArray(text), index=frame.index, copy=False)
 
 

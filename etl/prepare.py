@@ -20,9 +20,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import normalise as norm
+from etl.arrow_memory import return_freed_memory
 from etl.read import RawTable, read_table
 from etl.report import Issue, Report
-from etl.validate import Finding, Located, check_constraints, rows_with, to_issues
+from etl.validate import (
+    Finding,
+    Located,
+    check_constraints,
+    key_findings,
+    rows_with,
+    to_issues,
+)
 from hub.catalog import DatasetDefinition, SchemaField
 
 Progress = Callable[[str, int, int], None]
@@ -73,7 +81,7 @@ class _Column:
 
     field: SchemaField
     header: str | None  # source header, None when the file lacks the column
-    original: pd.Series  # cell text as in the file ("" when absent)
+    original: pd.Series | None  # cell text as in the file ("" when absent); None: released
     text: pd.Series | None  # NFKC, trimmed, missing values as ""; None once typed
     values: pd.Series | None = None  # typed
     invalid: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -102,6 +110,7 @@ def prepare(
     the file cannot be read as a table at all.
     """
     tick = progress or (lambda stage, done, total: None)
+    return_freed_memory()  # big files: Arrow's freed buffers back to the OS between steps
     path = Path(path)
     # [source] describes one file; its reading hints must not be forced on a new upload
     # (a city that switches to UTF-8 would otherwise get a decode error), where detection
@@ -120,22 +129,43 @@ def prepare(
     tick("read", 1, 1)
     report = Report(file=raw.source_name, max_errors=max_errors, rows_read=n)
     columns = _match_columns(definition, raw, report)
+    used = {c.header for c in columns.values()}
+    for header in [h for h in raw.frame.columns if h not in used]:
+        del raw.frame[header]  # columns no field reads
 
-    fields = definition.schema.fields
+    schema = definition.schema
+    fields = schema.fields
     geometry_fields = _geometry_fields(definition)
     g = definition.geometry
     geometry_inputs = {g.field, g.latitude, g.longitude} if g.kind != "none" else set()
     tick("normalise", 0, len(fields))
     findings: list[Finding] = []
-    missing_values = {norm.nfkc_text(str(v)) for v in definition.schema.missing_values} | {""}
+    missing_values = {norm.nfkc_text(str(v)) for v in schema.missing_values} | {""}
+    # The cells as written are quoted by the report, so a column's are kept only while
+    # they may be: fields checked across rows or after the loop keep theirs.
+    quoted_later = ({*schema.primary_key, *geometry_inputs}
+                    | {f.name for f in fields if f.unique})
+    rows_only = Located(raw.source_name, raw.source_rows, {}, {})
     for done, column in enumerate(columns.values(), start=1):
-        # One column's normalised text at a time: typed, it is dropped (geometry fields
-        # keep theirs for the geometry step and its messages).
+        # One column at a time: normalised, typed and checked; then its text is dropped
+        # (geometry fields keep theirs for the geometry step and its messages).
+        name = column.field.name
         column.text = _normalised(column, missing_values)
-        if column.field.name not in geometry_fields:
-            findings += _parse(column)
-        if column.field.name not in geometry_inputs:
+        if name not in geometry_fields:
+            found = _parse(column)
+            found += check_constraints(
+                pd.DataFrame({name: column.values}), schema,
+                skip={name: column.invalid | (column.header is None)},
+                located=rows_only, primary_key=False,
+            )
+            findings += found
+            if not found and name not in quoted_later and column.header is not None:
+                del raw.frame[column.header]
+                column.original = None
+        if name not in geometry_inputs:
             column.text = None
+        else:  # kept until the geometry step: compact, not a Python str per cell
+            column.text = _compact(column.text)
         tick("normalise", done, len(fields))
     geometry_wkt, geometry_findings = _geometry(definition, columns, n)
     findings += geometry_findings
@@ -146,10 +176,14 @@ def prepare(
         file=raw.source_name,
         source_rows=raw.source_rows,
         columns={name: c.header for name, c in columns.items() if c.header is not None},
-        source_values={name: c.original for name, c in columns.items()},
+        source_values={name: c.original for name, c in columns.items()
+                       if c.original is not None},
     )
     skip = {name: c.invalid | (c.header is None) for name, c in columns.items()}
-    findings += check_constraints(frame, definition.schema, skip=skip, located=located)
+    # Geometry fields were typed by the geometry step; the key is checked across fields.
+    findings += check_constraints(frame[sorted(geometry_fields)], schema, skip=skip,
+                                  located=located, primary_key=False)
+    findings += key_findings(frame, schema, skip=skip, located=located)
     _report_findings(report, findings, located, max_errors)
     tick("validate", 1, 1)
 
@@ -161,7 +195,7 @@ def prepare(
     del columns, findings, located  # normalised text no longer needed: free it before search
     # The cells as written were needed for the report only; keep the file's description.
     # (a new empty frame: a slice of Arrow columns would keep their buffers alive).
-    raw = dataclasses.replace(raw, frame=pd.DataFrame(columns=raw.frame.columns))
+    raw = dataclasses.replace(raw, frame=pd.DataFrame(columns=raw.headers))
     if not keep.all():
         frame = frame.loc[keep].reset_index(drop=True)
         if geometry_wkt is not None:
@@ -210,6 +244,11 @@ def _match_columns(
             continue
         columns[f.name] = _Column(f, header, raw.frame[header], None, invalid=np.zeros(n, bool))
     return columns
+
+
+def _compact(text: pd.Series) -> pd.Series:
+    cells = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(cells), index=text.index, copy=False)
 
 
 def _normalised(column: _Column, missing_values: set[str]) -> pd.Series:

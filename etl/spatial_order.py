@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 BITS = 16  # per axis: a 65,536 x 65,536 grid over the layer's extent
+PARSE_CHUNK_ROWS = 100_000
 
 
 def _spread_bits(values: np.ndarray) -> np.ndarray:
@@ -48,10 +49,16 @@ def morton_keys(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def spatial_order(geometry_wkt: pd.Series) -> np.ndarray:
     """Row positions sorted along the Z-order curve; rows without geometry last; ties keep
-    file order (a stable sort, so the same file always gives the same order)."""
-    text = geometry_wkt.to_numpy(dtype=object, na_value=None)
-    geometries = shapely.from_wkt(text)
-    bounds = shapely.bounds(geometries)  # NaN rows for missing geometries
-    x = (bounds[:, 0] + bounds[:, 2]) / 2
-    y = (bounds[:, 1] + bounds[:, 3]) / 2
+    file order (a stable sort, so the same file always gives the same order).
+
+    Geometries are parsed :data:`PARSE_CHUNK_ROWS` at a time for their bounds only, so a
+    million rows never hold a million GEOS objects at once."""
+    x = np.empty(len(geometry_wkt))
+    y = np.empty(len(geometry_wkt))
+    for start in range(0, len(geometry_wkt), PARSE_CHUNK_ROWS):
+        stop = start + PARSE_CHUNK_ROWS
+        text = geometry_wkt.iloc[start:stop].to_numpy(dtype=object, na_value=None)
+        bounds = shapely.bounds(shapely.from_wkt(text))  # NaN rows for missing geometries
+        x[start:stop] = (bounds[:, 0] + bounds[:, 2]) / 2
+        y[start:stop] = (bounds[:, 1] + bounds[:, 3]) / 2
     return np.argsort(morton_keys(x, y), kind="stable")

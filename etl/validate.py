@@ -99,8 +99,13 @@ def check_constraints(
     *,
     skip: dict[str, np.ndarray] | None = None,
     located: Located | None = None,
+    primary_key: bool = True,
 ) -> list[Finding]:
-    """Every constraint of every field present in ``frame`` as findings (uncapped masks)."""
+    """Every constraint of every field present in ``frame`` as findings (uncapped masks).
+
+    ``primary_key=False`` leaves out the key check, for a frame of some fields only (a
+    caller checking one column as soon as it is typed checks the key once at the end).
+    """
     skip = skip or {}
     rows = located.row if located else Located("", None, {}, {}).row
     found: list[Finding] = []
@@ -120,8 +125,21 @@ def check_constraints(
         found += _length_checks(field, values, present)
         found += _pattern_check(field, values, present)
         found += _enum_check(field, values, present)
-    found += _primary_key(frame, schema, skip, rows, located)
+    if primary_key:
+        found += _primary_key(frame, schema, skip, rows, located)
     return found
+
+
+def key_findings(
+    frame: pd.DataFrame,
+    schema: TableSchema,
+    *,
+    skip: dict[str, np.ndarray] | None = None,
+    located: Located | None = None,
+) -> list[Finding]:
+    """The primary-key check of :func:`check_constraints` alone (empty or repeated keys)."""
+    rows = located.row if located else Located("", None, {}, {}).row
+    return _primary_key(frame, schema, skip or {}, rows, located)
 
 
 def to_issues(findings: Sequence[Finding], located: Located, *, limit: int) -> list[Issue]:

@@ -36,6 +36,8 @@ def column_cells(values: pd.Series | np.ndarray) -> pa.Array:
         dtype, values = values.dtype, values.array
     else:
         dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return text_cells(pa.chunked_array(pa.array(values)).combine_chunks())
     if pd.api.types.is_bool_dtype(dtype):
         flags = _arrow(values, pa.bool_())
         return pc.if_else(flags, "True", "False").fill_null("")
@@ -48,12 +50,15 @@ def column_cells(values: pd.Series | np.ndarray) -> pa.Array:
 
 def csv_lines(columns: Sequence[pa.Array]) -> memoryview:
     """The columns' cells joined by ``,`` with ``\\n`` after each row, as one buffer."""
-    rows = pc.binary_join_element_wise(*columns, ",")
-    rows = pc.binary_join_element_wise(rows, "", "\n")  # row + "\n" + ""
+    columns = [pc.cast(c, pa.large_string()) for c in columns]  # one type for the kernel
+    big = pa.large_string()
+    rows = pc.binary_join_element_wise(*columns, pa.scalar(",", big))
+    rows = pc.binary_join_element_wise(rows, pa.scalar("", big), pa.scalar("\n", big))
     if isinstance(rows, pa.ChunkedArray):
         rows = rows.combine_chunks()
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32,
-                            count=len(rows) + 1, offset=rows.offset * 4)
+    width = np.int64 if pa.types.is_large_string(rows.type) else np.int32
+    offsets = np.frombuffer(rows.buffers()[1], dtype=width, count=len(rows) + 1,
+                            offset=rows.offset * np.dtype(width).itemsize)
     data = rows.buffers()[2]
     if data is None:
         return memoryview(b"")
@@ -98,7 +103,8 @@ def text_cells(text: pa.Array) -> pa.Array:
     """CSV cells of an Arrow string array (quoted where needed, nulls as "")."""
     needs = pc.match_substring_regex(text, _NEEDS_QUOTES)
     if pc.any(needs).as_py():
+        quote, nothing = pa.scalar('"', text.type), pa.scalar("", text.type)
         quoted = pc.binary_join_element_wise(
-            '"', pc.replace_substring(text, '"', '""'), '"', "")
+            quote, pc.replace_substring(text, '"', '""'), quote, nothing)
         text = pc.if_else(needs, quoted, text)
     return text.fill_null("")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Connection, text
 from sqlalchemy.schema import CreateTable
 
@@ -27,7 +27,7 @@ from etl.spatial_order import spatial_order
 from hub.catalog import DatasetDefinition, TableSchema, version_table
 from hub.db.tables import DATA_SCHEMA
 
-COPY_CHUNK_ROWS = 50_000
+COPY_CHUNK_ROWS = 25_000  # ~10 MB of COPY text; two chunks are alive at a time
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,7 @@ def copy_rows(
     The hash covers exactly the bytes sent to COPY (``_fid``, fields, geometry, in the
     deterministic order of :func:`etl.spatial_order.spatial_order`), so two publishes of the
     same data yield the same checksum whatever the source encoding was. The text is made by
-    :mod:`etl.copy_text` and sent by psycopg's queued writer, whose thread feeds the server
-    while the next chunk is formatted (Arrow releases the GIL).
+    :mod:`etl.copy_text`, one chunk ahead of the one being sent.
     """
     columns = ["_fid", *layer.schema.field_names]
     if layer.has_geometry:
@@ -99,8 +98,16 @@ def copy_rows(
     # Rows go to disk in spatial order (etl.spatial_order); _fid stays the file position.
     order = (spatial_order(layer.geometry_wkt) if layer.geometry_wkt is not None
              else np.arange(total))
-    with raw_conn.cursor() as cur, cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
-        for stop, data in copy_chunks(layer, order):
+    chunks = copy_chunks(layer, order)
+    # One chunk formatted ahead in a thread (Arrow releases the GIL) while this one is
+    # written (libpq releases it too): the server parses while we format, and no more than
+    # two chunks are ever held (psycopg's queued writer buffered up to 128 MB).
+    with (ThreadPoolExecutor(max_workers=1) as ahead, raw_conn.cursor() as cur,
+          cur.copy(copy_sql) as copy):
+        pending = ahead.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = ahead.submit(next, chunks, None)
+            stop, data = chunk
             digest.update(data)
             copy.write(data)
             if progress:
@@ -123,7 +130,9 @@ def copy_chunks(
                            type=pa.string(), from_pandas=True)
             cells.append(text_cells(pc.binary_join_element_wise("SRID=4326;", wkt, "")))
         cells.append(column_cells(layer.search_text.take(positions)))
-        yield start + len(positions), csv_lines(cells)
+        data = csv_lines(cells)
+        del cells  # only the lines stay alive while the caller writes them
+        yield start + len(positions), data
 
 
 def index_stem(table_name: str) -> str:

@@ -150,8 +150,8 @@ def search_text(
             joined = [" ".join(filter(None, row)).lower() for row in zip(*columns, strict=True)]
         else:
             joined = [""] * len(rows)
-        parts.append(pa.array(joined, type=pa.string()))
-    text = pa.chunked_array(parts, type=pa.string())  # not combined: no second copy
+        parts.append(pa.array(joined, type=pa.large_string()))
+    text = pa.chunked_array(parts, type=pa.large_string())  # not combined: no second copy
     return pd.Series(pd.arrays.ArrowStringArray(text), index=frame.index, copy=False)
 
 

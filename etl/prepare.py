@@ -247,7 +247,7 @@ def _match_columns(
 
 
 def _compact(text: pd.Series) -> pd.Series:
-    cells = pa.array(text.to_numpy(dtype=object), type=pa.string())
+    cells = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(cells), index=text.index, copy=False)
 
 
@@ -280,8 +280,8 @@ def _parse(column: _Column) -> list[Finding]:
     f, text = column.field, column.text
     assert text is not None
     if f.type == "string":
-        cells = pa.array(text.to_numpy(dtype=object), type=pa.string())
-        cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
+        cells = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
+        cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.large_string()), cells)
         column.values = pd.Series(pd.arrays.ArrowStringArray(cells), index=text.index,
                                   copy=False)
         return []

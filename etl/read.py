@@ -453,7 +453,8 @@ def _arrow_body(raw: bytes, start: int, encoding: str, delim: str, ncols: int
             parse_options=pa_csv.ParseOptions(delimiter=delim, newlines_in_values=True,
                                               ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                # large_string: what pandas' string dtype holds (no cast, no copy)
+                column_types=dict.fromkeys(names, pa.large_string()), strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -472,11 +473,11 @@ def _compact_frame(chunks: Iterator[pd.DataFrame], ncols: int) -> pd.DataFrame:
     for chunk in chunks:
         for i in range(ncols):
             cells = chunk[i].to_numpy(dtype=object)
-            parts[i].append(pa.array(cells, type=pa.string(), from_pandas=True))
+            parts[i].append(pa.array(cells, type=pa.large_string(), from_pandas=True))
         del chunk
     columns = {}
     for i in range(ncols):
-        joined = pa.chunked_array(parts.pop(i), type=pa.string()).combine_chunks().fill_null("")
+        joined = pa.chunked_array(parts.pop(i), type=pa.large_string()).fill_null("")
         columns[i] = pd.Series(pd.arrays.ArrowStringArray(joined), copy=False)
     return pd.DataFrame(columns, copy=False)
 

@@ -49,6 +49,18 @@ def test_random_floats_match_python_repr(seed: int) -> None:
     assert arrow_csv(frame) == pandas_csv(frame)
 
 
+def test_arrow_backed_text_matches_pandas() -> None:
+    """Prepared frames hold text as string[pyarrow] (large_string underneath)."""
+    cells = ["x,y", None, 'q"q', "a\nb", "東京 都", ""]
+    frame = pd.DataFrame({"_fid": np.arange(6),
+                          "text": pd.array(cells, dtype=pd.StringDtype("pyarrow")),
+                          "same": np.array(cells, dtype=object)})
+    assert arrow_csv(frame) == pandas_csv(frame)
+    expected = frame.astype({"text": object}).assign(text=lambda f: f["text"].where(
+        f["text"].notna(), None))
+    assert arrow_csv(frame) == pandas_csv(expected)
+
+
 def test_carriage_return_is_quoted_unlike_pandas() -> None:
     """pandas left "a\\rb" bare, which PostgreSQL's CSV COPY refuses; quoted it loads."""
     frame = pd.DataFrame({"text": np.array(["a\rb", "c"], dtype=object)})

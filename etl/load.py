@@ -121,6 +121,10 @@ def copy_chunks(
     """COPY CSV text of the rows at ``order``'s positions, ``chunk_rows`` at a time, with the
     number of rows done so far: ``_fid`` (file position, 1-based), the fields, EWKT, search."""
     fields = list(layer.schema.field_names)
+    # Arrow's take from a many-chunk array (the search text is built 25k rows at a time)
+    # costs about 15x a take from one buffer: 4.4 s vs 0.3 s at 1M rows in spatial order.
+    # One combined copy (~50 MB at 1M rows) is cheaper than that.
+    search = pa.chunked_array(pa.array(layer.search_text.array)).combine_chunks()
     for start in range(0, len(order), chunk_rows):
         positions = order[start : start + chunk_rows]
         cells = [column_cells(positions + 1)]
@@ -129,7 +133,7 @@ def copy_chunks(
             wkt = pa.array(layer.geometry_wkt.take(positions).to_numpy(dtype=object),
                            type=pa.string(), from_pandas=True)
             cells.append(text_cells(pc.binary_join_element_wise("SRID=4326;", wkt, "")))
-        cells.append(column_cells(layer.search_text.take(positions)))
+        cells.append(text_cells(search.take(positions)))
         data = csv_lines(cells)
         del cells  # only the lines stay alive while the caller writes them
         yield start + len(positions), data

@@ -168,6 +168,11 @@ class LocalCluster:
             "-c work_mem=32MB",
             "-c maintenance_work_mem=256MB",
             "-c jit=off",
+            # A single embedded server with no replicas and no WAL archive: minimal WAL lets
+            # a publish's COPY into (and indexes on) a table created in its own transaction
+            # skip the WAL, as they are flushed at commit anyway (1M-row COPY ~12 -> ~9.5 s).
+            "-c wal_level=minimal",
+            "-c max_wal_senders=0",
         ]
         if not self.fsync:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

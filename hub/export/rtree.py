@@ -32,6 +32,7 @@ import pyarrow as pa
 CELL = np.dtype([("id", ">i8"), ("minx", ">f4"), ("maxx", ">f4"),
                  ("miny", ">f4"), ("maxy", ">f4")])
 NODE_HEADER_BYTES = 4
+NODES_AT_ONCE = 1024
 # Well-known binary of a 2D point in little-endian order: byte order, uint32 type 1, x, y.
 POINT_WKB_BYTES = 21
 
@@ -112,13 +113,13 @@ class Boxes:
         self._boxes: list[np.ndarray] = []
         self._extent = [math.inf, math.inf, -math.inf, -math.inf]
 
-    def add(self, ids: pa.Array, bounds: Bounds) -> None:
+    def add(self, ids: np.ndarray, bounds: Bounds) -> None:
         keep = ~np.isnan(bounds.minx)
         if not keep.any():
             return
         minx, maxx = bounds.minx[keep], bounds.maxx[keep]
         miny, maxy = bounds.miny[keep], bounds.maxy[keep]
-        self._ids.append(ids.to_numpy()[keep])
+        self._ids.append(ids[keep])
         self._boxes.append(np.column_stack([_down(minx), _up(maxx), _down(miny), _up(maxy)]))
         extent = self._extent
         self._extent = [min(extent[0], float(minx.min())), min(extent[1], float(miny.min())),
@@ -126,14 +127,18 @@ class Boxes:
 
     def extent(self) -> tuple[float, float, float, float] | None:
         """(min x, min y, max x, max y) of every geometry, or None when there is none."""
-        return None if not self._ids else (
-            self._extent[0], self._extent[1], self._extent[2], self._extent[3])
+        if self._extent[0] > self._extent[2]:
+            return None
+        return self._extent[0], self._extent[1], self._extent[2], self._extent[3]
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids and their (minx, maxx, miny, maxy) boxes."""
+    def take(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and their (minx, maxx, miny, maxy) boxes; the batches' copies are
+        dropped (at 1M rows they are 24 MB)."""
         if not self._ids:
             return np.empty(0, np.int64), np.empty((0, 4), np.float32)
-        return np.concatenate(self._ids), np.concatenate(self._boxes)
+        ids, boxes = np.concatenate(self._ids), np.concatenate(self._boxes)
+        self._ids, self._boxes = [], []
+        return ids, boxes
 
 
 @dataclass(frozen=True)
@@ -167,29 +172,36 @@ class Packed:
         return number
 
     def nodes(self) -> Iterator[tuple[int, bytes]]:
-        """(nodeno, data) of every node, root first."""
+        """(nodeno, data) of every node, root first; made :data:`NODES_AT_ONCE` at a time
+        (the leaves of 1M rows take 24 MB)."""
         depth = len(self.levels) - 1
         for index in range(depth, -1, -1):
             level = self.levels[index]
             child_base = self.first_node(index - 1) if index > 0 else 0
-            data = self._node_data(level, child_base, depth if index == depth else 0)
             first = self.first_node(index)
-            for offset, row in enumerate(data):
-                yield first + offset, row.tobytes()
+            for start in range(0, level.node_count, NODES_AT_ONCE):
+                data = self._node_data(level, start, child_base, depth if index == depth else 0)
+                for offset, row in enumerate(data, start):
+                    yield first + offset, row.tobytes()
 
-    def _node_data(self, level: Level, child_base: int, depth: int) -> np.ndarray:
-        count, capacity = level.node_count, level.capacity
+    def _node_data(self, level: Level, first_node: int, child_base: int,
+                   depth: int) -> np.ndarray:
+        """Nodes ``first_node``.. (up to :data:`NODES_AT_ONCE`) of ``level`` as bytes."""
+        capacity = level.capacity
+        count = min(NODES_AT_ONCE, level.node_count - first_node)
+        begin = first_node * capacity
+        end = min(len(level.ids), begin + count * capacity)
         cells = np.zeros(count * capacity, dtype=CELL)
-        filled = len(level.ids)
-        cells["id"][:filled] = level.ids + child_base
+        cells["id"][:end - begin] = level.ids[begin:end] + child_base
         for column, name in enumerate(("minx", "maxx", "miny", "maxy")):
-            cells[name][:filled] = level.boxes[:, column]
+            cells[name][:end - begin] = level.boxes[begin:end, column]
         data = np.zeros((count, self.node_bytes), dtype=np.uint8)
         data[:, NODE_HEADER_BYTES:NODE_HEADER_BYTES + capacity * CELL.itemsize] = (
             cells.view(np.uint8).reshape(count, capacity * CELL.itemsize))
-        per_node = np.bincount(level.node_of_cell(), minlength=count).astype(">u2")
-        data[:, 2:4] = per_node.view(np.uint8).reshape(count, 2)
-        data[0, 0:2] = np.array([depth], dtype=">u2").view(np.uint8)
+        per_node = np.clip(end - begin - np.arange(count) * capacity, 0, capacity)
+        data[:, 2:4] = per_node.astype(">u2").view(np.uint8).reshape(count, 2)
+        if depth:  # the root alone records the depth of the tree
+            data[0, 0:2] = np.array([depth], dtype=">u2").view(np.uint8)
         return data
 
     def parents(self) -> Iterator[tuple[int, int]]:
@@ -214,7 +226,7 @@ class Packed:
 def pack(boxes: Boxes, node_bytes: int) -> Packed:
     """Sort-Tile-Recursive packing of ``boxes`` into nodes of ``node_bytes`` bytes."""
     capacity = (node_bytes - NODE_HEADER_BYTES) // CELL.itemsize
-    ids, box = boxes.arrays()
+    ids, box = boxes.take()
     levels: list[Level] = []
     while True:
         order = str_order(box, capacity)
@@ -237,8 +249,8 @@ def str_order(box: np.ndarray, capacity: int) -> np.ndarray:
     count = len(box)
     if count <= capacity:
         return np.arange(count)
-    centre_x = box[:, 0].astype(np.float64) + box[:, 1]
-    centre_y = box[:, 2].astype(np.float64) + box[:, 3]
+    centre_x = box[:, 0] + box[:, 1]  # twice the centre; float32 is precise enough to sort
+    centre_y = box[:, 2] + box[:, 3]
     slab = math.ceil(math.sqrt(math.ceil(count / capacity))) * capacity
     by_x = np.argsort(centre_x, kind="stable")
     slice_of = np.arange(count) // slab

@@ -252,3 +252,28 @@ def test_a_deep_tree_is_valid_and_used(tmp_path) -> None:
     info = pyogrio.read_info(path)
     assert info["features"] == count
     assert info["total_bounds"] == pytest.approx((x.min(), y.min(), x.max(), y.max()))
+
+
+def test_gdal_can_keep_editing_the_file(written, tmp_path) -> None:
+    """A feature appended by GDAL gets the next fid (AUTOINCREMENT and sqlite_sequence are
+    in place) and reaches the R-tree and the feature count through the triggers."""
+    bulk, _gdal, _layers = written
+    path = str(tmp_path / "edited.gpkg")
+    with closing(sqlite3.connect(bulk)) as source, closing(sqlite3.connect(path)) as target:
+        source.backup(target)
+    version = _version()
+    extra = _batches(_rows(1, [shapely.Point(150.0, 40.0)]), version, 10)[0]
+    write_gpkg_layer_gdal(iter([extra]), path, version, layer="shops",
+                          geometry_types=[("POINT", 2)], append=True)
+    name = rtree_name("shops")
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute("SELECT max(fid) FROM shops").fetchone()[0] == 3001
+        assert con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'shops'"
+                           ).fetchone()[0] == 3001
+        assert con.execute(f"SELECT id FROM {name} WHERE minx >= 149.9").fetchall() == [(3001,)]
+        assert con.execute(f"SELECT rtreecheck('{name}')").fetchone()[0] == "ok"
+        assert con.execute("SELECT feature_count FROM gpkg_ogr_contents "
+                           "WHERE table_name = 'shops'").fetchone()[0] == 3001
+    frame = pyogrio.read_dataframe(path, layer="shops", bbox=(149.9, 39.9, 150.1, 40.1),
+                                   fid_as_index=True)
+    assert frame.index.tolist() == [3001]

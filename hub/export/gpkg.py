@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 from hub.data.exports import read_ahead
 from hub.export import gpkg_schema, rtree
+from hub.export.arrow_values import bool_array, scalar
 from hub.export.gpkg_schema import GEOMETRY_COLUMN, SRS_ID, quote, rtree_name
 from hub.export.wkb import KINDS
 
@@ -144,19 +145,20 @@ def _gdal_datetime_text(column: pa.Array) -> pa.Array:
     utc = column.cast(pa.timestamp(column.type.unit))
     millis = pc.round_temporal(utc, unit="millisecond").cast(pa.timestamp("ms"))
     seconds = millis.cast(pa.timestamp("s"), safe=False)
-    whole = pc.equal(millis.cast(pa.int64()), pc.multiply(seconds.cast(pa.int64()), 1000))
+    whole = pc.equal(seconds.cast(pa.timestamp("ms")), millis)
     text = pc.if_else(whole, seconds.cast(pa.string()), millis.cast(pa.string()))
     return pc.binary_join_element_wise(
-        pc.replace_substring(text, " ", "T", max_replacements=1), "Z", "")
+        pc.replace_substring(text, " ", "T", max_replacements=1), scalar(b"Z", pa.string()),
+        scalar(b"", pa.string()))
 
 
 def gpkg_geometry(wkb: pa.Array, empty: np.ndarray) -> pa.Array:
     """WKB -> GeoPackage geometry blobs: the 8-byte header (flags, SRS id) + the same WKB;
     NULL stays NULL. ``empty`` marks empty geometries, whose header says so."""
-    header: pa.Array | pa.Scalar = pa.scalar(_HEADER, pa.binary())
+    header: pa.Array | pa.Scalar = scalar(_HEADER)
     if empty.any():
-        header = pc.if_else(pa.array(empty), pa.scalar(_HEADER_EMPTY, pa.binary()), header)
-    return pc.binary_join_element_wise(header, wkb.cast(pa.binary()), pa.scalar(b"", pa.binary()))
+        header = pc.if_else(bool_array(empty), scalar(_HEADER_EMPTY), header)
+    return pc.binary_join_element_wise(header, wkb.cast(pa.binary()), scalar(b""))
 
 
 def _ingest(path: str, layer: str, batches: Iterator[pa.RecordBatch]) -> int:

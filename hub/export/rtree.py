@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from hub.export.arrow_values import int64_array, valid_mask
+
 CELL = np.dtype([("id", ">i8"), ("minx", ">f4"), ("maxx", ">f4"),
                  ("miny", ">f4"), ("maxy", ">f4")])
 NODE_HEADER_BYTES = 4
@@ -55,7 +57,7 @@ def wkb_bounds(column: pa.Array) -> Bounds:
     points = _point_coordinates(column)
     if points is not None:
         x, y = points
-        return Bounds(x, x, y, y, np.isnan(x) & column.is_valid().to_numpy(zero_copy_only=False))
+        return Bounds(x, x, y, y, np.isnan(x) & valid_mask(column))
     import shapely
 
     geometries = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
@@ -69,7 +71,7 @@ def _point_coordinates(column: pa.Array) -> tuple[np.ndarray, np.ndarray] | None
     for NULL), else None. NULLs take no bytes, so the points are 21-byte records back to
     back in the data buffer: a reshape, no per-value indexing."""
     column = column.cast(pa.binary())
-    valid = column.is_valid().to_numpy(zero_copy_only=False)
+    valid = valid_mask(column)
     _validity, offsets_buffer, data_buffer = column.buffers()
     offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
         column.offset:column.offset + len(column) + 1]
@@ -218,9 +220,11 @@ class Packed:
         """(rowid, nodeno): the leaf of every row, in row id order (appends to the B-tree)."""
         leaves = self.levels[0]
         order = np.argsort(leaves.ids, kind="stable")
-        table = pa.table({"rowid": leaves.ids[order],
-                          "nodeno": leaves.node_of_cell()[order] + self.first_node(0)})
-        return table.to_reader()
+        batch = pa.RecordBatch.from_arrays(
+            [int64_array(leaves.ids[order]),
+             int64_array(leaves.node_of_cell()[order] + self.first_node(0))],
+            names=["rowid", "nodeno"])
+        return pa.RecordBatchReader.from_batches(batch.schema, [batch])
 
 
 def pack(boxes: Boxes, node_bytes: int) -> Packed:

@@ -247,17 +247,31 @@ def _match_columns(
 
 
 def _compact(text: pd.Series) -> pd.Series:
+    if norm.arrow_strings(text) is not None:
+        return text
     cells = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(cells), index=text.index, copy=False)
 
 
 def _normalised(column: _Column, missing_values: set[str]) -> pd.Series:
-    """NFKC'd, trimmed cell text with the schema's missing values blanked."""
+    """NFKC'd, trimmed cell text with the schema's missing values blanked.
+
+    Columns from the Arrow CSV reader stay in Arrow (:func:`etl.normalise.nfkc_arrow`); the
+    others (pandas fallback, spreadsheets) take the Python path."""
     if column.header is None:
         return column.original  # the blank column
-    text = norm.nfkc(column.original)
+    cells = norm.arrow_strings(column.original)
+    if cells is None:
+        text = norm.nfkc(column.original)
+        if len(missing_values) > 1:
+            text = text.where(~text.isin(missing_values), "")
+        return text
+    text = norm.nfkc_arrow(cells, column.original.index)
     if len(missing_values) > 1:
-        text = text.where(~text.isin(missing_values), "")
+        cells = norm.arrow_strings(text)
+        blank = pc.is_in(cells, value_set=pa.array(sorted(missing_values), pa.large_string()))
+        text = pd.Series(pd.arrays.ArrowStringArray(
+            pc.if_else(blank, pa.scalar("", cells.type), cells)), index=text.index, copy=False)
     return text
 
 
@@ -280,7 +294,9 @@ def _parse(column: _Column) -> list[Finding]:
     f, text = column.field, column.text
     assert text is not None
     if f.type == "string":
-        cells = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
+        cells = norm.arrow_strings(text)
+        if cells is None:
+            cells = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
         cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.large_string()), cells)
         column.values = pd.Series(pd.arrays.ArrowStringArray(cells), index=text.index,
                                   copy=False)

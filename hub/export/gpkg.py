@@ -11,8 +11,9 @@ pandas and geopandas (~0.45 s, ~75 MiB) into the export process. Here:
    prepared statement, one transaction), values in GDAL's text forms (:func:`sqlite_column`),
    the geometry as GeoPackage blobs built from the WKB by Arrow kernels
    (:func:`gpkg_geometry`), the boxes of the geometries collected on the way;
-3. the R-tree is bulk-loaded from those boxes (:mod:`hub.export.rtree`; inserting through the
-   virtual table took 13-15 s at 1M rows);
+3. the R-tree is bulk-loaded from those boxes, its leaves written as they fill, in the same
+   transaction (:mod:`hub.export.rtree`; inserting through the virtual table took 13-15 s
+   at 1M rows);
 4. extent and feature count are written, then the triggers that keep the R-tree and the
    count in step with later edits (a plain SQLite connection could not run the R-tree ones:
    they call ``ST_IsEmpty``/``ST_MinX``, which GDAL, QGIS and SpatiaLite provide).
@@ -76,19 +77,16 @@ def write_layer(
             gpkg_schema.create_base(con)
         gpkg_schema.create_layer(con, layer, fields, geometry_type)
         gpkg_schema.set_autoincrement(con, layer, False)
+        tree = rtree.StreamingRTree(_take_empty_root(con, layer)) if spatial else None
         con.execute("COMMIT")
-        node_bytes = _root_node_bytes(con, layer) if spatial else 0
-    boxes = rtree.Boxes()
-    # Blobs and boxes are made in a worker thread while SQLite inserts the previous batch.
-    count = _ingest(path, layer, read_ahead(_sqlite_batches(batches, spatial, boxes), 1))
-    tree = rtree.pack(boxes, node_bytes) if spatial else None
-    if tree is not None:  # the row -> leaf map has a row per geometry: bulk as well
-        bulk_append(path, f"{rtree_name(layer)}_rowid", tree.leaf_of_rows())
+    # Rows, blobs, boxes and R-tree leaves are made in a worker thread while SQLite writes
+    # the previous batch.
+    counts = bulk_append(path, read_ahead(_writes(batches, layer, tree), 1))
+    count = counts.get(layer, 0)
     with closing(sqlite3.connect(path, isolation_level=None)) as con:
         con.execute("BEGIN")
         if tree is not None:
-            _write_rtree_nodes(con, layer, tree)
-            _write_extent(con, layer, boxes)
+            _write_extent(con, layer, tree.extent.get())
         con.execute("UPDATE gpkg_ogr_contents SET feature_count = ? WHERE table_name = ?",
                     (count, layer))
         gpkg_schema.set_autoincrement(con, layer, True, last_fid=count)
@@ -98,34 +96,45 @@ def write_layer(
     return count
 
 
-def _root_node_bytes(con: sqlite3.Connection, layer: str) -> int:
-    """The R-tree's node size, fixed by SQLite when it created the table (the root's size)."""
+def _take_empty_root(con: sqlite3.Connection, layer: str) -> int:
+    """Delete the empty root node SQLite made with the R-tree (the bulk load writes its
+    own) and return its size, which SQLite fixed for every node of this tree."""
     table = quote(f"{rtree_name(layer)}_node")
-    return int(con.execute(f"SELECT length(data) FROM {table} WHERE nodeno = 1").fetchone()[0])
+    size = int(con.execute(f"SELECT length(data) FROM {table} WHERE nodeno = 1").fetchone()[0])
+    con.execute(f"DELETE FROM {table} WHERE nodeno = 1")
+    return size
 
 
-def _sqlite_batches(batches: Iterable[pa.RecordBatch], spatial: bool,
-                    boxes: rtree.Boxes) -> Iterator[pa.RecordBatch]:
-    """The rows as SQLite will store them: values in GDAL's text forms
-    (:func:`sqlite_column`), the geometry as a GeoPackage blob; the geometries' boxes are
-    collected into ``boxes`` under the fids SQLite assigns, 1..n in row order (the table is
-    new; passing the fids explicitly made SQLite seek for each row, ~10% of the insert)."""
+def _writes(batches: Iterable[pa.RecordBatch], layer: str,
+            tree: rtree.StreamingRTree | None) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """(table, batch) pairs to append, in order: the layer's rows as SQLite stores them
+    (values in GDAL's text forms, :func:`sqlite_column`; the geometry as a GeoPackage
+    blob) and, for a spatial layer, the R-tree's rows as its leaves fill up. Boxes are
+    keyed by the fids SQLite assigns, 1..n in row order (the table is new; passing the fids
+    explicitly made SQLite seek for each row, ~10% of the insert)."""
     next_fid = 1
+    name = rtree_name(layer)
     for batch in batches:
         if batch.num_rows == 0:
             continue
         names, columns = [], []
         for field, column in zip(batch.schema, batch.columns, strict=True):
-            if spatial and field.name == "geometry":
+            if tree is not None and field.name == "geometry":
                 bounds = rtree.wkb_bounds(column)
-                boxes.add(np.arange(next_fid, next_fid + batch.num_rows), bounds)
+                leaves = tree.add(np.arange(next_fid, next_fid + batch.num_rows), bounds)
                 names.append(GEOMETRY_COLUMN)
                 columns.append(gpkg_geometry(column, bounds.empty))
             else:
+                leaves = []
                 names.append(field.name)
                 columns.append(sqlite_column(column))
         next_fid += batch.num_rows
-        yield pa.RecordBatch.from_arrays(columns, names=names)
+        yield layer, pa.RecordBatch.from_arrays(columns, names=names)
+        for suffix, rows in leaves:
+            yield name + suffix, rows
+    if tree is not None:
+        for suffix, rows in tree.finish():
+            yield name + suffix, rows
 
 
 def sqlite_column(column: pa.Array) -> pa.Array:
@@ -161,52 +170,31 @@ def gpkg_geometry(wkb: pa.Array, empty: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(header, wkb.cast(pa.binary()), scalar(b""))
 
 
-def _ingest(path: str, layer: str, batches: Iterator[pa.RecordBatch]) -> int:
-    """Append ``batches`` to the table in one transaction with the ADBC SQLite driver."""
-    first = next(batches, None)
-    if first is None:
-        return 0
-    reader = pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
-    return bulk_append(path, layer, reader)
-
-
-def bulk_append(path: str, table: str, reader: pa.RecordBatchReader) -> int:
-    """Append an Arrow stream to an existing SQLite table (columns by name), in C: one
-    prepared INSERT, values bound from the Arrow arrays, one transaction."""
+def bulk_append(path: str, writes: Iterable[tuple[str, pa.RecordBatch]]) -> dict[str, int]:
+    """Append each (table, batch) to its existing SQLite table (columns by name), in C: the
+    ADBC SQLite driver binds the Arrow arrays to one prepared INSERT per batch, all in one
+    transaction. Returns the rows appended per table."""
     import adbc_driver_manager
     import adbc_driver_sqlite
 
-    options = {adbc_driver_manager.StatementOptions.INGEST_TARGET_TABLE.value: table,
-               adbc_driver_manager.StatementOptions.INGEST_MODE.value: INGEST_APPEND}
+    counts: dict[str, int] = {}
+    options = adbc_driver_manager.StatementOptions
     with (adbc_driver_sqlite.connect(path) as database,
           adbc_driver_manager.AdbcConnection(database) as conn):
         conn.set_autocommit(False)
-        with adbc_driver_manager.AdbcStatement(conn) as statement:
-            statement.set_options(**options)
-            statement.bind_stream(reader)
-            rows = statement.execute_update()
+        for table, batch in writes:
+            with adbc_driver_manager.AdbcStatement(conn) as statement:
+                statement.set_options(**{options.INGEST_TARGET_TABLE.value: table,
+                                         options.INGEST_MODE.value: INGEST_APPEND})
+                statement.bind_stream(pa.RecordBatchReader.from_batches(batch.schema, [batch]))
+                counts[table] = counts.get(table, 0) + int(statement.execute_update())
         conn.commit()
-    return int(rows)
+    return counts
 
 
-def _write_rtree_nodes(con: sqlite3.Connection, layer: str, tree: rtree.Packed) -> None:
-    """Replace the empty root GDAL made with the bulk-loaded nodes and their parents."""
-    name = rtree_name(layer)
-    con.execute(f"DELETE FROM {quote(name + '_node')}")
-    con.executemany(f"INSERT INTO {quote(name + '_node')} (nodeno, data) VALUES (?, ?)",
-                    tree.nodes())
-    con.executemany(f"INSERT INTO {quote(name + '_parent')} (nodeno, parentnode) "
-                    "VALUES (?, ?)", tree.parents())
-
-
-def _write_extent(con: sqlite3.Connection, layer: str, boxes: rtree.Boxes) -> None:
-    extent = boxes.extent()
+def _write_extent(con: sqlite3.Connection, layer: str,
+                  extent: tuple[float, float, float, float] | None) -> None:
     if extent is None:
         return
     con.execute("UPDATE gpkg_contents SET min_x = ?, min_y = ?, max_x = ?, max_y = ? "
                 "WHERE table_name = ?", (*extent, layer))
-
-
-def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    yield first
-    yield from rest

@@ -1,19 +1,26 @@
-"""A GeoPackage R-tree (SQLite's ``rtree`` module) bulk-loaded from known boxes.
+"""A GeoPackage R-tree (SQLite's ``rtree`` module) bulk-loaded while the rows stream in.
 
 Inserting 1M boxes through the ``rtree`` virtual table one by one took 13-15 s (each insert
 walks and splits nodes); GDAL's own loader, which builds the tree in memory and writes the
-nodes, took ~2 s on a filled table (``CreateSpatialIndex``). The writer knows every box as
-the rows stream past, so the tree is packed here with Sort-Tile-Recursive (STR: boxes sorted
-into vertical slices by x, each slice by y, runs of a node's capacity become nodes, level by
-level up to the root) and written straight into the virtual table's three tables, in the
-format SQLite itself reads and writes (sqlite/ext/rtree/rtree.c, stable since 2008):
+nodes, took ~2 s on a filled table (``CreateSpatialIndex``). The writer sees every box as
+the rows go past, so the tree is packed here and written straight into the virtual table's
+three tables, in the format SQLite itself reads and writes (sqlite/ext/rtree/rtree.c,
+stable since 2008):
 
-- ``<name>_node(nodeno, data)``: node 1 is the root; ``data`` is 2 bytes of tree depth (root
-  only), 2 bytes of cell count, then cells of an 8-byte id (the row's id in a leaf, the child
-  node's number above) and the box as minx, maxx, miny, maxy, 32-bit floats; all big-endian,
-  every node the root's size, the rest zeros;
+- ``<name>_node(nodeno, data)``: node 1 is the root; ``data`` is 2 bytes of tree depth
+  (root only), 2 bytes of cell count, then cells of an 8-byte id (the row's id in a leaf,
+  the child node's number above) and the box as minx, maxx, miny, maxy, 32-bit floats; all
+  big-endian, every node the root's size, the rest zeros;
 - ``<name>_rowid(rowid, nodeno)``: the leaf holding each row;
 - ``<name>_parent(nodeno, parentnode)``: the parent of every node but the root.
+
+Packing is Sort-Tile-Recursive (STR: boxes sorted into vertical slices by x, each slice by
+y, runs of a node's capacity become nodes, level by level up to the root). So that SQLite
+writes the leaves while it waits for the next rows rather than after the last one (~0.8 s
+at 1M rows), boxes are packed :data:`CHUNK_LEAVES` leaves at a time
+(:class:`StreamingRTree`): leaves are tight within a chunk, chunks of rows in file order may
+overlap in space, so a small window reads a few leaves per chunk (at most ~10 chunks at 1M
+rows) rather than one or two; the levels above are packed over all leaves at the end.
 
 Boxes are stored as 32-bit floats rounded outwards (min down, max up, as SQLite does), so a
 stored box always contains the geometry. ``SELECT rtreecheck(...)`` (SQLite's own checker)
@@ -23,7 +30,6 @@ passes on the result; tests/integration/test_gpkg_bulk.py runs it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +40,8 @@ from hub.export.arrow_values import int64_array, valid_mask
 CELL = np.dtype([("id", ">i8"), ("minx", ">f4"), ("maxx", ">f4"),
                  ("miny", ">f4"), ("maxy", ">f4")])
 NODE_HEADER_BYTES = 4
-NODES_AT_ONCE = 1024
+# Leaves packed and written at a time: 2048 x 51 = 104,448 boxes with 4 KiB pages.
+CHUNK_LEAVES = 2048
 # Well-known binary of a 2D point in little-endian order: byte order, uint32 type 1, x, y.
 POINT_WKB_BYTES = 21
 
@@ -106,145 +113,169 @@ def _up(values: np.ndarray) -> np.ndarray:
     return single
 
 
-class Boxes:
-    """The boxes of a layer's non-empty geometries by row id, collected batch by batch:
-    32-bit, rounded outwards, for the tree; the exact extent in double precision."""
+class Extent:
+    """The exact (double) extent of the geometries seen."""
 
     def __init__(self) -> None:
-        self._ids: list[np.ndarray] = []
-        self._boxes: list[np.ndarray] = []
-        self._extent = [math.inf, math.inf, -math.inf, -math.inf]
+        self.bounds = [math.inf, math.inf, -math.inf, -math.inf]
 
-    def add(self, ids: np.ndarray, bounds: Bounds) -> None:
-        keep = ~np.isnan(bounds.minx)
-        if not keep.any():
-            return
-        minx, maxx = bounds.minx[keep], bounds.maxx[keep]
-        miny, maxy = bounds.miny[keep], bounds.maxy[keep]
-        self._ids.append(ids[keep])
-        self._boxes.append(np.column_stack([_down(minx), _up(maxx), _down(miny), _up(maxy)]))
-        extent = self._extent
-        self._extent = [min(extent[0], float(minx.min())), min(extent[1], float(miny.min())),
-                        max(extent[2], float(maxx.max())), max(extent[3], float(maxy.max()))]
+    def add(self, minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray,
+            maxy: np.ndarray) -> None:
+        b = self.bounds
+        self.bounds = [min(b[0], float(minx.min())), min(b[1], float(miny.min())),
+                       max(b[2], float(maxx.max())), max(b[3], float(maxy.max()))]
 
-    def extent(self) -> tuple[float, float, float, float] | None:
-        """(min x, min y, max x, max y) of every geometry, or None when there is none."""
-        if self._extent[0] > self._extent[2]:
-            return None
-        return self._extent[0], self._extent[1], self._extent[2], self._extent[3]
-
-    def take(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids and their (minx, maxx, miny, maxy) boxes; the batches' copies are
-        dropped (at 1M rows they are 24 MB)."""
-        if not self._ids:
-            return np.empty(0, np.int64), np.empty((0, 4), np.float32)
-        ids, boxes = np.concatenate(self._ids), np.concatenate(self._boxes)
-        self._ids, self._boxes = [], []
-        return ids, boxes
+    def get(self) -> tuple[float, float, float, float] | None:
+        """(min x, min y, max x, max y), or None when no geometry was seen."""
+        b = self.bounds
+        return None if b[0] > b[2] else (b[0], b[1], b[2], b[3])
 
 
 @dataclass(frozen=True)
 class Level:
-    """One level of the packed tree: its cells in order, ``capacity`` per node."""
+    """Consecutively numbered nodes from ``first``: their cells in order, ``capacity`` a
+    node (the last may hold fewer)."""
 
-    ids: np.ndarray  # row ids (leaves) or child indexes within the level below
-    boxes: np.ndarray
+    ids: np.ndarray  # row ids in leaves, child node numbers above
+    boxes: np.ndarray  # (minx, maxx, miny, maxy) per cell, float32
     capacity: int
+    first: int
 
     @property
     def node_count(self) -> int:
         return max(1, math.ceil(len(self.ids) / self.capacity))
 
+    def numbers(self) -> np.ndarray:
+        return self.first + np.arange(self.node_count, dtype=np.int64)
+
     def node_of_cell(self) -> np.ndarray:
-        return np.arange(len(self.ids)) // self.capacity
+        return self.first + np.arange(len(self.ids), dtype=np.int64) // self.capacity
+
+    def node_boxes(self) -> np.ndarray:
+        """Each node's box: the union of its cells' boxes."""
+        starts = np.arange(0, len(self.ids), self.capacity)
+        return np.column_stack([np.minimum.reduceat(self.boxes[:, 0], starts),
+                                np.maximum.reduceat(self.boxes[:, 1], starts),
+                                np.minimum.reduceat(self.boxes[:, 2], starts),
+                                np.maximum.reduceat(self.boxes[:, 3], starts)])
 
 
-@dataclass(frozen=True)
-class Packed:
-    """A packed R-tree: levels from the leaves (0) to the root, and the node size in bytes."""
-
-    levels: list[Level]
-    node_bytes: int
-
-    def first_node(self, level: int) -> int:
-        """Node number of the level's first node: the root is 1, then level by level down."""
-        number = 1
-        for upper in range(len(self.levels) - 1, level, -1):
-            number += self.levels[upper].node_count
-        return number
-
-    def nodes(self) -> Iterator[tuple[int, bytes]]:
-        """(nodeno, data) of every node, root first; made :data:`NODES_AT_ONCE` at a time
-        (the leaves of 1M rows take 24 MB)."""
-        depth = len(self.levels) - 1
-        for index in range(depth, -1, -1):
-            level = self.levels[index]
-            child_base = self.first_node(index - 1) if index > 0 else 0
-            first = self.first_node(index)
-            for start in range(0, level.node_count, NODES_AT_ONCE):
-                data = self._node_data(level, start, child_base, depth if index == depth else 0)
-                for offset, row in enumerate(data, start):
-                    yield first + offset, row.tobytes()
-
-    def _node_data(self, level: Level, first_node: int, child_base: int,
-                   depth: int) -> np.ndarray:
-        """Nodes ``first_node``.. (up to :data:`NODES_AT_ONCE`) of ``level`` as bytes."""
-        capacity = level.capacity
-        count = min(NODES_AT_ONCE, level.node_count - first_node)
-        begin = first_node * capacity
-        end = min(len(level.ids), begin + count * capacity)
-        cells = np.zeros(count * capacity, dtype=CELL)
-        cells["id"][:end - begin] = level.ids[begin:end] + child_base
-        for column, name in enumerate(("minx", "maxx", "miny", "maxy")):
-            cells[name][:end - begin] = level.boxes[begin:end, column]
-        data = np.zeros((count, self.node_bytes), dtype=np.uint8)
-        data[:, NODE_HEADER_BYTES:NODE_HEADER_BYTES + capacity * CELL.itemsize] = (
-            cells.view(np.uint8).reshape(count, capacity * CELL.itemsize))
-        per_node = np.clip(end - begin - np.arange(count) * capacity, 0, capacity)
-        data[:, 2:4] = per_node.astype(">u2").view(np.uint8).reshape(count, 2)
-        if depth:  # the root alone records the depth of the tree
-            data[0, 0:2] = np.array([depth], dtype=">u2").view(np.uint8)
-        return data
-
-    def parents(self) -> Iterator[tuple[int, int]]:
-        """(nodeno, parentnode) of every node below the root."""
-        for index in range(len(self.levels) - 1):
-            upper = self.levels[index + 1]
-            parent = np.empty(self.levels[index].node_count, dtype=np.int64)
-            parent[upper.ids] = upper.node_of_cell() + self.first_node(index + 1)
-            first = self.first_node(index)
-            for offset, number in enumerate(parent.tolist()):
-                yield first + offset, number
-
-    def leaf_of_rows(self) -> pa.RecordBatchReader:
-        """(rowid, nodeno): the leaf of every row, in row id order (appends to the B-tree)."""
-        leaves = self.levels[0]
-        order = np.argsort(leaves.ids, kind="stable")
-        batch = pa.RecordBatch.from_arrays(
-            [int64_array(leaves.ids[order]),
-             int64_array(leaves.node_of_cell()[order] + self.first_node(0))],
-            names=["rowid", "nodeno"])
-        return pa.RecordBatchReader.from_batches(batch.schema, [batch])
+def packed_level(ids: np.ndarray, boxes: np.ndarray, capacity: int, first: int) -> Level:
+    """The cells in STR order, as consecutive nodes numbered from ``first``."""
+    order = str_order(boxes, capacity)
+    return Level(ids[order], boxes[order], capacity, first)
 
 
-def pack(boxes: Boxes, node_bytes: int) -> Packed:
-    """Sort-Tile-Recursive packing of ``boxes`` into nodes of ``node_bytes`` bytes."""
-    capacity = (node_bytes - NODE_HEADER_BYTES) // CELL.itemsize
-    ids, box = boxes.take()
-    levels: list[Level] = []
-    while True:
-        order = str_order(box, capacity)
-        level = Level(ids[order], box[order], capacity)
-        levels.append(level)
-        if level.node_count == 1:
-            return Packed(levels, node_bytes)
-        starts = np.arange(0, len(level.ids), capacity)
-        box = np.column_stack([
-            np.minimum.reduceat(level.boxes[:, 0], starts),
-            np.maximum.reduceat(level.boxes[:, 1], starts),
-            np.minimum.reduceat(level.boxes[:, 2], starts),
-            np.maximum.reduceat(level.boxes[:, 3], starts)])
-        ids = np.arange(level.node_count, dtype=np.int64)
+def node_batch(level: Level, node_bytes: int, depth: int = 0) -> pa.RecordBatch:
+    """(nodeno, data) of the level's nodes; ``depth`` goes into the root's header."""
+    capacity, count, filled = level.capacity, level.node_count, len(level.ids)
+    cells = np.zeros(count * capacity, dtype=CELL)
+    cells["id"][:filled] = level.ids
+    for column, name in enumerate(("minx", "maxx", "miny", "maxy")):
+        cells[name][:filled] = level.boxes[:, column]
+    data = np.zeros((count, node_bytes), dtype=np.uint8)
+    data[:, NODE_HEADER_BYTES:NODE_HEADER_BYTES + capacity * CELL.itemsize] = (
+        cells.view(np.uint8).reshape(count, capacity * CELL.itemsize))
+    per_node = np.clip(filled - np.arange(count) * capacity, 0, capacity)
+    data[:, 2:4] = per_node.astype(">u2").view(np.uint8).reshape(count, 2)
+    if depth:
+        data[0, 0:2] = np.array([depth], dtype=">u2").view(np.uint8)
+    offsets = pa.py_buffer(np.arange(count + 1, dtype=np.int32) * node_bytes)
+    blobs = pa.Array.from_buffers(pa.binary(), count, [None, offsets, pa.py_buffer(data)])
+    return pa.RecordBatch.from_arrays([int64_array(level.numbers()), blobs],
+                                      names=["nodeno", "data"])
+
+
+def rowid_batch(leaves: Level) -> pa.RecordBatch:
+    """(rowid, nodeno): the leaf of every row, in row id order (appends to the B-tree)."""
+    order = np.argsort(leaves.ids, kind="stable")
+    return pa.RecordBatch.from_arrays(
+        [int64_array(leaves.ids[order]), int64_array(leaves.node_of_cell()[order])],
+        names=["rowid", "nodeno"])
+
+
+def parent_batch(upper: Level) -> pa.RecordBatch:
+    """(nodeno, parentnode) of the children of ``upper``'s nodes."""
+    return pa.RecordBatch.from_arrays(
+        [int64_array(upper.ids), int64_array(upper.node_of_cell())],
+        names=["nodeno", "parentnode"])
+
+
+class StreamingRTree:
+    """Packs boxes into leaves as they arrive and says what to write to which table.
+
+    :meth:`add` and :meth:`finish` return (table suffix, batch) pairs: the ``_rowid`` and
+    ``_node`` rows of each completed chunk of leaves, then at the end the last leaves, the
+    levels above and every ``_parent`` row. Leaves are numbered from 2 in the order they
+    are made, inner nodes after them, the root 1 (when everything fits in one node, the
+    root is the only leaf)."""
+
+    def __init__(self, node_bytes: int, chunk_leaves: int | None = None) -> None:
+        self.node_bytes = node_bytes
+        self.capacity = (node_bytes - NODE_HEADER_BYTES) // CELL.itemsize
+        self.chunk = (chunk_leaves or CHUNK_LEAVES) * self.capacity
+        self.extent = Extent()
+        self._ids: list[np.ndarray] = []
+        self._boxes: list[np.ndarray] = []
+        self._pending = 0
+        self._next_node = 2
+        self._leaf_numbers: list[np.ndarray] = []
+        self._leaf_boxes: list[np.ndarray] = []
+
+    def add(self, ids: np.ndarray, bounds: Bounds) -> list[tuple[str, pa.RecordBatch]]:
+        """Take the boxes of rows ``ids`` (NULL and empty geometries are left out)."""
+        keep = ~np.isnan(bounds.minx)
+        if not keep.any():
+            return []
+        minx, maxx = bounds.minx[keep], bounds.maxx[keep]
+        miny, maxy = bounds.miny[keep], bounds.maxy[keep]
+        self.extent.add(minx, miny, maxx, maxy)
+        self._ids.append(ids[keep])
+        self._boxes.append(np.column_stack([_down(minx), _up(maxx), _down(miny), _up(maxy)]))
+        self._pending += int(keep.sum())
+        writes: list[tuple[str, pa.RecordBatch]] = []
+        while self._pending >= self.chunk:
+            writes += self._leaves(*self._take(self.chunk))
+        return writes
+
+    def finish(self) -> list[tuple[str, pa.RecordBatch]]:
+        """The rest: the last leaves, the levels above them, every node's parent."""
+        ids, boxes = self._take(self._pending)
+        if not self._leaf_numbers and len(ids) <= self.capacity:
+            root = Level(ids, boxes, self.capacity, 1)
+            return [("_rowid", rowid_batch(root)), ("_node", node_batch(root, self.node_bytes))]
+        writes = self._leaves(ids, boxes) if len(ids) else []
+        numbers = np.concatenate(self._leaf_numbers)
+        boxes = np.concatenate(self._leaf_boxes)
+        levels: list[Level] = []
+        while len(numbers) > self.capacity:
+            level = packed_level(numbers, boxes, self.capacity, self._next_node)
+            self._next_node += level.node_count
+            levels.append(level)
+            numbers, boxes = level.numbers(), level.node_boxes()
+        levels.append(Level(numbers, boxes, self.capacity, 1))  # the root
+        for level in levels[:-1]:
+            writes += [("_node", node_batch(level, self.node_bytes)),
+                       ("_parent", parent_batch(level))]
+        root = levels[-1]
+        return [*writes, ("_node", node_batch(root, self.node_bytes, depth=len(levels))),
+                ("_parent", parent_batch(root))]
+
+    def _take(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``count`` pending boxes (in arrival order); the rest stay pending."""
+        if not self._ids:
+            return np.empty(0, np.int64), np.empty((0, 4), np.float32)
+        ids, boxes = np.concatenate(self._ids), np.concatenate(self._boxes)
+        self._ids, self._boxes = [ids[count:]], [boxes[count:]]
+        self._pending -= count
+        return ids[:count], boxes[:count]
+
+    def _leaves(self, ids: np.ndarray, boxes: np.ndarray) -> list[tuple[str, pa.RecordBatch]]:
+        leaves = packed_level(ids, boxes, self.capacity, self._next_node)
+        self._next_node += leaves.node_count
+        self._leaf_numbers.append(leaves.numbers())
+        self._leaf_boxes.append(leaves.node_boxes())
+        return [("_rowid", rowid_batch(leaves)), ("_node", node_batch(leaves, self.node_bytes))]
 
 
 def str_order(box: np.ndarray, capacity: int) -> np.ndarray:

@@ -21,6 +21,7 @@ import pyogrio
 import pytest
 import shapely
 
+from hub.export import rtree
 from hub.export.gpkg_schema import rtree_name
 from hub.export.writers import arrow_schema, write_gpkg_layer, write_gpkg_layer_gdal
 
@@ -121,7 +122,10 @@ def written(tmp_path_factory):
     layers = [("shops", points, _version(), [("POINT", 2)]),
               ("parcels", polygons, _version(), [("MULTIPOLYGON", 2), ("POLYGON", 2)]),
               ("visits", visits, _version(has_geometry=False), [])]
-    bulk, gdal = _write_both(tmp_path_factory.mktemp("gpkg"), layers)
+    with pytest.MonkeyPatch.context() as patch:
+        # leaves written in chunks of 4 leaves (204 boxes) while the rows stream, not 2048
+        patch.setattr(rtree, "CHUNK_LEAVES", 4)
+        bulk, gdal = _write_both(tmp_path_factory.mktemp("gpkg"), layers)
     return bulk, gdal, {name: rows for name, rows, _v, _t in layers}
 
 
@@ -225,7 +229,8 @@ def test_gdal_bbox_filters_answer_as_with_its_own_index(written) -> None:
 
 
 def test_a_deep_tree_is_valid_and_used(tmp_path) -> None:
-    """140,000 points: leaves, two levels of inner nodes and the root (51 cells a node)."""
+    """140,000 points: a full chunk of leaves written while streaming, the rest at the end,
+    two levels of inner nodes and the root (51 cells a node)."""
     count = 140_000
     rng = np.random.default_rng(1)
     x, y = 139.0 + rng.random(count), 35.0 + rng.random(count)
@@ -277,3 +282,22 @@ def test_gdal_can_keep_editing_the_file(written, tmp_path) -> None:
     frame = pyogrio.read_dataframe(path, layer="shops", bbox=(149.9, 39.9, 150.1, 40.1),
                                    fid_as_index=True)
     assert frame.index.tolist() == [3001]
+
+
+@pytest.mark.parametrize("count", [0, 1, 51, 52])
+def test_small_layers_have_a_valid_tree(tmp_path, count) -> None:
+    """No row, a root that is the only leaf (up to 51 boxes), a root over two leaves."""
+    version = _version()
+    rows = _rows(count, [shapely.Point(139.6 + i * 1e-3, 35.6) for i in range(count)])
+    path = str(tmp_path / "small.gpkg")
+    write_gpkg_layer(iter(_batches(rows, version, 20)), path, version, layer="shops",
+                     geometry_types=[("POINT", 2)], append=False)
+    name = rtree_name("shops")
+    with closing(sqlite3.connect(path)) as con:
+        assert con.execute(f"SELECT rtreecheck('{name}')").fetchone()[0] == "ok"
+        assert con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == count
+        depth = int.from_bytes(con.execute(
+            f"SELECT substr(data, 1, 2) FROM {name}_node WHERE nodeno = 1").fetchone()[0], "big")
+    assert depth == (1 if count > 51 else 0)
+    frame = pyogrio.read_dataframe(path, bbox=(139.6005, 35.5, 139.6015, 35.7))
+    assert frame["shop_id"].tolist() == rows["shop_id"][1:2]

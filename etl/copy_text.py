@@ -44,7 +44,7 @@ def column_cells(values: pd.Series | np.ndarray) -> pa.Array:
     if pd.api.types.is_integer_dtype(dtype):
         return pc.cast(_arrow(values, pa.int64()), pa.string()).fill_null("")
     if pd.api.types.is_float_dtype(dtype):
-        return _float_cells(_arrow(values, pa.float64()))
+        return float_repr(_arrow(values, pa.float64()))
     return text_cells(_strings(values))
 
 
@@ -82,7 +82,10 @@ def _strings(values: object) -> pa.Array:
         return pa.array(cells, type=pa.string(), from_pandas=True)
 
 
-def _float_cells(numbers: pa.Array) -> pa.Array:
+def float_repr(numbers: pa.Array) -> pa.Array:
+    """Python's ``repr`` of each float (shortest round trip: ``1.0``, ``35.6``, ``1e-05``),
+    missing as ""; written by Arrow, with ``repr`` itself only for the rare magnitudes where
+    the two would differ."""
     text = pc.cast(numbers, pa.string())
     # Arrow writes 3 and -0 where repr writes 3.0 and -0.0.
     bare = pc.invert(pc.match_substring_regex(text, r"[.eEna]"))

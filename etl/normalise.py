@@ -820,11 +820,14 @@ def parse_wkt(s: pd.Series, default_srid: int = 4326) -> tuple[pd.Series, pd.Ser
 
 def point_wkt(lon: pd.Series, lat: pd.Series) -> pd.Series:
     """``POINT (lon lat)`` per row (None where either is missing); ``repr`` of a float is its
-    shortest round-trip form, so no precision is lost or invented."""
-    present = (lon.notna() & lat.notna()).to_numpy(dtype=bool)
-    out = np.full(len(lon), None, dtype=object)
-    if present.any():
-        xs = lon.to_numpy(dtype=float, na_value=np.nan)[present].tolist()
-        ys = lat.to_numpy(dtype=float, na_value=np.nan)[present].tolist()
-        out[present] = [f"POINT ({x!r} {y!r})" for x, y in zip(xs, ys, strict=True)]
-    return pd.Series(out, index=lon.index, dtype=object, copy=False)
+    shortest round-trip form, so no precision is lost or invented. Written by Arrow
+    (:func:`etl.copy_text.float_repr`): a Python f-string per row cost about 1 s at 1M rows."""
+    from etl.copy_text import float_repr
+
+    xs = pa.array(lon.to_numpy(dtype=float, na_value=np.nan), pa.float64(), from_pandas=True)
+    ys = pa.array(lat.to_numpy(dtype=float, na_value=np.nan), pa.float64(), from_pandas=True)
+    present = pc.and_(pc.is_valid(xs), pc.is_valid(ys))
+    text = pc.binary_join_element_wise("POINT (", float_repr(xs), " ", float_repr(ys), ")", "")
+    text = pc.if_else(present, text, pa.scalar(None, pa.string()))
+    return pd.Series(text.to_numpy(zero_copy_only=False), index=lon.index, dtype=object,
+                     copy=False)

@@ -46,3 +46,28 @@ def test_morton_keys_interleave_x_and_y_bits() -> None:
     assert keys[2] == keys[1] << 1  # y bits only
     assert keys[3] == keys[1] | keys[2]
     assert keys[4] == np.iinfo(np.uint64).max and top > 0
+
+
+def test_point_layers_are_read_without_geos_and_order_the_same(monkeypatch) -> None:
+    """The Arrow path for plain points must give exactly the GEOS path's order (the publish
+    checksum covers the row order), including missing rows and exponent notation."""
+    import etl.spatial_order as module
+
+    rng = random.Random(5)
+    cells = [f"POINT ({139.6 + rng.random() * 0.1!r} {35.6 + rng.random() * 0.1!r})"
+             for _ in range(3000)]
+    cells[10] = None
+    cells[20] = "POINT (1e-05 -2.5)"
+    wkt = pd.Series(cells, dtype=object)
+    x, y = module._point_coordinates(wkt)
+    assert math.isnan(x[10]) and (x[20], y[20]) == (1e-05, -2.5)
+    fast = spatial_order(wkt)
+    monkeypatch.setattr(module, "_point_coordinates", lambda _wkt: None)  # GEOS path only
+    assert np.array_equal(fast, spatial_order(wkt))
+
+
+def test_layers_with_other_geometries_take_the_general_path() -> None:
+    import etl.spatial_order as module
+
+    for other in ("LINESTRING (0 0, 1 1)", "POINT Z (1 2 3)", "POINT EMPTY"):
+        assert module._point_coordinates(pd.Series(["POINT (1 2)", other])) is None

@@ -42,6 +42,10 @@ from hub.export.arrow_values import bool_array, scalar
 from hub.export.gpkg_schema import GEOMETRY_COLUMN, SRS_ID, quote, rtree_name
 from hub.export.wkb import KINDS
 
+# No fsync at each commit: the artifact store fsyncs every file of a version once, before
+# the version's files become visible (hub.storage.local), as for the other formats. With it,
+# the 1M-row commit waited ~0.45 s for the disk.
+NO_SYNC = "PRAGMA synchronous = OFF"
 INGEST_APPEND = "adbc.ingest.mode.append"  # ADBC's value for "insert into the existing table"
 # GeoPackage binary header (spec 2.1.3): magic "GP", version 0, flags, srs_id (int32). Flags
 # 0x01: little-endian header, no envelope (optional for every type); 0x11: also "empty".
@@ -71,7 +75,7 @@ def write_layer(
     at ``path`` (a new file unless ``append``); returns the row count."""
     spatial = geometry_type is not None
     fields = [f for f in schema if not (spatial and f.name == "geometry")]
-    with closing(sqlite3.connect(path, isolation_level=None)) as con:
+    with closing(_connect(path)) as con:
         con.execute("BEGIN")
         if not append:
             gpkg_schema.create_base(con)
@@ -83,7 +87,7 @@ def write_layer(
     # the previous batch.
     counts = bulk_append(path, read_ahead(_writes(batches, layer, tree), 1))
     count = counts.get(layer, 0)
-    with closing(sqlite3.connect(path, isolation_level=None)) as con:
+    with closing(_connect(path)) as con:
         con.execute("BEGIN")
         if tree is not None:
             _write_extent(con, layer, tree.extent.get())
@@ -94,6 +98,13 @@ def write_layer(
             con.execute(statement)
         con.execute("COMMIT")
     return count
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection for explicit transactions, without fsync at commit (:data:`NO_SYNC`)."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(NO_SYNC)
+    return con
 
 
 def _take_empty_root(con: sqlite3.Connection, layer: str) -> int:
@@ -181,6 +192,9 @@ def bulk_append(path: str, writes: Iterable[tuple[str, pa.RecordBatch]]) -> dict
     options = adbc_driver_manager.StatementOptions
     with (adbc_driver_sqlite.connect(path) as database,
           adbc_driver_manager.AdbcConnection(database) as conn):
+        with adbc_driver_manager.AdbcStatement(conn) as statement:
+            statement.set_sql_query(NO_SYNC)
+            statement.execute_update()
         conn.set_autocommit(False)
         for table, batch in writes:
             with adbc_driver_manager.AdbcStatement(conn) as statement:

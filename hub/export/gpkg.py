@@ -68,17 +68,20 @@ def geometry_type_name(kind: str) -> str:
 
 def write_layer(
     batches: Iterator[pa.RecordBatch], path: str, *, layer: str, schema: pa.Schema,
-    geometry_type: str | None, append: bool,
+    geometry_type: str | None, append: bool, expected_rows: int = 0,
 ) -> int:
     """Write ``batches`` (``schema``'s columns; WKB ``geometry`` last when ``geometry_type``,
     a GeoPackage type name such as ``POINT``, is given) as table ``layer`` of the GeoPackage
-    at ``path`` (a new file unless ``append``); returns the row count."""
+    at ``path`` (a new file unless ``append``; ``expected_rows`` chooses its page size);
+    returns the row count."""
     spatial = geometry_type is not None
     fields = [f for f in schema if not (spatial and f.name == "geometry")]
     with closing(_connect(path)) as con:
         con.execute("BEGIN")
         if not append:
-            gpkg_schema.create_base(con)
+            large = expected_rows >= gpkg_schema.LARGE_PAGE_ROWS
+            gpkg_schema.create_base(
+                con, gpkg_schema.LARGE_PAGE if large else gpkg_schema.SMALL_PAGE)
         gpkg_schema.create_layer(con, layer, fields, geometry_type)
         gpkg_schema.set_autoincrement(con, layer, False)
         tree = rtree.StreamingRTree(_take_empty_root(con, layer)) if spatial else None

@@ -21,6 +21,11 @@ SRS_ID = 4326
 FID = "fid"
 GEOMETRY_COLUMN = "geom"
 RTREE_EXTENSION = "http://www.geopackage.org/spec120/#extension_rtree"
+# SQLite page sizes: GDAL's 4 KiB, and 64 KiB for large layers, where it cut the insert's
+# system time by a third (16x fewer writes); every table and index takes at least one page,
+# so a small file would grow to ~1 MiB. R-tree nodes are 51 cells either way.
+SMALL_PAGE, LARGE_PAGE = 4096, 65536
+LARGE_PAGE_ROWS = 100_000
 
 BASE_TABLES = (
     "CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL,srs_id INTEGER NOT NULL "
@@ -82,8 +87,9 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def create_base(con: sqlite3.Connection) -> None:
-    """The tables every GeoPackage has, in a new file."""
+def create_base(con: sqlite3.Connection, page_size: int = SMALL_PAGE) -> None:
+    """The tables every GeoPackage has, in a new file with pages of ``page_size`` bytes."""
+    con.execute(f"PRAGMA page_size = {int(page_size)}")
     con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     con.execute(f"PRAGMA user_version = {USER_VERSION}")
     for statement in BASE_TABLES:

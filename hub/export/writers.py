@@ -205,7 +205,7 @@ def write_gpkg_layer(
     first = next(rows, None)  # starts the driver's thread before the tables are made
     gpkg.write_layer(
         rows if first is None else itertools.chain([first], rows), path, layer=layer,
-        schema=_gpkg_schema(schema), append=append,
+        schema=_gpkg_schema(schema), append=append, expected_rows=version.row_count,
         geometry_type=(gpkg.geometry_type_name(gpkg_geometry_type(geometry_types))
                        if version.has_geometry else None),
     )

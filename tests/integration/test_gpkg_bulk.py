@@ -32,9 +32,10 @@ FIELDS = [("shop_id", "string"), ("name", "string"), ("floors", "integer"),
 VOLATILE = {"last_change"}
 
 
-def _version(has_geometry: bool = True) -> SimpleNamespace:
+def _version(has_geometry: bool = True, row_count: int = 0) -> SimpleNamespace:
     fields = [SimpleNamespace(name=n, type=t) for n, t in FIELDS]
-    return SimpleNamespace(schema=SimpleNamespace(fields=fields), has_geometry=has_geometry)
+    return SimpleNamespace(schema=SimpleNamespace(fields=fields), has_geometry=has_geometry,
+                           row_count=row_count)
 
 
 def _rows(count: int, geometries: list[shapely.Geometry | None]) -> dict[str, list]:
@@ -235,7 +236,7 @@ def test_a_deep_tree_is_valid_and_used(tmp_path) -> None:
     rng = np.random.default_rng(1)
     x, y = 139.0 + rng.random(count), 35.0 + rng.random(count)
     version = SimpleNamespace(schema=SimpleNamespace(fields=[
-        SimpleNamespace(name="shop_id", type="string")]), has_geometry=True)
+        SimpleNamespace(name="shop_id", type="string")]), has_geometry=True, row_count=count)
     ids = pa.array([f"S{i}" for i in range(count)])
     wkb = pa.array(shapely.to_wkb(shapely.points(x, y)), pa.binary())
     batches = pa.table({"shop_id": ids, "geometry": wkb}).to_batches(max_chunksize=50_000)
@@ -248,6 +249,7 @@ def test_a_deep_tree_is_valid_and_used(tmp_path) -> None:
         depth = int.from_bytes(con.execute(
             f"SELECT substr(data, 1, 2) FROM {name}_node WHERE nodeno = 1").fetchone()[0], "big")
         assert depth == 3
+        assert con.execute("PRAGMA page_size").fetchone()[0] == 65536  # a large layer
         inside = con.execute(f"SELECT count(*) FROM {name} WHERE minx >= 139.2 AND "
                              "maxx <= 139.3 AND miny >= 35.4 AND maxy <= 35.5").fetchone()[0]
     expected = int(np.sum((x >= 139.2) & (x <= 139.3) & (y >= 35.4) & (y <= 35.5)))

@@ -48,7 +48,7 @@ def test_types_of_a_column_with_nulls_both_byte_orders_and_an_offset() -> None:
 def _version() -> SimpleNamespace:
     fields = [SimpleNamespace(name="shop_id", type="string")]
     return SimpleNamespace(schema=SimpleNamespace(fields=fields), has_geometry=True,
-                           bbox=(139.0, 35.0, 139.7, 35.6))
+                           bbox=(139.0, 35.0, 139.7, 35.6), row_count=3)
 
 
 def _batches(*parts: list[shapely.Geometry]) -> list[pa.RecordBatch]:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    case,
     cast,
     false,
     func,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 
 from hub.catalog import TableSchema
@@ -69,11 +71,6 @@ def _geography(table: Table) -> ColumnElement[Any]:
 def distance_expression(table: Table, near: Near) -> ColumnElement[float]:
     """Distance in metres on the WGS84 spheroid (what ``distance_m`` reports)."""
     return func.ST_Distance(_geography(table), _point(near))
-
-
-def knn_expression(table: Table, near: Near) -> ColumnElement[float]:
-    """Index-assisted KNN ordering (``<->`` on geography, sphere distance)."""
-    return _geography(table).op("<->", return_type=Float(precision=53))(_point(near))
 
 
 def filter_predicate(field_column: ColumnElement[Any], flt: PropertyFilter) -> ColumnElement[bool]:
@@ -196,18 +193,15 @@ def output_geometry(table: Table, query: FeatureQuery) -> ColumnElement[Any]:
 
 
 def sort_expressions(table: Table, query: FeatureQuery) -> list[ColumnElement[Any]]:
-    """The value expression of each sort key (distance: KNN when unbounded, exact otherwise)."""
+    """The value expression of each sort key (distance: exact spheroid metres; the nearest-first
+    page is bounded by :func:`_nearest_page` so that it still reads through indexes)."""
     exprs: list[ColumnElement[Any]] = []
     for key in query.sort:
         if key.field == "distance_m" and query.near_set is not None:
             exprs.append(near_set_distance(table, query.near_set))
         elif key.field == "distance_m":
             assert query.near is not None
-            bounded = query.near.radius_m is not None
-            exprs.append(
-                distance_expression(table, query.near) if bounded
-                else knn_expression(table, query.near)
-            )
+            exprs.append(distance_expression(table, query.near))
         else:
             exprs.append(table.c[key.field])
     return exprs
@@ -311,17 +305,71 @@ def records_statement(
         payload_columns, csv_columns = _payload_columns(
             table, schema, query, output, has_geometry, distance, nearest)
 
-    statement = (
-        select(table.c._fid, *key_columns, *payload_columns)
-        .where(where_clause(table, query))
-        .order_by(*order_by(exprs, query.sort, table.c._fid))
-        .limit(query.limit + 1)
-    )
+    after: list[ColumnElement[bool]] = []
     if query.cursor is not None:
-        statement = statement.where(
+        after.append(
             keyset_condition(exprs, query.sort, query.cursor.values, table.c._fid, query.cursor.fid)
         )
+    rows = select(table.c._fid, *key_columns, *payload_columns).where(
+        where_clause(table, query), *after)
+    if nearest_first(query):
+        return RecordsStatement(_nearest_page(rows, table, query, after), query.sort,
+                                csv_columns)
+    statement = rows.order_by(*order_by(exprs, query.sort, table.c._fid)).limit(query.limit + 1)
     return RecordsStatement(statement, query.sort, csv_columns)
+
+
+# PostGIS rounds geography distances to 1e-8 m, so the farthest candidate itself can lie a
+# hair beyond its own rounded distance; rows up to this much farther are read too, and sorted.
+NEAREST_MARGIN_M = 0.1
+
+
+def nearest_first(query: FeatureQuery) -> bool:
+    """``near`` without a radius, nearest first: the query the bounded plan below serves."""
+    return (query.near is not None and query.near.radius_m is None and query.near_set is None
+            and bool(query.sort) and query.sort[0].field == "distance_m"
+            and not query.sort[0].descending)
+
+
+def _nearest_page(rows: Select[Any], table: Table, query: FeatureQuery,
+                  after: list[ColumnElement[bool]]) -> Select[Any]:
+    """The page of the nearest rows, read through indexes only.
+
+    ``ORDER BY distance, _fid`` cannot be served by a KNN index scan (the ``_fid`` tie-break
+    is not in the index), so PostgreSQL measured every row: 1.7 s at 1M rows. Instead:
+
+    1. the page size of candidates by planar KNN on the ``geom`` index (``<->``, degrees),
+       with the same filters and cursor, and the largest spheroid distance among them;
+    2. the page itself: rows within that distance (geography index), ordered by exact
+       spheroid distance and ``_fid``. At least a page of rows lies within it, so the true
+       nearest rows, ties included, are all there, whatever order step 1 found them in.
+
+    Rows without geometry have no distance and sort last: they are added only once the
+    candidates run out (``Infinity``), a branch PostgreSQL skips at run time otherwise.
+    """
+    assert query.near is not None
+    size = query.limit + 1
+    planar_point = func.ST_SetSRID(func.ST_MakePoint(query.near.lon, query.near.lat), 4326)
+    candidates = (
+        select(table.c.geom)
+        .where(where_clause(table, query), table.c.geom.is_not(None), *after)
+        .order_by(table.c.geom.op("<->", return_type=Float(precision=53))(planar_point))
+        .limit(size)
+        .subquery("candidates")
+    )
+    distance = func.ST_Distance(func.geography(candidates.c.geom, type_=Geography(srid=4326)),
+                                _point(query.near))
+    bound = select(case((func.count() < size, literal(float("inf"), Float(precision=53))),
+                        else_=func.max(distance) + NEAREST_MARGIN_M).label("metres")
+                   ).select_from(candidates).cte("nearest_bound")
+    metres = select(bound.c.metres).scalar_subquery()
+    within = rows.where(func.ST_DWithin(_geography(table), _point(query.near), metres))
+    unplaced = rows.where(table.c.geom.is_(None), metres == float("inf"))
+    page = union_all(within, unplaced).subquery("nearest")
+    keys = [page.c[f"_k{i}"] for i in range(len(query.sort))]
+    return (select(*page.c)
+            .order_by(*order_by(keys, query.sort, page.c._fid))
+            .limit(size))
 
 
 def record_by_key_statement(

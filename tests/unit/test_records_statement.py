@@ -35,10 +35,21 @@ def test_radius_uses_the_indexed_geography_expression() -> None:
     assert "ORDER BY ST_Distance(geography(data.shops__v1.geom)" in text
 
 
-def test_nearest_without_radius_orders_by_knn_operator() -> None:
+def test_nearest_without_radius_is_bounded_by_planar_knn_candidates() -> None:
+    """Candidates by KNN on the geom index, then an indexed ST_DWithin up to their farthest
+    spheroid distance, ordered by the exact distance and _fid (see _nearest_page)."""
     text = str(compiled([("near", "35.6,139.7")]))
-    assert "geography(data.shops__v1.geom) <-> geography(" in text
-    assert "ST_DWithin" not in text
+    assert "WITH nearest_bound AS" in text
+    assert "ORDER BY data.shops__v1.geom <-> ST_SetSRID(ST_MakePoint(" in text
+    assert "ST_DWithin(geography(data.shops__v1.geom)" in text and "FROM nearest_bound)" in text
+    assert "ORDER BY nearest._k0 ASC NULLS LAST, nearest._fid ASC" in text
+
+
+def test_farthest_first_and_other_sorts_take_the_plain_plan() -> None:
+    for pairs in ([("near", "35.6,139.7"), ("sort", "-distance_m")],
+                  [("near", "35.6,139.7"), ("sort", "name")],
+                  [("near", "35.6,139.7"), ("radius", "300")]):
+        assert "nearest_bound" not in str(compiled(pairs))
 
 
 def test_page_fetches_one_extra_row_and_orders_by_fid_last() -> None:

@@ -38,7 +38,9 @@ FIELDS = ["id", "name", "name_kana", "category", "address", "ward", "postal_code
           "updated"]
 SYSTEMS = ("hub", "hub-ogc", "tipg", "pygeoapi", "hub-cold")
 PEERS = ("tipg", "pygeoapi")
-QUERIES = ("bbox", "radius", "by_id", "filter", "tile_z14", "tile_z16")
+QUERIES = ("bbox", "radius", "nearest", "by_id", "filter", "tile_z14", "tile_z16")
+# Queries no peer can answer: measured for the hub alone (how they scale), no target.
+HUB_ONLY = frozenset({"nearest"})
 PAGE = 100
 RADIUS_M = 500
 
@@ -307,6 +309,11 @@ def paths(system: str, query: str, sample: Sample) -> list[str] | None:
             else:
                 out.append(items(pygeo_items, {"bbox": box, "limit": PAGE, "f": "json",
                                                "properties": props}))
+    elif query == "nearest":
+        if system != "hub":
+            return None  # tipg and pygeoapi have no nearest-N query (OGC API - Features none)
+        out += [items(hub_records, {"near": f"{lat:.6f},{lon:.6f}", "limit": PAGE,
+                                    "f": "geojson"}) for lat, lon in sample.points]
     elif query == "by_id":
         for fid in sample.ids:
             out.append({
@@ -354,6 +361,8 @@ def describe_equivalents() -> dict[str, str]:
                   "spheroid distance, sorted by distance); tipg and pygeoapi have no radius "
                   "(tipg's cql2 has no S_DWITHIN), so they get the box around the circle "
                   f"(bbox ±{RADIUS_M} m, limit {PAGE}): less work than the hub's",
+        "nearest": f"hub only: /v1 records?near=lat,lon&limit={PAGE} (the {PAGE} nearest, "
+                   "exact spheroid distance, no radius); no peer has a nearest-N query",
         "by_id": "hub: /v1 records/P0001234?f=geojson (one Feature by key); hub-ogc, tipg, "
                  "pygeoapi: /items/P0001234 (id column = the dataset's key)",
         "filter": f"category=<value> (equality on a text field, no index), limit {PAGE}",

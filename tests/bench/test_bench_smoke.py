@@ -65,13 +65,14 @@ def test_hub_is_measured_on_every_query(smoke: dict[str, Any]) -> None:
     data = smoke["data"]
     runs = _runs(data, "hub")
     measured = {(r["query"], r["concurrency"]) for r in runs}
-    assert measured == {(q, c) for q in ("bbox", "radius", "by_id", "filter", "tile_z14",
-                                         "tile_z16") for c in (1, 4)}
+    assert measured == {(q, c) for q in ("bbox", "radius", "nearest", "by_id", "filter",
+                                         "tile_z14", "tile_z16") for c in (1, 4)}
     assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
     assert all(0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] for r in runs)
     checks = data["scales"][0]["checks"]
     assert checks["by_id/hub"]["features"] == 1
     assert checks["bbox/hub"]["features"] >= 1
+    assert checks["nearest/hub"]["features"] >= 1
 
 
 def test_hub_ingest_is_measured(smoke: dict[str, Any]) -> None:

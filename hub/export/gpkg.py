@@ -83,7 +83,7 @@ def write_layer(
             gpkg_schema.create_base(
                 con, gpkg_schema.LARGE_PAGE if large else gpkg_schema.SMALL_PAGE)
         gpkg_schema.create_layer(con, layer, fields, geometry_type)
-        gpkg_schema.set_autoincrement(con, layer, False)
+        suspended = _suspend_autoincrement(con, layer)
         tree = rtree.StreamingRTree(_take_empty_root(con, layer)) if spatial else None
         con.execute("COMMIT")
     # Rows, blobs, boxes and R-tree leaves are made in a worker thread while SQLite writes
@@ -96,7 +96,8 @@ def write_layer(
             _write_extent(con, layer, tree.extent.get())
         con.execute("UPDATE gpkg_ogr_contents SET feature_count = ? WHERE table_name = ?",
                     (count, layer))
-        gpkg_schema.set_autoincrement(con, layer, True, last_fid=count)
+        if suspended:
+            gpkg_schema.set_autoincrement(con, layer, True, last_fid=count)
         for statement in gpkg_schema.layer_triggers(layer, spatial):
             con.execute(statement)
         con.execute("COMMIT")
@@ -108,6 +109,17 @@ def _connect(path: str) -> sqlite3.Connection:
     con = sqlite3.connect(path, isolation_level=None)
     con.execute(NO_SYNC)
     return con
+
+
+def _suspend_autoincrement(con: sqlite3.Connection, layer: str) -> bool:
+    """Take AUTOINCREMENT off for the insert (:func:`gpkg_schema.set_autoincrement`); an
+    SQLite built in "defensive" mode refuses schema edits, and then the rows go in with it
+    on (slower, the same file)."""
+    try:
+        gpkg_schema.set_autoincrement(con, layer, False)
+    except sqlite3.DatabaseError:
+        return False
+    return True
 
 
 def _take_empty_root(con: sqlite3.Connection, layer: str) -> int:

@@ -42,10 +42,12 @@ READER = "bench_reader"
 SUITES: dict[str, dict[str, Any]] = {
     "full": {"ingest_rows": 1_000_000, "scales": [100_000, 1_000_000], "duration": 10.0,
              "concurrency": [1, 32], "samples": 64, "profile_seconds": 15, "warm_seconds": 20,
+             "pool_warm_seconds": 2.0,
              "ingest_profile_rows": 250_000, "validate": True,
              "ingest_repeats": 2},
     "smoke": {"ingest_rows": 2_000, "scales": [2_000], "duration": 2.0, "concurrency": [1, 4],
               "samples": 8, "profile_seconds": 2, "warm_seconds": 3,
+              "pool_warm_seconds": 0.5,
               "ingest_profile_rows": 2_000, "validate": False, "ingest_repeats": 1},
 }
 
@@ -312,6 +314,10 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                     if time.monotonic() > warm_until:
                         break
                 for concurrency in settings["concurrency"]:
+                    if concurrency > 1:  # fill every system's pool to this concurrency first
+                        load.run_load(server.base_url, paths, connections=concurrency,
+                                      duration_s=settings["pool_warm_seconds"])
+                        _drain(server, url)
                     run = _measure(server, paths, concurrency, settings["duration"],
                                    cluster.postmaster, url)
                     run.update(query=query, system=system, concurrency=concurrency,

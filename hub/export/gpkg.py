@@ -144,6 +144,7 @@ def _writes(batches: Iterable[pa.RecordBatch], layer: str,
         if batch.num_rows == 0:
             continue
         names, columns = [], []
+        leaves: list[tuple[str, pa.RecordBatch]] = []
         for field, column in zip(batch.schema, batch.columns, strict=True):
             if tree is not None and field.name == "geometry":
                 bounds = rtree.wkb_bounds(column)
@@ -151,7 +152,6 @@ def _writes(batches: Iterable[pa.RecordBatch], layer: str,
                 names.append(GEOMETRY_COLUMN)
                 columns.append(gpkg_geometry(column, bounds.empty))
             else:
-                leaves = []
                 names.append(field.name)
                 columns.append(sqlite_column(column))
         next_fid += batch.num_rows

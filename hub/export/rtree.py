@@ -67,7 +67,8 @@ def wkb_bounds(column: pa.Array) -> Bounds:
         return Bounds(x, x, y, y, np.isnan(x) & valid_mask(column))
     import shapely
 
-    geometries = shapely.from_wkb(column.to_numpy(zero_copy_only=False))
+    # to_pylist, not to_numpy: that imports pandas (hub.export.arrow_values)
+    geometries = shapely.from_wkb(column.to_pylist())
     box = shapely.bounds(geometries)
     empty = shapely.is_empty(geometries) & ~shapely.is_missing(geometries)
     return Bounds(box[:, 0], box[:, 2], box[:, 1], box[:, 3], empty)

@@ -1,9 +1,10 @@
 """Arrow values made from buffers and read back without pyarrow's Python conversions.
 
-``pa.scalar``, ``pa.array`` of a list or a numpy array, ``pa.table`` and ``to_numpy`` of a
-boolean array all make pyarrow import pandas (its conversion shims ask whether the input is
-a pandas object): ~0.4 s and ~40 MB in an export process that has no other use for it. The
-GeoPackage writer needs only these few values, so they are built from buffers.
+``pa.scalar``, ``pa.array`` of a list or a numpy array, ``pa.table`` and ``to_numpy`` (even
+of a plain uint8 array) all make pyarrow import pandas (its conversion shims ask whether
+the input is a pandas object): ~0.4 s and ~40 MB in an export process that has no other
+use for it. The GeoPackage writer needs only these few values, so they are built from
+buffers.
 """
 
 from __future__ import annotations
@@ -34,4 +35,5 @@ def valid_mask(column: pa.Array) -> np.ndarray:
     """True where ``column`` is not NULL."""
     if column.null_count == 0:
         return np.ones(len(column), dtype=bool)
-    return column.is_valid().cast(pa.uint8()).to_numpy().astype(bool)
+    bits = np.unpackbits(np.frombuffer(column.buffers()[0], dtype=np.uint8), bitorder="little")
+    return bits[column.offset:column.offset + len(column)].astype(bool)

@@ -292,7 +292,7 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                 servers["hub-cold"] = cold.result()
         servers["hub"] = hub
         servers["hub-ogc"] = hub
-        for query in systems.QUERIES:
+        for query in [q for q in systems.QUERIES if q in settings["queries"]]:
             for system in [s for s in systems.SYSTEMS if s in servers and s in wanted]:
                 paths = systems.paths(system, query, sample)
                 if paths is None:
@@ -469,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", choices=sorted(SUITES), default="full")
     parser.add_argument("--scales", help="comma-separated row counts for the query suite")
     parser.add_argument("--with-5m", action="store_true", help="add the 5,000,000-row scale")
+    parser.add_argument("--queries", help="comma-separated subset of "
+                        + ",".join(systems.QUERIES) + " (default: all)")
     parser.add_argument("--ingest-rows", type=int)
     parser.add_argument("--ingest-repeats", type=int,
                         help="publishes per encoding (2 = ABBA order; full default 2)")
@@ -491,6 +493,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = dict(SUITES[args.suite])
     if args.scales:
         settings["scales"] = [int(s) for s in args.scales.split(",")]
+    settings["queries"] = args.queries.split(",") if args.queries else list(systems.QUERIES)
+    unknown = set(settings["queries"]) - set(systems.QUERIES)
+    if unknown:
+        parser.error(f"unknown queries: {', '.join(sorted(unknown))}")
     if args.with_5m and 5_000_000 not in settings["scales"]:
         settings["scales"].append(5_000_000)
     if args.ingest_rows:

@@ -38,6 +38,7 @@ from sqlalchemy import ColumnElement, Table, and_, func, literal, not_, or_, tru
 from sqlalchemy.types import Boolean
 
 from hub.catalog import SchemaField, TableSchema
+from hub.query.geodesic import within_metres
 from hub.query.model import QueryError
 
 GEOMETRY_PROPERTY = "geometry"
@@ -487,8 +488,8 @@ def cql2_predicate(node: Any, table: Table) -> ColumnElement[bool]:
     if op == "s_dwithin":
         # geography(geom) is the indexed expression (see hub.query.records): metres, index.
         other = func.ST_GeomFromText(args[1]["wkt"], 4326)
-        return func.ST_DWithin(func.geography(table.c.geom, type_=Geography(srid=4326)),
-                               func.geography(other, type_=Geography(srid=4326)), args[2])
+        return within_metres(func.geography(table.c.geom, type_=Geography(srid=4326)),
+                             func.geography(other, type_=Geography(srid=4326)), args[2])
     raise AssertionError(op)  # parse_cql2 only produces the operators above
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,29 +125,54 @@ def test_nearest_with_a_filter_and_a_far_point(world: World) -> None:
     assert [r["shop_id"] for r in records] == _expected(wanted, lat, lon)
 
 
+@pytest.mark.parametrize(("radius", "limit"), [(900, 7), (2500, 37), (60, 5)])
+def test_radius_pages_are_the_rows_inside_in_distance_then_file_order(
+    world: World, radius: int, limit: int
+) -> None:
+    lat, lon = SHIBUYA
+    records = _all(world, {"near": f"{lat},{lon}", "radius": radius, "limit": limit})
+    inside = [p for p in world.places if p.lat is not None and p.lon is not None
+              and GEOD.inv(lon, lat, p.lon, p.lat)[2] <= radius]
+    assert [r["shop_id"] for r in records] == _expected(inside, lat, lon)
+
+
+def test_a_radius_page_measures_about_a_page_of_rows_not_the_whole_circle(world: World) -> None:
+    """Inside a radius holding most of the table, a 10-row page reads about 10 rows of it
+    (the planar KNN candidates, then those within their farthest distance), not every row in
+    the circle, which is what made radius pages slow down as data grew denser."""
+    plan = _plan(world, [("near", f"{SHIBUYA[0]},{SHIBUYA[1]}"), ("radius", "4000"),
+                         ("limit", "10")])
+    table_rows = [int(m.group(1)) for line in plan if " on test_shops__v1" in line
+                  for m in [re.search(r"actual time=\S+ rows=(\d+)", line)] if m]
+    assert table_rows and max(table_rows) <= 40, "\n".join(plan)
+
+
 def test_nearest_page_reads_through_indexes(world: World) -> None:
     """With sequential scans priced out, the plan must still avoid reading the whole table:
     a nearest-first page of the old plan (ORDER BY distance, _fid) could only be a full scan
     and a sort. The branch for rows without geometry may hold a scan that never runs."""
+    plan = _plan(world, [("near", f"{SHIBUYA[0]},{SHIBUYA[1]}"), ("limit", "10")])
+    scans = [line for line in plan if "Seq Scan" in line]
+    assert all("never executed" in line for line in scans), "\n".join(plan)
+    assert any("Index" in line and "geom" in line for line in plan), "\n".join(plan)
+
+
+def _plan(world: World, pairs: list[tuple[str, str]]) -> list[str]:
+    """EXPLAIN ANALYZE of the records statement, sequential scans priced out."""
     from hub.catalog import TableSchema, version_table
 
     with world.engine.connect() as conn:  # type: ignore[attr-defined]
-        row = conn.exec_driver_sql(
-            "SELECT table_name, schema FROM hub.versions").one()
+        row = conn.exec_driver_sql("SELECT table_name, schema FROM hub.versions").one()
         schema = TableSchema.from_json(row.schema)
         table = version_table(row.table_name, schema, has_geometry=True)
-        query = parse_records_query([("near", f"{SHIBUYA[0]},{SHIBUYA[1]}"), ("limit", "10")],
-                                    schema, has_geometry=True, default_limit=10,
+        query = parse_records_query(pairs, schema, has_geometry=True, default_limit=10,
                                     max_limit=100, max_radius_m=5000)
         statement = records_statement(table, schema, query, has_geometry=True,
                                       output="geojson").statement
         compiled = statement.compile(dialect=conn.dialect)
         conn.exec_driver_sql("SET enable_seqscan = off")
-        plan = [line for (line,) in conn.exec_driver_sql(
+        return [line for (line,) in conn.exec_driver_sql(
             "EXPLAIN (ANALYZE, COSTS OFF) " + str(compiled), compiled.params)]
-    scans = [line for line in plan if "Seq Scan" in line]
-    assert all("never executed" in line for line in scans), "\n".join(plan)
-    assert any("Index" in line and "geom" in line for line in plan), "\n".join(plan)
 
 
 def _all(world: World, params: dict) -> list[dict]:

@@ -32,7 +32,9 @@ def test_values_are_bound_not_inlined() -> None:
 def test_radius_uses_the_indexed_geography_expression() -> None:
     text = str(compiled([("near", "35.6,139.7"), ("radius", "300")]))
     assert "ST_DWithin(geography(data.shops__v1.geom)" in text
-    assert "ORDER BY ST_Distance(geography(data.shops__v1.geom)" in text
+    # nearest first inside the radius: the bounded plan, ordered by exact distance
+    assert "WITH nearest_bound AS" in text
+    assert "ST_Distance(geography(data.shops__v1.geom)" in text
 
 
 def test_nearest_without_radius_is_bounded_by_planar_knn_candidates() -> None:
@@ -47,8 +49,8 @@ def test_nearest_without_radius_is_bounded_by_planar_knn_candidates() -> None:
 
 def test_farthest_first_and_other_sorts_take_the_plain_plan() -> None:
     for pairs in ([("near", "35.6,139.7"), ("sort", "-distance_m")],
-                  [("near", "35.6,139.7"), ("sort", "name")],
-                  [("near", "35.6,139.7"), ("radius", "300")]):
+                  [("near", "35.6,139.7"), ("radius", "300"), ("sort", "-distance_m")],
+                  [("near", "35.6,139.7"), ("sort", "name")]):
         assert "nearest_bound" not in str(compiled(pairs))
 
 

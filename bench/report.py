@@ -186,7 +186,7 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
     v = result.get("versions", {})
     merged = result.get("merged_from")
     sources = [] if not merged else [
-        f"- **merged** from two runs: {part} from `{m['file']}` (`{m['command']}`, "
+        f"- **merged** from {len(merged)} runs: {part} from `{m['file']}` (`{m['command']}`, "
         f"{m['started']} .. {m['finished']}, load {m['load_start'][0]} at start, "
         f"hub {m['hub_commit']})" for part, m in merged.items()]
     lines = [

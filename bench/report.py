@@ -185,8 +185,8 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
     m = result["machine"]
     v = result.get("versions", {})
     merged = result.get("merged_from")
-    sources = [] if not merged else [
-        f"- **merged** from {len(merged)} runs: {part} from `{m['file']}` (`{m['command']}`, "
+    sources = [] if not merged else [f"- **merged** from {len(merged)} runs:"] + [
+        f"  - {part} from `{m['file']}` (`{m['command']}`, "
         f"{m['started']} .. {m['finished']}, load {m['load_start'][0]} at start, "
         f"hub {m['hub_commit']})" for part, m in merged.items()]
     lines = [

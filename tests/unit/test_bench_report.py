@@ -20,3 +20,25 @@ def test_served_like_hub_adds_the_missing_index_builds_to_ogr2ogr() -> None:
 
 def test_served_like_hub_is_left_out_without_a_full_breakdown() -> None:
     assert _served_like_hub(_ingest({"ANALYZE": 1.0})) == []
+
+
+def test_a_rerun_replaces_only_its_queries_scale_by_scale() -> None:
+    from bench.merge import redo_queries
+
+    def run(query: str, system: str, rps: float) -> dict:
+        return {"query": query, "system": system, "concurrency": 1, "rps": rps}
+
+    first = {"scales": [
+        {"rows": 10, "runs": [run("bbox", "hub", 1.0), run("radius", "hub", 2.0)],
+         "checks": {"bbox/hub": {"status": 200}, "radius/hub": {"status": 200, "n": 1}}},
+        {"rows": 20, "runs": [run("radius", "hub", 3.0)], "checks": {}},
+    ]}
+    rerun = {"settings": {"queries": ["radius"]}, "scales": [
+        {"rows": 10, "runs": [run("radius", "hub", 9.0), run("bbox", "hub", 99.0)],
+         "checks": {"radius/hub": {"status": 200, "n": 2}}},
+    ]}
+    assert redo_queries(first, rerun) == ["radius"]
+    ten, twenty = first["scales"]
+    assert sorted((r["query"], r["rps"]) for r in ten["runs"]) == [("bbox", 1.0), ("radius", 9.0)]
+    assert ten["checks"]["radius/hub"]["n"] == 2 and "bbox/hub" in ten["checks"]
+    assert twenty["runs"] == [run("radius", "hub", 3.0)]  # no rerun at this scale: kept

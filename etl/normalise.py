@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import Transformer
 
+from etl.copy_text import float_repr
 from hub.catalog import TableSchema
 
 # Returned by per-value parsers for a non-empty value that cannot be read.
@@ -822,8 +823,6 @@ def point_wkt(lon: pd.Series, lat: pd.Series) -> pd.Series:
     """``POINT (lon lat)`` per row (None where either is missing); ``repr`` of a float is its
     shortest round-trip form, so no precision is lost or invented. Written by Arrow
     (:func:`etl.copy_text.float_repr`): a Python f-string per row cost about 1 s at 1M rows."""
-    from etl.copy_text import float_repr
-
     xs = pa.array(lon.to_numpy(dtype=float, na_value=np.nan), pa.float64(), from_pandas=True)
     ys = pa.array(lat.to_numpy(dtype=float, na_value=np.nan), pa.float64(), from_pandas=True)
     present = pc.and_(pc.is_valid(xs), pc.is_valid(ys))

@@ -64,22 +64,22 @@ SPATIAL_REF_SYS = (
 )
 
 
+# OGR field types as GDAL declares them: Integer -> MEDIUMINT, Integer64 -> INTEGER, Real ->
+# REAL, Date, DateTime; first match wins (int64 before the other integers).
+_DECLARED_TYPES = (
+    (pa.types.is_boolean, "BOOLEAN"),
+    (pa.types.is_int64, "INTEGER"),
+    (pa.types.is_integer, "MEDIUMINT"),
+    (pa.types.is_floating, "REAL"),
+    (pa.types.is_date, "DATE"),
+    (pa.types.is_timestamp, "DATETIME"),
+)
+
+
 def declared_type(kind: pa.DataType) -> str:
-    """The column type GDAL declares for an Arrow type (OGR field types: Integer ->
-    MEDIUMINT, Integer64 -> INTEGER, Real -> REAL, Date, DateTime, String -> TEXT)."""
-    if pa.types.is_boolean(kind):
-        return "BOOLEAN"
-    if pa.types.is_int64(kind):
-        return "INTEGER"
-    if pa.types.is_integer(kind):
-        return "MEDIUMINT"
-    if pa.types.is_floating(kind):
-        return "REAL"
-    if pa.types.is_date(kind):
-        return "DATE"
-    if pa.types.is_timestamp(kind):
-        return "DATETIME"
-    return "TEXT"  # strings, and times (GeoPackage has no time type)
+    """The column type GDAL declares for an Arrow type; strings and times (GeoPackage has no
+    time type) are TEXT."""
+    return next((name for matches, name in _DECLARED_TYPES if matches(kind)), "TEXT")
 
 
 def quote(name: str) -> str:

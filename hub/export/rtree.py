@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from hub.export.arrow_values import int64_array, valid_mask
+from hub.export.wkb import point_coordinates
 
 CELL = np.dtype([("id", ">i8"), ("minx", ">f4"), ("maxx", ">f4"),
                  ("miny", ">f4"), ("maxy", ">f4")])
@@ -43,7 +44,6 @@ NODE_HEADER_BYTES = 4
 # Leaves packed and written at a time: 2048 x 51 = 104,448 boxes with 4 KiB pages.
 CHUNK_LEAVES = 2048
 # Well-known binary of a 2D point in little-endian order: byte order, uint32 type 1, x, y.
-POINT_WKB_BYTES = 21
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def wkb_bounds(column: pa.Array) -> Bounds:
     """Boxes of a binary Arrow array of WKB values. 2D little-endian points (what PostGIS
     sends for point layers) are read straight from the bytes; anything else goes through
     shapely (GEOS)."""
-    points = _point_coordinates(column)
+    points = point_coordinates(column)
     if points is not None:
         x, y = points
         return Bounds(x, x, y, y, np.isnan(x) & valid_mask(column))
@@ -72,30 +72,6 @@ def wkb_bounds(column: pa.Array) -> Bounds:
     box = shapely.bounds(geometries)
     empty = shapely.is_empty(geometries) & ~shapely.is_missing(geometries)
     return Bounds(box[:, 0], box[:, 2], box[:, 1], box[:, 3], empty)
-
-
-def _point_coordinates(column: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
-    """x and y of every value if all non-null values are 2D little-endian WKB points (NaN
-    for NULL), else None. NULLs take no bytes, so the points are 21-byte records back to
-    back in the data buffer: a reshape, no per-value indexing."""
-    column = column.cast(pa.binary())
-    valid = valid_mask(column)
-    _validity, offsets_buffer, data_buffer = column.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
-        column.offset:column.offset + len(column) + 1]
-    if not np.all(np.diff(offsets)[valid] == POINT_WKB_BYTES):
-        return None
-    x = np.full(len(column), np.nan)
-    y = np.full(len(column), np.nan)
-    if not valid.any():
-        return x, y
-    records = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(
-        -1, POINT_WKB_BYTES)
-    if not (np.all(records[:, 0] == 1) and np.all(records[:, 1:5] == [1, 0, 0, 0])):
-        return None
-    coordinates = records[:, 5:].copy().view("<f8")
-    x[valid], y[valid] = coordinates[:, 0], coordinates[:, 1]
-    return x, y
 
 
 def _down(values: np.ndarray) -> np.ndarray:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from hub.export.arrow_values import valid_mask
+
 # ISO WKB base codes, named as PostGIS's GeometryType() names them.
 KINDS = {1: "POINT", 2: "LINESTRING", 3: "POLYGON", 4: "MULTIPOINT", 5: "MULTILINESTRING",
          6: "MULTIPOLYGON", 7: "GEOMETRYCOLLECTION"}
 # EWKB flags (PostGIS's own binary form), in case a value carries them rather than ISO codes.
 EWKB_Z, EWKB_M, EWKB_SRID = 0x80000000, 0x40000000, 0x20000000
+POINT_WKB_BYTES = 21  # byte order, uint32 type, two float64
 
 
 def kind_and_dims(code: int) -> tuple[str, int]:
@@ -61,3 +64,26 @@ class TypesSeen:
     def sorted(self) -> list[tuple[str, int]]:
         return sorted(self.types)
 
+
+def point_coordinates(column: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """x and y of every value if all non-null values are 2D little-endian WKB points (NaN
+    for NULL), else None. NULLs take no bytes, so the points are 21-byte records back to
+    back in the data buffer: a reshape, no per-value indexing."""
+    column = column.cast(pa.binary())
+    valid = valid_mask(column)
+    _validity, offsets_buffer, data_buffer = column.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        column.offset:column.offset + len(column) + 1]
+    if not np.all(np.diff(offsets)[valid] == POINT_WKB_BYTES):
+        return None
+    x = np.full(len(column), np.nan)
+    y = np.full(len(column), np.nan)
+    if not valid.any():
+        return x, y
+    records = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(
+        -1, POINT_WKB_BYTES)
+    if not (np.all(records[:, 0] == 1) and np.all(records[:, 1:5] == [1, 0, 0, 0])):
+        return None
+    coordinates = records[:, 5:].copy().view("<f8")
+    x[valid], y[valid] = coordinates[:, 0], coordinates[:, 1]
+    return x, y

@@ -9,55 +9,149 @@ PostGIS most of a CPU-second, nearly all of it encoding attributes in ``ST_AsMVT
 
 Only unfiltered tiles are kept (a filtered tile's key would be the whole query, and such
 tiles are rarely asked twice). The cache is bounded by bytes (``HUB_TILE_CACHE_MB``; 0 turns
-it off), least recently used first out, via ``cachetools`` (docs/libraries.md). It is per
-process; each server worker has its own.
+it off). It is per process; each server worker has its own.
+
+Which tiles stay is decided as in TinyLFU (Einziger, Friedman & Manes, "TinyLFU: A Highly
+Efficient Cache Admission Policy", 2017): eviction takes the least recently used tile, but a
+new tile only gets in if it has been asked for more often, lately, than every tile it would
+push out. Plain LRU keeps nothing when the tiles being asked for cycle through more bytes
+than the cache holds: each tile leaves just before it is asked for again. That is what a map
+of a dense city does at 5M points, where a single z14 tile is ~21 MB (bench/README.md);
+with admission the often-asked tiles stay and the rest are computed, instead of every tile
+being computed. Request counts are halved every so often, so yesterday's popular tiles do
+not hold their place forever. cachetools' caches cannot refuse an entry, hence the small
+ordered dict here (docs/libraries.md).
+
+A tile that is being computed is computed once: requests for it that arrive meanwhile wait
+for that result instead of running the same ``ST_AsMVT`` again (:meth:`TileCache.get_or_compute`).
+A map opened by many people at once asks for the same few tiles at the same moment.
 """
 
 from __future__ import annotations
 
 import threading
-
-from cachetools import LRUCache
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 
 TileKey = tuple[str, str, int, int, int]  # table, layer name, z, x, y
 
+AGEING_MIN_REQUESTS = 1000  # request counts are halved after max(this, 10 x entries) requests
+
 
 class TileCache:
-    """A thread-safe, byte-bounded LRU of tile bodies (sync routes run on many threads)."""
+    """A thread-safe, byte-bounded tile store (sync routes run on many threads): least
+    recently used out first, newcomers admitted only when asked for more often than what
+    they would replace."""
 
     def __init__(self, capacity_bytes: int) -> None:
-        self.capacity_bytes = capacity_bytes
+        self.capacity_bytes = max(capacity_bytes, 0)
         # One tile may take at most a quarter of the cache, so a few huge tiles cannot
         # flush everything else.
-        self.largest_entry = capacity_bytes // 4
-        self._entries: LRUCache[TileKey, bytes] | None = (
-            LRUCache(maxsize=capacity_bytes, getsizeof=lambda body: max(len(body), 1))
-            if capacity_bytes > 0 else None
-        )
+        self.largest_entry = self.capacity_bytes // 4
+        self._entries: OrderedDict[TileKey, bytes] = OrderedDict()  # least recent first
+        self._size = 0
+        self._asked: Counter[TileKey] = Counter()  # requests per tile since the last ageing
+        self._asked_since_ageing = 0
+        self._computing: dict[TileKey, Future[bytes]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.shared = 0  # requests that waited for a computation already under way
+
+    def get_or_compute(self, key: TileKey, compute: Callable[[], bytes]) -> bytes:
+        """The cached tile, or the result of a computation of it already under way, or
+        ``compute()`` (kept if admitted). With the cache off, always ``compute()``: the
+        cache-off figures in bench/ are what a fresh tile costs."""
+        if not self.capacity_bytes:
+            return compute()
+        with self._lock:
+            self._count_request(key)
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return body
+            under_way = self._computing.get(key)
+            if under_way is None:
+                self.misses += 1
+                mine: Future[bytes] = Future()
+                self._computing[key] = mine
+            else:
+                self.shared += 1
+        if under_way is not None:
+            return under_way.result()  # the computing request's error is raised here too
+        try:
+            body = compute()
+        except BaseException as error:
+            mine.set_exception(error)
+            raise
+        else:
+            self.put(key, body)
+            mine.set_result(body)
+            return body
+        finally:
+            with self._lock:
+                del self._computing[key]
 
     def get(self, key: TileKey) -> bytes | None:
-        if self._entries is None:
+        if not self.capacity_bytes:
             return None
         with self._lock:
+            self._count_request(key)
             body = self._entries.get(key)
             if body is None:
                 self.misses += 1
-            else:
-                self.hits += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
             return body
 
     def put(self, key: TileKey, body: bytes) -> None:
-        if self._entries is None or len(body) > self.largest_entry:
+        """Keep ``body`` if the admission policy lets it in (see the module doc)."""
+        size = _size_of(body)
+        if not self.capacity_bytes or size > self.largest_entry:
             return
         with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return
+            victims = self._victims_for(key, size)
+            if victims is None:
+                return
+            for victim in victims:
+                self._size -= _size_of(self._entries.pop(victim))
             self._entries[key] = body
+            self._size += size
 
     @property
     def size_bytes(self) -> int:
-        if self._entries is None:
-            return 0
         with self._lock:
-            return int(self._entries.currsize)
+            return self._size
+
+    def _victims_for(self, key: TileKey, size: int) -> list[TileKey] | None:
+        """The least recently used tiles that must leave to make room for ``size`` bytes,
+        or None when one of them has been asked for at least as often as ``key``."""
+        needed = self._size + size - self.capacity_bytes
+        victims: list[TileKey] = []
+        candidate_requests = self._asked[key]
+        for old in self._entries:  # least recently used first
+            if needed <= 0:
+                break
+            if self._asked[old] >= candidate_requests:
+                return None
+            victims.append(old)
+            needed -= _size_of(self._entries[old])
+        return victims
+
+    def _count_request(self, key: TileKey) -> None:
+        self._asked[key] += 1
+        self._asked_since_ageing += 1
+        if self._asked_since_ageing >= max(AGEING_MIN_REQUESTS, 10 * len(self._entries)):
+            self._asked = Counter({k: n // 2 for k, n in self._asked.items() if n > 1})
+            self._asked_since_ageing = 0
+
+
+def _size_of(body: bytes) -> int:
+    """Bytes a tile counts for; an empty tile (no features) still takes a slot."""
+    return max(len(body), 1)

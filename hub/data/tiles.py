@@ -13,7 +13,8 @@ from hub.query.tiles import tile_statement
 
 class Tiles:
     """Tile reads through one engine (the same engine as :class:`hub.data.Data`), with an
-    optional :class:`TileCache` for unfiltered tiles (a version table never changes)."""
+    optional :class:`TileCache` for unfiltered tiles (a version table never changes), which
+    also computes each of them once when many ask for it at the same time."""
 
     def __init__(self, engine: Engine, cache: TileCache | None = None) -> None:
         self.engine = engine
@@ -25,15 +26,16 @@ class Tiles:
         binary format (see :data:`hub.db.engine.BINARY_RESULTS`): tiles run to megabytes.
         ``conn``: the request's connection, when it holds one."""
         cache = self.cache if query.is_unfiltered else None
-        key = (version.table_name, layer, z, x, y)
-        if cache is not None and (cached := cache.get(key)) is not None:
-            return cached
+        if cache is None:
+            return self._compute(version, query, layer, z, x, y, conn)
+        return cache.get_or_compute((version.table_name, layer, z, x, y),
+                                    lambda: self._compute(version, query, layer, z, x, y, conn))
+
+    def _compute(self, version: PublishedVersion, query: FeatureQuery, layer: str,
+                 z: int, x: int, y: int, conn: Connection | None) -> bytes:
         statement = tile_statement(version.table(), version.schema, query, layer, z, x, y)
         if conn is None:
             with self.engine.connect() as fresh:
-                return self.tile(version, query, layer, z, x, y, fresh)
+                return self._compute(version, query, layer, z, x, y, fresh)
         value = conn.execute(statement, execution_options={BINARY_RESULTS: True}).scalar()
-        body = bytes(value) if value else b""
-        if cache is not None:
-            cache.put(key, body)
-        return body
+        return bytes(value) if value else b""

@@ -28,6 +28,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import BigInteger, Boolean, Column, Date, Float, Integer, MetaData, Table, Text
 from sqlalchemy import Time as SqlTime
 from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.sql.expression import Alias
 from sqlalchemy.types import TypeEngine
 
 from hub.db.tables import DATA_SCHEMA
@@ -430,7 +431,21 @@ class PublishedVersion:
         reusing one Table object lets SQLAlchemy reuse its compiled-statement cache."""
         return _cached_version_table(self.table_name, self.schema, self.has_geometry)
 
+    def query_table(self) -> Alias:
+        """The version's table as ``t``, for records statements (built once per process).
+
+        Unaliased, every column is written with its schema-qualified table name
+        (``data.bench_tokyo_places__v1.name``): a radius page's SQL ran to 5,600 characters,
+        past the 4,096 up to which psycopg caches its conversion of a query, which then cost
+        a fifth of the server's time per request (issue 8)."""
+        return _cached_query_table(self.table_name, self.schema, self.has_geometry)
+
 
 @functools.lru_cache(maxsize=2048)
 def _cached_version_table(table_name: str, schema: TableSchema, has_geometry: bool) -> Table:
     return version_table(table_name, schema, has_geometry=has_geometry)
+
+
+@functools.lru_cache(maxsize=2048)
+def _cached_query_table(table_name: str, schema: TableSchema, has_geometry: bool) -> Alias:
+    return _cached_version_table(table_name, schema, has_geometry).alias("t")

@@ -142,7 +142,7 @@ class Data:
         conn: Connection | None = None,
     ) -> RecordsPage:
         built = records_statement(
-            version.table(),
+            version.query_table(),
             version.schema,
             query,
             has_geometry=version.has_geometry,
@@ -170,4 +170,4 @@ class Data:
         if query.is_unfiltered:
             return version.row_count
         with self.connection(conn) as c:
-            return int(c.execute(count_statement(version.table(), query)).scalar_one())
+            return int(c.execute(count_statement(version.query_table(), query)).scalar_one())

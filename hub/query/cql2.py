@@ -34,7 +34,7 @@ import shapely
 from geoalchemy2 import Geography
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Table, and_, func, literal, not_, or_, true
+from sqlalchemy import ColumnElement, FromClause, and_, func, literal, not_, or_, true
 from sqlalchemy.types import Boolean
 
 from hub.catalog import SchemaField, TableSchema
@@ -450,7 +450,7 @@ def _convert(field: SchemaField, value: Any, op: str) -> Any:
 # -- translate ------------------------------------------------------------------------------
 
 
-def cql2_predicate(node: Any, table: Table) -> ColumnElement[bool]:
+def cql2_predicate(node: Any, table: FromClause) -> ColumnElement[bool]:
     """The normalised tree of :func:`parse_cql2` as one SQL predicate with bound values."""
     if isinstance(node, bool):
         return true() if node else not_(true())
@@ -497,7 +497,7 @@ def _value(value: Any) -> Any:
     return literal(value, Boolean()) if isinstance(value, bool) else literal(value)
 
 
-def _operand(node: Any, table: Table) -> ColumnElement[Any]:
+def _operand(node: Any, table: FromClause) -> ColumnElement[Any]:
     if isinstance(node, dict):
         if "property" in node:
             return table.c[node["property"]]

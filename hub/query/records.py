@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-from geoalchemy2 import Geography
+from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     ColumnElement,
     Float,
+    FromClause,
     Numeric,
     Select,
-    Table,
     Text,
     and_,
     bindparam,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -59,18 +60,31 @@ class RecordsStatement:
     csv_columns: tuple[str, ...] = ()
 
 
+def _near_point(near: Near) -> ColumnElement[str]:
+    """The ``near`` point as one bound EWKT value, shared by every use in a statement.
+
+    A nearest page names the point a dozen times; as ``ST_MakePoint(lon, lat)`` with its own
+    parameters each time, that was a third of the statement's text and pushed it past the
+    size up to which psycopg caches its conversion of a query (issue 8). ``repr`` writes the
+    shortest text that reads back as the same double, so no precision is lost."""
+    return bindparam("near_point", f"SRID=4326;POINT({near.lon!r} {near.lat!r})", type_=Text())
+
+
 def _point(near: Near) -> ColumnElement[Any]:
-    return func.geography(func.ST_SetSRID(func.ST_MakePoint(near.lon, near.lat), 4326),
-                          type_=Geography(srid=4326))
+    return cast(_near_point(near), Geography(srid=4326))
 
 
-def _geography(table: Table) -> ColumnElement[Any]:
+def _planar_point(near: Near) -> ColumnElement[Any]:
+    return cast(_near_point(near), Geometry(srid=4326))
+
+
+def _geography(table: FromClause) -> ColumnElement[Any]:
     # ``geography(geom)`` is the same expression as the indexed ``(geom::geography)``; a cast
     # with a type modifier would not be, and the planner would ignore the index.
     return func.geography(table.c.geom, type_=Geography(srid=4326))
 
 
-def distance_expression(table: Table, near: Near) -> ColumnElement[float]:
+def distance_expression(table: FromClause, near: Near) -> ColumnElement[float]:
     """Distance in metres on the WGS84 spheroid (what ``distance_m`` reports)."""
     return func.ST_Distance(_geography(table), _point(near))
 
@@ -103,7 +117,7 @@ def filter_predicate(field_column: ColumnElement[Any], flt: PropertyFilter) -> C
     raise AssertionError(flt.op)  # parse_records_query only produces known operators
 
 
-def where_clause(table: Table, query: FeatureQuery) -> ColumnElement[bool]:
+def where_clause(table: FromClause, query: FeatureQuery) -> ColumnElement[bool]:
     """All filters of the query as one predicate with bound values."""
     parts: list[ColumnElement[bool]] = [
         filter_predicate(table.c[f.field], f) for f in query.filters
@@ -134,7 +148,7 @@ def _reference(near_set: NearSet) -> Any:
     return near_set.reference.subquery("ref")
 
 
-def near_set_predicate(table: Table, near_set: NearSet) -> ColumnElement[bool]:
+def near_set_predicate(table: FromClause, near_set: NearSet) -> ColumnElement[bool]:
     """EXISTS a reference geometry within the radius (index-assisted on both sides)."""
     ref = _reference(near_set)
     return (
@@ -146,7 +160,7 @@ def near_set_predicate(table: Table, near_set: NearSet) -> ColumnElement[bool]:
     )
 
 
-def near_set_distance(table: Table, near_set: NearSet) -> ColumnElement[float]:
+def near_set_distance(table: FromClause, near_set: NearSet) -> ColumnElement[float]:
     """Spheroid distance in metres to the nearest reference geometry."""
     ref = _reference(near_set)
     return (
@@ -158,7 +172,7 @@ def near_set_distance(table: Table, near_set: NearSet) -> ColumnElement[float]:
     )
 
 
-def near_set_nearest(table: Table, near_set: NearSet, column: str) -> ColumnElement[Any]:
+def near_set_nearest(table: FromClause, near_set: NearSet, column: str) -> ColumnElement[Any]:
     """``ref_id`` or ``ref_name`` of the nearest reference geometry."""
     ref = _reference(near_set)
     return (
@@ -171,13 +185,13 @@ def near_set_nearest(table: Table, near_set: NearSet, column: str) -> ColumnElem
     )
 
 
-def count_statement(table: Table, query: FeatureQuery) -> Select[Any]:
+def count_statement(table: FromClause, query: FeatureQuery) -> Select[Any]:
     """``COUNT(*)`` of the rows the query's filters match (for ``numberMatched`` when the
     stored row count does not apply)."""
     return select(func.count()).select_from(table).where(where_clause(table, query))
 
 
-def output_geometry(table: Table, query: FeatureQuery) -> ColumnElement[Any]:
+def output_geometry(table: FromClause, query: FeatureQuery) -> ColumnElement[Any]:
     """The stored geometry as GeoJSON text in the query's output CRS (CRS84 when unset).
 
     The transform runs on output only; filters always compare the stored EPSG:4326 column.
@@ -194,7 +208,7 @@ def output_geometry(table: Table, query: FeatureQuery) -> ColumnElement[Any]:
     return func.ST_AsGeoJSON(geometry, crs.digits)
 
 
-def sort_expressions(table: Table, query: FeatureQuery) -> list[ColumnElement[Any]]:
+def sort_expressions(table: FromClause, query: FeatureQuery) -> list[ColumnElement[Any]]:
     """The value expression of each sort key (distance: exact spheroid metres; the nearest-first
     page is bounded by :func:`_nearest_page` so that it still reads through indexes)."""
     exprs: list[ColumnElement[Any]] = []
@@ -261,20 +275,21 @@ def order_by(exprs: list[ColumnElement[Any]], keys: tuple[SortKey, ...],
     return clauses
 
 
-def feature_id_expression(table: Table, schema: TableSchema) -> ColumnElement[Any]:
+def feature_id_expression(table: FromClause, schema: TableSchema) -> ColumnElement[Any]:
     """A feature's public id: its single-column primary key, else its row number ``_fid``."""
     if len(schema.primary_key) == 1:
         return table.c[schema.primary_key[0]]
     return table.c._fid
 
 
-def _projection(table: Table, schema: TableSchema, query: FeatureQuery) -> list[ColumnElement[Any]]:
+def _projection(table: FromClause, schema: TableSchema,
+                query: FeatureQuery) -> list[ColumnElement[Any]]:
     names = query.fields or schema.field_names
     return [table.c[n] for n in names]
 
 
 def records_statement(
-    table: Table, schema: TableSchema, query: FeatureQuery, *, has_geometry: bool,
+    table: FromClause, schema: TableSchema, query: FeatureQuery, *, has_geometry: bool,
     output: Output,
 ) -> RecordsStatement:
     """SELECT one page (limit + 1 rows, so the caller knows whether a next page exists)."""
@@ -334,7 +349,7 @@ def nearest_first(query: FeatureQuery) -> bool:
             and not query.sort[0].descending)
 
 
-def _nearest_page(rows: Select[Any], table: Table, query: FeatureQuery,
+def _nearest_page(rows: Select[Any], table: FromClause, query: FeatureQuery,
                   after: list[ColumnElement[bool]]) -> Select[Any]:
     """The page of the nearest rows, read through indexes only.
 
@@ -356,7 +371,7 @@ def _nearest_page(rows: Select[Any], table: Table, query: FeatureQuery,
     """
     assert query.near is not None
     size = query.limit + 1
-    planar_point = func.ST_SetSRID(func.ST_MakePoint(query.near.lon, query.near.lat), 4326)
+    planar_point = _planar_point(query.near)
     # The radius is left out of step 1: with it, the planner reads every row inside the
     # circle and sorts them by planar distance instead of walking the KNN index (measured:
     # 5,513 rows read for a 101-row page). Without it the bound may exceed the radius; the
@@ -385,7 +400,7 @@ def _nearest_page(rows: Select[Any], table: Table, query: FeatureQuery,
 
 
 def record_by_key_statement(
-    table: Table, schema: TableSchema, key_column: str, *, output: Output,
+    table: FromClause, schema: TableSchema, key_column: str, *, output: Output,
     output_crs: Any, has_geometry: bool,
 ) -> tuple[Select[Any], tuple[str, ...]]:
     """SELECT one record's payload by its key (:func:`hub.query.params.record_key`), and
@@ -405,7 +420,7 @@ _STATIC_PAYLOADS: dict[tuple[Any, ...], tuple[list[ColumnElement[Any]], tuple[st
 
 
 def _payload_columns(
-    table: Table, schema: TableSchema, query: FeatureQuery, output: Output, has_geometry: bool,
+    table: FromClause, schema: TableSchema, query: FeatureQuery, output: Output, has_geometry: bool,
     distance: ColumnElement[Any] | None, nearest: list[ColumnElement[Any]],
 ) -> tuple[list[ColumnElement[Any]], tuple[str, ...]]:
     """The selected payload: JSON/GeoJSON text in one column, or the CSV columns."""
@@ -438,12 +453,20 @@ def _payload_columns(
                 if has_geometry else null()
             )
             payload = func.json_build_object(
-                literal("type", Text()), literal("Feature", Text()),
-                literal("id", Text()), feature_id,
-                literal("geometry", Text()), geometry,
-                literal("properties", Text()), _row_json(properties),
+                sql_text("type"), sql_text("Feature"),
+                sql_text("id"), feature_id,
+                sql_text("geometry"), geometry,
+                sql_text("properties"), _row_json(properties),
             ).cast(Text()).label("payload")
         return [payload], ()
+
+
+def sql_text(value: str) -> ColumnElement[str]:
+    """A constant string written into the SQL, not bound: JSON keys are the same in every
+    execution of a statement, and as parameters they made each records statement carry
+    40-50 of them, past the 50 up to which psycopg caches its conversion of a query
+    (issue 8: that conversion was a fifth of the server's time on a radius page)."""
+    return literal_column("'" + value.replace("'", "''") + "'", Text())
 
 
 def _json() -> Any:
@@ -458,7 +481,7 @@ def _row_json(columns: list[ColumnElement[Any]]) -> ColumnElement[Any]:
     pairs: list[Any] = []
     for column in columns:
         name = column.key if hasattr(column, "key") else column.name
-        pairs += [literal(name, Text()), column]
+        pairs += [sql_text(name), column]
     if len(pairs) <= 100:
         return func.json_build_object(*pairs)
     # Wide schemas: build chunks and merge textually, preserving key order.

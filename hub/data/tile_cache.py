@@ -18,9 +18,12 @@ push out. Plain LRU keeps nothing when the tiles being asked for cycle through m
 than the cache holds: each tile leaves just before it is asked for again. That is what a map
 of a dense city does at 5M points, where a single z14 tile is ~21 MB (bench/README.md);
 with admission the often-asked tiles stay and the rest are computed, instead of every tile
-being computed. Request counts are halved every so often, so yesterday's popular tiles do
-not hold their place forever. cachetools' caches cannot refuse an entry, hence the small
-ordered dict here (docs/libraries.md).
+being computed. Request counts are halved every so often, and a cached tile that nobody has
+asked for during the last 10 x entries requests no longer defends its place at all: when
+the map moves on (the bench asks for z16 tiles after z14 ones), the new tiles get in at
+once instead of waiting for old counts to decay. A cache of 12 large tiles learned that
+the hard way: its z14 tiles kept every z16 tile out for a whole run. cachetools' caches
+cannot refuse an entry, hence the small ordered dict here (docs/libraries.md).
 
 A tile that is being computed is computed once: requests for it that arrive meanwhile wait
 for that result instead of running the same ``ST_AsMVT`` again (:meth:`TileCache.get_or_compute`).
@@ -37,6 +40,7 @@ from concurrent.futures import Future
 TileKey = tuple[str, str, int, int, int]  # table, layer name, z, x, y
 
 AGEING_MIN_REQUESTS = 1000  # request counts are halved after max(this, 10 x entries) requests
+STALE_AFTER_PER_ENTRY = 10  # a tile not asked for in 10 x entries requests defends no place
 
 
 class TileCache:
@@ -53,6 +57,8 @@ class TileCache:
         self._size = 0
         self._asked: Counter[TileKey] = Counter()  # requests per tile since the last ageing
         self._asked_since_ageing = 0
+        self._requests = 0
+        self._last_asked: dict[TileKey, int] = {}  # cached tiles: request number of the last ask
         self._computing: dict[TileKey, Future[bytes]] = {}
         self._lock = threading.Lock()
         self.hits = 0
@@ -121,7 +127,9 @@ class TileCache:
                 return
             for victim in victims:
                 self._size -= _size_of(self._entries.pop(victim))
+                self._last_asked.pop(victim, None)
             self._entries[key] = body
+            self._last_asked[key] = self._requests
             self._size += size
 
     @property
@@ -135,16 +143,21 @@ class TileCache:
         needed = self._size + size - self.capacity_bytes
         victims: list[TileKey] = []
         candidate_requests = self._asked[key]
+        stale_before = self._requests - STALE_AFTER_PER_ENTRY * len(self._entries)
         for old in self._entries:  # least recently used first
             if needed <= 0:
                 break
-            if self._asked[old] >= candidate_requests:
+            fresh = self._last_asked.get(old, 0) > stale_before
+            if fresh and self._asked[old] >= candidate_requests:
                 return None
             victims.append(old)
             needed -= _size_of(self._entries[old])
         return victims
 
     def _count_request(self, key: TileKey) -> None:
+        self._requests += 1
+        if key in self._entries:
+            self._last_asked[key] = self._requests
         self._asked[key] += 1
         self._asked_since_ageing += 1
         if self._asked_since_ageing >= max(AGEING_MIN_REQUESTS, 10 * len(self._entries)):

@@ -69,6 +69,7 @@ def test_often_asked_tiles_win_their_place() -> None:
 
 def test_request_counts_age(monkeypatch) -> None:
     monkeypatch.setattr(tile_cache, "AGEING_MIN_REQUESTS", 40)  # 10 x 5 entries = 50 rule
+    monkeypatch.setattr(tile_cache, "STALE_AFTER_PER_ENTRY", 10_000)  # counts alone here
     cache = TileCache(1000)
     for _ in range(4):
         ask(cache, 1)  # popular once: 4 requests
@@ -80,6 +81,24 @@ def test_request_counts_age(monkeypatch) -> None:
         ask(cache, 50)
     assert cache.get(key(50)) is not None, "an old count kept a tile's place"
     assert cache.get(key(1)) is None
+
+
+def test_when_the_map_moves_on_new_tiles_get_in_once_the_old_go_unasked() -> None:
+    """Five tiles asked for again and again, then never: once nobody has asked for them
+    during 10 x 5 entries requests, tiles of the new area take their places, although the
+    old ones' request counts are still higher."""
+    cache = TileCache(1000)
+    for _ in range(20):
+        for n in range(5):
+            ask(cache, n)
+    for _ in range(3):  # the new area, cycled: not yet, the old tiles were asked lately
+        for n in range(100, 110):
+            ask(cache, n)
+    assert all(cache.get(key(n)) is None for n in range(100, 110))
+    for _ in range(5):
+        for n in range(100, 105):
+            ask(cache, n)
+    assert all(ask(cache, n) for n in range(100, 105))
 
 
 def test_one_tile_may_take_at_most_a_quarter() -> None:

@@ -101,6 +101,21 @@ def test_when_the_map_moves_on_new_tiles_get_in_once_the_old_go_unasked() -> Non
     assert all(ask(cache, n) for n in range(100, 105))
 
 
+def test_requests_are_weighed_per_byte() -> None:
+    """Four 250-byte tiles asked for three times each fill the cache. A newcomer of the same
+    size asked for once stays out; a 50-byte one asked for once serves more requests per
+    byte than the 250-byte tile it pushes out, and gets in."""
+    cache = TileCache(1000)
+    for _ in range(3):
+        for n in range(4):
+            ask(cache, n, size=250)
+    ask(cache, 10, size=250)
+    assert cache.get(key(10)) is None
+    ask(cache, 11, size=50)
+    assert cache.get(key(11)) == bytes(50)
+    assert cache.get(key(0)) is None  # the least recently used made room
+
+
 def test_one_tile_may_take_at_most_a_quarter() -> None:
     cache = TileCache(1000)
     ask(cache, 1, size=251)

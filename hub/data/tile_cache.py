@@ -45,8 +45,8 @@ STALE_AFTER_PER_ENTRY = 10  # a tile not asked for in 10 x entries requests defe
 
 class TileCache:
     """A thread-safe, byte-bounded tile store (sync routes run on many threads): least
-    recently used out first, newcomers admitted only when asked for more often than what
-    they would replace."""
+    recently used out first, newcomers admitted only when they serve more requests per byte
+    than what they would replace."""
 
     def __init__(self, capacity_bytes: int) -> None:
         self.capacity_bytes = max(capacity_bytes, 0)
@@ -72,11 +72,8 @@ class TileCache:
         if not self.capacity_bytes:
             return compute()
         with self._lock:
-            self._count_request(key)
-            body = self._entries.get(key)
+            body = self._lookup(key)
             if body is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
                 return body
             under_way = self._computing.get(key)
             if under_way is None:
@@ -101,16 +98,13 @@ class TileCache:
                 del self._computing[key]
 
     def get(self, key: TileKey) -> bytes | None:
+        """The cached tile or None; the request counts towards admission either way."""
         if not self.capacity_bytes:
             return None
         with self._lock:
-            self._count_request(key)
-            body = self._entries.get(key)
+            body = self._lookup(key)
             if body is None:
                 self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
             return body
 
     def put(self, key: TileKey, body: bytes) -> None:
@@ -136,6 +130,16 @@ class TileCache:
     def size_bytes(self) -> int:
         with self._lock:
             return self._size
+
+    def _lookup(self, key: TileKey) -> bytes | None:
+        """Count the request; the cached tile, now the most recently used, or None."""
+        self._count_request(key)
+        body = self._entries.get(key)
+        if body is None:
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return body
 
     def _victims_for(self, key: TileKey, size: int) -> list[TileKey] | None:
         """The least recently used tiles that must leave to make room for ``size`` bytes,

@@ -31,14 +31,13 @@ from typing import Any
 import cql2 as cql2_parser
 import orjson
 import shapely
-from geoalchemy2 import Geography
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import ColumnElement, FromClause, and_, func, literal, not_, or_, true
 from sqlalchemy.types import Boolean
 
 from hub.catalog import SchemaField, TableSchema
-from hub.query.geodesic import within_metres
+from hub.query.geodesic import geography_of, within_metres
 from hub.query.model import QueryError
 
 GEOMETRY_PROPERTY = "geometry"
@@ -488,8 +487,7 @@ def cql2_predicate(node: Any, table: FromClause) -> ColumnElement[bool]:
     if op == "s_dwithin":
         # geography(geom) is the indexed expression (see hub.query.records): metres, index.
         other = func.ST_GeomFromText(args[1]["wkt"], 4326)
-        return within_metres(func.geography(table.c.geom, type_=Geography(srid=4326)),
-                             func.geography(other, type_=Geography(srid=4326)), args[2])
+        return within_metres(geography_of(table.c.geom), geography_of(other), args[2])
     raise AssertionError(op)  # parse_cql2 only produces the operators above
 
 

@@ -40,7 +40,7 @@ from sqlalchemy import (
 
 from hub.catalog import TableSchema
 from hub.query.cql2 import cql2_predicate
-from hub.query.geodesic import within_metres
+from hub.query.geodesic import geography_of, within_metres
 from hub.query.model import FeatureQuery, Near, NearSet, PropertyFilter, SortKey
 
 Output = Literal["json", "geojson", "csv"]
@@ -79,9 +79,7 @@ def _planar_point(near: Near) -> ColumnElement[Any]:
 
 
 def _geography(table: FromClause) -> ColumnElement[Any]:
-    # ``geography(geom)`` is the same expression as the indexed ``(geom::geography)``; a cast
-    # with a type modifier would not be, and the planner would ignore the index.
-    return func.geography(table.c.geom, type_=Geography(srid=4326))
+    return geography_of(table.c.geom)
 
 
 def distance_expression(table: FromClause, near: Near) -> ColumnElement[float]:
@@ -154,7 +152,7 @@ def near_set_predicate(table: FromClause, near_set: NearSet) -> ColumnElement[bo
     return (
         select(literal(1))
         .select_from(ref)
-        .where(within_metres(_geography(table), func.geography(ref.c.geom),
+        .where(within_metres(_geography(table), geography_of(ref.c.geom),
                              near_set.radius_m))
         .exists()
     )
@@ -164,9 +162,9 @@ def near_set_distance(table: FromClause, near_set: NearSet) -> ColumnElement[flo
     """Spheroid distance in metres to the nearest reference geometry."""
     ref = _reference(near_set)
     return (
-        select(func.min(func.ST_Distance(_geography(table), func.geography(ref.c.geom))))
+        select(func.min(func.ST_Distance(_geography(table), geography_of(ref.c.geom))))
         .select_from(ref)
-        .where(within_metres(_geography(table), func.geography(ref.c.geom),
+        .where(within_metres(_geography(table), geography_of(ref.c.geom),
                              near_set.radius_m))
         .scalar_subquery()
     )
@@ -178,7 +176,7 @@ def near_set_nearest(table: FromClause, near_set: NearSet, column: str) -> Colum
     return (
         select(ref.c[column])
         .select_from(ref)
-        .order_by(func.ST_Distance(_geography(table), func.geography(ref.c.geom)),
+        .order_by(func.ST_Distance(_geography(table), geography_of(ref.c.geom)),
                   ref.c.ref_id)
         .limit(1)
         .scalar_subquery()
@@ -384,7 +382,7 @@ def _nearest_page(rows: Select[Any], table: FromClause, query: FeatureQuery,
         .limit(size)
         .subquery("candidates")
     )
-    distance = func.ST_Distance(func.geography(candidates.c.geom, type_=Geography(srid=4326)),
+    distance = func.ST_Distance(geography_of(candidates.c.geom),
                                 _point(query.near))
     bound = select(case((func.count() < size, literal(float("inf"), Float(precision=53))),
                         else_=func.max(distance) + NEAREST_MARGIN_M).label("metres")

@@ -17,7 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.catalog import DefinitionError
 from hub.data import Gone, NotFound
+from hub.db.events import UnknownEventType
 from hub.query.model import QueryError
+from hub.webhooks.targets import RefusedTarget
 
 logger = logging.getLogger("hub.api")
 
@@ -85,6 +87,12 @@ def _psycopg_operational(_eh: object, _request: Request,
                    "request can be retried", headers={"Retry-After": "1"})
 
 
+def _invalid_webhook(_eh: object, _request: Request,
+                     exc: RefusedTarget | UnknownEventType) -> Problem:
+    return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
+                   detail=str(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -94,6 +102,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         DefinitionError: _definition_error,
         DBAPIError: _database_unavailable,
         psycopg.OperationalError: _psycopg_operational,
+        RefusedTarget: _invalid_webhook,
+        UnknownEventType: _invalid_webhook,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     add_exception_handler(app, handler)

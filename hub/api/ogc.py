@@ -24,6 +24,7 @@ from hub.api.caching import (
     representation_etag,
 )
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, TilesDep
+from hub.api.usage import count_use
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
 from hub.query.ogc_params import (
@@ -37,6 +38,7 @@ from hub.query.params import encode_cursor
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
 from hub.settings import Settings
+from hub.usage.counter import RECORDS, TILES
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -164,6 +166,8 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
         response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
         response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
         apply_cache_headers(response, etag, pinned=pinned)
+        count_use(request, RECORDS, found.published.dataset_id, found.published.version,
+                  len(page.rows))
         return response
 
 
@@ -192,6 +196,7 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
     response = Response(ogc.feature_with_links(found.row[0], links), media_type=ogc.GEOJSON)
     response.headers["Content-Crs"] = f"<{crs.uri}>"
     apply_cache_headers(response, etag, pinned=pinned)
+    count_use(request, RECORDS, ref.dataset_id, found.published.version, 1)
     return response
 
 
@@ -232,6 +237,7 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
         response = Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
         apply_cache_headers(response, etag, pinned=pinned)
+        count_use(request, TILES, found.published.dataset_id, found.published.version)
         return response
 
 

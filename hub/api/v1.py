@@ -20,6 +20,7 @@ from hub.api.caching import (
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep
 from hub.api.errors import NotAcceptable
 from hub.api.references import resolve_near_reference
+from hub.api.usage import count_use
 from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
@@ -28,6 +29,7 @@ from hub.query.model import QueryError
 from hub.query.params import encode_cursor, parse_records_query
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
 from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
+from hub.usage.counter import RECORDS
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
@@ -237,6 +239,7 @@ def records_in(
     response.headers["X-Hub-Version"] = str(published.version)
     if page.next_values is not None:
         response.headers["Link"] = f'<{links[1]["href"]}>; rel="next"'
+    count_use(request, RECORDS, dataset_id, published.version, len(page.rows))
     return response
 
 
@@ -336,6 +339,7 @@ async def record_response(
         canonical = (f"{base}/v1/datasets/{dataset_id}/versions/{published.version}"
                      f"{layer_path}/records/{quote(raw_key, safe='')}")
         response.headers["Link"] = f'<{canonical}>; rel="canonical"'
+    count_use(request, RECORDS, dataset_id, published.version, 1)
     return response
 
 

@@ -11,7 +11,7 @@ import os
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi_problem.error import ConflictProblem
+from fastapi_problem.error import Problem
 from pydantic import BaseModel, Field
 
 from hub.api.deps import BaseUrlDep, SettingsDep
@@ -109,7 +109,8 @@ def replay(webhook_id: WebhookId, delivery_id: Annotated[int, Path()], _key: Adm
            store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
     endpoint = store.endpoint(webhook_id)
     if not endpoint["active"]:
-        raise ConflictProblem(
+        raise Problem(
+            title="Webhook disabled", type_="webhook-disabled", status=409,
             detail=f"webhook {webhook_id} is disabled ({endpoint['disabled_reason']}); "
-            "subscribe the URL again to receive events", type_="webhook-disabled")
+            "subscribe the URL again to receive events")
     return delivery_json(store.replay(webhook_id, delivery_id), base)

@@ -95,14 +95,13 @@ def keys_list(
     if output == "json":
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table("id", "name", "kind", "scopes", "datasets", "prefix", "created", "expires",
-                  "last used", "revoked")
+    table = Table("id", "name", "scopes", "datasets", "created", "expires", "last used",
+                  "state")
     for r in rows:
-        table.add_row(str(r["id"]), r["name"], r["kind"], ",".join(r["scopes"]),
+        table.add_row(str(r["id"]), r["name"], ",".join(r["scopes"]),
                       ",".join(r["datasets"]) if r["datasets"] is not None else "(all)",
-                      r["token_prefix"] + "…", _day(r["created_at"]),
-                      _day(r["expires_at"]) or "never", _day(r["last_used_at"]) or "never",
-                      _day(r["revoked_at"]))
+                      _day(r["created_at"]), _day(r["expires_at"]) or "never",
+                      _day(r["last_used_at"]) or "never", _state(r))
     out.print(table)
 
 
@@ -162,6 +161,14 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment
+
+
+def _state(key: dict[str, Any]) -> str:
+    if key["revoked_at"]:
+        return f"revoked {_day(key['revoked_at'])}"
+    if key["expires_at"] and datetime.fromisoformat(key["expires_at"]) <= datetime.now(UTC):
+        return "expired"
+    return "active" + (" (self-service)" if key["kind"] == "self" else "")
 
 
 def _day(iso: str | None) -> str:

@@ -13,9 +13,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response
 from hub.api.deps import BaseUrlDep, DataDep
-from hub.api.staff_auth_placeholder import PlaceholderKey, placeholder_require
 from hub.data.usage import UsageStore
+from hub.people.principal import Forbidden, Key
+from hub.people.scopes import Scope
 from hub.serialise.usage import daily_csv, daily_json, totals_csv, totals_json
 from hub.usage.counter import UsageCounter
 
@@ -31,17 +33,33 @@ def count_use(request: Request, kind: str, dataset_id: str, version: int, record
         counter.add(client, dataset_id, version, kind, records, fmt)
 
 
-async def _staff_if_detail(request: Request) -> PlaceholderKey | None:
-    """Per-day rows need a staff key; totals need none."""
+# Who may read per-day rows: the people who publish or moderate the dataset (admin implies
+# both). Totals are public.
+DETAIL_SCOPES = (Scope.PUBLISH, Scope.MODERATE)
+
+
+async def _staff_if_detail(request: Request, principal: PrincipalDep) -> Key | None:
+    """Per-day rows need a publish or moderate key for the dataset (401/403 otherwise)."""
     if request.query_params.get("detail") != "day":
         return None
-    return await placeholder_require("publish")(request)
+    dataset = request.query_params.get("dataset")
+    refusal: Forbidden | None = None
+    for scope in DETAIL_SCOPES:
+        try:
+            return principal.require(scope, dataset)
+        except Forbidden as exc:
+            refusal = refusal or exc
+    assert refusal is not None
+    raise refusal
 
 
 STATS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {}, "text/csv": {}}},
-    401: {"description": "`detail=day` without a staff key (problem+json)"},
-    404: {"description": "No such dataset (problem+json)"},
+    429: PROBLEM_RESPONSES[429],
+    401: problem_response("`detail=day` without a usable key"),
+    403: problem_response("`detail=day` with a key that may not publish or moderate the "
+                          "dataset"),
+    404: problem_response("No such dataset"),
 }
 
 
@@ -51,7 +69,7 @@ def stats(
     data: DataDep,
     base: BaseUrlDep,
     dataset: Annotated[str, Query(description="Dataset id.", examples=["kobe-aed"])],
-    _staff: Annotated[PlaceholderKey | None, Depends(_staff_if_detail)],
+    _staff: Annotated[Key | None, Depends(_staff_if_detail)],
     detail: Annotated[Literal["day"] | None, Query(
         description="`day`: one row per day, version, kind and format, with that day's "
         "distinct clients (staff keys only).")] = None,

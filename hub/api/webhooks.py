@@ -14,24 +14,26 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi_problem.error import Problem
 from pydantic import BaseModel, Field
 
+from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
 from hub.api.deps import BaseUrlDep, SettingsDep
-from hub.api.staff_auth_placeholder import PlaceholderKey, placeholder_require
 from hub.data.webhooks import WebhookStore
 from hub.db.events import EVENT_TYPES, check_event_types
+from hub.people.audit import AuditEntry
+from hub.people.principal import Key
+from hub.people.scopes import Scope
 from hub.serialise.webhooks import delivery_json, endpoint_json
 from hub.webhooks.targets import check_target
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
-AdminKey = Annotated[PlaceholderKey, Depends(placeholder_require("admin"))]
+AdminKey = Annotated[Key, Depends(require(Scope.ADMIN))]
 WebhookId = Annotated[int, Path(description="Webhook (endpoint) id.")]
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Invalid URL or event type, or a target that resolves to a "
-                         "loopback, private or link-local address (problem+json)"},
-    401: {"description": "No usable key (problem+json)"},
-    403: {"description": "The key is not an admin key (problem+json)"},
-    404: {"description": "No such webhook or delivery (problem+json)"},
+    **PROBLEM_RESPONSES,
+    400: problem_response("Invalid URL or event type, or a target that resolves to a "
+                          "loopback, private or link-local address (`type`: invalid-webhook)"),
+    404: problem_response("No such webhook or delivery"),
 }
 
 
@@ -56,41 +58,46 @@ def new_secret() -> str:
 
 @router.post("/webhooks", status_code=201, responses=PROBLEMS,
              summary="Subscribe a URL to events (admin); the secret is shown once")
-def subscribe(subscription: Subscription, key: AdminKey, store: StoreDep,
-              settings: SettingsDep, base: BaseUrlDep, response: Response) -> dict[str, Any]:
+def subscribe(subscription: Subscription, _admin: AdminKey, principal: PrincipalDep,
+              store: StoreDep, settings: SettingsDep, base: BaseUrlDep,
+              response: Response) -> dict[str, Any]:
     events = check_event_types(subscription.events)
     check_target(subscription.url, settings.webhook_private_networks())
     secret = new_secret()
-    row = store.create(subscription.url, events, secret, f"key:{key.id}")
+    row = store.create(subscription.url, events, secret, principal.actor,
+                       lambda r: AuditEntry.by(principal, "webhook.create", "webhook",
+                                               str(r["id"]), url=r["url"], events=events))
     response.headers["Location"] = f"{base}/v1/webhooks/{row['id']}"
     # The only answer that carries the secret: no route reads it back.
     return {**endpoint_json(row, base), "secret": secret}
 
 
 @router.get("/webhooks", responses=PROBLEMS, summary="Subscribed webhooks (admin)")
-def list_webhooks(_key: AdminKey, store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
+def list_webhooks(_admin: AdminKey, store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
     return {"webhooks": [endpoint_json(r, base) for r in store.endpoints()],
             "event_types": [{"type": e.name, "description": e.description}
                             for e in EVENT_TYPES.values()]}
 
 
 @router.get("/webhooks/{webhook_id}", responses=PROBLEMS, summary="One webhook (admin)")
-def get_webhook(webhook_id: WebhookId, _key: AdminKey, store: StoreDep,
+def get_webhook(webhook_id: WebhookId, _admin: AdminKey, store: StoreDep,
                 base: BaseUrlDep) -> dict[str, Any]:
     return endpoint_json(store.endpoint(webhook_id), base)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, responses=PROBLEMS,
                summary="Unsubscribe (admin); its delivery log goes too")
-def delete_webhook(webhook_id: WebhookId, _key: AdminKey, store: StoreDep) -> Response:
-    store.delete(webhook_id)
+def delete_webhook(webhook_id: WebhookId, _admin: AdminKey, principal: PrincipalDep,
+                   store: StoreDep) -> Response:
+    store.delete(webhook_id, lambda r: AuditEntry.by(principal, "webhook.delete", "webhook",
+                                                     str(webhook_id), url=r["url"]))
     return Response(status_code=204)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", responses=PROBLEMS,
             summary="The delivery log of a webhook, newest first (admin)")
 def list_deliveries(
-    webhook_id: WebhookId, _key: AdminKey, store: StoreDep, base: BaseUrlDep,
+    webhook_id: WebhookId, _admin: AdminKey, store: StoreDep, base: BaseUrlDep,
     before: Annotated[int | None, Query(description="Paging cursor: deliveries older than "
                                         "this id (the `next` link carries it).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -105,12 +112,15 @@ def list_deliveries(
              responses={**PROBLEMS, 409: {"description": "The webhook is disabled "
                                                           "(problem+json)"}},
              summary="Send a delivery's event again (admin)")
-def replay(webhook_id: WebhookId, delivery_id: Annotated[int, Path()], _key: AdminKey,
-           store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
+def replay(webhook_id: WebhookId, delivery_id: Annotated[int, Path()], _admin: AdminKey,
+           principal: PrincipalDep, store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
     endpoint = store.endpoint(webhook_id)
     if not endpoint["active"]:
         raise Problem(
             title="Webhook disabled", type_="webhook-disabled", status=409,
             detail=f"webhook {webhook_id} is disabled ({endpoint['disabled_reason']}); "
             "subscribe the URL again to receive events")
-    return delivery_json(store.replay(webhook_id, delivery_id), base)
+    return delivery_json(store.replay(
+        webhook_id, delivery_id,
+        lambda r: AuditEntry.by(principal, "webhook.replay", "webhook_delivery", str(r["id"]),
+                                webhook=webhook_id, replay_of=delivery_id)), base)

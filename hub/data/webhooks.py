@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hub.data.core import NotFound
+from hub.data.people import record_audit
+from hub.people.audit import AuditEntry
 from hub.query import webhooks as webhooks_q
+
+Row = dict[str, Any]
+Audit = Callable[[Row], AuditEntry]
 
 
 @dataclass(frozen=True)
@@ -28,11 +34,14 @@ class WebhookStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def create(self, url: str, events: list[str], secret: str, created_by: str
-               ) -> dict[str, Any]:
+    def create(self, url: str, events: list[str], secret: str, created_by: str,
+               audit: Audit) -> Row:
+        """Store the endpoint and its audit entry (``audit(row)``) in one transaction."""
         with self.engine.begin() as conn:
-            return dict(conn.execute(
+            row = dict(conn.execute(
                 webhooks_q.create_endpoint(url, events, secret, created_by)).mappings().one())
+            record_audit(conn, audit(row))
+        return row
 
     def endpoints(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -45,10 +54,12 @@ class WebhookStore:
             raise NotFound(f"no webhook {endpoint_id}")
         return dict(row)
 
-    def delete(self, endpoint_id: int) -> None:
+    def delete(self, endpoint_id: int, audit: Audit) -> None:
         with self.engine.begin() as conn:
-            if conn.execute(webhooks_q.delete_endpoint(endpoint_id)).first() is None:
+            row = conn.execute(webhooks_q.delete_endpoint(endpoint_id)).mappings().first()
+            if row is None:
                 raise NotFound(f"no webhook {endpoint_id}")
+            record_audit(conn, audit(dict(row)))
 
     def deliveries(self, endpoint_id: int, before_id: int | None, limit: int
                    ) -> list[dict[str, Any]]:
@@ -64,11 +75,12 @@ class WebhookStore:
             raise NotFound(f"webhook {endpoint_id} has no delivery {delivery_id}")
         return dict(row)
 
-    def replay(self, endpoint_id: int, delivery_id: int) -> dict[str, Any]:
+    def replay(self, endpoint_id: int, delivery_id: int, audit: Audit) -> Row:
         with self.engine.begin() as conn:
             new_id = conn.execute(webhooks_q.replay(endpoint_id, delivery_id)).scalar()
-        if new_id is None:
-            raise NotFound(f"webhook {endpoint_id} has no delivery {delivery_id}")
+            if new_id is None:
+                raise NotFound(f"webhook {endpoint_id} has no delivery {delivery_id}")
+            record_audit(conn, audit({"id": new_id}))
         return self.delivery(endpoint_id, new_id)
 
     def claim_due(self, now: datetime, lease_until: datetime, limit: int

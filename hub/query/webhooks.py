@@ -42,7 +42,7 @@ def endpoint(endpoint_id: int) -> Select[Any]:
 
 def delete_endpoint(endpoint_id: int) -> Delete:
     return delete(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id) \
-        .returning(webhook_endpoints.c.id)
+        .returning(webhook_endpoints.c.id, webhook_endpoints.c.url)
 
 
 DELIVERY_COLUMNS = (

@@ -21,10 +21,11 @@ from etl.prepare import prepare
 from etl.publish import publish
 from hub.api.app import create_app
 from hub.catalog import load_definition
+from hub.people.audit import AuditEntry
+from hub.people.keys import NewKey
+from hub.people.scopes import KeyKind, Scope
 from tests.conftest import create_test_database, drop_test_database, make_settings
 from tests.shopdata import SHIBUYA, make_shops, write_csv
-
-STAFF = {"Authorization": "Bearer staff-placeholder"}
 
 
 @dataclass
@@ -132,18 +133,36 @@ def test_client_addresses_are_never_stored(hub: StatsHub) -> None:
         assert address.encode().hex() not in dump
 
 
+def bearer(app: FastAPI, *scopes: Scope, datasets: set[str] | None = None) -> dict[str, str]:
+    new = NewKey(name="-".join(scopes), kind=KeyKind.STAFF, scopes=frozenset(scopes),
+                 created_by="test", datasets=frozenset(datasets) if datasets else None)
+    _row, token = app.state.people.issue(
+        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_per_day_rows_and_csv_are_for_staff(hub: StatsHub) -> None:
     hub.flush()
-    refused = hub.alice.get("/v1/stats", params={"dataset": "test-shops", "detail": "day"})
+    detail = {"dataset": "test-shops", "detail": "day"}
+    refused = hub.alice.get("/v1/stats", params=detail)
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
+    for headers in (bearer(hub.app, Scope.CONTRIBUTE),
+                    bearer(hub.app, Scope.PUBLISH, datasets={"other-dataset"})):
+        forbidden = hub.alice.get("/v1/stats", params=detail, headers=headers)
+        assert forbidden.status_code == 403
+        assert forbidden.headers["content-type"] == "application/problem+json"
+    moderator = hub.alice.get("/v1/stats", params=detail, headers=bearer(hub.app,
+                                                                         Scope.MODERATE))
+    assert moderator.status_code == 200
+    staff = bearer(hub.app, Scope.PUBLISH, datasets={"test-shops"})
     days = hub.alice.get("/v1/stats", params={"dataset": "test-shops", "detail": "day"},
-                         headers=STAFF).json()["days"]
+                         headers=staff).json()["days"]
     totals = hub.alice.get("/v1/stats", params={"dataset": "test-shops"}).json()["totals"]
     assert sum(d["requests"] for d in days if d["kind"] == "records") == totals["api_requests"]
     assert {(d["kind"], d["format"]) for d in days} >= {("download", "csv"), ("tiles", None)}
     exported = hub.alice.get("/v1/stats", params={"dataset": "test-shops", "detail": "day",
-                                                  "f": "csv"}, headers=STAFF)
+                                                  "f": "csv"}, headers=staff)
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == len(days)

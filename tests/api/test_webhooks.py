@@ -25,12 +25,15 @@ from etl.withdraw import withdraw
 from hub.api.app import create_app
 from hub.catalog import DatasetDefinition, load_definition
 from hub.db.events import emit
+from hub.people.audit import AuditEntry
+from hub.people.keys import NewKey
+from hub.people.scopes import KeyKind, Scope
 from hub.webhooks.worker import WebhookWorker
 from tests.conftest import create_test_database, drop_test_database, make_settings
 from tests.shopdata import make_shops, write_csv
 from tests.webhook_receiver import Answer, Receiver
 
-ADMIN = {"Authorization": "Bearer admin-placeholder"}
+ADMIN: dict[str, str] = {}  # filled in by the fixture with a real admin key
 
 
 @dataclass
@@ -84,11 +87,20 @@ def hub(pg_cluster, tmp_path_factory) -> Iterator[WebhookHub]:
                                              settings.public_url or "")
     hub = WebhookHub(app, TestClient(app), engine, definition, folder)
     hub.publish()
+    ADMIN["Authorization"] = "Bearer " + issue_key(app, Scope.ADMIN)
     with hub.client:
         yield hub
     hub.worker.stop()
     engine.dispose()
     drop_test_database(pg_cluster, url)
+
+
+def issue_key(app: FastAPI, *scopes: Scope) -> str:
+    new = NewKey(name="-".join(scopes), kind=KeyKind.STAFF, scopes=frozenset(scopes),
+                 created_by="test")
+    _row, token = app.state.people.issue(
+        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    return token
 
 
 @pytest.fixture(autouse=True)
@@ -218,6 +230,31 @@ def test_unknown_events_and_missing_keys_are_refused(hub: WebhookHub) -> None:
                                                       "events": ["version.published"]})
     assert anonymous.status_code == 401
     assert hub.client.get("/v1/webhooks").status_code == 401
+    publisher = {"Authorization": "Bearer " + issue_key(hub.app, Scope.PUBLISH)}
+    forbidden = hub.client.post("/v1/webhooks", headers=publisher,
+                                json={"url": "http://127.0.0.1:9/h",
+                                      "events": ["version.published"]})
+    assert forbidden.status_code == 403
+    assert forbidden.headers["content-type"] == "application/problem+json"
+    assert hub.client.get("/v1/webhooks", headers=publisher).status_code == 403
+
+
+def test_every_webhook_write_is_audited(hub: WebhookHub) -> None:
+    with Receiver() as receiver:
+        hook = hub.subscribe(receiver.url)
+        hub.publish()
+        hub.worker.run_once()
+        [delivery] = hub.deliveries(hook["id"])
+        hub.client.post(f"/v1/webhooks/{hook['id']}/deliveries/{delivery['id']}/replay",
+                        headers=ADMIN)
+        assert hub.client.delete(f"/v1/webhooks/{hook['id']}", headers=ADMIN).status_code == 204
+    assert hub.client.get(f"/v1/webhooks/{hook['id']}", headers=ADMIN).status_code == 404
+    entries = hub.client.get("/v1/audit", headers=ADMIN, params={"limit": 1000}).json()["entries"]
+    mine = [(e["action"], e["object_id"]) for e in entries
+            if e["action"].startswith("webhook.")]
+    assert ("webhook.create", str(hook["id"])) in mine
+    assert ("webhook.delete", str(hook["id"])) in mine
+    assert any(action == "webhook.replay" for action, _ in mine)
 
 
 def test_withdrawal_is_announced(hub: WebhookHub) -> None:

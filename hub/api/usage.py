@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response
@@ -104,8 +105,6 @@ def stats(
 
 
 def _json(body: dict[str, Any]) -> Response:
-    import orjson
-
     return Response(orjson.dumps(body), media_type="application/json",
                     headers={"Cache-Control": "no-cache"})
 

@@ -27,8 +27,12 @@ class UsageRecorder:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Load the shared salts, then flush in the background until :meth:`stop`."""
-        self._refresh_salts()
+        """Load the shared salts, then flush in the background until :meth:`stop`. A database
+        that is down does not stop the server from starting: the thread retries."""
+        try:
+            self._refresh_salts()
+        except Exception:
+            log.exception("usage salts could not be loaded; retrying with the next write")
         self._thread = threading.Thread(target=self._run, name="hub-usage", daemon=True)
         self._thread.start()
 
@@ -37,7 +41,10 @@ class UsageRecorder:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.flush()
+        try:
+            self.flush()
+        except Exception:
+            log.exception("the last usage counts could not be written and are lost")
 
     def flush(self) -> None:
         """Write everything counted so far (tests call this to read exact counts)."""

@@ -322,3 +322,19 @@ def test_a_hanging_receiver_never_holds_up_a_publish(hub: WebhookHub) -> None:
         assert queued == 1
         receiver.released.set()
         sender.join()
+
+
+def test_openapi_documents_every_new_error(hub: WebhookHub) -> None:
+    spec = hub.client.get("/openapi.json").json()["paths"]
+    expected = {
+        ("/v1/webhooks", "post"): {"400", "401", "403"},
+        ("/v1/webhooks", "get"): {"401", "403"},
+        ("/v1/webhooks/{webhook_id}", "delete"): {"401", "403", "404"},
+        ("/v1/webhooks/{webhook_id}/deliveries", "get"): {"401", "403", "404"},
+        ("/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay", "post"): {
+            "401", "403", "404", "409"},
+        ("/v1/stats", "get"): {"401", "403", "404"},
+    }
+    for (path, method), statuses in expected.items():
+        documented = set(spec[path][method]["responses"])
+        assert statuses <= documented, (path, method, statuses - documented)

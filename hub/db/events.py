@@ -9,8 +9,8 @@ an event stored today is still right when ``HUB_PUBLIC_URL`` changes.
 change it announces (the outbox pattern: the event exists if and only if the change
 committed), and the code that makes those changes (``etl`` publish and withdraw, co-creation
 moderation) may import ``hub.db``. Version events need no call at all: a trigger on
-``hub.changes`` (migration 0006) emits them from the change feed every publish and
-withdrawal already writes in its transaction.
+``hub.changes`` (migration usage_and_webhooks) emits them from the change feed that every
+publish and withdrawal already writes in its transaction.
 """
 
 from __future__ import annotations

@@ -126,8 +126,9 @@ audit_log = Table(
     Column("detail", JSONB, nullable=False),
 )
 
-# Usage statistics (migration 0006): counts per day, dataset, version, kind and format; the
-# day's salted client hashes (first sighting adds to usage_client_counts); the day's salt.
+# Usage statistics (migration usage_and_webhooks): counts per day, dataset, version, kind
+# and format; the day's salted client hashes (first sighting adds to usage_client_counts);
+# the day's salt.
 usage_daily = Table(
     "usage_daily",
     metadata,
@@ -168,8 +169,8 @@ usage_salts = Table(
     Column("salt", LargeBinary, nullable=False),
 )
 
-# Webhooks (migration 0006): subscribed endpoints, the event outbox (written by
-# hub.emit_event, also from a trigger on hub.changes) and one delivery per (event, endpoint).
+# Webhooks (migration usage_and_webhooks): subscribed endpoints, the event outbox (written
+# by hub.emit_event, also from a trigger on hub.changes), one delivery per (event, endpoint).
 webhook_endpoints = Table(
     "webhook_endpoints",
     metadata,

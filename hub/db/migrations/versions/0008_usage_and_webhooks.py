@@ -14,7 +14,7 @@ trigger on ``hub.changes`` (the change feed every publish and withdrawal already
 the same transaction) emits ``version.published`` and ``version.withdrawn``, so no publish
 path can forget to, and the publish code does not change.
 
-Revision ID: 0006
+Revision ID: 0008
 Revises: 0005
 Create Date: 2026-12-06
 """
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-revision = "0006"
+revision = "0008"
 down_revision = "0005"
 branch_labels = None
 depends_on = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 from hub.usage.counter import DOWNLOAD, RECORDS, UsageCounter, day_number
 
 
@@ -39,18 +37,3 @@ def test_put_back_keeps_counts_for_the_next_write() -> None:
     counter.add(None, "shops", 1, RECORDS, 4)
     counter.put_back(failed)
     assert list(counter.take().counts.values()) == [[2, 7]]
-
-
-def test_no_count_is_lost_between_threads() -> None:
-    counter = UsageCounter()
-
-    def hammer() -> None:
-        for _ in range(5000):
-            counter.add("198.51.100.7", "shops", 1, RECORDS, 1)
-
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert list(counter.take().counts.values()) == [[20000, 20000]]

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from etl import normalise as norm
 from etl.arrow_memory import return_freed_memory
+from etl.outliers import far_points
 from etl.read import RawTable, read_table
 from etl.report import Issue, Report
 from etl.validate import (
@@ -516,12 +517,40 @@ def _point_geometry(
     where = lat_column.field.name
     if invalid.any():
         findings.append(Finding("coordinates", where, np.flatnonzero(invalid), problem))
+    findings += _far_points(lat_column, lon_column, lon_4326.where(ok, pd.NA),
+                            lat_4326.where(ok, pd.NA))
     swapped_at = np.flatnonzero(swapped.to_numpy(dtype=bool))
     if len(swapped_at):
         findings.append(
             Finding("swapped-coordinates", where, swapped_at, fixed, severity="warning")
         )
     return wkt, findings
+
+
+def _far_points(lat_column: _Column, lon_column: _Column, lon: pd.Series, lat: pd.Series
+                ) -> list[Finding]:
+    """A warning for each point far from the file's other points (:mod:`etl.outliers`),
+    naming the coordinate column(s) and the values as written; the row is kept."""
+    far = far_points(lon.to_numpy(dtype=float, na_value=np.nan),
+                     lat.to_numpy(dtype=float, na_value=np.nan))
+    if far is None or not len(far.positions):
+        return []
+    lat_orig, lon_orig = lat_column.original, lon_column.original
+    combined = lat_column is lon_column
+    headers = [h for h in dict.fromkeys((lat_column.header, lon_column.header)) if h]
+    centre_lon, centre_lat = far.centre
+
+    def value(p: int) -> str:
+        return str(lat_orig.iloc[p]) if combined else f"{lat_orig.iloc[p]}, {lon_orig.iloc[p]}"
+
+    def message(p: int) -> str:
+        return (f"this point lies {far.distance_km[p]:.0f} km from the middle of the file's "
+                f"points (latitude {centre_lat:.4f}, longitude {centre_lon:.4f}), where the "
+                f"others lie within {far.limit_km:.0f} km: check the coordinates (a DMS value "
+                "written as decimal degrees, a typo, swapped digits)")
+
+    return [Finding("outlier-point", lat_column.field.name, far.positions, message,
+                    value=value, column=", ".join(headers) or None, severity="warning")]
 
 
 def _wkt_geometry(column: _Column, crs: int) -> tuple[pd.Series, list[Finding]]:

@@ -199,6 +199,7 @@ def prepare(
     findings += check_constraints(frame[sorted(geometry_fields)], schema, skip=skip,
                                   located=located, primary_key=False)
     findings += key_findings(frame, schema, skip=skip, located=located)
+    findings = _far_points_not_in_error(findings, geometry_inputs)
     findings, refused = _apply_optional_policy(
         findings, frame, definition, on_invalid_optional or definition.on_invalid_optional)
     _report_findings(report, findings, located, max_errors)
@@ -551,6 +552,25 @@ def _far_points(lat_column: _Column, lon_column: _Column, lon: pd.Series, lat: p
 
     return [Finding("outlier-point", lat_column.field.name, far.positions, message,
                     value=value, column=", ".join(headers) or None, severity="warning")]
+
+
+def _far_points_not_in_error(findings: list[Finding], coordinates: set[str | None]
+                             ) -> list[Finding]:
+    """Far-point warnings only for rows whose coordinates have no error (a longitude below
+    the schema's minimum is already reported; that the point is far says nothing new)."""
+    wrong = [f.positions for f in findings
+             if f.severity == "error" and f.field in coordinates]
+    if not wrong:
+        return findings
+    in_error = np.concatenate(wrong)
+    kept = []
+    for f in findings:
+        if f.rule == "outlier-point":
+            f = dataclasses.replace(f, positions=np.setdiff1d(f.positions, in_error))
+            if not len(f.positions):
+                continue
+        kept.append(f)
+    return kept
 
 
 def _wkt_geometry(column: _Column, crs: int) -> tuple[pd.Series, list[Finding]]:

@@ -51,6 +51,21 @@ SQL_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
 }
 
 
+# ``format`` values of string fields that the ETL normalises and checks (etl.normalise):
+# ``hh:mm`` opening/closing times (00:00-24:00), ``jp-local-government-code`` the
+# 全国地方公共団体コード with its check digit. Declared here so a schema naming any other
+# format fails when it is loaded, not silently at publish time.
+STRING_FORMATS = frozenset({"hh:mm", "jp-local-government-code"})
+
+
+# What happens to a row whose *optional* cell is invalid (dataset.toml
+# ``on_invalid_optional``, ``--on-invalid-optional``): ``drop-row`` makes it an error of the
+# row like any other (the file is refused, or the row dropped with --skip-invalid);
+# ``null`` empties the cell with a warning and keeps the row; ``refuse`` refuses the file
+# even with --skip-invalid. Required fields and the key always behave as ``drop-row``.
+INVALID_OPTIONAL_POLICIES = ("drop-row", "null", "refuse")
+
+
 class DefinitionError(ValueError):
     """A dataset.toml or Table Schema is malformed; the message names the file and the key."""
 
@@ -79,6 +94,7 @@ class SchemaField:
     enum: tuple[Any, ...] | None = None
     true_values: tuple[str, ...] | None = None
     false_values: tuple[str, ...] | None = None
+    format: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str) -> SchemaField:
@@ -96,6 +112,14 @@ class SchemaField:
             )
         constraints = data.get("constraints", {})
         enum = constraints.get("enum")
+        text_format = data.get("format")
+        if text_format in (None, "default"):
+            text_format = None
+        elif ftype != "string" or text_format not in STRING_FORMATS:
+            raise DefinitionError(
+                f"{where}: field {name!r} has unsupported format {text_format!r} "
+                f"(string fields support: {', '.join(sorted(STRING_FORMATS))})"
+            )
         return cls(
             name=name,
             type=ftype,
@@ -113,6 +137,7 @@ class SchemaField:
             enum=tuple(enum) if enum is not None else None,
             true_values=tuple(data["trueValues"]) if "trueValues" in data else None,
             false_values=tuple(data["falseValues"]) if "falseValues" in data else None,
+            format=text_format,
         )
 
 
@@ -228,6 +253,7 @@ class DatasetDefinition(DatasetDescription):
     source: dict[str, Any]
     raw: dict[str, Any]
     directory: Path
+    on_invalid_optional: str = "drop-row"
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -282,6 +308,10 @@ class DatasetDefinition(DatasetDescription):
         bad = {src: dst for src, dst in column_map.items() if dst not in schema.field_names}
         if bad:
             raise DefinitionError(f"{where}: [columns] maps to unknown fields {bad}")
+        policy = data.get("on_invalid_optional", "drop-row")
+        if policy not in INVALID_OPTIONAL_POLICIES:
+            raise DefinitionError(f"{where}: on_invalid_optional {policy!r} is not one of "
+                                  f"{', '.join(INVALID_OPTIONAL_POLICIES)}")
         return cls(
             id=dataset_id,
             title_ja=title.get("ja") or title.get("en"),
@@ -298,6 +328,7 @@ class DatasetDefinition(DatasetDescription):
             source=dict(data.get("source", {})),
             raw=data,
             directory=toml_path.parent,
+            on_invalid_optional=policy,
         )
 
 

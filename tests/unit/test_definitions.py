@@ -272,3 +272,25 @@ def test_primary_key_column_is_unique_and_filled_in_the_file(directory):
     keys = [r[by_field["id"]] for r in records]
     assert all(k.strip() for k in keys)
     assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMAS.glob("*.json")), ids=lambda p: p.stem)
+def test_times_of_day_and_local_government_codes_declare_their_format(path: Path) -> None:
+    """Opening and closing times are read by one normaliser (format hh:mm, 24:00 allowed)
+    and codes by their check digit (format jp-local-government-code): no schema may decide
+    the same question again with its own pattern or a different type."""
+    schema = TableSchema.load(path)
+    for f in schema.fields:
+        if f.name in ("opening_time", "closing_time"):
+            assert (f.type, f.format, f.pattern) == ("string", "hh:mm", None), f.name
+        if f.name.endswith("local_government_code"):
+            assert (f.format, f.pattern) == ("jp-local-government-code", None), f.name
+
+
+def test_unknown_string_format_is_a_definition_error(tmp_path: Path) -> None:
+    from hub.catalog import DefinitionError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"fields": [{"name": "t", "type": "string", "format": "hhmm"}]}))
+    with pytest.raises(DefinitionError, match="unsupported format 'hhmm'"):
+        TableSchema.load(bad)

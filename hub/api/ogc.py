@@ -33,7 +33,15 @@ from hub.query.ogc_params import (
     crs_by_uri,
     parse_collection_id,
 )
-from hub.query.params import OGC_ITEMS, OGC_TILES, Dialect, encode_cursor, parse_records_query
+from hub.query.params import (
+    OGC_ITEM,
+    OGC_ITEMS,
+    OGC_TILES,
+    Dialect,
+    check_record_parameters,
+    encode_cursor,
+    parse_records_query,
+)
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
 
@@ -181,6 +189,7 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
         ref = parse_collection_id(collection_id)
     except LookupError:
         raise NotFound(f"collection '{collection_id}' does not exist") from None
+    check_record_parameters(request.query_params, OGC_ITEM)
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)

@@ -26,7 +26,13 @@ from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
 from hub.query.operators import operators_markdown
-from hub.query.params import V1, encode_cursor, parse_records_query
+from hub.query.params import (
+    V1,
+    V1_RECORD,
+    check_record_parameters,
+    encode_cursor,
+    parse_records_query,
+)
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
 from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
 
@@ -310,10 +316,7 @@ async def record_response(
     Served on the event loop (hub.data.records_by_key): a lookup by key is the most frequent
     request and almost all of its cost is per-request overhead.
     """
-    unknown = sorted({k for k in request.query_params if k != "f"})
-    if unknown:
-        raise QueryError(f"unknown parameter '{unknown[0]}'; a single record takes only f "
-                         "(use /records with filters to query)", unknown[0])
+    check_record_parameters(request.query_params, V1_RECORD)
     output = choose_format(request)
     found = await by_key.record(dataset_id, number, layer, raw_key, output)  # type: ignore[arg-type]
     published = found.published

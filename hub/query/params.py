@@ -93,6 +93,9 @@ OGC_ITEMS = Dialect(
 # A tile holds every matching feature: filters only (no page, order, projection or format).
 OGC_TILES = Dialect("ogc-tiles", _OGC_FILTERS)
 DIALECTS = (V1, OGC_ITEMS, OGC_TILES)
+# One record by its key takes no filters, only how to write it.
+V1_RECORD = Dialect("v1-record", {"f": "f"})
+OGC_ITEM = Dialect("ogc-item", {"crs": "crs", "f": "f"}, formats=("json", "geojson"))
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,22 @@ def parse_records_query(
         near_set=near_set,
     )
     if "cursor" in raw:
-        query = replace(query, cursor=decode_cursor(raw["cursor"], query))
+        query = replace(query, cursor=decode_cursor(raw["cursor"], query, schema))
     return query
+
+
+def check_record_parameters(params: Mapping[str, str], dialect: Dialect) -> None:
+    """Refuse any parameter a single-record request cannot apply (it has no filters), and
+    a format the dialect does not write."""
+    unknown = sorted(set(params) - set(dialect.parameters))
+    if unknown:
+        raise QueryError(f"unknown parameter '{unknown[0]}'; a single record takes only "
+                         f"{', '.join(dialect.parameters)} (use the records list with filters "
+                         "to query)", unknown[0])
+    if dialect.formats is not None and params.get("f", dialect.formats[0]) \
+            not in dialect.formats:
+        raise QueryError(f"unknown format f={params['f']!r}; formats are: "
+                         f"{', '.join(dialect.formats)}", "f")
 
 
 # -- property filters ------------------------------------------------------------------------
@@ -488,7 +505,9 @@ def encode_cursor(values: tuple[Any, ...], fid: int, query: FeatureQuery) -> str
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str, query: FeatureQuery) -> Cursor:
+def decode_cursor(raw: str, query: FeatureQuery, schema: TableSchema) -> Cursor:
+    """The keyset position of ``raw``, its values typed again as their sort fields (JSON
+    carries dates and times as ISO text)."""
     try:
         padded = raw + "=" * (-len(raw) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
@@ -505,4 +524,18 @@ def decode_cursor(raw: str, query: FeatureQuery) -> Cursor:
             "of a previous page of this same query",
             "cursor",
         )
-    return Cursor(tuple(values), fid)
+    try:
+        typed = tuple(_cursor_value(schema, key.field, value)
+                      for key, value in zip(query.sort, values, strict=True))
+    except ValueError:
+        raise QueryError("parameter 'cursor' is malformed; use the 'next' link of a previous "
+                         "page", "cursor") from None
+    return Cursor(typed, fid)
+
+
+def _cursor_value(schema: TableSchema, name: str, value: Any) -> Any:
+    if isinstance(value, str) and name in schema.field_names:
+        field_type = schema.field(name).type
+        if field_type in ("date", "datetime", "time"):
+            return parse_value(field_type, value)
+    return value

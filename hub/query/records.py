@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any, Literal
 
 from geoalchemy2 import Geography, Geometry
@@ -205,23 +204,6 @@ def sort_expressions(table: FromClause, query: FeatureQuery) -> list[ColumnEleme
     return exprs
 
 
-def _typed_literal(value: Any, like: ColumnElement[Any]) -> Any:
-    """Cursor values arrive as JSON; give them the column's type again."""
-    if value is None:
-        return None
-    try:
-        python_type = like.type.python_type
-    except NotImplementedError:
-        return value
-    if python_type is date and isinstance(value, str):
-        return date.fromisoformat(value)
-    if python_type is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if python_type is time and isinstance(value, str):
-        return time.fromisoformat(value)
-    return value
-
-
 def keyset_condition(
     exprs: list[ColumnElement[Any]], keys: tuple[SortKey, ...], values: tuple[Any, ...],
     fid_column: ColumnElement[int], fid: int,
@@ -233,8 +215,7 @@ def keyset_condition(
     """
     disjuncts: list[ColumnElement[bool]] = []
     equal_prefix: list[ColumnElement[bool]] = []
-    for expr, key, raw in zip(exprs, keys, values, strict=True):
-        value = _typed_literal(raw, expr)
+    for expr, key, value in zip(exprs, keys, values, strict=True):
         if value is None:
             after: ColumnElement[bool] = false()
             equal: ColumnElement[bool] = expr.is_(None)

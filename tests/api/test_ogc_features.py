@@ -290,3 +290,14 @@ def test_opened_is_a_date_property(hub):
     shop = next(s for s in hub.shops_v2 if s.opened)
     feature = hub.client.get(f"{BASE}/items/{shop.shop_id}").json()
     assert date.fromisoformat(feature["properties"]["opened"]) == date.fromisoformat(shop.opened)
+
+
+@pytest.mark.parametrize(("url", "params", "fragment"), [
+    (f"{BASE}/items/S0001", {"limit": "5"}, "takes only crs, f"),
+    (f"{BASE}/items/S0001", {"f": "csv"}, "formats are: json, geojson"),
+    ("/v1/datasets/test-shops/records/S0001", {"crs": "EPSG:4326"}, "takes only f"),
+])
+def test_single_records_refuse_parameters_they_cannot_apply(hub, url, params, fragment):
+    response = hub.client.get(url, params=params)
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["detail"]

@@ -103,8 +103,8 @@ def test_near_defaults_to_distance_sort() -> None:
 def test_cursor_round_trip_and_sort_binding() -> None:
     query = parse(("sort", "-surveyed,name"))
     token = encode_cursor((date(2020, 1, 2), "x"), 17, query)
-    cursor = decode_cursor(token, query)
-    assert cursor.values == ("2020-01-02", "x") and cursor.fid == 17
+    cursor = decode_cursor(token, query, SCHEMA)
+    assert cursor.values == (date(2020, 1, 2), "x") and cursor.fid == 17  # typed again
     other = parse(("sort", "name"))
     with pytest.raises(QueryError, match="different sort"):
-        decode_cursor(token, other)
+        decode_cursor(token, other, SCHEMA)

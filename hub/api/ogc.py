@@ -23,7 +23,7 @@ from hub.api.caching import (
     not_modified_response,
     representation_etag,
 )
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, TilesDep, page_limits
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
 from hub.api.references import CatalogueReferences
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
@@ -151,7 +151,7 @@ def queryables(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> 
 @router.get("/collections/{collection_id}/items", summary="Features",
             responses={200: {"content": {ogc.GEOJSON: {}}}})
 def items(collection_id: CollectionId, request: Request, data: DataDep,
-          settings: SettingsDep, base: BaseUrlDep) -> Response:
+          base: BaseUrlDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = resolve(data, collection_id, conn)
         query = _parse(request, found, OGC_ITEMS, data, conn)
@@ -234,7 +234,7 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
             summary="Mapbox vector tile (z/x/y); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
 def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
-         data: DataDep, settings: SettingsDep, tiles: TilesDep) -> Response:
+         data: DataDep, tiles: TilesDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
         # Tiles take the same filters as /items (property filters, filter=, datetime=).

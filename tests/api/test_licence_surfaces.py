@@ -1,4 +1,5 @@
-"""Every demo dataset states one licence, and every surface says the same thing about it.
+"""Every demo dataset states one licence, and every surface says the same thing about it
+(and names its organisation the same way).
 
 The whole demo catalogue (datasets/) is published with our own ETL into a fresh database, as
 `hub demo` does; then each dataset is read through the v1 API, CKAN's package_show, DCAT
@@ -142,6 +143,12 @@ def test_every_surface_states_the_same_licence(demo: DemoHub, dataset_id: str) -
         assert citation["cff"].get("license-url") == url
     else:
         assert citation["cff"]["license"] == licence_id
+
+    # The organisation has one name too: CKAN's read API, DCAT's publisher and the push plan.
+    organisation = package["organization"]["name"]
+    assert action.desired["owner_org"] == organisation
+    [publisher] = graph.objects(node, DCTERMS.publisher)
+    assert str(publisher).endswith(f"/api/3/action/organization_show?id={organisation}")
 
     collection = client.get(f"/ogc/collections/{dataset_id}").json()
     assert collection["license"] == licence_id

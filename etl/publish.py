@@ -85,7 +85,7 @@ def _definition_row(definition: DatasetDefinition, now: datetime) -> dict[str, A
         "description_ja": definition.description_ja,
         "description_en": definition.description_en,
         "organisation": definition.organisation,
-        "licence": definition.licence,
+        **definition.licence.columns(),
         "keywords": list(definition.keywords),
         "definition": definition.raw,
         "created_at": now,

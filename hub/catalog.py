@@ -33,6 +33,16 @@ from sqlalchemy.types import TypeEngine
 
 from hub.db.tables import DATA_SCHEMA
 
+# The licence and organisation-name rules are part of what a dataset is; they live in their
+# own modules and are named here, the catalogue module every layer (and etl) may import.
+from hub.licences import ACCEPTED_IDS as ACCEPTED_IDS
+from hub.licences import KNOWN_LICENCES as KNOWN_LICENCES
+from hub.licences import Licence as Licence
+from hub.licences import LicenceError
+from hub.organisations import Organisation as Organisation
+from hub.organisations import organisation_of as organisation_of
+from hub.organisations import slug as slug
+
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATASET_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 RESERVED_COLUMNS = frozenset({"_fid", "geom", "_search", "_rowhash", "distance_m"})
@@ -238,7 +248,7 @@ class DatasetDescription:
     description_ja: str
     description_en: str
     organisation: str
-    licence: str
+    licence: Licence
     keywords: tuple[str, ...]
 
 
@@ -304,6 +314,15 @@ class DatasetDefinition(DatasetDescription):
                 raw=schema.raw,
             )
         geometry = _geometry_source(data.get("geometry", {}), schema, where)
+        try:
+            licence = Licence.from_definition(need("licence"))
+        except LicenceError as exc:
+            raise DefinitionError(f"{where}: {exc}") from exc
+        source = dict(data.get("source", {}))
+        if "licence_url" in source:
+            raise DefinitionError(f"{where}: [source] licence_url is not read; the licence's "
+                                  "URL comes from [licence] id (or [licence] url for "
+                                  "id = \"other\"); say what the file states in [licence] note")
         column_map = dict(data.get("columns", {}))
         bad = {src: dst for src, dst in column_map.items() if dst not in schema.field_names}
         if bad:
@@ -319,13 +338,13 @@ class DatasetDefinition(DatasetDescription):
             description_ja=description.get("ja", ""),
             description_en=description.get("en", ""),
             organisation=need("organisation"),
-            licence=need("licence"),
+            licence=licence,
             keywords=tuple(data.get("keywords", ())),
             schema_path=schema_path,
             schema=schema,
             geometry=geometry,
             column_map=column_map,
-            source=dict(data.get("source", {})),
+            source=source,
             raw=data,
             directory=toml_path.parent,
             on_invalid_optional=policy,

@@ -140,7 +140,8 @@ def list_datasets(
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
                                                "keywords (repeatable).")] = None,
     organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
-    licence: Annotated[str | None, Query(description="Exact licence.")] = None,
+    licence: Annotated[str | None, Query(description="Licence id, e.g. CC-BY-4.0 or "
+                                         "PDL-1.0 (docs/publishing.md).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:

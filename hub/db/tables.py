@@ -34,7 +34,10 @@ datasets = Table(
     Column("description_ja", Text, nullable=False, server_default=""),
     Column("description_en", Text, nullable=False, server_default=""),
     Column("organisation", Text, nullable=False),
-    Column("licence", Text, nullable=False),
+    Column("licence", Text, nullable=False),  # an id of hub.licences (SPDX, or "other")
+    Column("licence_note", Text, nullable=False, server_default=""),
+    Column("licence_title", Text),  # an "other" licence's own title
+    Column("licence_url", Text),  # an "other" licence's own URL
     Column("keywords", ARRAY(Text), nullable=False, server_default="{}"),
     Column("definition", JSONB, nullable=False),
     Column("current_version", Integer),

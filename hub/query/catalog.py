@@ -91,7 +91,8 @@ def dataset_by_id(dataset_id: str) -> Select[Any]:
 
 
 # Dataset columns that travel with every version row (for its citation).
-_CITED = (datasets.c.title_ja, datasets.c.title_en, datasets.c.organisation, datasets.c.licence)
+_CITED = (datasets.c.title_ja, datasets.c.title_en, datasets.c.organisation, datasets.c.licence,
+          datasets.c.licence_note, datasets.c.licence_title, datasets.c.licence_url)
 
 
 def versions_of(dataset_id: str) -> Select[Any]:

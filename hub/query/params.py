@@ -31,6 +31,7 @@ from hub.query.model import (
     QueryError,
     SortKey,
 )
+from hub.textfold import fold_query
 
 RESERVED = frozenset(
     {"q", "bbox", "near", "radius", "within", "intersects", "sort", "fields", "limit",
@@ -200,14 +201,12 @@ def _parse_bool(raw: str, key: str) -> bool:
 
 
 def _parse_q(raw: str | None) -> str | None:
+    """``q`` folded by the rule that folded the stored ``_search`` text (hub.textfold)."""
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip().lower()
-    if not text:
-        return None
-    if len(text) > 200:
+    if len(raw.strip()) > 200:
         raise QueryError("parameter 'q' is longer than 200 characters", "q")
-    return text
+    return fold_query(raw).strip() or None
 
 
 def _parse_limit(raw: str | None, default: int, maximum: int) -> int:

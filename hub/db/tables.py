@@ -68,7 +68,7 @@ versions = Table(
     Column("main_layer", Text, nullable=False, server_default="records"),
     Column("layers", JSONB, nullable=False, server_default="{}"),
     # Identity of the folding rules the version's _search text was written with (NULL: NFKC
-    # and lower case only, before folding); `hub search refold` rewrites stale ones.
+    # and lower case only, before folding); `hub db refold` rewrites stale ones.
     Column("search_fold", Text),
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),

@@ -4,8 +4,8 @@ Search folds spelling variants (hub/textfold.py) on the stored and the query sid
 catalogue keeps its folded text per ranking tier (title, keywords, description) beside the
 dataset row, written at publish; each version row records the identity of the folding rules
 its ``_search`` column was written with (NULL: before folding, NFKC and lower case only), so
-`hub search refold` knows what to rewrite after the rules or the synonym file change. The
-folding is Python, so this migration cannot fill the columns: `hub search refold` does.
+`hub db refold` knows what to rewrite after the rules or the synonym file change. The
+folding is Python, so this migration cannot fill the columns: `hub db refold` does.
 
 Revision ID: 0005
 Revises: 0004

@@ -48,10 +48,13 @@ _MARKS = re.compile(f"[ー{_DASHES}{_WAVES}]+")
 _IS_KANA = re.compile(f"[{_KANA}]")
 _MARK_TO_ASCII = str.maketrans({**{c: "-" for c in "ー‐‑‒–—―−─━﹣"},
                                 **{c: "~" for c in "〜〰"}})
-_KATAKANA_WORD = re.compile(f"[{_KATAKANA}ー]+")
+# A katakana word ending in long-vowel marks (no lookbehind: re finds the word's start by
+# scanning from the left, and a lookbehind would cost it its first-character scan).
+_KATAKANA_LONG_END = re.compile(f"([{_KATAKANA}ー]*[{_KATAKANA}])ー+(?![{_KATAKANA}ー])")
 _TO_HIRAGANA = {c: c - 0x60 for c in range(ord("ァ"), ord("ヶ") + 1)}
 _TO_HIRAGANA.update({ord("ヽ"): "ゝ", ord("ヾ"): "ゞ", ord("ゕ"): "か", ord("ゖ"): "け",
                      ord("ヵ"): "か", ord("ヶ"): "け"})
+_SEP = "\0"
 # Passes of synonym replacement before a text counts as canonical (a group's spelling may be
 # written with another group's words: 車椅子トイレ -> 車いすといれ -> 車いす使用者用といれ).
 _MAX_PASSES = 4
@@ -62,9 +65,8 @@ class SynonymError(ValueError):
 
 
 def _drop_trailing_long_mark(match: re.Match[str]) -> str:
-    word = match.group(0)
-    stem = word.rstrip("ー")
-    return stem if len(stem) >= 3 else word
+    stem = match.group(1)
+    return stem if len(stem) >= 3 else match.group(0)
 
 
 def _long_mark(match: re.Match[str]) -> str:
@@ -82,7 +84,7 @@ def fold_spelling(text: str) -> str:
     if text.isascii():
         return text
     text = _MARKS.sub(_long_mark, text)
-    text = _KATAKANA_WORD.sub(_drop_trailing_long_mark, text)
+    text = _KATAKANA_LONG_END.sub(_drop_trailing_long_mark, text)
     return text.translate(_TO_HIRAGANA)
 
 
@@ -112,20 +114,33 @@ class TextFolder:
                                        f"already a spelling of {canonical_of[folded]!r}")
                 canonical_of[folded] = canonical
         self._canonical_of = canonical_of
-        # Longest first, so that バス停留所 is read before バス停 and 停留所.
+        # Longest first, so that バス停留所 is read before バス停 and 停留所. Plain literals:
+        # a lookaround in any alternative costs re its first-character scan (16x slower), so
+        # Latin word boundaries are checked in _replace instead.
         alternatives = sorted(canonical_of, key=lambda s: (-len(s), s))
-        self._pattern = re.compile("|".join(_bounded(s) for s in alternatives) or "(?!)")
+        self._pattern = re.compile("|".join(map(re.escape, alternatives)) or "(?!)")
         digest = hashlib.sha256(repr([g.spellings for g in self.groups]).encode()).hexdigest()
         self.identity = f"spelling-{SPELLING_RULES}+synonyms-{digest[:12]}"
 
     def canonical(self, folded: str) -> str:
         """Every synonym in spelling-folded text replaced by its group's canonical spelling."""
         for _ in range(_MAX_PASSES):
-            replaced = self._pattern.sub(lambda m: self._canonical_of[m.group(0)], folded)
+            replaced = self._pattern.sub(self._replace, folded)
             if replaced == folded:
                 break
             folded = replaced
         return folded
+
+    def _replace(self, match: re.Match[str]) -> str:
+        """The canonical spelling, unless Latin letters or digits at the match's ends
+        continue a word (aed is not replaced inside caedmon, 24h not in 24hours)."""
+        found, text = match.group(0), match.string
+        start, end = match.span()
+        if ((_is_word_char(found[0]) and start and _is_word_char(text[start - 1]))
+                or (_is_word_char(found[-1]) and end < len(text)
+                    and _is_word_char(text[end]))):
+            return found
+        return self._canonical_of[found]
 
     def fold_query(self, text: str) -> str:
         """Query side: spelling fold, then canonical synonyms."""
@@ -137,16 +152,26 @@ class TextFolder:
         canonical = self.canonical(spelled)
         return spelled if canonical == spelled else f"{spelled} {canonical}"
 
+    def fold_indexed_many(self, texts: list[str]) -> list[str]:
+        """:meth:`fold_indexed` of each text, folded as one string (joined by NUL, which no
+        rule matches or crosses): each step is then one C-level pass instead of a Python
+        call per cell, about 4x faster on a table's columns."""
+        if not texts:
+            return []
+        joined = _SEP.join(texts)
+        if joined.count(_SEP) != len(texts) - 1:  # a text holds NUL itself
+            return [self.fold_indexed(t) for t in texts]
+        spelled = fold_spelling(joined)
+        canonical = self.canonical(spelled)
+        if canonical == spelled:
+            return spelled.split(_SEP)
+        return [s if s == c else f"{s} {c}"
+                for s, c in zip(spelled.split(_SEP), canonical.split(_SEP), strict=True)]
 
-def _bounded(spelling: str) -> str:
-    """A spelling as a pattern; Latin letters and digits at its ends must not continue a
-    word (aed is not replaced inside caedmon), other scripts have no word boundaries."""
-    pattern = re.escape(spelling)
-    if spelling[0].isascii() and spelling[0].isalnum():
-        pattern = "(?<![0-9a-z])" + pattern
-    if spelling[-1].isascii() and spelling[-1].isalnum():
-        pattern += "(?![0-9a-z])"
-    return pattern
+
+def _is_word_char(char: str) -> bool:
+    """A Latin letter or digit (other scripts have no word boundaries)."""
+    return char.isascii() and char.isalnum()
 
 
 def load_synonyms(path: Path) -> TextFolder:
@@ -187,6 +212,11 @@ def fold_query(text: str) -> str:
 def fold_indexed(text: str) -> str:
     """Indexed-side folding with the hub's rules (see the module)."""
     return text_folder().fold_indexed(text)
+
+
+def fold_indexed_many(texts: list[str]) -> list[str]:
+    """Indexed-side folding of many texts at once (a table's column)."""
+    return text_folder().fold_indexed_many(texts)
 
 
 def fold_identity() -> str:

@@ -109,3 +109,14 @@ def test_the_identity_names_the_synonym_table(tmp_path: Path) -> None:
     two = load_synonyms(_write(tmp_path, '[[group]]\nspellings = ["トイレ", "厠"]\nwhy = "x"\n'))
     assert one.identity != two.identity
     assert load_synonyms(SYNONYMS_FILE).identity == text_folder().identity
+
+
+def test_folding_a_column_at_once_equals_folding_each_cell() -> None:
+    from hub.textfold import fold_indexed_many
+
+    cells = ["高松市公衆便所", "ｾﾝﾀｰ", "", "caed aed", "4ー13ー7", "すごーい", "センター",
+             "車イス\x00便所", "ＡＥＤ", "24h 24hours", "バス停留所前", "ー"]
+    assert fold_indexed_many(cells) == [fold_indexed(c) for c in cells]
+    assert fold_indexed_many([c for c in cells if "\x00" not in c]) == [
+        fold_indexed(c) for c in cells if "\x00" not in c]
+    assert fold_indexed_many([]) == []

@@ -47,7 +47,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 @db_app.command("up")
 def db_up() -> None:
-    """Create (first time) and start the embedded PostGIS cluster, then run migrations.
+    """Create (first time) and start the embedded PostGIS cluster, then run migrations and
+    refold search text written by older folding rules (`hub db refold`).
 
     Does nothing to the cluster when HUB_DATABASE_URL is set (it only migrates that database).
     Safe to run repeatedly.
@@ -68,6 +69,7 @@ def db_up() -> None:
     except ClusterError as exc:
         _fail(str(exc))
     console.print("[green]database ready[/] (migrations applied)")
+    db_refold()
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
@@ -125,12 +127,33 @@ def db_url() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply catalogue migrations (Alembic) up to the newest revision."""
+    """Apply catalogue migrations (Alembic) up to the newest revision, then refold search
+    text written by older folding rules (`hub db refold`)."""
     from hub.db.engine import database_url
     from hub.db.migrate import upgrade
 
     upgrade(database_url(_settings()))
     console.print("[green]migrations applied[/]")
+    db_refold()
+
+
+@db_app.command("refold")
+def db_refold() -> None:
+    """Rewrite search text folded by older rules: after an upgrade that changed
+    hub/textfold.py or schemas/search-synonyms.toml (docs/architecture.md, "Search folding").
+    Versions already folded by the current rules are left alone."""
+    from etl.refold import refold
+    from hub.db.engine import make_engine
+
+    engine = make_engine(_settings())
+    try:
+        result = refold(engine, progress=lambda dataset, number: console.print(
+            f"refolded {dataset} version {number}"))
+    finally:
+        engine.dispose()
+    if result.datasets or result.versions:
+        console.print(f"[green]search text refolded[/]: {result.datasets} dataset(s) in the "
+                      f"catalogue, {len(result.versions)} version(s) ({result.rows} rows)")
 
 
 # -- validate / publish ----------------------------------------------------------------------

@@ -74,7 +74,8 @@ def _query_parameter(name: str, description: str, example: str) -> dict[str, Any
 # so the reserved parameters are documented here rather than declared as FastAPI parameters.
 RECORDS_OPENAPI: dict[str, Any] = {
     "parameters": [
-        _query_parameter("q", "Words that must all occur in some text field.", "病院"),
+        _query_parameter("q", "Words that must all occur in some text field; spelling "
+                         "variants match (width, kana, 車椅子 = 車いす, docs/api.md).", "病院"),
         _query_parameter("bbox", "minLon,minLat,maxLon,maxLat (EPSG:4326).",
                          "135.18,34.68,135.21,34.70"),
         _query_parameter("near", "lat,lon (latitude first); adds distance_m, sorts by it.",
@@ -135,7 +136,8 @@ def choose_format(request: Request) -> str:
 def list_datasets(
     data: DataDep,
     base: BaseUrlDep,
-    q: Annotated[str | None, Query(description="Words in id, titles, descriptions, keywords.",
+    q: Annotated[str | None, Query(description="Words in id, titles, keywords, descriptions "
+                                               "(spelling variants match); title matches first.",
                                    examples=["AED"])] = None,
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
                                                "keywords (repeatable).")] = None,

@@ -21,6 +21,7 @@ from typing import Any
 
 from hub.catalog import Licence, organisation_of
 from hub.serialise.dcat import DatasetEntry, Distribution
+from hub.textfold import fold_indexed, fold_query
 
 NAMESPACE = uuid.UUID("6f1e8f5e-3c55-4e8b-9a43-6b1d8a6c0c11")  # ids are uuid5 of names
 CKAN_VERSION = "2.10.4"
@@ -213,7 +214,7 @@ def _text_of(pkg: dict[str, Any]) -> str:
     parts = [pkg["name"], pkg["title"], pkg["notes"], extras.get("title_en", ""),
              pkg["organization"]["name"], pkg["organization"]["title"],
              *(t["name"] for t in pkg["tags"]), *(r["format"] for r in pkg["resources"])]
-    return unicodedata.normalize("NFKC", " ".join(p for p in parts if p)).lower()
+    return " ".join(fold_indexed(p) for p in parts if p)
 
 
 def _matches_q(pkg: dict[str, Any], q: str) -> bool:
@@ -225,7 +226,7 @@ def _matches_q(pkg: dict[str, Any], q: str) -> bool:
         if hit == negated:
             return False
     words = re.sub(r'([+-]?)([a-z_]+):("([^"]*)"|\S+)', "", q)
-    for word in unicodedata.normalize("NFKC", words).lower().split():
+    for word in fold_query(words).split():
         if word in ("and", "or"):
             continue
         if word.strip('"') not in text:

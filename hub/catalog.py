@@ -32,10 +32,10 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.sql.expression import Alias
 from sqlalchemy.types import TypeEngine
 
-from hub.db.tables import DATA_SCHEMA
-
 # The licence and organisation-name rules are part of what a dataset is; they live in their
 # own modules and are named here, the catalogue module every layer (and etl) may import.
+from hub.ckan_tags import ckan_tags as ckan_tags
+from hub.db.tables import DATA_SCHEMA
 from hub.licences import ACCEPTED_IDS as ACCEPTED_IDS
 from hub.licences import KNOWN_LICENCES as KNOWN_LICENCES
 from hub.licences import Licence as Licence

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 import uuid
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from hub.catalog import Licence, organisation_of
+from hub.catalog import Licence, ckan_tags, organisation_of
 from hub.serialise.dcat import DatasetEntry, Distribution
 from hub.textfold import fold_indexed, fold_query
 
@@ -28,7 +27,6 @@ CKAN_VERSION = "2.10.4"
 FORMAT_LABELS = {"csv": "CSV", "excel.csv": "CSV", "geojson": "GeoJSON", "parquet": "Parquet",
                  "gpkg": "GeoPackage", "zip": "ZIP"}
 FACET_FIELDS = ("organization", "tags", "res_format", "license_id")
-TAG_BAD = re.compile(r"[^\w\-. ]", re.UNICODE)
 
 
 class ActionError(Exception):
@@ -75,22 +73,6 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
-def tag_name(keyword: str) -> str | None:
-    """A keyword as CKAN accepts tags (same cleaning as the push side)."""
-    tag = TAG_BAD.sub(" ", unicodedata.normalize("NFKC", str(keyword)))
-    tag = re.sub(r"\s+", " ", tag).strip()[:100].strip()
-    return tag if len(tag) >= 2 else None
-
-
-def tags_of(keywords: Any) -> list[str]:
-    seen: dict[str, str] = {}
-    for keyword in keywords or ():
-        tag = tag_name(keyword)
-        if tag:
-            seen.setdefault(tag.lower(), tag)
-    return sorted(seen.values())
-
-
 def organization(org_text: str, *, package_count: int | None = None,
                  created: Any = None) -> dict[str, Any]:
     org = organisation_of(org_text)
@@ -131,7 +113,7 @@ def package(entry: DatasetEntry, base: str) -> dict[str, Any]:
     source = definition.get("source") or {}
     licence = Licence.from_columns(row)
     published = entry.current.published_at or row["updated_at"]
-    tags = tags_of(row.get("keywords"))
+    tags = ckan_tags(row.get("keywords"))
     resources = [resource(d, package_id, i, published)
                  for i, d in enumerate(entry.current.distributions)]
     notes = "\n\n".join(p for p in (row.get("description_ja"), row.get("description_en")) if p)

@@ -15,8 +15,11 @@ from fastapi_problem.error import Problem
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from sqlalchemy.exc import DBAPIError
 
+from hub.api.ratelimit import RateLimited
 from hub.catalog import DefinitionError
 from hub.data import Gone, NotFound
+from hub.people.keys import InvalidKeyRequest
+from hub.people.principal import Forbidden, Unauthenticated
 from hub.query.model import QueryError
 
 logger = logging.getLogger("hub.api")
@@ -85,6 +88,30 @@ def _psycopg_operational(_eh: object, _request: Request,
                    "request can be retried", headers={"Retry-After": "1"})
 
 
+def _unauthenticated(_eh: object, _request: Request, exc: Unauthenticated) -> Problem:
+    """401 with the RFC 6750 challenge: ``error="invalid_token"`` when a token was sent and
+    cannot be used, no error code when none was sent."""
+    challenge = 'Bearer realm="hub"' + (f', error="{exc.error}"' if exc.error else "")
+    return Problem(title="Unauthorized", type_="unauthorized", status=401, detail=exc.detail,
+                   headers={"WWW-Authenticate": challenge})
+
+
+def _forbidden(_eh: object, _request: Request, exc: Forbidden) -> Problem:
+    challenge = f'Bearer realm="hub", error="insufficient_scope", scope="{exc.scope.value}"'
+    return Problem(title="Forbidden", type_="forbidden", status=403, detail=exc.detail,
+                   headers={"WWW-Authenticate": challenge})
+
+
+def _rate_limited(_eh: object, _request: Request, exc: RateLimited) -> Problem:
+    return Problem(title="Too many requests", type_="rate-limited", status=429,
+                   detail=exc.detail, headers=exc.headers)
+
+
+def _invalid_key_request(_eh: object, _request: Request, exc: InvalidKeyRequest) -> Problem:
+    return Problem(title="Invalid key request", type_="invalid-key-request", status=400,
+                   detail=str(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -94,8 +121,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         DefinitionError: _definition_error,
         DBAPIError: _database_unavailable,
         psycopg.OperationalError: _psycopg_operational,
+        Unauthenticated: _unauthenticated,
+        Forbidden: _forbidden,
+        RateLimited: _rate_limited,
+        InvalidKeyRequest: _invalid_key_request,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
+    app.state.problem_handler = handler  # for middleware, which answers before the routes
     add_exception_handler(app, handler)
     # Registered per class too, so Starlette's ExceptionMiddleware answers them as ordinary
     # client errors; only truly unexpected exceptions reach the catch-all 500 handler.

@@ -9,7 +9,6 @@ any published version is reachable as ``{id}@v{n}`` (immutable, cacheable foreve
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
@@ -17,13 +16,9 @@ from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection
 
 from hub import __version__
-from hub.api.caching import (
-    apply_cache_headers,
-    not_modified,
-    not_modified_response,
-    representation_etag,
-)
+from hub.api.caching import Validator, conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, TilesDep
+from hub.api.paging import records_next_url
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
 from hub.query.ogc_params import (
@@ -33,7 +28,6 @@ from hub.query.ogc_params import (
     parse_collection_id,
     parse_items_query,
 )
-from hub.query.params import encode_cursor
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
 from hub.settings import Settings
@@ -83,9 +77,9 @@ def current_collections(data: Data) -> list[ogc.Collection]:
     return collections
 
 
-def _cached(request: Request, collection: ogc.Collection, variant: str) -> tuple[str, bool]:
-    return (representation_etag(collection.published.content_sha256, request, variant),
-            collection.pinned)
+def _validator(request: Request, collection: ogc.Collection, variant: str) -> Validator:
+    return representation(collection.published.content_sha256, request, variant,
+                          pinned=collection.pinned)
 
 
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
@@ -118,12 +112,8 @@ def collections(data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
 def collection(collection_id: CollectionId, request: Request, data: DataDep,
                base: BaseUrlDep) -> Response:
     found = resolve(data, collection_id)
-    etag, pinned = _cached(request, found, "ogc-collection")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    response = JSONDocument(ogc.collection_document(found, base))
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    return conditional(request, _validator(request, found, "ogc-collection"),
+                       lambda: JSONDocument(ogc.collection_document(found, base)))
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Queryables (JSON Schema)",
@@ -141,30 +131,25 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
           settings: SettingsDep, base: BaseUrlDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = resolve(data, collection_id, conn)
-        etag, pinned = _cached(request, found, "ogc-items")
-        if not_modified(request, etag):
-            return not_modified_response(etag, pinned=pinned)
-        parsed = _items_query(request, found, settings)
-        query = parsed.query
-        page = data.records(found.published, query, "geojson", conn)
-        collection_url = f"{base}/ogc/collections/{collection_id}"
-        query_string = f"?{request.url.query}" if request.url.query else ""
-        self_url = f"{collection_url}/items{query_string}"
-        next_url = None
-        if page.next_values is not None:
-            values, fid = page.next_values
-            params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-            params.append(("cursor", encode_cursor(values, fid, query)))
-            next_url = f"{collection_url}/items?{urlencode(params)}"
-        context = PageContext(
-            dataset_id=found.published.dataset_id, version=found.published.version,
-            number_matched=data.count(found.published, query, conn),
-            links=ogc.items_links(self_url, next_url, collection_url),
-        )
-        response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
-        response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
-        apply_cache_headers(response, etag, pinned=pinned)
-        return response
+
+        def features() -> Response:
+            parsed = _items_query(request, found, settings)
+            query = parsed.query
+            page = data.records(found.published, query, "geojson", conn)
+            collection_url = f"{base}/ogc/collections/{collection_id}"
+            query_string = f"?{request.url.query}" if request.url.query else ""
+            self_url = f"{collection_url}/items{query_string}"
+            next_url = records_next_url(request, f"{collection_url}/items", page, query)
+            context = PageContext(
+                dataset_id=found.published.dataset_id, version=found.published.version,
+                number_matched=data.count(found.published, query, conn),
+                links=ogc.items_links(self_url, next_url, collection_url),
+            )
+            response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
+            response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
+            return response
+
+        return conditional(request, _validator(request, found, "ogc-items"), features)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
@@ -179,20 +164,21 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)
-    pinned = ref.version is not None
-    etag = representation_etag(found.published.content_sha256, request,
-                               f"ogc-item/{feature_id}")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    if found.row is None:
-        raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
-    collection_url = f"{base}/ogc/collections/{collection_id}"
-    links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
-             ogc.link(collection_url, "collection", ogc.JSON)]
-    response = Response(ogc.feature_with_links(found.row[0], links), media_type=ogc.GEOJSON)
-    response.headers["Content-Crs"] = f"<{crs.uri}>"
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    validator = representation(found.published.content_sha256, request,
+                               f"ogc-item/{feature_id}", pinned=ref.version is not None)
+
+    def feature() -> Response:
+        if found.row is None:
+            raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
+        collection_url = f"{base}/ogc/collections/{collection_id}"
+        links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
+                 ogc.link(collection_url, "collection", ogc.JSON)]
+        response = Response(ogc.feature_with_links(found.row[0], links),
+                            media_type=ogc.GEOJSON)
+        response.headers["Content-Crs"] = f"<{crs.uri}>"
+        return response
+
+    return conditional(request, validator, feature)
 
 
 # -- vector tiles -------------------------------------------------------------------------
@@ -223,16 +209,16 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
          data: DataDep, settings: SettingsDep, tiles: TilesDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
-        etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
-        if not_modified(request, etag):
-            return not_modified_response(etag, pinned=pinned)
-        # Tiles take the same filters as /items (property filters, filter=, datetime=).
-        parsed = _items_query(request, found, settings)
-        body = tiles.tile(found.published, parsed.query, found.base_id, z, x, y, conn)
-        response = Response(body, status_code=200 if body else 204,
+
+        def vector_tile() -> Response:
+            # Tiles take the same filters as /items (property filters, filter=, datetime=).
+            parsed = _items_query(request, found, settings)
+            body = tiles.tile(found.published, parsed.query, found.base_id, z, x, y, conn)
+            return Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
-        apply_cache_headers(response, etag, pinned=pinned)
-        return response
+
+        return conditional(request, _validator(request, found, f"mvt/{z}/{x}/{y}"),
+                           vector_tile)
 
 
 def _items_query(request: Request, found: ogc.Collection, settings: Settings) -> ItemsRequest:

@@ -1,7 +1,7 @@
 """OGC API - Features (Parts 1, 2 and 3) and vector tiles under ``/ogc``.
 
 A thin adapter over the same catalogue, :class:`FeatureQuery`, statements and serialisers as
-``/v1``: parse (hub.query.ogc_params) -> data (hub.data) -> frame (hub.serialise). One
+``/v1``: parse (hub.query.params, OGC dialects) -> data (hub.data) -> frame (hub.serialise). One
 collection per dataset layer of the current version (``kobe-aed``, ``bus-routes.stops``);
 any published version is reachable as ``{id}@v{n}`` (immutable, cacheable forever).
 """
@@ -17,20 +17,27 @@ from sqlalchemy import Connection
 
 from hub import __version__
 from hub.api.caching import Validator, conditional, representation
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, TilesDep
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
 from hub.api.paging import records_next_url
+from hub.api.references import CatalogueReferences
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
+from hub.query.model import FeatureQuery
 from hub.query.ogc_params import (
-    ItemsRequest,
     collection_id,
     crs_by_uri,
     parse_collection_id,
-    parse_items_query,
+)
+from hub.query.params import (
+    OGC_ITEM,
+    OGC_ITEMS,
+    OGC_TILES,
+    Dialect,
+    check_record_parameters,
+    parse_records_query,
 )
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
-from hub.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -77,9 +84,15 @@ def current_collections(data: Data) -> list[ogc.Collection]:
     return collections
 
 
-def _validator(request: Request, collection: ogc.Collection, variant: str) -> Validator:
-    return representation(collection.published.content_sha256, request, variant,
-                          pinned=collection.pinned)
+def _validator(request: Request, collection: ogc.Collection, variant: str,
+               query: FeatureQuery | None = None) -> Validator:
+    """The collection's validator; an answer near another dataset's stops depends on that
+    dataset's version too (as on /v1), so its content hash and pinned-ness count."""
+    reference = query.near_set if query is not None else None
+    content = collection.published.content_sha256 + (reference.content_sha256 if reference
+                                                      else "")
+    pinned = collection.pinned and (reference is None or reference.pinned)
+    return representation(content, request, variant, pinned=pinned)
 
 
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
@@ -128,13 +141,14 @@ def queryables(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> 
 @router.get("/collections/{collection_id}/items", summary="Features",
             responses={200: {"content": {ogc.GEOJSON: {}}}})
 def items(collection_id: CollectionId, request: Request, data: DataDep,
-          settings: SettingsDep, base: BaseUrlDep) -> Response:
+          base: BaseUrlDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = resolve(data, collection_id, conn)
+        # Parsed before the 304: an invalid query is a 400 whatever the ETag, and the
+        # validator covers a near reference's dataset.
+        query = _parse(request, found, OGC_ITEMS, data, conn)
 
         def features() -> Response:
-            parsed = _items_query(request, found, settings)
-            query = parsed.query
             page = data.records(found.published, query, "geojson", conn)
             collection_url = f"{base}/ogc/collections/{collection_id}"
             query_string = f"?{request.url.query}" if request.url.query else ""
@@ -146,10 +160,11 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
                 links=ogc.items_links(self_url, next_url, collection_url),
             )
             response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
-            response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
+            response.headers["Content-Crs"] = \
+                f"<{query.output_crs.uri if query.output_crs else ogc.CRS84}>"
             return response
 
-        return conditional(request, _validator(request, found, "ogc-items"), features)
+        return conditional(request, _validator(request, found, "ogc-items", query), features)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
@@ -161,6 +176,7 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
         ref = parse_collection_id(collection_id)
     except LookupError:
         raise NotFound(f"collection '{collection_id}' does not exist") from None
+    check_record_parameters(request.query_params, OGC_ITEM)
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)
@@ -206,27 +222,29 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
             summary="Mapbox vector tile (z/x/y); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
 def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
-         data: DataDep, settings: SettingsDep, tiles: TilesDep) -> Response:
+         data: DataDep, tiles: TilesDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
+        # Tiles take the same filters as /items (property filters, filter=, datetime=),
+        # parsed before the 304 like /items.
+        query = _parse(request, found, OGC_TILES, data, conn)
 
         def vector_tile() -> Response:
-            # Tiles take the same filters as /items (property filters, filter=, datetime=).
-            parsed = _items_query(request, found, settings)
-            body = tiles.tile(found.published, parsed.query, found.base_id, z, x, y, conn)
+            body = tiles.tile(found.published, query, found.base_id, z, x, y, conn)
             return Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
 
-        return conditional(request, _validator(request, found, f"mvt/{z}/{x}/{y}"),
+        return conditional(request, _validator(request, found, f"mvt/{z}/{x}/{y}", query),
                            vector_tile)
 
 
-def _items_query(request: Request, found: ogc.Collection, settings: Settings) -> ItemsRequest:
-    """The /items query parameters (also accepted by tiles) against the collection."""
-    return parse_items_query(
-        request.query_params.multi_items(), found.published,
-        default_limit=settings.default_limit, max_limit=settings.max_limit,
-        max_radius_m=settings.max_radius_m,
+def _parse(request: Request, found: ogc.Collection, dialect: Dialect, data: Data,
+           conn: Connection) -> FeatureQuery:
+    """The request's records parameters against the collection, in ``dialect``."""
+    return parse_records_query(
+        request.query_params.multi_items(), found.published.schema,
+        has_geometry=found.published.has_geometry, limits=page_limits(request, dialect),
+        dialect=dialect, resolver=CatalogueReferences(data, conn),
     )
 
 

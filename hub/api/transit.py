@@ -39,28 +39,26 @@ RouteId = Annotated[str, Path(description="A route_id of the feed (text, as in r
                               examples=["100310"])]
 
 
-def _route_stops(request: Request, data: DataDep, settings: SettingsDep, base: str,
-                 feed: str, number: int | None, route_id: str) -> Response:
+def _route_stops(request: Request, data: DataDep, base: str, feed: str, number: int | None,
+                 route_id: str) -> Response:
     stop_times = data.layer(feed, number, "stop_times")
     served = route_stop_ids(stop_times.table(), route_id)
-    return records_response(request, data, settings, base, VersionAddress(feed, number, "stops"),
+    return records_response(request, data, base, VersionAddress(feed, number, "stops"),
                             member_of=("stop_id", served))
 
 
 @router.get("/datasets/{dataset_id}/routes/{route_id}/stops",
             summary="Stops served by a route (latest feed version)")
 def latest_route_stops(dataset_id: DatasetId, route_id: RouteId, request: Request,
-                       data: DataDep, settings: SettingsDep, base: BaseUrlDep) -> Response:
-    return _route_stops(request, data, settings, base, dataset_id, None, route_id)
+                       data: DataDep, base: BaseUrlDep) -> Response:
+    return _route_stops(request, data, base, dataset_id, None, route_id)
 
 
 @router.get("/datasets/{dataset_id}/versions/{version}/routes/{route_id}/stops",
             summary="Stops served by a route (pinned feed version)")
 def pinned_route_stops(dataset_id: DatasetId, version: VersionRef, route_id: RouteId,
-                       request: Request, data: DataDep, settings: SettingsDep,
-                       base: BaseUrlDep) -> Response:
-    return _route_stops(request, data, settings, base, dataset_id, version_number(version),
-                        route_id)
+                       request: Request, data: DataDep, base: BaseUrlDep) -> Response:
+    return _route_stops(request, data, base, dataset_id, version_number(version), route_id)
 
 
 def _parse_sort(raw: str | None) -> tuple[tuple[str, bool], ...]:

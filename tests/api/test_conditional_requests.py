@@ -107,6 +107,24 @@ def test_conditional_request_sequence(hub: CacheHub, url: str, pinned: bool) -> 
     assert other.status_code == 200 and other.headers["etag"] == etag
 
 
+# Routes that parse a records query check it before deciding the 304, so a matching
+# If-None-Match (``*`` matches any ETag) never turns a bad query into a 304.
+QUERIED = [
+    "/v1/datasets/test-shops/versions/1/records?colour=red",
+    "/v1/datasets/test-shops/records?colour=red",
+    "/ogc/collections/test-shops@v1/items?colour=red",
+    f"/ogc/collections/test-shops@v1/{TILE_PATH}?colour=red",
+]
+
+
+@pytest.mark.parametrize("url", QUERIED)
+def test_an_invalid_query_is_refused_even_when_the_etag_matches(hub: CacheHub,
+                                                                url: str) -> None:
+    response = hub.client.get(url, headers={"If-None-Match": "*"})
+    assert response.status_code == 400, response.text
+    assert response.json()["parameter"] == "colour"
+
+
 # GET routes under a version or collection that answer without ETag, and why.
 UNCACHED = {
     "/v1/datasets/{dataset_id}/download.{ext}": "redirects to the pinned file",

@@ -27,7 +27,8 @@ def source_format(definition: DatasetDefinition) -> str:
 def prepare_source(
     definition: DatasetDefinition, path: Path, *, encoding: str | None = None,
     delimiter: str | None = None, sheet: str | None = None, max_errors: int = 1000,
-    skip_invalid: bool = False, progress: Callable[[str, int, int], None] | None = None,
+    skip_invalid: bool = False, on_invalid_optional: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
     references: Mapping[str, frozenset[str] | None] | None = None,
 ) -> Any:
     """Prepare ``path`` for ``definition``: a Prepared (tables) or a Publishable (feeds)."""
@@ -43,7 +44,8 @@ def prepare_source(
     from etl.prepare import prepare
 
     prepared = prepare(definition, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                       max_errors=max_errors, skip_invalid=skip_invalid, progress=progress)
+                       max_errors=max_errors, skip_invalid=skip_invalid,
+                       on_invalid_optional=on_invalid_optional, progress=progress)
     if definition.raw.get("references"):
         from etl.ridership import check_references
 

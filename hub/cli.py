@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -43,7 +44,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -52,7 +53,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 @db_app.command("up")
 def db_up() -> None:
-    """Create (first time) and start the embedded PostGIS cluster, then run migrations.
+    """Create (first time) and start the embedded PostGIS cluster, then run migrations and
+    refold search text written by older folding rules (`hub db refold`).
 
     Does nothing to the cluster when HUB_DATABASE_URL is set (it only migrates that database).
     Safe to run repeatedly.
@@ -73,6 +75,7 @@ def db_up() -> None:
     except ClusterError as exc:
         _fail(str(exc))
     console.print("[green]database ready[/] (migrations applied)")
+    db_refold()
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
@@ -130,12 +133,33 @@ def db_url() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply catalogue migrations (Alembic) up to the newest revision."""
+    """Apply catalogue migrations (Alembic) up to the newest revision, then refold search
+    text written by older folding rules (`hub db refold`)."""
     from hub.db.engine import database_url
     from hub.db.migrate import upgrade
 
     upgrade(database_url(_settings()))
     console.print("[green]migrations applied[/]")
+    db_refold()
+
+
+@db_app.command("refold")
+def db_refold() -> None:
+    """Rewrite search text folded by older rules: after an upgrade that changed
+    hub/textfold.py or schemas/search-synonyms.toml (docs/architecture.md, "Search folding").
+    Versions already folded by the current rules are left alone."""
+    from etl.refold import refold
+    from hub.db.engine import make_engine
+
+    engine = make_engine(_settings())
+    try:
+        result = refold(engine, progress=lambda dataset, number: console.print(
+            f"refolded {dataset} version {number}"))
+    finally:
+        engine.dispose()
+    if result.datasets or result.versions:
+        console.print(f"[green]search text refolded[/]: {result.datasets} dataset(s) in the "
+                      f"catalogue, {len(result.versions)} version(s) ({result.rows} rows)")
 
 
 # -- validate / publish ----------------------------------------------------------------------
@@ -158,11 +182,14 @@ def _references(definition: Any, settings: Settings, *, needed: bool) -> Any:
 
 def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
              sheet: str | None, skip_invalid: bool, settings: Settings,
-             check_references: bool = False) -> Any:
+             check_references: bool = False, on_invalid_optional: str | None = None) -> Any:
     from etl.read import ReadError
     from etl.sources import prepare_source
-    from hub.catalog import DefinitionError, load_definition
+    from hub.catalog import INVALID_OPTIONAL_POLICIES, DefinitionError, load_definition
 
+    if on_invalid_optional is not None and on_invalid_optional not in INVALID_OPTIONAL_POLICIES:
+        _fail(f"--on-invalid-optional {on_invalid_optional!r} is not one of "
+              f"{', '.join(INVALID_OPTIONAL_POLICIES)}", code=2)
     try:
         definition = load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
     except DefinitionError as exc:
@@ -180,7 +207,8 @@ def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str |
         try:
             return definition, prepare_source(
                 definition, file, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                max_errors=settings.max_errors, skip_invalid=skip_invalid, progress=report,
+                max_errors=settings.max_errors, skip_invalid=skip_invalid,
+                on_invalid_optional=on_invalid_optional, progress=report,
                 references=_references(definition, settings, needed=check_references),
             )
         except ReadError as exc:
@@ -197,27 +225,49 @@ def _progress() -> Progress:
 
 
 def _print_report(report: Any, fmt: str) -> None:
+    """The report as JSON (stdout), as plain grep-friendly lines when stderr is not a
+    terminal (logs, CI: no table cut into wrapped cells), else as a table. Text from the file
+    and from messages is never read as rich markup (``[columns]`` stays ``[columns]``)."""
     if fmt == "json":
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
         return
-    if not report.issues:
-        console.print(f"[green]{report.file}: {report.rows_read} rows, no problems[/]")
+    summary = (f"{report.file}: {report.rows_read} rows, {len(report.errors)} error(s), "
+               f"{len(report.warnings)} warning(s)" + (", truncated" if report.truncated else ""))
+    if not console.is_terminal:
+        for issue in report.issues:
+            _plain(report_line(issue))
+        _plain(summary)
         return
-    table = Table(title=f"{report.file}: {len(report.errors)} error(s), "
-                        f"{len(report.warnings)} warning(s)"
-                        + (" [truncated]" if report.truncated else ""))
+    if not report.issues:
+        console.print(f"[green]{escape(report.file)}: {report.rows_read} rows, no problems[/]")
+        return
+    table = Table(title=escape(summary))
     many_files = len({issue.file for issue in report.issues}) > 1  # e.g. a GTFS feed
     columns = ("severity", "file", "row", "column", "value", "rule", "message")
     for column in columns if many_files else tuple(c for c in columns if c != "file"):
         table.add_column(column, overflow="fold")
     for issue in report.issues[:500]:
         colour = "red" if issue.severity == "error" else "yellow"
-        cells = [f"[{colour}]{issue.severity}[/]", issue.file, str(issue.row or ""),
-                 issue.column or "", (issue.value or "")[:40], issue.rule, issue.message]
+        cells = [f"[{colour}]{issue.severity}[/]", *(escape(c) for c in (
+            issue.file, str(issue.row or ""), issue.column or "", (issue.value or "")[:40],
+            issue.rule, issue.message))]
         table.add_row(*(cells if many_files else cells[:1] + cells[2:]))
     console.print(table)
     if len(report.issues) > 500:
         console.print(f"... {len(report.issues) - 500} more; use --report json for all")
+
+
+def report_line(issue: Any) -> str:
+    """One issue as ``file:row:column: severity: rule: message (value)``, the shape compilers
+    and linters print, so editors and grep can jump to it (file-level issues have no row)."""
+    where = ":".join(str(part) for part in (issue.file, issue.row, issue.column) if part)
+    value = "" if issue.value is None else f" (value: {issue.value!r})"
+    return f"{where}: {issue.severity}: {issue.rule}: {issue.message}{value}"
+
+
+def _plain(line: str) -> None:
+    """One line as it is: no markup, highlighting or wrapping."""
+    console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 EncodingOpt = Annotated[str | None, typer.Option(
@@ -225,6 +275,13 @@ EncodingOpt = Annotated[str | None, typer.Option(
 DelimiterOpt = Annotated[str | None, typer.Option(
     help="Field delimiter; sniffed among , TAB ; | when omitted.")]
 SheetOpt = Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")]
+OnInvalidOptionalOpt = Annotated[str | None, typer.Option(
+    "--on-invalid-optional",
+    help="An invalid cell in an optional column: 'null' empties it with a warning and keeps "
+    "the row; 'drop-row' makes it an error of the row (dropped with --skip-invalid); "
+    "'refuse' refuses the file even with --skip-invalid. Default: the dataset's "
+    "on_invalid_optional (else drop-row). Required fields and the key always drop or refuse.",
+    show_default=False)]
 ReportOpt = Annotated[str, typer.Option(
     "--report", help="Report format: 'table' (readable) or 'json' (for machines, on stdout).")]
 
@@ -237,6 +294,7 @@ def validate_cmd(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sheet: SheetOpt = None,
+    on_invalid_optional: OnInvalidOptionalOpt = None,
     report_format: ReportOpt = "table",
 ) -> None:
     """Check FILE against DATASET_ID's schema without touching the database.
@@ -246,7 +304,8 @@ def validate_cmd(
     Example: [bold]hub validate kobe-aed aed_kobe_20141128-sjis.csv --report json[/]
     """
     settings = _settings()
-    _definition, prepared = _prepare(dataset_id, file, encoding, delimiter, sheet, False, settings)
+    _definition, prepared = _prepare(dataset_id, file, encoding, delimiter, sheet, False, settings,
+                                     on_invalid_optional=on_invalid_optional)
     _print_report(prepared.report, report_format)
     if not prepared.report.ok:
         raise typer.Exit(1)
@@ -270,6 +329,7 @@ def publish_cmd(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sheet: SheetOpt = None,
+    on_invalid_optional: OnInvalidOptionalOpt = None,
     report_format: ReportOpt = "table",
 ) -> None:
     """Validate FILE and publish it as the next immutable version of DATASET_ID.
@@ -292,7 +352,8 @@ def publish_cmd(
 
     settings = _settings()
     _definition, prepared = _prepare(dataset_id, file, encoding, delimiter, sheet,
-                                     skip_invalid, settings, check_references=True)
+                                     skip_invalid, settings, check_references=True,
+                                     on_invalid_optional=on_invalid_optional)
     report = prepared.report
     if report.issues or report_format == "json":
         _print_report(report, report_format)

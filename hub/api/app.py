@@ -33,6 +33,8 @@ from hub.data.tiles import Tiles
 from hub.data.usage import UsageStore
 from hub.data.webhooks import WebhookStore
 from hub.db.engine import make_async_pool, make_engine
+from hub.query.model import PageLimits
+from hub.query.params import DIALECTS
 from hub.settings import Settings
 from hub.usage.recorder import UsageRecorder
 from hub.webhooks.worker import WebhookWorker
@@ -114,6 +116,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.data = data
     app.state.records_by_key = records_by_key
+    # The records limits of each surface, from settings once (hub.api.deps.page_limits).
+    app.state.page_limits = {d.name: PageLimits.from_settings(settings, d.over_limit)
+                             for d in DIALECTS}
     app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024))
     app.state.usage_recorder = usage_recorder
     app.state.usage_counter = usage_recorder.counter if usage_recorder else None

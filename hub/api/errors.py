@@ -58,18 +58,28 @@ def _definition_error(_eh: object, _request: Request, exc: DefinitionError) -> P
                    detail="the dataset's definition is invalid; the operators have been told")
 
 
-def _database_unavailable(_eh: object, _request: Request, exc: DBAPIError) -> Problem:
-    """A lost connection (database restart, failover) or a query cut by statement_timeout is
-    the server's trouble, not a bug: 503 with Retry-After, so clients and caches retry. Other
-    database errors stay 500s (they are bugs) and are logged."""
-    if exc.connection_invalidated:
-        return Problem(title="Database unavailable", type_="database-unavailable", status=503,
-                       detail="the connection to the database was lost; the request can be "
-                       "retried", headers={"Retry-After": "1"})
-    if "statement timeout" in str(exc.orig or ""):
+def _database_trouble(exc: BaseException | None) -> Problem:
+    """The one answer to the database's trouble, not a bug: 503 with Retry-After, so clients
+    and caches retry. A query cut by ``statement_timeout`` (or cancelled) asks for a narrower
+    query; anything else psycopg calls operational (a lost connection after a restart or
+    failover, a database that refuses connections, no free connection in the pool, an
+    administrator's shutdown) is retried in a moment."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
         return Problem(title="Query took too long", type_="query-timeout", status=503,
                        detail="the query ran longer than the server allows; narrow it with a "
                        "bbox, filters or a smaller limit", headers={"Retry-After": "5"})
+    logger.warning("database unavailable: %s", exc)
+    return Problem(title="Database unavailable", type_="database-unavailable", status=503,
+                   detail="the connection to the database was lost, refused or none was "
+                   "free; the request can be retried", headers={"Retry-After": "1"})
+
+
+def _database_error(_eh: object, _request: Request, exc: DBAPIError) -> Problem:
+    """Reads through SQLAlchemy wrap psycopg's error: operational ones, and any that cost the
+    connection, are the database's trouble (:func:`_database_trouble`); other database
+    errors stay 500s (they are bugs) and are logged."""
+    if exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError):
+        return _database_trouble(exc.orig)
     logger.error("database error", exc_info=exc)
     return Problem(title="Internal server error", type_="internal-error", status=500,
                    detail="the server failed to answer; the operators have been told")
@@ -77,17 +87,10 @@ def _database_unavailable(_eh: object, _request: Request, exc: DBAPIError) -> Pr
 
 def _psycopg_operational(_eh: object, _request: Request,
                          exc: psycopg.OperationalError) -> Problem:
-    """The same two answers for reads that use psycopg directly (single records on the async
-    pool, hub.data.records_by_key): a cut query, or a lost connection or none to be had (the
-    pool discards a broken connection when it comes back, so a retry gets a fresh one)."""
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return Problem(title="Query took too long", type_="query-timeout", status=503,
-                       detail="the query ran longer than the server allows",
-                       headers={"Retry-After": "5"})
-    logger.warning("database unavailable: %s", exc)
-    return Problem(title="Database unavailable", type_="database-unavailable", status=503,
-                   detail="the connection to the database was lost or none was free; the "
-                   "request can be retried", headers={"Retry-After": "1"})
+    """Reads that use psycopg directly (single records on the async pool,
+    hub.data.records_by_key; the pool discards a broken connection when it comes back, so a
+    retry gets a fresh one)."""
+    return _database_trouble(exc)
 
 
 def _unauthenticated(_eh: object, _request: Request, exc: Unauthenticated) -> Problem:
@@ -127,7 +130,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         Gone: _gone,
         NotAcceptable: _not_acceptable,
         DefinitionError: _definition_error,
-        DBAPIError: _database_unavailable,
+        DBAPIError: _database_error,
         psycopg.OperationalError: _psycopg_operational,
         Unauthenticated: _unauthenticated,
         Forbidden: _forbidden,

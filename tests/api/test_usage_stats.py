@@ -75,27 +75,46 @@ def hub(pg_cluster, tmp_path_factory) -> Iterator[StatsHub]:
 
 def test_stored_counts_add_up_to_the_requests_made(hub: StatsHub) -> None:
     tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 14)
+    tile_path = f"/ogc/collections/test-shops/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
     served_v2 = 0
     for limit in (10, 25, 100, 500):  # the last page holds every record: 100
         page = hub.alice.get("/v1/datasets/test-shops/records", params={"limit": limit})
         assert page.status_code == 200
         served_v2 += len(page.json()["records"])
     assert served_v2 == 10 + 25 + 100 + 100
-    assert hub.bob.get("/v1/datasets/test-shops/versions/1/records/S0001").status_code == 200
+    record = hub.bob.get("/v1/datasets/test-shops/versions/1/records/S0001")
+    assert record.status_code == 200
     items = hub.bob.get("/ogc/collections/test-shops@v1/items", params={"limit": 7})
     assert len(items.json()["features"]) == 7
     for _ in range(3):
-        assert hub.alice.get(f"/ogc/collections/test-shops/tiles/WebMercatorQuad/"
-                             f"{tile.z}/{tile.x}/{tile.y}").status_code == 200
-    assert hub.bob.get("/v1/datasets/test-shops/versions/2/download.csv").status_code == 200
+        tile_answer = hub.alice.get(tile_path)
+        assert tile_answer.status_code == 200
+    download = hub.bob.get("/v1/datasets/test-shops/versions/2/download.csv")
+    assert download.status_code == 200
     assert hub.bob.head("/v1/datasets/test-shops/versions/2/download.csv").status_code == 200
     resumed = hub.bob.get("/v1/datasets/test-shops/versions/2/download.csv",
                           headers={"Range": "bytes=10-"})
     assert resumed.status_code == 206
     assert hub.alice.get("/v1/datasets/test-shops/versions/2/download.geojson").status_code == 200
-    # not counted: a redirect to the pinned file, an error, a revalidation
+    # not counted: a redirect to the pinned file, errors (found before and while producing
+    # the answer), revalidations answered 304 on every route that counts
     assert hub.alice.get("/v1/datasets/test-shops/download.csv").status_code == 307
     assert hub.alice.get("/v1/datasets/test-shops/records?bogus__op=1").status_code == 400
+    assert hub.alice.get("/v1/datasets/test-shops/records/NO-SUCH").status_code == 404
+    assert hub.alice.get("/ogc/collections/test-shops/items/NO-SUCH").status_code == 404
+    for visitor, path, params, answered in (
+        (hub.alice, "/v1/datasets/test-shops/records", {"limit": 500}, page),
+        (hub.bob, "/v1/datasets/test-shops/versions/1/records/S0001", {}, record),
+        (hub.bob, "/ogc/collections/test-shops@v1/items", {"limit": 7}, items),
+        (hub.alice, tile_path, {}, tile_answer),
+        (hub.bob, "/v1/datasets/test-shops/versions/2/download.csv", {}, download),
+    ):
+        again = visitor.get(path, params=params,
+                            headers={"If-None-Match": answered.headers["etag"]})
+        assert again.status_code == 304, path
+    feature = hub.bob.get("/ogc/collections/test-shops@v1/items/S0001",
+                          headers={"If-None-Match": "*"})
+    assert feature.status_code == 304
     hub.flush()
 
     stats = hub.alice.get("/v1/stats", params={"dataset": "test-shops"})

@@ -6,8 +6,8 @@ people can recognise in listings. ``hub.audit_log`` records every write; a trigg
 UPDATE, DELETE and TRUNCATE, so the log is append-only for every role that is not a
 superuser disabling triggers on purpose.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from etl.changes import change_summary
 from etl.load import LayerData, Publishable, load_layer
-from hub.catalog import DatasetDefinition, TableSchema, version_table_name
+from hub.catalog import DatasetDefinition, PublishedVersion, TableSchema, version_table_name
 from hub.db.tables import datasets, versions
 
 Progress = Callable[[str, int, int], None]
@@ -161,13 +161,9 @@ def publish(
             return PublishResult(definition.id, None, int(previous["row_count"]),
                                  content_sha256, {}, unchanged=True)
         summary = change_summary(
-            conn,
-            new_table=table_name,
-            new_schema=data.main.schema,
-            old_table=previous["table_name"] if previous is not None else None,
-            old_schema=TableSchema.from_json(previous["schema"]) if previous is not None else None,
-            old_version=current,
-            geometry=data.main.has_geometry,
+            conn, new_table=table_name, new_schema=data.main.schema,
+            new_geometry=data.main.has_geometry,
+            previous=PublishedVersion.from_row(previous) if previous is not None else None,
         )
         conn.execute(insert(versions).values(
             dataset_id=definition.id,

@@ -111,13 +111,29 @@ def prepare(
     """
     tick = progress or (lambda stage, done, total: None)
     return_freed_memory()  # big files: Arrow's freed buffers back to the OS between steps
-    path = Path(path)
+    tick("read", 0, 1)
+    raw = read_source(definition, Path(path), encoding=encoding, delimiter=delimiter,
+                      sheet=sheet)
+    tick("read", 1, 1)
+    return prepare_table(definition, raw, max_errors=max_errors, skip_invalid=skip_invalid,
+                         progress=progress)
+
+
+def read_source(
+    definition: DatasetDefinition,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> RawTable:
+    """Read ``path`` as :func:`prepare_table` wants it (compact Arrow cells), with the reading
+    hints of ``definition``'s ``[source]`` when ``path`` is the file it names."""
     # [source] describes one file; its reading hints must not be forced on a new upload
     # (a city that switches to UTF-8 would otherwise get a decode error), where detection
     # decides instead.
     source = definition.source if path.name == definition.source.get("file") else {}
-    tick("read", 0, 1)
-    raw = read_table(
+    return read_table(
         path,
         encoding=encoding or source.get("encoding"),
         delimiter=delimiter or source.get("delimiter"),
@@ -125,8 +141,21 @@ def prepare(
         header_row=source.get("header_line") or source.get("header_row"),
         compact=True,
     )
+
+
+def prepare_table(
+    definition: DatasetDefinition,
+    raw: RawTable,
+    *,
+    max_errors: int = 1000,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+) -> Prepared:
+    """Make an already read table one of ``definition``'s schema, with a report: the step
+    after reading, for any source that yields a :class:`RawTable` (a file, a table pulled
+    from CKAN). It consumes ``raw``: cells no longer needed are dropped as it goes."""
+    tick = progress or (lambda stage, done, total: None)
     n = len(raw.frame)
-    tick("read", 1, 1)
     report = Report(file=raw.source_name, max_errors=max_errors, rows_read=n)
     columns = _match_columns(definition, raw, report)
     used = {c.header for c in columns.values()}

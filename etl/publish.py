@@ -30,10 +30,6 @@ AfterPublish = Callable[["PublishResult"], None]
 log = logging.getLogger(__name__)
 
 
-class PublishRefused(RuntimeError):
-    """The data has validation errors and invalid rows were not skipped."""
-
-
 @dataclass(frozen=True)
 class PublishResult:
     dataset_id: str
@@ -115,17 +111,14 @@ def publish(
     progress: Progress | None = None,
     after_publish: AfterPublish | None = None,
 ) -> PublishResult:
-    """Publish as version N+1; refuse data with errors unless invalid rows were skipped.
+    """Publish prepared rows as version N+1 in one transaction.
 
+    This step does not judge the validation report: whether rows with errors may be published
+    is decided once, by :func:`etl.pipeline.publish_dataset`, the function every caller uses.
     When the normalised content equals the current version's, nothing is published (the
     result says ``unchanged``) unless ``force`` is set: a version number should mean new data.
     """
     data = publishable(prepared)
-    if not data.report.ok and data.report.rows_skipped == 0:
-        raise PublishRefused(
-            f"{data.source_name}: {len(data.report.errors)} validation error(s); "
-            "nothing was published"
-        )
     definition = data.definition
     now = datetime.now(UTC)
     with engine.begin() as conn:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from etl.read import RawTable
 from hub.catalog import DatasetDefinition
 
 
@@ -28,9 +29,12 @@ def prepare_source(
     definition: DatasetDefinition, path: Path, *, encoding: str | None = None,
     delimiter: str | None = None, sheet: str | None = None, max_errors: int = 1000,
     skip_invalid: bool = False, progress: Callable[[str, int, int], None] | None = None,
-    references: Mapping[str, frozenset[str] | None] | None = None,
+    references: Mapping[str, frozenset[str] | None] | None = None, **policy: Any,
 ) -> Any:
-    """Prepare ``path`` for ``definition``: a Prepared (tables) or a Publishable (feeds)."""
+    """Prepare ``path`` for ``definition``: a Prepared (tables) or a Publishable (feeds).
+
+    ``policy`` (the per-cell policy for invalid optional values) goes to the table preparer
+    untouched."""
     if source_format(definition) == "gtfs":
         from etl.gtfs import prepare_feed
 
@@ -43,13 +47,35 @@ def prepare_source(
     from etl.prepare import prepare
 
     prepared = prepare(definition, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                       max_errors=max_errors, skip_invalid=skip_invalid, progress=progress)
-    if definition.raw.get("references"):
-        from etl.ridership import check_references
+                       max_errors=max_errors, skip_invalid=skip_invalid, progress=progress,
+                       **policy)
+    return _checked_references(prepared, definition, references, skip_invalid)
 
-        prepared = check_references(prepared, definition, references,
-                                    skip_invalid=skip_invalid)
-    return prepared
+
+def prepare_read_table(
+    definition: DatasetDefinition, raw: RawTable, *, max_errors: int = 1000,
+    skip_invalid: bool = False, progress: Callable[[str, int, int], None] | None = None,
+    references: Mapping[str, frozenset[str] | None] | None = None, **policy: Any,
+) -> Any:
+    """Prepare a table that was already read (``format = "table"`` datasets only)."""
+    if source_format(definition) != "table":
+        raise ValueError(f"{definition.id}: a {source_format(definition)!r} dataset is "
+                         "prepared from its files, not from one table")
+    from etl.prepare import prepare_table
+
+    prepared = prepare_table(definition, raw, max_errors=max_errors,
+                             skip_invalid=skip_invalid, progress=progress, **policy)
+    return _checked_references(prepared, definition, references, skip_invalid)
+
+
+def _checked_references(prepared: Any, definition: DatasetDefinition,
+                        references: Mapping[str, frozenset[str] | None] | None,
+                        skip_invalid: bool) -> Any:
+    if not definition.raw.get("references"):
+        return prepared
+    from etl.ridership import check_references
+
+    return check_references(prepared, definition, references, skip_invalid=skip_invalid)
 
 
 def row_count(prepared: Any) -> int:

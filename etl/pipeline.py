@@ -16,7 +16,7 @@ prepared like any file).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -136,8 +136,7 @@ class PublishOutcome:
     report: Report
     row_count: int  # rows prepared: published, or that would be
     refused: str | None = None
-    dry_run: bool = False
-    result: PublishResult | None = None
+    result: PublishResult | None = None  # None: refused, or a dry run
 
     @property
     def status(self) -> Status:
@@ -192,16 +191,13 @@ def publish_dataset(
                               progress=progress)
     outcome = PublishOutcome(dataset_id=definition.id, source_name=source.name,
                              report=prepared.report, row_count=row_count(prepared),
-                             refused=refusal(prepared.report, options),
-                             dry_run=options.dry_run)
+                             refused=refusal(prepared.report, options))
     if outcome.refused is not None or options.dry_run:
         return outcome
     assert engine is not None
     result = publish(engine, prepared, publisher=publisher, force=options.force,
                      progress=progress, after_publish=after_publish)
-    return PublishOutcome(dataset_id=definition.id, source_name=source.name,
-                          report=prepared.report, row_count=result.row_count,
-                          dry_run=False, result=result)
+    return replace(outcome, row_count=result.row_count, result=result)
 
 
 def _references(engine: Engine | None, definition: DatasetDefinition) -> References | None:

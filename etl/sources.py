@@ -1,6 +1,7 @@
 """Choose how a source is prepared from its dataset definition's ``format``.
 
-``table`` (default): one CSV/XLSX file -> :func:`etl.prepare.prepare`.
+``table`` (default): one CSV/XLSX file -> :func:`etl.prepare.prepare`, or a table already
+read -> :func:`etl.prepare.prepare_table` (:func:`prepare_read_table`).
 ``gtfs``: a GTFS / GTFS-JP feed (zip or folder) -> :func:`etl.gtfs.prepare_feed`, which
 returns a multi-layer :class:`etl.load.Publishable`.
 ``gtfs-ride``: a GTFS-Ride fileset -> :func:`etl.ridership.prepare_ride` (layers
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from etl.read import RawTable
 from hub.catalog import DatasetDefinition
+
+if TYPE_CHECKING:
+    from etl.read import RawTable
 
 
 def source_format(definition: DatasetDefinition) -> str:

@@ -29,6 +29,7 @@ from pyproj import Transformer
 
 from etl.copy_text import float_repr
 from hub.catalog import TableSchema
+from hub.textfold import fold_indexed_many
 
 # Returned by per-value parsers for a non-empty value that cannot be read.
 INVALID: Any = object()
@@ -156,31 +157,33 @@ def nfkc(s: pd.Series) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object, copy=False)
 
 
-def search_text(
-    frame: pd.DataFrame, string_fields: list[str], *, already_nfkc: bool = False
-) -> pd.Series:
-    """Lower-cased NFKC text of ``string_fields`` joined by single spaces, for full-text ``q``.
+def _fold_column(s: pd.Series) -> np.ndarray:
+    """:func:`hub.textfold.fold_indexed` of every cell, computed once per distinct value."""
+    codes, uniques = pd.factorize(text_array(s))
+    folded = np.empty(len(uniques), dtype=object)
+    folded[:] = fold_indexed_many(list(uniques))
+    return folded[codes] if len(codes) else np.empty(0, dtype=object)
+
+
+def search_text(frame: pd.DataFrame, string_fields: list[str]) -> pd.Series:
+    """The folded text of ``string_fields`` joined by single spaces, for full-text ``q``.
 
     Stored per row (``_search``) so that a trigram index serves searches without the query
-    layer having to know the schema. ``already_nfkc`` skips re-normalising cells that
-    :func:`etl.prepare.prepare` has normalised already. Empty fields add no separator.
-    Returned as Arrow-backed strings, built :data:`SEARCH_CHUNK_ROWS` rows at a time, so a
-    big table never holds a Python str per row and field at once.
+    layer having to know the schema. Each cell is folded by :func:`hub.textfold.fold_indexed`
+    (the rule the query side folds ``q`` with), once per distinct value of a column; empty
+    fields add no separator. Returned as Arrow-backed strings, built
+    :data:`SEARCH_CHUNK_ROWS` rows at a time, so a big table never holds a Python str per
+    row and field at once.
     """
     n = len(frame)
     parts = []
     for start in range(0, n, SEARCH_CHUNK_ROWS):
         rows = frame.iloc[start : start + SEARCH_CHUNK_ROWS]
-        columns = []
-        for name in string_fields:
-            cells = text_array(rows[name])
-            if not already_nfkc:
-                cells = nfkc(pd.Series(cells, dtype=object)).to_numpy(dtype=object)
-            columns.append(cells)
+        columns = [_fold_column(rows[name]) for name in string_fields]
         if columns:
             # One C-level join of the non-empty cells per row: measured faster than joining
             # whole columns and tidying the spaces afterwards.
-            joined = [" ".join(filter(None, row)).lower() for row in zip(*columns, strict=True)]
+            joined = [" ".join(filter(None, row)) for row in zip(*columns, strict=True)]
         else:
             joined = [""] * len(rows)
         parts.append(pa.array(joined, type=pa.large_string()))
@@ -453,15 +456,23 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 _TIME_FORMS = [
     re.compile(r"(?P<h>[0-9]{1,2}):(?P<m>[0-9]{2})(?::(?P<s>[0-9]{2})(?P<f>\.[0-9]+)?)?"),
-    re.compile(r"(?P<h>[0-9]{1,2})\s*時(?:\s*(?P<m>[0-9]{1,2})\s*分)?(?:\s*(?P<s>[0-9]{1,2})\s*秒)?"),
+    re.compile(r"(?P<h>[0-9]{1,2})\s*時(?:\s*(?P<m>[0-9]{1,2})\s*分|\s*(?P<han>半))?"
+               r"(?:\s*(?P<s>[0-9]{1,2})\s*秒)?"),
 ]
 _HALF_DAY = re.compile(
     r"(?P<half>午前|午後|AM|PM|A\.M\.|P\.M\.)?\s*(?P<rest>.*?)\s*(?P<suffix>AM|PM)?", re.IGNORECASE
 )
 
 
-def time_value(value: str) -> str | None:
-    """One time of day as ``HH:MM:SS``; INVALID if unreadable or out of range (``24:00``)."""
+def clock_reading(value: str) -> tuple[int, int, int] | None:
+    """(hour, minute, second) of one clock time as files write it; INVALID if unreadable.
+
+    The one reader of times of day, for the ``time`` type, the ``hh:mm`` string format and
+    the time part of date-times alike: ``9:00``, ``09:00:00``, ``9時30分``, ``16時``,
+    ``4時半``, ``午後4時``, ``4:30 PM``, full-width forms (NFKC). ``24:00`` (the end of the day,
+    written by 24-hour facilities) reads as (24, 0, 0); the callers decide whether they
+    accept it. Free text such as ``終日`` or ``9時～17時`` is INVALID, never guessed.
+    """
     text = _nfkc_one(value)
     if not text:
         return None
@@ -473,23 +484,54 @@ def time_value(value: str) -> str | None:
         match = form.fullmatch(rest)
         if match is None:
             continue
-        hour, minute = int(match["h"]), int(match["m"] or 0)
-        second = int(match["s"] or 0)
+        hour, second = int(match["h"]), int(match["s"] or 0)
+        minute = 30 if match.groupdict().get("han") else int(match["m"] or 0)
         if half:
             if not 1 <= hour <= 12:
                 return INVALID
             hour = hour % 12 + (12 if half in ("午後", "PM") else 0)
-        if hour > 23 or minute > 59 or second > 59:
+        if minute > 59 or second > 59 or hour > 24 or (hour == 24 and (minute or second)):
             return INVALID
-        return f"{hour:02d}:{minute:02d}:{second:02d}"
+        return hour, minute, second
     return INVALID
 
 
+def time_value(value: str) -> str | None:
+    """One time of day as ``HH:MM:SS``; INVALID if unreadable or out of range (``24:00``)."""
+    clock = clock_reading(value)
+    if clock is None or clock is INVALID:
+        return clock
+    hour, minute, second = clock
+    if hour == 24:
+        return INVALID
+    return f"{hour:02d}:{minute:02d}:{second:02d}"
+
+
+def hhmm_value(value: str) -> str | None:
+    """One opening or closing time as ``HH:MM`` (``24:00`` allowed: "until the end of the
+    day"); INVALID if unreadable or when it has seconds, which ``HH:MM`` cannot hold."""
+    clock = clock_reading(value)
+    if clock is None or clock is INVALID:
+        return clock
+    hour, minute, second = clock
+    return INVALID if second else f"{hour:02d}:{minute:02d}"
+
+
 def parse_time(s: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Times of day to ``HH:MM:SS``: ``9:00``, ``09:00:00``, ``9：30`` (full-width colon),
-    ``9時30分``, ``午後3時``. ``24:00`` is invalid for a plain time (it is not a time of day;
-    files use it to mean "until midnight", which belongs in free text or a duration)."""
+    """Times of day to ``HH:MM:SS`` (see :func:`clock_reading` for the spellings).
+    ``24:00`` is invalid for the ``time`` type: it is stored as a PostgreSQL ``time`` and
+    read back as a Python/Arrow time of day, neither of which has a 24th hour; fields that
+    need it (closing times) are strings in the ``hh:mm`` format."""
     parsed, invalid = _split_invalid(_map_unique(s, time_value), s.index)
+    return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
+
+
+def parse_hhmm(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Opening and closing times (the ``hh:mm`` string format) to ``HH:MM``, ``00:00`` to
+    ``24:00``: ``16時30分``, ``16時``, ``16:30``, ``１６：３０``, ``午後4時半`` all become
+    ``16:30``/``16:00``. Stored as text, so ``24:00`` survives and ``HH:MM`` sorts in time
+    order."""
+    parsed, invalid = _split_invalid(_map_unique(s, hhmm_value), s.index)
     return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
 
 
@@ -612,6 +654,76 @@ def parse_year(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     the calendar year it starts in, so ``令和2年度`` is 2020)."""
     parsed, invalid = _split_invalid(_map_unique(s, _year_one), s.index)
     return pd.Series(pd.array(list(parsed), dtype="Int64"), index=s.index), invalid
+
+
+# --- codes -------------------------------------------------------------------------------------
+
+# Prefecture numbers (JIS X 0401): 01 Hokkaido ... 47 Okinawa.
+PREFECTURES = range(1, 48)
+_CHECK_WEIGHTS = (6, 5, 4, 3, 2)
+
+
+def local_government_check_digit(code5: str) -> int:
+    """The check digit of a 全国地方公共団体コード (JIS X 0402 / 総務省): the first five
+    digits weighted 6,5,4,3,2, r = sum mod 11, check = (11 - r) mod 10, i.e. 11 - r with
+    r = 0 giving 1 and r = 1 giving 0. Verified against 131130 (Shibuya, r = 1), 131041
+    (Shinjuku, r = 0), 222127 (Yaizu), 372013 (Takamatsu), 281000 (Kobe), 011002 (Sapporo).
+    """
+    total = sum(int(d) * w for d, w in zip(code5, _CHECK_WEIGHTS, strict=True))
+    return (11 - total % 11) % 10
+
+
+def _is_six_digit_code(code: str) -> bool:
+    return (len(code) == 6 and code.isdigit() and int(code[:2]) in PREFECTURES
+            and local_government_check_digit(code[:5]) == int(code[5]))
+
+
+def _is_five_digit_code(code: str) -> bool:
+    return len(code) == 5 and code.isdigit() and int(code[:2]) in PREFECTURES
+
+
+def parse_local_government_code(
+    s: pd.Series,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """全国地方公共団体コード cells: (codes, invalid, repaired).
+
+    Accepted: 6 digits with a correct check digit (``222127``), or 5 digits without one,
+    the older form (``37201``), whose prefecture part is 01-47. A spreadsheet that read the
+    code as a number drops the leading zero of prefectures 01-09 (``82333`` for ``082333``):
+    a 5-digit value is repaired to ``0`` + value (``repaired``, for a warning) when that
+    6-digit form passes the check digit and either the value cannot be a 5-digit code
+    (prefecture part 48-99: prefectures 05-09 lose their zero into 5x-9x) or the column holds
+    6-digit codes elsewhere. The ambiguous remainder, a column of only 5-digit values from
+    prefectures 01-04 (``11002``: Sapporo 011002 without its zero, or a 5-digit Saitama
+    code?), is kept as written: one in ten 5-digit codes would pass the check by chance.
+    Anything else (wrong check digit, prefecture 00 or 48+, other lengths, letters) cannot be
+    right and is ``invalid``.
+    """
+    text = text_array(s)
+    codes, uniques = pd.factorize(text)
+    six_in_column = any(_is_six_digit_code(u) for u in uniques)
+    values = np.empty(len(uniques), dtype=object)
+    invalid = np.zeros(len(uniques), dtype=bool)
+    repaired = np.zeros(len(uniques), dtype=bool)
+    for i, code in enumerate(uniques):
+        padded = "0" + code
+        if not code:
+            values[i] = None
+        elif _is_six_digit_code(code):
+            values[i] = code
+        elif (len(code) == 5 and _is_six_digit_code(padded)
+              and (six_in_column or not _is_five_digit_code(code))):
+            values[i], repaired[i] = padded, True
+        elif _is_five_digit_code(code):
+            values[i] = code
+        else:
+            values[i], invalid[i] = None, True
+    index = s.index
+    if not len(text):
+        return (pd.Series([], index=index, dtype=object), pd.Series([], index=index, dtype=bool),
+                pd.Series([], index=index, dtype=bool))
+    return (pd.Series(values[codes], index=index, dtype=object, copy=False),
+            pd.Series(invalid[codes], index=index), pd.Series(repaired[codes], index=index))
 
 
 # --- coordinates ---------------------------------------------------------------------------------

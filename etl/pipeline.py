@@ -35,19 +35,14 @@ Status = Literal["refused", "dry-run", "unchanged", "published"]
 @dataclass(frozen=True)
 class PublishOptions:
     """How to publish. ``on_invalid_optional`` is the per-cell policy for invalid optional
-    values; preparation owns it and gets it untouched (None: preparation's default)."""
+    values (:data:`hub.catalog.INVALID_OPTIONAL_POLICIES`); preparation owns it and gets it
+    untouched (None: the dataset's ``on_invalid_optional``)."""
 
     dry_run: bool = False
     force: bool = False
     skip_invalid: bool = False
     max_errors: int = 1000
     on_invalid_optional: str | None = None
-
-    def preparation(self) -> dict[str, Any]:
-        """Keyword arguments for the preparers beyond the common ones."""
-        if self.on_invalid_optional is None:
-            return {}
-        return {"on_invalid_optional": self.on_invalid_optional}
 
 
 class RowSource(Protocol):
@@ -83,7 +78,8 @@ class FileSource:
         return prepare_source(
             definition, self.path, encoding=self.encoding, delimiter=self.delimiter,
             sheet=self.sheet, max_errors=options.max_errors, skip_invalid=options.skip_invalid,
-            progress=progress, references=references, **options.preparation(),
+            on_invalid_optional=options.on_invalid_optional, progress=progress,
+            references=references,
         )
 
 
@@ -102,8 +98,8 @@ class ReadTableSource:
                 references: References | None, progress: Progress | None) -> Any:
         return prepare_read_table(
             definition, self.table, max_errors=options.max_errors,
-            skip_invalid=options.skip_invalid, progress=progress, references=references,
-            **options.preparation(),
+            skip_invalid=options.skip_invalid, on_invalid_optional=options.on_invalid_optional,
+            progress=progress, references=references,
         )
 
 
@@ -111,18 +107,22 @@ def refusal(report: Report, options: PublishOptions) -> str | None:
     """Why rows with this report must not be published, or None: the one refusal rule.
 
     Warnings never refuse. Errors refuse, unless ``skip_invalid`` was asked for and the
-    preparer dropped the invalid rows; errors about the file as a whole (a missing required
-    column: no row) are never dropped away, so they always refuse. Which problems are errors
-    and which warnings is the preparers' decision, recorded in the report.
+    preparer dropped the invalid rows; errors about the file as a whole (no row: a missing
+    required column, an invalid optional cell under ``on_invalid_optional = refuse``) are
+    never dropped away, so they always refuse, and the reason does not suggest
+    --skip-invalid for them. Which problems are errors and which warnings is the preparers'
+    decision, recorded in the report.
     """
     errors = report.errors
     if not errors:
         return None
     count = f"{len(errors)} validation error(s)"
+    if any(issue.row is None for issue in errors):
+        return f"{count}, some about the file as a whole, which --skip-invalid cannot drop"
     if not options.skip_invalid:
         return f"{count}; fix them, or use --skip-invalid to publish the valid rows only"
-    if report.rows_skipped == 0 or any(issue.row is None for issue in errors):
-        return f"{count} about the file as a whole, which --skip-invalid cannot drop"
+    if report.rows_skipped == 0:
+        return f"{count} that --skip-invalid did not drop (this source drops no rows)"
     return None
 
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from etl import normalise as norm
 from etl.arrow_memory import return_freed_memory
+from etl.outliers import far_points
 from etl.read import RawTable, read_table
 from etl.report import Issue, Report
 from etl.validate import (
@@ -31,7 +32,7 @@ from etl.validate import (
     rows_with,
     to_issues,
 )
-from hub.catalog import DatasetDefinition, SchemaField
+from hub.catalog import INVALID_OPTIONAL_POLICIES, DatasetDefinition, SchemaField
 
 Progress = Callable[[str, int, int], None]
 
@@ -58,6 +59,15 @@ TYPE_HINTS = {
     "datetime": "is not a valid date and time (e.g. 2020-04-01T09:30, 2020/4/1 9:30)",
     "time": "is not a valid time of day (e.g. 09:30, 9時30分; 24:00 is not a time of day)",
     "year": "is not a year (e.g. 2020, 令和2年)",
+}
+# What a string ``format`` accepts (for invalid cells) and how it repairs (for warnings).
+FORMAT_HINTS = {
+    "hh:mm": ("is not a time HH:MM between 00:00 and 24:00 (e.g. 09:30, 9時30分, 16時, 24:00)",
+              ""),
+    "jp-local-government-code": (
+        "cannot be a 全国地方公共団体コード (6 digits with a correct check digit, e.g. "
+        "222127, or the older 5 digits without one, e.g. 37201; prefecture 01-47)",
+        "lost its leading zero (the check digit proves it) and is stored as"),
 }
 _GENERATED_HEADER = re.compile(r"col_\d+")
 
@@ -96,6 +106,7 @@ def prepare(
     sheet: str | None = None,
     max_errors: int = 1000,
     skip_invalid: bool = False,
+    on_invalid_optional: str | None = None,
     progress: Progress | None = None,
 ) -> Prepared:
     """Read ``path`` and make it a table of ``definition``'s schema, with a report.
@@ -106,7 +117,10 @@ def prepare(
     expected to match no field (no "unknown-column" warning; ``""`` stands for empty ones). With
     ``skip_invalid`` rows that have errors are dropped and counted in
     ``report.rows_skipped`` (their errors stay in the report); file-level errors such as a
-    missing required column are never "skipped" away. Raises :class:`etl.read.ReadError` when
+    missing required column are never "skipped" away. ``on_invalid_optional`` (default: the
+    dataset's, see :data:`hub.catalog.INVALID_OPTIONAL_POLICIES`) decides what an invalid
+    cell of an optional field does: ``null`` empties it with a warning and keeps the row.
+    Raises :class:`etl.read.ReadError` when
     the file cannot be read as a table at all.
     """
     tick = progress or (lambda stage, done, total: None)
@@ -116,7 +130,7 @@ def prepare(
                       sheet=sheet)
     tick("read", 1, 1)
     return prepare_table(definition, raw, max_errors=max_errors, skip_invalid=skip_invalid,
-                         progress=progress)
+                         on_invalid_optional=on_invalid_optional, progress=progress)
 
 
 def read_source(
@@ -149,11 +163,13 @@ def prepare_table(
     *,
     max_errors: int = 1000,
     skip_invalid: bool = False,
+    on_invalid_optional: str | None = None,
     progress: Progress | None = None,
 ) -> Prepared:
     """Make an already read table one of ``definition``'s schema, with a report: the step
     after reading, for any source that yields a :class:`RawTable` (a file, a table pulled
-    from CKAN). It consumes ``raw``: cells no longer needed are dropped as it goes."""
+    from CKAN). It consumes ``raw``: cells no longer needed are dropped as it goes.
+    ``skip_invalid`` and ``on_invalid_optional`` are as for :func:`prepare`."""
     tick = progress or (lambda stage, done, total: None)
     n = len(raw.frame)
     report = Report(file=raw.source_name, max_errors=max_errors, rows_read=n)
@@ -180,6 +196,7 @@ def prepare_table(
         # (geometry fields keep theirs for the geometry step and its messages).
         name = column.field.name
         column.text = _normalised(column, missing_values)
+        findings += _strip_nul(column)
         if name not in geometry_fields:
             found = _parse(column)
             found += check_constraints(
@@ -213,6 +230,11 @@ def prepare_table(
     findings += check_constraints(frame[sorted(geometry_fields)], schema, skip=skip,
                                   located=located, primary_key=False)
     findings += key_findings(frame, schema, skip=skip, located=located)
+    findings = _far_points_not_in_error(findings, geometry_inputs)
+    policy = on_invalid_optional or definition.on_invalid_optional
+    findings, refusing = _apply_optional_policy(findings, frame, definition, policy)
+    if refusing:  # before the row errors, so that the cap on errors never leaves it out
+        _refused_by_policy(report, refusing)
     _report_findings(report, findings, located, max_errors)
     tick("validate", 1, 1)
 
@@ -234,8 +256,7 @@ def prepare_table(
         raw=raw,
         frame=frame,
         geometry_wkt=geometry_wkt,
-        search_text=norm.search_text(frame, definition.schema.search_fields(definition.id),
-                                     already_nfkc=True),
+        search_text=norm.search_text(frame, definition.schema.search_fields(definition.id)),
         source_rows=raw.source_rows[keep],
         report=report,
     )
@@ -252,7 +273,11 @@ def _match_columns(
     schema = definition.schema
     mapping, unmatched = norm.match_headers(raw.headers, schema, definition.column_map)
     expected = {str(h) for h in definition.source.get("unmapped_columns", ())}
+    header_of = {f: h for h, f in mapping.items()}
     for header in unmatched:
+        if header in raw.repeated_headers:
+            _duplicate_header(report, raw, header, mapping)
+            continue
         generated_empty = "" in expected and _GENERATED_HEADER.fullmatch(header)
         if header in expected or generated_empty:
             continue
@@ -261,7 +286,6 @@ def _match_columns(
             message=f"column '{header}' matches no field of the schema and is ignored "
             "(map it in [columns] of dataset.toml if it should be kept)",
         )
-    header_of = {f: h for h, f in mapping.items()}
     n = len(raw.frame)
     blank = pd.Series([""] * n, index=raw.frame.index, dtype=object)
     columns: dict[str, _Column] = {}
@@ -273,6 +297,29 @@ def _match_columns(
             continue
         columns[f.name] = _Column(f, header, raw.frame[header], None, invalid=np.zeros(n, bool))
     return columns
+
+
+def _duplicate_header(report: Report, raw: RawTable, header: str,
+                      mapping: dict[str, str]) -> None:
+    """A header written twice: named as in the file. The first column with it is the one
+    read; the repeat is an error when a field reads that header and the two columns differ
+    (which one the publisher meant is unknown), else a warning (nothing is lost)."""
+    written = raw.repeated_headers[header]
+    first = next(h for h in raw.headers if h == written or raw.repeated_headers.get(h) == written)
+    positions = [i + 1 for i, h in enumerate(raw.headers)
+                 if h == written or raw.repeated_headers.get(h) == written]
+    field = mapping.get(first)
+    differs = field is not None and not raw.frame[first].equals(raw.frame[header])
+    where = f"columns {', '.join(map(str, positions))}"
+    if differs:
+        report.error(row=None, column=written, field=field, value=None, rule="duplicate-header",
+                     message=f"header '{written}' appears more than once ({where}) with "
+                     f"different values; field '{field}' cannot tell which column is meant")
+    else:
+        report.warning(row=None, column=written, field=field, value=None,
+                       rule="duplicate-header",
+                       message=f"header '{written}' appears more than once ({where}); only the "
+                       f"first is read" + ("" if field else " (it matches no field)"))
 
 
 def _compact(text: pd.Series) -> pd.Series:
@@ -304,6 +351,33 @@ def _normalised(column: _Column, missing_values: set[str]) -> pd.Series:
     return text
 
 
+def _strip_nul(column: _Column) -> list[Finding]:
+    """Remove NUL characters from a column's normalised text, with a warning per cell.
+
+    PostgreSQL text cannot hold U+0000, so a NUL that reached COPY failed the publish with
+    a raw "invalid byte sequence" after validation had passed. Stripping here, where
+    ``hub validate`` and ``hub publish`` both pass, makes them agree; a NUL is never
+    meaningful in a CSV cell (it is left by broken exports and binary junk)."""
+    if column.header is None or column.text is None:
+        return []
+    cells = norm.arrow_strings(column.text)
+    if cells is None:
+        cells = pa.array(column.text.to_numpy(dtype=object), type=pa.large_string())
+    has_nul = pc.match_substring(cells, "\x00").to_numpy(zero_copy_only=False)
+    if not has_nul.any():
+        return []
+    column.text = pd.Series(
+        pd.arrays.ArrowStringArray(pc.replace_substring(cells, "\x00", "")),
+        index=column.text.index, copy=False)
+    original = column.original
+    assert original is not None
+    return [Finding(
+        rule="nul-byte", field=column.field.name, positions=np.flatnonzero(has_nul),
+        message=lambda p: "the cell holds NUL (\\0) characters, which were removed",
+        value=lambda p: str(original.iloc[p]).replace("\x00", "\\0"), severity="warning",
+    )]
+
+
 def _missing_column(report: Report, f: SchemaField, in_key: bool) -> None:
     spellings = list(dict.fromkeys(s for s in (f.name, f.title, f.title_ja, *f.synonyms) if s))
     message = (
@@ -322,6 +396,8 @@ def _parse(column: _Column) -> list[Finding]:
     """Typed values of one column; unreadable cells become type errors quoting the source."""
     f, text = column.field, column.text
     assert text is not None
+    if f.format is not None:
+        return _parse_format(column)
     if f.type == "string":
         cells = norm.arrow_strings(text)
         if cells is None:
@@ -357,6 +433,33 @@ def _parse(column: _Column) -> list[Finding]:
             message=lambda p: f"'{original.iloc[p]}' {hint}",
         )
     ]
+
+
+def _parse_format(column: _Column) -> list[Finding]:
+    """A string field with a declared ``format`` (:data:`hub.catalog.STRING_FORMATS`): its
+    normaliser decides what is readable, and what it repaired is reported as a warning."""
+    f, original = column.field, column.original
+    assert column.text is not None and f.format is not None
+    if f.format == "hh:mm":
+        values, invalid = norm.parse_hhmm(column.text)
+        repaired = pd.Series(False, index=values.index)
+    else:
+        values, invalid, repaired = norm.parse_local_government_code(column.text)
+    column.values = values.astype(TEXT_DTYPE)
+    column.invalid = invalid.to_numpy(dtype=bool)
+    hint, repair = FORMAT_HINTS[f.format]
+    found = []
+    if column.invalid.any():
+        found.append(Finding(rule=f"format:{f.format}", field=f.name,
+                             positions=np.flatnonzero(column.invalid),
+                             message=lambda p: f"'{original.iloc[p]}' {hint}"))
+    fixed = repaired.to_numpy(dtype=bool)
+    if fixed.any():
+        found.append(Finding(rule=f"format:{f.format}", field=f.name,
+                             positions=np.flatnonzero(fixed), severity="warning",
+                             message=lambda p: f"'{original.iloc[p]}' {repair} "
+                             f"'{values.iloc[p]}'"))
+    return found
 
 
 # --- geometry ------------------------------------------------------------------------------------
@@ -447,12 +550,59 @@ def _point_geometry(
     where = lat_column.field.name
     if invalid.any():
         findings.append(Finding("coordinates", where, np.flatnonzero(invalid), problem))
+    findings += _far_points(lat_column, lon_column, lon_4326.where(ok, pd.NA),
+                            lat_4326.where(ok, pd.NA))
     swapped_at = np.flatnonzero(swapped.to_numpy(dtype=bool))
     if len(swapped_at):
         findings.append(
             Finding("swapped-coordinates", where, swapped_at, fixed, severity="warning")
         )
     return wkt, findings
+
+
+def _far_points(lat_column: _Column, lon_column: _Column, lon: pd.Series, lat: pd.Series
+                ) -> list[Finding]:
+    """A warning for each point far from the file's other points (:mod:`etl.outliers`),
+    naming the coordinate column(s) and the values as written; the row is kept."""
+    far = far_points(lon.to_numpy(dtype=float, na_value=np.nan),
+                     lat.to_numpy(dtype=float, na_value=np.nan))
+    if far is None or not len(far.positions):
+        return []
+    lat_orig, lon_orig = lat_column.original, lon_column.original
+    combined = lat_column is lon_column
+    headers = [h for h in dict.fromkeys((lat_column.header, lon_column.header)) if h]
+    centre_lon, centre_lat = far.centre
+
+    def value(p: int) -> str:
+        return str(lat_orig.iloc[p]) if combined else f"{lat_orig.iloc[p]}, {lon_orig.iloc[p]}"
+
+    def message(p: int) -> str:
+        return (f"this point lies {far.distance_km[p]:.0f} km from the middle of the file's "
+                f"points (latitude {centre_lat:.4f}, longitude {centre_lon:.4f}), where the "
+                f"others lie within {far.limit_km:.0f} km: check the coordinates (a DMS value "
+                "written as decimal degrees, a typo, swapped digits)")
+
+    return [Finding("outlier-point", lat_column.field.name, far.positions, message,
+                    value=value, column=", ".join(headers) or None, severity="warning")]
+
+
+def _far_points_not_in_error(findings: list[Finding], coordinates: set[str | None]
+                             ) -> list[Finding]:
+    """Far-point warnings only for rows whose coordinates have no error (a longitude below
+    the schema's minimum is already reported; that the point is far says nothing new)."""
+    wrong = [f.positions for f in findings
+             if f.severity == "error" and f.field in coordinates]
+    if not wrong:
+        return findings
+    in_error = np.concatenate(wrong)
+    kept = []
+    for f in findings:
+        if f.rule == "outlier-point":
+            f = dataclasses.replace(f, positions=np.setdiff1d(f.positions, in_error))
+            if not len(f.positions):
+                continue
+        kept.append(f)
+    return kept
 
 
 def _wkt_geometry(column: _Column, crs: int) -> tuple[pd.Series, list[Finding]]:
@@ -473,6 +623,69 @@ def _wkt_geometry(column: _Column, crs: int) -> tuple[pd.Series, list[Finding]]:
                     severity="warning")
         )
     return wkt, findings
+
+
+# --- invalid optional cells ---------------------------------------------------------------------
+
+# Rules about a cell's own content, which emptying the cell answers (not "unique" or key rules,
+# which are about other rows too, nor geometry, which is the row's location).
+_CELL_RULE_PREFIXES = ("type:", "format:", "minimum", "maximum", "minLength", "maxLength",
+                       "pattern", "enum")
+
+
+def _apply_optional_policy(
+    findings: list[Finding], frame: pd.DataFrame, definition: DatasetDefinition, policy: str
+) -> tuple[list[Finding], list[Finding]]:
+    """Findings after ``policy`` for invalid optional cells, and those of them that refuse
+    the file.
+
+    ``null``: such cells are emptied in ``frame`` and their errors become warnings, so the
+    row is kept (9 of 17 toilets were lost over 終日 in an optional 開始時間). ``refuse``:
+    they refuse the file even with --skip-invalid. ``drop-row``: unchanged errors.
+    """
+    if policy not in INVALID_OPTIONAL_POLICIES:
+        raise ValueError(f"on_invalid_optional {policy!r} is not one of "
+                         f"{', '.join(INVALID_OPTIONAL_POLICIES)}")
+    schema = definition.schema
+    g = definition.geometry
+    protected = {*schema.primary_key, g.latitude, g.longitude, g.field}
+    optional = {f.name for f in schema.fields if not f.required and f.name not in protected}
+
+    def optional_cell(finding: Finding) -> bool:
+        return (finding.severity == "error" and finding.field in optional
+                and finding.rule.startswith(_CELL_RULE_PREFIXES))
+
+    if policy == "drop-row":
+        return findings, []
+    if policy == "refuse":
+        return findings, [f for f in findings if optional_cell(f)]
+    out = []
+    for finding in findings:
+        if not optional_cell(finding):
+            out.append(finding)
+            continue
+        assert finding.field is not None
+        column = frame[finding.field].copy()
+        column.iloc[finding.positions] = pd.NA
+        frame[finding.field] = column
+        out.append(dataclasses.replace(
+            finding, severity="warning",
+            message=lambda p, m=finding.message: f"{m(p)}; the cell is left empty "
+            "(on_invalid_optional = null)"))
+    return out, []
+
+
+def _refused_by_policy(report: Report, refusing: list[Finding]) -> None:
+    """An error about the file as a whole: with ``on_invalid_optional = refuse`` an invalid
+    optional cell refuses the file, and an error without a row is one that dropping rows
+    (--skip-invalid) cannot answer, which is how the publish pipeline's refusal rule sees it.
+    The cells themselves stay listed as row errors."""
+    cells = sum(len(f.positions) for f in refusing)
+    fields = ", ".join(dict.fromkeys(str(f.field) for f in refusing))
+    report.error(row=None, column=None, field=None, value=None, rule="on-invalid-optional",
+                 message=f"{cells} invalid cell(s) in optional field(s) {fields}, and "
+                 "on_invalid_optional = refuse: the file is refused (use 'null' to empty "
+                 "such cells, or 'drop-row' to drop their rows with --skip-invalid)")
 
 
 # --- report --------------------------------------------------------------------------------------

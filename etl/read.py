@@ -67,6 +67,9 @@ class RawTable:
     frame: pd.DataFrame
     source_rows: np.ndarray
     preamble: dict[str, str] = field(default_factory=dict)
+    # Column names made unique by _unique_headers -> the header as written in the file, for
+    # columns whose header repeats an earlier one (reported as duplicates under that name).
+    repeated_headers: dict[str, str] = field(default_factory=dict)
 
 
 def read_table(
@@ -583,7 +586,8 @@ def _finish(
     while keep > 0 and not headers[keep - 1] and not _any_filled(frame[keep - 1]):
         keep -= 1
     frame = frame.iloc[:, :keep]
-    headers = _unique_headers(headers[:keep])
+    written = headers[:keep]
+    headers = _unique_headers(written)
     frame.columns = headers
     filled = _filled_rows(frame)
     if not filled.all():
@@ -599,6 +603,9 @@ def _finish(
         frame=frame,
         source_rows=np.asarray(source_rows, dtype=np.int64),
         preamble=layout.preamble,
+        repeated_headers={unique: as_written for unique, as_written in zip(headers, written,
+                                                                           strict=True)
+                          if as_written and unique != as_written},
     )
 
 

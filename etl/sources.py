@@ -31,13 +31,14 @@ def source_format(definition: DatasetDefinition) -> str:
 def prepare_source(
     definition: DatasetDefinition, path: Path, *, encoding: str | None = None,
     delimiter: str | None = None, sheet: str | None = None, max_errors: int = 1000,
-    skip_invalid: bool = False, progress: Callable[[str, int, int], None] | None = None,
-    references: Mapping[str, frozenset[str] | None] | None = None, **policy: Any,
+    skip_invalid: bool = False, on_invalid_optional: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    references: Mapping[str, frozenset[str] | None] | None = None,
 ) -> Any:
     """Prepare ``path`` for ``definition``: a Prepared (tables) or a Publishable (feeds).
 
-    ``policy`` (the per-cell policy for invalid optional values) goes to the table preparer
-    untouched."""
+    ``on_invalid_optional`` (the policy for invalid cells of optional fields; None: the
+    dataset's) is a table preparer's: feeds have no optional-cell policy."""
     if source_format(definition) == "gtfs":
         from etl.gtfs import prepare_feed
 
@@ -50,15 +51,16 @@ def prepare_source(
     from etl.prepare import prepare
 
     prepared = prepare(definition, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                       max_errors=max_errors, skip_invalid=skip_invalid, progress=progress,
-                       **policy)
+                       max_errors=max_errors, skip_invalid=skip_invalid,
+                       on_invalid_optional=on_invalid_optional, progress=progress)
     return _checked_references(prepared, definition, references, skip_invalid)
 
 
 def prepare_read_table(
     definition: DatasetDefinition, raw: RawTable, *, max_errors: int = 1000,
-    skip_invalid: bool = False, progress: Callable[[str, int, int], None] | None = None,
-    references: Mapping[str, frozenset[str] | None] | None = None, **policy: Any,
+    skip_invalid: bool = False, on_invalid_optional: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    references: Mapping[str, frozenset[str] | None] | None = None,
 ) -> Any:
     """Prepare a table that was already read (``format = "table"`` datasets only)."""
     if source_format(definition) != "table":
@@ -67,7 +69,8 @@ def prepare_read_table(
     from etl.prepare import prepare_table
 
     prepared = prepare_table(definition, raw, max_errors=max_errors,
-                             skip_invalid=skip_invalid, progress=progress, **policy)
+                             skip_invalid=skip_invalid,
+                             on_invalid_optional=on_invalid_optional, progress=progress)
     return _checked_references(prepared, definition, references, skip_invalid)
 
 

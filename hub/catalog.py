@@ -11,7 +11,8 @@ Version table layout (the contract between the loader and the query layer):
 ``_fid``       bigint primary key, 1..N in source order (stable keyset paging tie-breaker)
 <fields>       one column per schema field, named as the field, typed by :data:`SQL_TYPES`
 ``geom``       geometry(Geometry, 4326), only when the dataset has a geometry
-``_search``    text: lower-cased NFKC of all string fields joined by spaces (trigram index)
+``_search``    text: the search fields folded (hub.textfold.fold_indexed), joined by spaces
+               (trigram index)
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.sql.expression import Alias
 from sqlalchemy.types import TypeEngine
 
+# The licence and organisation-name rules are part of what a dataset is; they live in their
+# own modules and are named here, the catalogue module every layer (and etl) may import.
+from hub.ckan_tags import ckan_tags as ckan_tags
 from hub.db.tables import DATA_SCHEMA
+from hub.licences import ACCEPTED_IDS as ACCEPTED_IDS
+from hub.licences import KNOWN_LICENCES as KNOWN_LICENCES
+from hub.licences import Licence as Licence
+from hub.licences import LicenceError
+from hub.organisations import Organisation as Organisation
+from hub.organisations import organisation_of as organisation_of
+from hub.organisations import slug as slug
+from hub.textfold import fold_indexed
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATASET_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -49,6 +61,21 @@ SQL_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
     "time": SqlTime,
     "year": Integer,
 }
+
+
+# ``format`` values of string fields that the ETL normalises and checks (etl.normalise):
+# ``hh:mm`` opening/closing times (00:00-24:00), ``jp-local-government-code`` the
+# 全国地方公共団体コード with its check digit. Declared here so a schema naming any other
+# format fails when it is loaded, not silently at publish time.
+STRING_FORMATS = frozenset({"hh:mm", "jp-local-government-code"})
+
+
+# What happens to a row whose *optional* cell is invalid (dataset.toml
+# ``on_invalid_optional``, ``--on-invalid-optional``): ``drop-row`` makes it an error of the
+# row like any other (the file is refused, or the row dropped with --skip-invalid);
+# ``null`` empties the cell with a warning and keeps the row; ``refuse`` refuses the file
+# even with --skip-invalid. Required fields and the key always behave as ``drop-row``.
+INVALID_OPTIONAL_POLICIES = ("drop-row", "null", "refuse")
 
 
 class DefinitionError(ValueError):
@@ -79,6 +106,7 @@ class SchemaField:
     enum: tuple[Any, ...] | None = None
     true_values: tuple[str, ...] | None = None
     false_values: tuple[str, ...] | None = None
+    format: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str) -> SchemaField:
@@ -96,6 +124,14 @@ class SchemaField:
             )
         constraints = data.get("constraints", {})
         enum = constraints.get("enum")
+        text_format = data.get("format")
+        if text_format in (None, "default"):
+            text_format = None
+        elif ftype != "string" or text_format not in STRING_FORMATS:
+            raise DefinitionError(
+                f"{where}: field {name!r} has unsupported format {text_format!r} "
+                f"(string fields support: {', '.join(sorted(STRING_FORMATS))})"
+            )
         return cls(
             name=name,
             type=ftype,
@@ -113,6 +149,7 @@ class SchemaField:
             enum=tuple(enum) if enum is not None else None,
             true_values=tuple(data["trueValues"]) if "trueValues" in data else None,
             false_values=tuple(data["falseValues"]) if "falseValues" in data else None,
+            format=text_format,
         )
 
 
@@ -213,8 +250,23 @@ class DatasetDescription:
     description_ja: str
     description_en: str
     organisation: str
-    licence: str
+    licence: Licence
     keywords: tuple[str, ...]
+
+    def search_columns(self) -> dict[str, str]:
+        """Folded text (:func:`hub.textfold.fold_indexed`) per tier of catalogue search,
+        in ranking order: a title match ranks above a keyword match above a description
+        match (hub.query.catalog). The id counts as title, the publisher as description."""
+
+        def fold(*texts: str) -> str:
+            return " ".join(fold_indexed(t) for t in texts if t)
+
+        return {
+            "search_title": fold(self.id, self.title_ja, self.title_en),
+            "search_keywords": fold(*self.keywords),
+            "search_description": fold(self.description_ja, self.description_en,
+                                       self.organisation),
+        }
 
 
 @dataclass(frozen=True)
@@ -228,6 +280,7 @@ class DatasetDefinition(DatasetDescription):
     source: dict[str, Any]
     raw: dict[str, Any]
     directory: Path
+    on_invalid_optional: str = "drop-row"
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -278,10 +331,23 @@ class DatasetDefinition(DatasetDescription):
                 raw=schema.raw,
             )
         geometry = _geometry_source(data.get("geometry", {}), schema, where)
+        try:
+            licence = Licence.from_definition(need("licence"))
+        except LicenceError as exc:
+            raise DefinitionError(f"{where}: {exc}") from exc
+        source = dict(data.get("source", {}))
+        if "licence_url" in source:
+            raise DefinitionError(f"{where}: [source] licence_url is not read; the licence's "
+                                  "URL comes from [licence] id (or [licence] url for "
+                                  "id = \"other\"); say what the file states in [licence] note")
         column_map = dict(data.get("columns", {}))
         bad = {src: dst for src, dst in column_map.items() if dst not in schema.field_names}
         if bad:
             raise DefinitionError(f"{where}: [columns] maps to unknown fields {bad}")
+        policy = data.get("on_invalid_optional", "drop-row")
+        if policy not in INVALID_OPTIONAL_POLICIES:
+            raise DefinitionError(f"{where}: on_invalid_optional {policy!r} is not one of "
+                                  f"{', '.join(INVALID_OPTIONAL_POLICIES)}")
         return cls(
             id=dataset_id,
             title_ja=title.get("ja") or title.get("en"),
@@ -289,15 +355,16 @@ class DatasetDefinition(DatasetDescription):
             description_ja=description.get("ja", ""),
             description_en=description.get("en", ""),
             organisation=need("organisation"),
-            licence=need("licence"),
+            licence=licence,
             keywords=tuple(data.get("keywords", ())),
             schema_path=schema_path,
             schema=schema,
             geometry=geometry,
             column_map=column_map,
-            source=dict(data.get("source", {})),
+            source=source,
             raw=data,
             directory=toml_path.parent,
+            on_invalid_optional=policy,
         )
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -37,7 +38,7 @@ def _settings() -> Settings:
 
 
 def _fail(message: str, code: int = 1) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -46,7 +47,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 @db_app.command("up")
 def db_up() -> None:
-    """Create (first time) and start the embedded PostGIS cluster, then run migrations.
+    """Create (first time) and start the embedded PostGIS cluster, then run migrations and
+    refold search text written by older folding rules (`hub db refold`).
 
     Does nothing to the cluster when HUB_DATABASE_URL is set (it only migrates that database).
     Safe to run repeatedly.
@@ -67,6 +69,7 @@ def db_up() -> None:
     except ClusterError as exc:
         _fail(str(exc))
     console.print("[green]database ready[/] (migrations applied)")
+    db_refold()
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
@@ -124,21 +127,47 @@ def db_url() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply catalogue migrations (Alembic) up to the newest revision."""
+    """Apply catalogue migrations (Alembic) up to the newest revision, then refold search
+    text written by older folding rules (`hub db refold`)."""
     from hub.db.engine import database_url
     from hub.db.migrate import upgrade
 
     upgrade(database_url(_settings()))
     console.print("[green]migrations applied[/]")
+    db_refold()
+
+
+@db_app.command("refold")
+def db_refold() -> None:
+    """Rewrite search text folded by older rules: after an upgrade that changed
+    hub/textfold.py or schemas/search-synonyms.toml (docs/architecture.md, "Search folding").
+    Versions already folded by the current rules are left alone."""
+    from etl.refold import refold
+    from hub.db.engine import make_engine
+
+    engine = make_engine(_settings())
+    try:
+        result = refold(engine, progress=lambda dataset, number: console.print(
+            f"refolded {dataset} version {number}"))
+    finally:
+        engine.dispose()
+    if result.datasets or result.versions:
+        console.print(f"[green]search text refolded[/]: {result.datasets} dataset(s) in the "
+                      f"catalogue, {len(result.versions)} version(s) ({result.rows} rows)")
 
 
 # -- validate / publish ----------------------------------------------------------------------
 
 
-def _definition(dataset_id: str, file: Path, settings: Settings) -> Any:
-    """The dataset's definition, and FILE checked to exist (exit 2 otherwise)."""
-    from hub.catalog import DefinitionError, load_definition
+def _definition(dataset_id: str, file: Path, settings: Settings,
+                on_invalid_optional: str | None = None) -> Any:
+    """The dataset's definition, FILE checked to exist and ``--on-invalid-optional`` checked
+    against the policies preparation knows (exit 2 otherwise)."""
+    from hub.catalog import INVALID_OPTIONAL_POLICIES, DefinitionError, load_definition
 
+    if on_invalid_optional is not None and on_invalid_optional not in INVALID_OPTIONAL_POLICIES:
+        _fail(f"--on-invalid-optional {on_invalid_optional!r} is not one of "
+              f"{', '.join(INVALID_OPTIONAL_POLICIES)}", code=2)
     try:
         definition = load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
     except DefinitionError as exc:
@@ -161,16 +190,17 @@ def _stage_progress(progress: Progress) -> Any:
 
 
 def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
-             sheet: str | None, settings: Settings) -> Any:
+             sheet: str | None, settings: Settings, on_invalid_optional: str | None) -> Any:
     from etl.read import ReadError
     from etl.sources import prepare_source
 
-    definition = _definition(dataset_id, file, settings)
+    definition = _definition(dataset_id, file, settings, on_invalid_optional)
     with _progress() as progress:
         try:
             return prepare_source(
                 definition, file, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                max_errors=settings.max_errors, progress=_stage_progress(progress),
+                max_errors=settings.max_errors, on_invalid_optional=on_invalid_optional,
+                progress=_stage_progress(progress),
             )
         except ReadError as exc:
             _fail(str(exc), code=2)
@@ -186,27 +216,58 @@ def _progress() -> Progress:
 
 
 def _print_report(report: Any, fmt: str) -> None:
+    """The report as JSON (stdout), as plain grep-friendly lines when stderr is not a
+    terminal (logs, CI: no table cut into wrapped cells), else as a table. Text from the file
+    and from messages is never read as rich markup (``[columns]`` stays ``[columns]``)."""
     if fmt == "json":
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False))
         return
-    if not report.issues:
-        console.print(f"[green]{report.file}: {report.rows_read} rows, no problems[/]")
+    summary = (f"{report.file}: {report.rows_read} rows, {len(report.errors)} error(s), "
+               f"{len(report.warnings)} warning(s)" + (", truncated" if report.truncated else ""))
+    if not console.is_terminal:
+        for issue in report.issues:
+            _plain(report_line(issue))
+        _plain(summary)
         return
-    table = Table(title=f"{report.file}: {len(report.errors)} error(s), "
-                        f"{len(report.warnings)} warning(s)"
-                        + (" [truncated]" if report.truncated else ""))
+    if not report.issues:
+        console.print(f"[green]{escape(report.file)}: {report.rows_read} rows, no problems[/]")
+        return
+    table = Table(title=escape(summary))
     many_files = len({issue.file for issue in report.issues}) > 1  # e.g. a GTFS feed
     columns = ("severity", "file", "row", "column", "value", "rule", "message")
     for column in columns if many_files else tuple(c for c in columns if c != "file"):
         table.add_column(column, overflow="fold")
     for issue in report.issues[:500]:
         colour = "red" if issue.severity == "error" else "yellow"
-        cells = [f"[{colour}]{issue.severity}[/]", issue.file, str(issue.row or ""),
-                 issue.column or "", (issue.value or "")[:40], issue.rule, issue.message]
+        cells = [f"[{colour}]{issue.severity}[/]", *(escape(c) for c in (
+            issue.file, str(issue.row or ""), issue.column or "", (issue.value or "")[:40],
+            issue.rule, issue.message))]
         table.add_row(*(cells if many_files else cells[:1] + cells[2:]))
     console.print(table)
     if len(report.issues) > 500:
         console.print(f"... {len(report.issues) - 500} more; use --report json for all")
+
+
+def _not_published(reason: str) -> None:
+    """The pipeline's refusal, after the report and in its style: a plain line off a
+    terminal, else red; the reason is never read as markup (it may quote the file)."""
+    if console.is_terminal:
+        console.print(f"[bold red]not published[/]: {escape(reason)}")
+    else:
+        _plain(f"not published: {reason}")
+
+
+def report_line(issue: Any) -> str:
+    """One issue as ``file:row:column: severity: rule: message (value)``, the shape compilers
+    and linters print, so editors and grep can jump to it (file-level issues have no row)."""
+    where = ":".join(str(part) for part in (issue.file, issue.row, issue.column) if part)
+    value = "" if issue.value is None else f" (value: {issue.value!r})"
+    return f"{where}: {issue.severity}: {issue.rule}: {issue.message}{value}"
+
+
+def _plain(line: str) -> None:
+    """One line as it is: no markup, highlighting or wrapping."""
+    console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 EncodingOpt = Annotated[str | None, typer.Option(
@@ -214,6 +275,13 @@ EncodingOpt = Annotated[str | None, typer.Option(
 DelimiterOpt = Annotated[str | None, typer.Option(
     help="Field delimiter; sniffed among , TAB ; | when omitted.")]
 SheetOpt = Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first).")]
+OnInvalidOptionalOpt = Annotated[str | None, typer.Option(
+    "--on-invalid-optional",
+    help="An invalid cell in an optional column: 'null' empties it with a warning and keeps "
+    "the row; 'drop-row' makes it an error of the row (dropped with --skip-invalid); "
+    "'refuse' refuses the file even with --skip-invalid. Default: the dataset's "
+    "on_invalid_optional (else drop-row). Required fields and the key always drop or refuse.",
+    show_default=False)]
 ReportOpt = Annotated[str, typer.Option(
     "--report", help="Report format: 'table' (readable) or 'json' (for machines, on stdout).")]
 
@@ -226,6 +294,7 @@ def validate_cmd(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sheet: SheetOpt = None,
+    on_invalid_optional: OnInvalidOptionalOpt = None,
     report_format: ReportOpt = "table",
 ) -> None:
     """Check FILE against DATASET_ID's schema without touching the database.
@@ -235,7 +304,8 @@ def validate_cmd(
     Example: [bold]hub validate kobe-aed aed_kobe_20141128-sjis.csv --report json[/]
     """
     settings = _settings()
-    prepared = _prepare(dataset_id, file, encoding, delimiter, sheet, settings)
+    prepared = _prepare(dataset_id, file, encoding, delimiter, sheet, settings,
+                        on_invalid_optional)
     _print_report(prepared.report, report_format)
     if not prepared.report.ok:
         raise typer.Exit(1)
@@ -259,6 +329,7 @@ def publish_cmd(
     encoding: EncodingOpt = None,
     delimiter: DelimiterOpt = None,
     sheet: SheetOpt = None,
+    on_invalid_optional: OnInvalidOptionalOpt = None,
     report_format: ReportOpt = "table",
 ) -> None:
     """Validate FILE and publish it as the next immutable version of DATASET_ID.
@@ -281,9 +352,10 @@ def publish_cmd(
     from hub.db.engine import make_engine
 
     settings = _settings()
-    definition = _definition(dataset_id, file, settings)
+    definition = _definition(dataset_id, file, settings, on_invalid_optional)
     options = PublishOptions(dry_run=dry_run, force=force, skip_invalid=skip_invalid,
-                             max_errors=settings.max_errors)
+                             max_errors=settings.max_errors,
+                             on_invalid_optional=on_invalid_optional)
     engine = make_engine(settings)
     try:
         with _progress() as progress:
@@ -304,7 +376,7 @@ def publish_cmd(
     if report.issues or report_format == "json":
         _print_report(report, report_format)
     if outcome.refused is not None:
-        console.print(f"[bold red]not published[/]: {outcome.refused}")
+        _not_published(outcome.refused)
         raise typer.Exit(1)
     if dry_run:
         console.print(f"[bold]dry run[/]: {outcome.row_count} rows would be published "
@@ -506,7 +578,7 @@ def demo_cmd(
             definition = definitions[dataset_id]
             source = definition.source.get("file")
             if not source:
-                console.print(f"[yellow]skip[/] {dataset_id}: no [source] file in dataset.toml")
+                console.print(f"[yellow]skip[/] {dataset_id}: no \\[source] file in dataset.toml")
                 continue
             options = PublishOptions(
                 skip_invalid=bool(definition.source.get("skip_invalid", False)),
@@ -518,7 +590,7 @@ def demo_cmd(
                                        _ckan_after_publish(settings, engine)))
             if outcome.refused is not None:
                 failures += 1
-                console.print(f"[red]invalid[/] {dataset_id}: {outcome.refused}; "
+                console.print(f"[red]invalid[/] {dataset_id}: {escape(outcome.refused)}; "
                               f"run `hub validate {dataset_id} ...` for the report")
                 continue
             state = "unchanged" if outcome.status == "unchanged" else f"version {outcome.version}"

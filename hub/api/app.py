@@ -17,6 +17,8 @@ from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
 from hub.data.tiles import Tiles
 from hub.db.engine import make_async_pool, make_engine
+from hub.query.model import PageLimits
+from hub.query.params import DIALECTS
 from hub.settings import Settings
 
 DESCRIPTION = """
@@ -77,6 +79,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.data = data
     app.state.records_by_key = records_by_key
+    # The records limits of each surface, from settings once (hub.api.deps.page_limits).
+    app.state.page_limits = {d.name: PageLimits.from_settings(settings, d.over_limit)
+                             for d in DIALECTS}
     app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024))
     install_problem_handlers(app)
     app.include_router(v1.router)

@@ -23,20 +23,27 @@ from hub.api.caching import (
     not_modified_response,
     representation_etag,
 )
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, TilesDep
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
+from hub.api.references import CatalogueReferences
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
+from hub.query.model import FeatureQuery
 from hub.query.ogc_params import (
-    ItemsRequest,
     collection_id,
     crs_by_uri,
     parse_collection_id,
-    parse_items_query,
 )
-from hub.query.params import encode_cursor
+from hub.query.params import (
+    OGC_ITEM,
+    OGC_ITEMS,
+    OGC_TILES,
+    Dialect,
+    check_record_parameters,
+    encode_cursor,
+    parse_records_query,
+)
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
-from hub.settings import Settings
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -83,9 +90,15 @@ def current_collections(data: Data) -> list[ogc.Collection]:
     return collections
 
 
-def _cached(request: Request, collection: ogc.Collection, variant: str) -> tuple[str, bool]:
-    return (representation_etag(collection.published.content_sha256, request, variant),
-            collection.pinned)
+def _cached(request: Request, collection: ogc.Collection, variant: str,
+            query: FeatureQuery | None = None) -> tuple[str, bool]:
+    """ETag and pinned-ness; an answer near another dataset's stops depends on that
+    dataset's version too (as on /v1)."""
+    reference = query.near_set if query is not None else None
+    content = collection.published.content_sha256 + (reference.content_sha256 if reference
+                                                      else "")
+    pinned = collection.pinned and (reference is None or reference.pinned)
+    return representation_etag(content, request, variant), pinned
 
 
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
@@ -138,14 +151,13 @@ def queryables(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> 
 @router.get("/collections/{collection_id}/items", summary="Features",
             responses={200: {"content": {ogc.GEOJSON: {}}}})
 def items(collection_id: CollectionId, request: Request, data: DataDep,
-          settings: SettingsDep, base: BaseUrlDep) -> Response:
+          base: BaseUrlDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = resolve(data, collection_id, conn)
-        etag, pinned = _cached(request, found, "ogc-items")
+        query = _parse(request, found, OGC_ITEMS, data, conn)
+        etag, pinned = _cached(request, found, "ogc-items", query)
         if not_modified(request, etag):
             return not_modified_response(etag, pinned=pinned)
-        parsed = _items_query(request, found, settings)
-        query = parsed.query
         page = data.records(found.published, query, "geojson", conn)
         collection_url = f"{base}/ogc/collections/{collection_id}"
         query_string = f"?{request.url.query}" if request.url.query else ""
@@ -162,7 +174,8 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
             links=ogc.items_links(self_url, next_url, collection_url),
         )
         response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
-        response.headers["Content-Crs"] = f"<{parsed.crs.uri}>"
+        response.headers["Content-Crs"] = \
+            f"<{query.output_crs.uri if query.output_crs else ogc.CRS84}>"
         apply_cache_headers(response, etag, pinned=pinned)
         return response
 
@@ -176,6 +189,7 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
         ref = parse_collection_id(collection_id)
     except LookupError:
         raise NotFound(f"collection '{collection_id}' does not exist") from None
+    check_record_parameters(request.query_params, OGC_ITEM)
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)
@@ -220,27 +234,28 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
             summary="Mapbox vector tile (z/x/y); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
 def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
-         data: DataDep, settings: SettingsDep, tiles: TilesDep) -> Response:
+         data: DataDep, tiles: TilesDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
-        etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}")
+        # Tiles take the same filters as /items (property filters, filter=, datetime=).
+        query = _parse(request, found, OGC_TILES, data, conn)
+        etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}", query)
         if not_modified(request, etag):
             return not_modified_response(etag, pinned=pinned)
-        # Tiles take the same filters as /items (property filters, filter=, datetime=).
-        parsed = _items_query(request, found, settings)
-        body = tiles.tile(found.published, parsed.query, found.base_id, z, x, y, conn)
+        body = tiles.tile(found.published, query, found.base_id, z, x, y, conn)
         response = Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
         apply_cache_headers(response, etag, pinned=pinned)
         return response
 
 
-def _items_query(request: Request, found: ogc.Collection, settings: Settings) -> ItemsRequest:
-    """The /items query parameters (also accepted by tiles) against the collection."""
-    return parse_items_query(
-        request.query_params.multi_items(), found.published,
-        default_limit=settings.default_limit, max_limit=settings.max_limit,
-        max_radius_m=settings.max_radius_m,
+def _parse(request: Request, found: ogc.Collection, dialect: Dialect, data: Data,
+           conn: Connection) -> FeatureQuery:
+    """The request's records parameters against the collection, in ``dialect``."""
+    return parse_records_query(
+        request.query_params.multi_items(), found.published.schema,
+        has_geometry=found.published.has_geometry, limits=page_limits(request, dialect),
+        dialect=dialect, resolver=CatalogueReferences(data, conn),
     )
 
 

@@ -17,15 +17,22 @@ from hub.api.caching import (
     not_modified_response,
     representation_etag,
 )
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, page_limits
 from hub.api.errors import NotAcceptable
-from hub.api.references import resolve_near_reference
+from hub.api.references import CatalogueReferences
 from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
-from hub.query.params import encode_cursor, parse_records_query
+from hub.query.operators import operators_markdown
+from hub.query.params import (
+    V1,
+    V1_RECORD,
+    check_record_parameters,
+    encode_cursor,
+    parse_records_query,
+)
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
 from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
 
@@ -36,12 +43,12 @@ VersionRef = Annotated[
     str,
     Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"]),
 ]
-RECORDS_DESCRIPTION = """
+RECORDS_DESCRIPTION = f"""
 Records of a dataset version, filtered, sorted and paged.
 
-* **Property filters** on any schema field, datasette-style: `field=value` (equals),
-  `field__not=`, `field__lt=`, `__lte`, `__gt`, `__gte`, `__in=a,b`, `__notin=a,b`,
-  `__isnull=true|false`, `__contains=`, `__startswith=` (text fields).
+* **Property filters** on any schema field, datasette-style `field__op=value`
+  (`field=value` is `field__exact=value`):
+{operators_markdown()}
 * **q**: text search over all text fields (every word must occur; width- and case-insensitive).
 * **bbox** = `minLon,minLat,maxLon,maxLat` (EPSG:4326).
 * **near** = `lat,lon` with optional **radius** in metres: adds `distance_m` and sorts by it
@@ -54,6 +61,7 @@ Records of a dataset version, filtered, sorted and paged.
 * **sort** = `field,-other` (`-` descending; `distance_m` with near). **fields** = `a,b`.
 * **limit** (capped) and **cursor** (opaque, from the `next` link; keyset paging).
 * Output by `?f=json|geojson|csv` or the `Accept` header.
+* Any other parameter is refused (400) unless it names a field.
 """
 
 
@@ -66,7 +74,8 @@ def _query_parameter(name: str, description: str, example: str) -> dict[str, Any
 # so the reserved parameters are documented here rather than declared as FastAPI parameters.
 RECORDS_OPENAPI: dict[str, Any] = {
     "parameters": [
-        _query_parameter("q", "Words that must all occur in some text field.", "病院"),
+        _query_parameter("q", "Words that must all occur in some text field; spelling "
+                         "variants match (width, kana, 車椅子 = 車いす, docs/api.md).", "病院"),
         _query_parameter("bbox", "minLon,minLat,maxLon,maxLat (EPSG:4326).",
                          "135.18,34.68,135.21,34.70"),
         _query_parameter("near", "lat,lon (latitude first); adds distance_m, sorts by it.",
@@ -127,12 +136,14 @@ def choose_format(request: Request) -> str:
 def list_datasets(
     data: DataDep,
     base: BaseUrlDep,
-    q: Annotated[str | None, Query(description="Words in id, titles, descriptions, keywords.",
+    q: Annotated[str | None, Query(description="Words in id, titles, keywords, descriptions "
+                                               "(spelling variants match); title matches first.",
                                    examples=["AED"])] = None,
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
                                                "keywords (repeatable).")] = None,
     organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
-    licence: Annotated[str | None, Query(description="Exact licence.")] = None,
+    licence: Annotated[str | None, Query(description="Licence id, e.g. CC-BY-4.0 or "
+                                         "PDL-1.0 (docs/publishing.md).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
@@ -190,7 +201,12 @@ def records_in(
 ) -> Response:
     published: PublishedVersion = data.layer(dataset_id, number, layer, conn)
     output = choose_format(request)
-    reference = resolve_near_reference(request.query_params, data, settings.max_radius_m)
+    query = parse_records_query(
+        request.query_params.multi_items(), published.schema,
+        has_geometry=published.has_geometry, limits=page_limits(request, V1),
+        resolver=CatalogueReferences(data, conn),
+    )
+    reference = query.near_set
     # An answer that depends on another dataset's latest version can change: only a fully
     # pinned request is immutable, and the ETag covers both contents.
     pinned = number is not None and (reference is None or reference.pinned)
@@ -198,15 +214,6 @@ def records_in(
     etag = representation_etag(content, request, output)
     if not_modified(request, etag):
         return not_modified_response(etag, pinned=pinned)
-    if reference is not None and not published.has_geometry:
-        raise QueryError("near_route/near_stop need a dataset with geometry; this one has none",
-                         "near_route" if "near_route" in request.query_params else "near_stop")
-    query = parse_records_query(
-        request.query_params.multi_items(), published.schema,
-        has_geometry=published.has_geometry, default_limit=settings.default_limit,
-        max_limit=settings.max_limit, max_radius_m=settings.max_radius_m,
-        near_set=reference.near_set if reference else None,
-    )
     if member_of is not None:
         query = dataclasses.replace(query, member_of=member_of)
     page = data.records(published, query, output, conn)  # type: ignore[arg-type]
@@ -312,10 +319,7 @@ async def record_response(
     Served on the event loop (hub.data.records_by_key): a lookup by key is the most frequent
     request and almost all of its cost is per-request overhead.
     """
-    unknown = sorted({k for k in request.query_params if k != "f"})
-    if unknown:
-        raise QueryError(f"unknown parameter '{unknown[0]}'; a single record takes only f "
-                         "(use /records with filters to query)", unknown[0])
+    check_record_parameters(request.query_params, V1_RECORD)
     output = choose_format(request)
     found = await by_key.record(dataset_id, number, layer, raw_key, output)  # type: ignore[arg-type]
     published = found.published

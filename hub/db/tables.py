@@ -34,10 +34,17 @@ datasets = Table(
     Column("description_ja", Text, nullable=False, server_default=""),
     Column("description_en", Text, nullable=False, server_default=""),
     Column("organisation", Text, nullable=False),
-    Column("licence", Text, nullable=False),
+    Column("licence", Text, nullable=False),  # an id of hub.licences (SPDX, or "other")
+    Column("licence_note", Text, nullable=False, server_default=""),
+    Column("licence_title", Text),  # an "other" licence's own title
+    Column("licence_url", Text),  # an "other" licence's own URL
     Column("keywords", ARRAY(Text), nullable=False, server_default="{}"),
     Column("definition", JSONB, nullable=False),
     Column("current_version", Integer),
+    # Folded text (hub.textfold) per ranking tier of catalogue search, written at publish.
+    Column("search_title", Text, nullable=False, server_default=""),
+    Column("search_keywords", Text, nullable=False, server_default=""),
+    Column("search_description", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -63,6 +70,9 @@ versions = Table(
     Column("withdrawn_at", DateTime(timezone=True)),
     Column("main_layer", Text, nullable=False, server_default="records"),
     Column("layers", JSONB, nullable=False, server_default="{}"),
+    # Identity of the folding rules the version's _search text was written with (NULL: NFKC
+    # and lower case only, before folding); `hub db refold` rewrites stale ones.
+    Column("search_fold", Text),
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )

@@ -18,11 +18,13 @@ import etl.prepare
 import etl.read
 from etl.ckan.client import CkanClient
 from etl.ckan.pull import _pull_one
-from etl.pipeline import FileSource, PublishOptions, publish_dataset
+from etl.pipeline import FileSource, PublishOptions, ReadTableSource, publish_dataset
+from etl.prepare import read_source
 from hub.catalog import load_definition
 from hub.cli import app as cli
 from tests.conftest import FIXTURES
 from tests.shopdata import make_shops, write_csv
+from tests.unit.test_prepare_truth import all_day_file
 
 
 @pytest.fixture
@@ -96,6 +98,24 @@ def test_unchanged_and_forced(engine, definition, tmp_path) -> None:
     forced = publish_dataset(definition, source, PublishOptions(force=True), engine=engine)
     assert (forced.status, forced.version) == ("published", 2)
     assert forced.change_summary["previous_version"] == 1
+
+
+@pytest.mark.parametrize("source_of", [
+    lambda d, path: FileSource(path),
+    lambda d, path: ReadTableSource(read_source(d, path)),
+], ids=["file", "read-table"])
+def test_the_optional_cell_policy_reaches_preparation(source_of, tmp_path) -> None:
+    toilets = load_definition("etl-toilets", FIXTURES / "datasets", FIXTURES / "schemas")
+    path = all_day_file(tmp_path)
+    default = publish_dataset(toilets, source_of(toilets, path), PublishOptions(dry_run=True),
+                              engine=None)
+    assert default.status == "refused" and len(default.report.errors) == 9
+    kept = publish_dataset(toilets, source_of(toilets, path),
+                           PublishOptions(dry_run=True, on_invalid_optional="null"), engine=None)
+    assert (kept.status, kept.row_count, len(kept.report.warnings)) == ("dry-run", 17, 9)
+    refused = publish_dataset(toilets, source_of(toilets, path), PublishOptions(
+        dry_run=True, skip_invalid=True, on_invalid_optional="refuse"), engine=None)
+    assert refused.status == "refused" and "file as a whole" in refused.refused
 
 
 def test_engine_is_required_unless_dry_run(definition, tmp_path) -> None:

@@ -222,10 +222,10 @@ def test_source_md_names_origin_licence_and_count(directory):
     assert origin and origin.group(1) == d.source["repository"]
     licence = re.search(r"^- Licence: (.+)$", text, re.MULTILINE)
     assert licence, "SOURCE.md has no '- Licence:' line"
-    if "licence_url" in d.source:
-        assert d.source["licence_url"] in text
-    else:  # no licence URL means the licence is not verified: SOURCE.md must say so
-        assert "unverified" in d.licence and "unverified" in licence.group(1)
+    if d.licence.document_url:  # SOURCE.md names the licence the definition states
+        assert d.licence.document_url.split("://", 1)[1].rstrip("/") in licence.group(1)
+    else:  # no licence URL means the licence is not verified: both must say so
+        assert "unverified" in d.licence.note and "unverified" in licence.group(1)
     records = re.search(r"^- Records: ([0-9]+)", text, re.MULTILINE)
     assert records and int(records.group(1)) == d.source["records"]
     assert d.source["commit"] in text and d.source["sha256"] in text
@@ -272,3 +272,25 @@ def test_primary_key_column_is_unique_and_filled_in_the_file(directory):
     keys = [r[by_field["id"]] for r in records]
     assert all(k.strip() for k in keys)
     assert len(set(keys)) == len(keys)
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMAS.glob("*.json")), ids=lambda p: p.stem)
+def test_times_of_day_and_local_government_codes_declare_their_format(path: Path) -> None:
+    """Opening and closing times are read by one normaliser (format hh:mm, 24:00 allowed)
+    and codes by their check digit (format jp-local-government-code): no schema may decide
+    the same question again with its own pattern or a different type."""
+    schema = TableSchema.load(path)
+    for f in schema.fields:
+        if f.name in ("opening_time", "closing_time"):
+            assert (f.type, f.format, f.pattern) == ("string", "hh:mm", None), f.name
+        if f.name.endswith("local_government_code"):
+            assert (f.format, f.pattern) == ("jp-local-government-code", None), f.name
+
+
+def test_unknown_string_format_is_a_definition_error(tmp_path: Path) -> None:
+    from hub.catalog import DefinitionError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"fields": [{"name": "t", "type": "string", "format": "hhmm"}]}))
+    with pytest.raises(DefinitionError, match="unsupported format 'hhmm'"):
+        TableSchema.load(bad)

@@ -257,8 +257,8 @@ def test_takamatsu_combined_location_and_24h_closing():
     row = p.frame.iloc[0]
     assert row["location"] == "34.34551,134.05267"
     assert p.geometry_wkt[0] == "POINT (134.05267 34.34551)"
-    assert row["closing_time"] == "24:00"  # end of the day: kept as text, not a time of day
-    assert row["opening_time"] == "00:00:00"
+    assert row["closing_time"] == "24:00"  # end of the day: HH:MM text, not a time of day
+    assert row["opening_time"] == "00:00"  # the same format as closing times
     assert row["local_government_code"] == "37201"
     assert p.frame["image_licence"].isna().all()  # the iamgeLicense column, empty in the file
 

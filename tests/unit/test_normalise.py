@@ -537,3 +537,52 @@ def test_parse_datetime_plain_form_agrees_with_the_general_parser() -> None:
         one = norm._datetime_one(cell)
         assert (bad, value) == ((True, None) if one is norm.INVALID else (False, one)), cell
     assert invalid.tolist().count(True) == 7
+
+
+def test_parse_hhmm_reads_opening_and_closing_times_alike() -> None:
+    cells = ["16時30分", "16時", "18時", "21時", "16:30", "１６：３０", "16:30:00", "9:05",
+             "24:00", "24時", "午後4時半", "4:30 PM", "午前12時", ""]
+    values, invalid = norm.parse_hhmm(series(*cells))
+    assert not invalid.any()
+    assert values.tolist() == ["16:30", "16:00", "18:00", "21:00", "16:30", "16:30", "16:30",
+                               "09:05", "24:00", "24:00", "16:30", "16:30", "00:00", None]
+
+
+def test_parse_hhmm_refuses_free_text_and_impossible_times() -> None:
+    cells = ["終日", "24時間", "9時～17時", "24:30", "25:00", "16:30:15", "12:60", "午後13時"]
+    values, invalid = norm.parse_hhmm(series(*cells))
+    assert invalid.all() and values.isna().all()
+
+
+def test_time_type_still_refuses_24_00() -> None:
+    """``time`` fields are stored as PostgreSQL/Arrow times, which have no hour 24."""
+    values, invalid = norm.parse_time(series("24:00", "4時半"))
+    assert invalid.tolist() == [True, False] and values.iloc[1] == "04:30:00"
+
+
+@pytest.mark.parametrize("code", ["131130", "131041", "222127", "372013", "281000", "011002",
+                                  "012025", "082333"])
+def test_local_government_check_digit_of_real_codes(code: str) -> None:
+    # Shibuya (r = 1), Shinjuku (r = 0), Yaizu, Takamatsu, Kobe, Sapporo, Hakodate, Ibaraki
+    assert norm.local_government_check_digit(code[:5]) == int(code[5])
+
+
+def test_local_government_codes() -> None:
+    cells = ["222127", "37201", "82333", "222128", "482001", "002009", "8233", "22212a", "",
+             "99999", "11002"]
+    values, invalid, repaired = norm.parse_local_government_code(series(*cells))
+    assert values.tolist() == ["222127", "37201", "082333", None, None, None, None, None, None,
+                               None, "011002"]
+    assert invalid.tolist() == [False, False, False, True, True, True, True, True, False,
+                                True, False]
+    # 11002 is a lost zero here because the column holds 6-digit codes elsewhere
+    assert repaired.tolist() == [False, False, True, *[False] * 7, True]
+
+
+def test_ambiguous_five_digit_codes_stay_as_written_in_a_five_digit_column() -> None:
+    """11002 is Sapporo's 011002 without its zero, or a 5-digit Saitama code: in a column of
+    5-digit codes it is kept; 82333 can only be 082333 (there is no prefecture 82)."""
+    values, invalid, repaired = norm.parse_local_government_code(series("11002", "37201",
+                                                                        "82333"))
+    assert values.tolist() == ["11002", "37201", "082333"]
+    assert repaired.tolist() == [False, False, True] and not invalid.any()

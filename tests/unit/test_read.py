@@ -286,6 +286,7 @@ def test_classic_mac_line_ends(tmp_path: Path) -> None:
 def test_header_names_are_trimmed_and_made_unique(tmp_path: Path) -> None:
     table = read_table(write(tmp_path, "h.csv", " 名称 ,,名称,x,\n1,2,3,4,\n5,,7,8,\n".encode()))
     assert table.headers == ["名称", "col_2", "名称_3", "x"]  # the empty trailing one is dropped
+    assert table.repeated_headers == {"名称_3": "名称"}  # reported under the name as written
 
 
 def test_ragged_records(tmp_path: Path) -> None:

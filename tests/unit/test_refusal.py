@@ -46,3 +46,10 @@ def test_skip_invalid_cannot_drop_errors_no_row_was_dropped_for() -> None:
 def test_file_level_errors_refuse_even_when_rows_were_dropped() -> None:
     reason = refusal(_report(row_error=True, file_error=True, skipped=1), SKIP)
     assert reason is not None and "file as a whole" in reason
+
+
+def test_file_level_errors_do_not_suggest_skip_invalid() -> None:
+    reason = refusal(_report(row_error=True, file_error=True), PublishOptions())
+    assert reason is not None and reason.startswith("2 validation error(s)")
+    assert "which --skip-invalid cannot drop" in reason
+    assert "use --skip-invalid" not in reason

@@ -22,6 +22,7 @@ from etl.pipeline import FileSource, PublishOptions, ReadTableSource, publish_da
 from etl.prepare import read_source
 from hub.catalog import load_definition
 from hub.cli import app as cli
+from hub.textfold import fold_identity
 from tests.conftest import FIXTURES
 from tests.shopdata import make_shops, write_csv
 from tests.unit.test_prepare_truth import all_day_file
@@ -98,6 +99,17 @@ def test_unchanged_and_forced(engine, definition, tmp_path) -> None:
     forced = publish_dataset(definition, source, PublishOptions(force=True), engine=engine)
     assert (forced.status, forced.version) == ("published", 2)
     assert forced.change_summary["previous_version"] == 1
+
+
+def test_a_published_version_is_stamped_with_its_search_folding(engine, definition,
+                                                                 tmp_path) -> None:
+    """`hub db refold` rewrites versions whose stamp differs: an unstamped pipeline publish
+    would be refolded on every upgrade."""
+    source = FileSource(write_csv(tmp_path / "shops.csv", make_shops(5)))
+    assert publish_dataset(definition, source, engine=engine).status == "published"
+    with engine.connect() as conn:
+        stamps = conn.execute(text("SELECT search_fold FROM hub.versions")).scalars().all()
+    assert stamps == [fold_identity()]
 
 
 @pytest.mark.parametrize("source_of", [

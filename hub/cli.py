@@ -17,6 +17,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub.cli_people import audit_cmd, keys_app, record_operator_write
+from hub.people.audit import AuditEntry
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="The hub's database: the embedded local cluster or HUB_DATABASE_URL.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.command("audit")(audit_cmd)
 
 console = Console(stderr=True)
 out = Console()
@@ -369,6 +373,9 @@ def publish_cmd(
     except ReadError as exc:
         _fail(str(exc), code=2)
     except Exception as exc:  # the transaction has rolled back; say so plainly
+        record_operator_write(settings, AuditEntry.by_operator(
+            "version.publish", "dataset", dataset_id, "failed", source=file.name,
+            error=str(exc)))
         _fail(f"publish failed, nothing was published: {exc}")
     finally:
         engine.dispose()
@@ -384,6 +391,12 @@ def publish_cmd(
         return
     result = outcome.result
     assert result is not None
+    published = result.version is not None and not result.unchanged
+    record_operator_write(settings, AuditEntry.by_operator(
+        "version.publish", *(("version", f"{dataset_id}/{result.version}") if published
+                             else ("dataset", dataset_id)),
+        "ok" if published else "unchanged", source=file.name,
+        rows=result.row_count, content_sha256=result.content_sha256))
     if report_format == "json":
         out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     elif result.unchanged:
@@ -512,9 +525,14 @@ def withdraw_cmd(
     try:
         result = withdraw(engine, dataset_id, version, reason)
     except WithdrawRefused as exc:
+        record_operator_write(settings, AuditEntry.by_operator(
+            "version.withdraw", "version", f"{dataset_id}/{version}", "failed", reason=reason,
+            error=str(exc)))
         _fail(str(exc), code=2)
     finally:
         engine.dispose()
+    record_operator_write(settings, AuditEntry.by_operator(
+        "version.withdraw", "version", f"{dataset_id}/{version}", reason=reason))
     store_for(settings).delete_group(version_group(dataset_id, version))
     current = result.current_version
     console.print(f"[yellow]withdrawn[/] {dataset_id} version {version}; latest is now "

@@ -123,6 +123,32 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Timeout of one CKAN API call, in seconds."
     )
 
+    rate_limit_storage: str | None = Field(
+        default=None,
+        description="Where request counters live: redis://host:6379/0 shares them between "
+        "server processes; unset: in each process's memory (one process only).",
+    )
+    rate_limit_window_s: int = Field(
+        default=60, ge=1, description="Length of the rate-limit window, in seconds."
+    )
+    rate_limit_anonymous: int = Field(
+        default=1200, ge=0,
+        description="Requests per window per client address without a key (0: unlimited).",
+    )
+    rate_limit_key: int = Field(
+        default=6000, ge=0,
+        description="Requests per window per key, unless the key has its own limit "
+        "(0: unlimited).",
+    )
+    self_service_keys_per_hour: int = Field(
+        default=5, ge=0,
+        description="Self-service contributor keys one client address may take per hour "
+        "(0: self-service is off).",
+    )
+    self_service_key_days: int = Field(
+        default=365, ge=1, description="Days until a self-service contributor key expires."
+    )
+
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:
         if self.artifact_dir is None:

@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import changes, ckan, dcat, downloads, ogc, transit, v1
+from hub.api import audit, changes, ckan, dcat, downloads, ogc, people, transit, v1
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
+from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.data import Data
+from hub.data.people import People
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
 from hub.data.tiles import Tiles
@@ -84,6 +86,11 @@ def create_app(settings: Settings) -> FastAPI:
                              for d in DIALECTS}
     app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024))
     install_problem_handlers(app)
+    app.state.people = People(engine)
+    app.state.limiter = RateLimiter(settings)
+    app.add_middleware(RateLimitMiddleware, people=app.state.people,
+                       limiter=app.state.limiter, problem_handler=app.state.problem_handler)
+    document_rate_limits(app)
     app.include_router(v1.router)
     app.include_router(transit.router)
     app.include_router(ogc.router)
@@ -91,6 +98,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ckan.router)
     app.include_router(downloads.router)
     app.include_router(changes.router)
+    app.include_router(people.router)
+    app.include_router(audit.router)
 
     @app.get("/", tags=["meta"], summary="Landing: where to go next")
     def landing(base: BaseUrlDep) -> dict[str, Any]:

@@ -20,8 +20,10 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from hub.api.caching import LATEST_CACHE, PINNED_CACHE, not_modified
+from hub.api.caching import LATEST_CACHE, conditional, stored_file
 from hub.api.deps import BaseUrlDep, DataDep
+from hub.api.routing import route_per_method
+from hub.api.v1 import version_number
 from hub.catalog import PublishedVersion
 from hub.data import Data, NotFound
 from hub.data.exports import ExportSource
@@ -35,6 +37,7 @@ from hub.storage import ArtifactStore, store_for
 
 router = APIRouter(prefix="/v1", tags=["downloads"])
 
+GET_AND_HEAD = ("GET", "HEAD")  # HEAD: size and checksums without the bytes
 RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file", "content": {m: {} for m in sorted(
@@ -125,17 +128,23 @@ def serve_file(
     media_type: str, filename: str, pinned: bool, extra: dict[str, str] | None = None,
 ) -> Response:
     """A stored file with ETag, digests, Content-Disposition and single-range support."""
-    etag = f'"{sha256}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": PINNED_CACHE if pinned else LATEST_CACHE,
+    validator = stored_file(sha256, pinned=pinned)
+    about_the_file = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": content_disposition(filename),
         **_digest_headers(sha256),
         **(extra or {}),
     }
-    if not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
+    return conditional(request, validator, lambda: _file_body(
+        request, store, group, name, size=size, media_type=media_type, etag=validator.etag),
+        headers=about_the_file)
+
+
+def _file_body(request: Request, store: ArtifactStore, group: str, name: str, *, size: int,
+               media_type: str, etag: str) -> Response:
+    """The whole file, or the one byte range asked for (``If-Range``: only while the file
+    is still the one the client holds part of)."""
+    headers: dict[str, str] = {}
     start, end, status = 0, size - 1, 200
     range_header = request.headers.get("range")
     if_range = request.headers.get("if-range")
@@ -147,7 +156,7 @@ def serve_file(
                        "detail": f"the file has {size} bytes; asked for {range_header}"}
             return Response(orjson.dumps(problem), status_code=416,
                             media_type="application/problem+json",
-                            headers={**headers, "Content-Range": f"bytes */{size}"})
+                            headers={"Content-Range": f"bytes */{size}"})
         if isinstance(parsed, tuple):
             start, end = parsed
             status = 206
@@ -206,43 +215,35 @@ def _redirect_latest(request: Request, data: Data, base: str, dataset_id: str,
                                      "X-Hub-Version": str(version.version)})
 
 
-def _number(version: str) -> int | None:
-    if version == "latest":
-        return None
-    if not version.isdigit() or int(version) < 1:
-        raise QueryError(f"version must be a positive integer or 'latest', not {version!r}",
-                         "version")
-    return int(version)
-
-
 # -- routes -----------------------------------------------------------------------------------
 
 
-@router.api_route("/datasets/{dataset_id}/versions/{version}/download.{ext}",
-                  methods=["GET", "HEAD"], responses=DOWNLOAD_RESPONSES,
+@route_per_method(router, "/datasets/{dataset_id}/versions/{version}/download.{ext}",
+                  GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download a pinned version (immutable, resumable)")
 def version_download(dataset_id: DatasetId, version: str, ext: Ext, request: Request,
                      data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                      variant: Variant = None) -> Response:
-    number = _number(version)
+    number = version_number(version)
     if number is None:
         return _redirect_latest(request, data, base, dataset_id, None, ext, variant)
     return _pinned(request, data, exporter, dataset_id, number, None, ext, variant)
 
 
-@router.api_route("/datasets/{dataset_id}/versions/{version}/layers/{layer}/download.{ext}",
-                  methods=["GET", "HEAD"], responses=DOWNLOAD_RESPONSES,
+@route_per_method(router,
+                  "/datasets/{dataset_id}/versions/{version}/layers/{layer}/download.{ext}",
+                  GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download one layer of a pinned version")
 def layer_download(dataset_id: DatasetId, version: str, layer: str, ext: Ext,
                    request: Request, data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                    variant: Variant = None) -> Response:
-    number = _number(version)
+    number = version_number(version)
     if number is None:
         return _redirect_latest(request, data, base, dataset_id, layer, ext, variant)
     return _pinned(request, data, exporter, dataset_id, number, layer, ext, variant)
 
 
-@router.api_route("/datasets/{dataset_id}/download.{ext}", methods=["GET", "HEAD"],
+@route_per_method(router, "/datasets/{dataset_id}/download.{ext}", GET_AND_HEAD,
                   responses=DOWNLOAD_RESPONSES, status_code=307,
                   summary="Download the latest version (redirects to the pinned URL)")
 def latest_download(dataset_id: DatasetId, ext: Ext, request: Request, data: DataDep,
@@ -250,8 +251,8 @@ def latest_download(dataset_id: DatasetId, ext: Ext, request: Request, data: Dat
     return _redirect_latest(request, data, base, dataset_id, None, ext, variant)
 
 
-@router.api_route("/datasets/{dataset_id}/layers/{layer}/download.{ext}",
-                  methods=["GET", "HEAD"], responses=DOWNLOAD_RESPONSES, status_code=307,
+@route_per_method(router, "/datasets/{dataset_id}/layers/{layer}/download.{ext}",
+                  GET_AND_HEAD, responses=DOWNLOAD_RESPONSES, status_code=307,
                   summary="Download one layer of the latest version (redirect)")
 def latest_layer_download(dataset_id: DatasetId, layer: str, ext: Ext, request: Request,
                           data: DataDep, base: BaseUrlDep, variant: Variant = None) -> Response:
@@ -294,7 +295,7 @@ def _bundle_entry(bundle: Bundle, base: str) -> dict[str, Any]:
     return entry
 
 
-@router.api_route("/downloads/catalogue.zip", methods=["GET", "HEAD"],
+@route_per_method(router, "/downloads/catalogue.zip", GET_AND_HEAD,
                   responses=DOWNLOAD_RESPONSES,
                   summary="The whole catalogue (every current version) in one zip")
 def catalogue_bundle(request: Request, data: DataDep, exporter: ExporterDep) -> Response:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     ForeignKeyConstraint,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -93,4 +94,42 @@ changes = Table(
     Column("changed", BigInteger),
     Column("previous_version", Integer),
     Column("reason", Text),
+)
+
+# API keys (migration 0005): the secret is never stored, only its SHA-256 and a display prefix.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # 'staff' (issued) or 'self' (self-service)
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("datasets", ARRAY(Text)),  # NULL: every dataset
+    Column("token_sha256", LargeBinary, nullable=False),
+    Column("token_prefix", Text, nullable=False),
+    Column("rate_limit", Integer),  # requests per window; NULL: the settings' default
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text),
+    Column("revoked_reason", Text),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+# Append-only record of every write (migration 0005; a trigger refuses UPDATE/DELETE/TRUNCATE).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("key_id", BigInteger),
+    Column("key_name", Text),
+    Column("action", Text, nullable=False),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("client_address", Text),
+    Column("result", Text, nullable=False),
+    Column("detail", JSONB, nullable=False),
 )

@@ -353,15 +353,16 @@ def publish_cmd(
 
       [bold]hub publish kobe-aed new.csv --skip-invalid[/]
     """
-    from etl.pipeline import FileSource, PublishOptions, publish_dataset
+    from etl.pipeline import FileSource, publish_dataset
     from etl.read import ReadError
+    from hub.cocreation.publishing import failed_publish_audit, publish_audit, publish_options
     from hub.db.engine import make_engine
 
     settings = _settings()
     definition = _definition(dataset_id, file, settings, on_invalid_optional)
-    options = PublishOptions(dry_run=dry_run, force=force, skip_invalid=skip_invalid,
-                             max_errors=settings.max_errors,
-                             on_invalid_optional=on_invalid_optional)
+    options = publish_options(settings, dry_run=dry_run, force=force,
+                              skip_invalid=skip_invalid,
+                              on_invalid_optional=on_invalid_optional)
     engine = make_engine(settings)
     try:
         with _progress() as progress:
@@ -375,9 +376,7 @@ def publish_cmd(
     except ReadError as exc:
         _fail(str(exc), code=2)
     except Exception as exc:  # the transaction has rolled back; say so plainly
-        record_operator_write(settings, AuditEntry.by_operator(
-            "version.publish", "dataset", dataset_id, "failed", source=file.name,
-            error=str(exc)))
+        _record_publish(settings, failed_publish_audit(dataset_id, file.name, str(exc)))
         _fail(f"publish failed, nothing was published: {exc}")
     finally:
         engine.dispose()
@@ -393,12 +392,7 @@ def publish_cmd(
         return
     result = outcome.result
     assert result is not None
-    published = result.version is not None and not result.unchanged
-    record_operator_write(settings, AuditEntry.by_operator(
-        "version.publish", *(("version", f"{dataset_id}/{result.version}") if published
-                             else ("dataset", dataset_id)),
-        "ok" if published else "unchanged", source=file.name,
-        rows=result.row_count, content_sha256=result.content_sha256))
+    _record_publish(settings, publish_audit(outcome))
     if report_format == "json":
         out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     elif result.unchanged:
@@ -411,6 +405,19 @@ def publish_cmd(
             f"{result.row_count} rows (+{changes.get('added')} -{changes.get('removed')} "
             f"~{changes.get('changed')}), sha256 {result.content_sha256[:12]}"
         )
+
+
+def _record_publish(settings: Settings, audit: Any) -> None:
+    from hub.cocreation.publishing import PUBLISH_ACTION
+
+    _record_audit(settings, PUBLISH_ACTION, audit)
+
+
+def _record_audit(settings: Settings, action: str, audit: Any) -> None:
+    """The audit entry hub.cocreation.publishing names for a publish or withdrawal, as the
+    local operator (the HTTP routes write the same entry as the calling key)."""
+    record_operator_write(settings, AuditEntry.by_operator(
+        action, audit.object_type, audit.object_id, audit.result, **audit.detail))
 
 
 # -- bulk files / withdraw --------------------------------------------------------------------
@@ -517,25 +524,25 @@ def withdraw_cmd(
 
     Example: [bold]hub withdraw kobe-aed 3 --reason "contained personal phone numbers"[/]
     """
-    from etl.withdraw import WithdrawRefused, withdraw
+    from hub.cocreation.publishing import (
+        WITHDRAW_ACTION,
+        WithdrawRefused,
+        withdraw_audit,
+        withdraw_version,
+    )
     from hub.db.engine import make_engine
-    from hub.export.formats import version_group
-    from hub.storage import store_for
 
     settings = _settings()
     engine = make_engine(settings)
     try:
-        result = withdraw(engine, dataset_id, version, reason)
+        result = withdraw_version(settings, engine, dataset_id, version, reason)
     except WithdrawRefused as exc:
-        record_operator_write(settings, AuditEntry.by_operator(
-            "version.withdraw", "version", f"{dataset_id}/{version}", "failed", reason=reason,
-            error=str(exc)))
+        _record_audit(settings, WITHDRAW_ACTION,
+                      withdraw_audit(dataset_id, version, reason, error=str(exc)))
         _fail(str(exc), code=2)
     finally:
         engine.dispose()
-    record_operator_write(settings, AuditEntry.by_operator(
-        "version.withdraw", "version", f"{dataset_id}/{version}", reason=reason))
-    store_for(settings).delete_group(version_group(dataset_id, version))
+    _record_audit(settings, WITHDRAW_ACTION, withdraw_audit(dataset_id, version, reason))
     current = result.current_version
     console.print(f"[yellow]withdrawn[/] {dataset_id} version {version}; latest is now "
                   + (f"version {current}" if current else "none (no published version left)"))

@@ -29,6 +29,7 @@ from hub.cocreation.publishing import (
     PublishAudit,
     PublishOutcome,
     ReadError,
+    UnknownDataset,
     WithdrawRefused,
     definition_of,
     failed_publish_audit,
@@ -153,28 +154,31 @@ async def publish_version(
 ) -> JSONResponse:
     """The same pipeline, options and report as `hub publish`; nothing is half-published."""
     settings = _settings(request)
-    definition = await anyio.to_thread.run_sync(definition_of, settings, dataset_id)
-    try:
+
+    def refused(source: str | None, exc: Exception, result: str = "refused") -> None:
+        _record(request, principal, PUBLISH_ACTION,
+                failed_publish_audit(dataset_id, source, str(exc), result=result))
+
+    try:  # before the body is read: an unknown dataset costs no upload
+        definition = await anyio.to_thread.run_sync(definition_of, settings, dataset_id)
         upload = await receive_upload(request, settings.data_dir / "uploads",
                                       settings.max_upload_mb * 2**20)
-    except (UploadTooLarge, BadUpload) as exc:
-        _record(request, principal, PUBLISH_ACTION,
-                failed_publish_audit(dataset_id, None, str(exc), result="refused"))
+    except (UnknownDataset, UploadTooLarge, BadUpload) as exc:
+        refused(None, exc)
         raise
     try:
         options = publish_options(settings, **_options(request, upload.fields))
         outcome = await anyio.to_thread.run_sync(
             lambda: publish_file(request.app.state.engine, definition, upload.path, options,
                                  publisher=principal.actor))
-    except ReadError as exc:
-        _record(request, principal, PUBLISH_ACTION,
-                failed_publish_audit(dataset_id, upload.path.name, str(exc), result="refused"))
-        raise UnreadableUpload(exc.file, exc.message) from exc
-    except QueryError:
+    except QueryError as exc:
+        refused(upload.path.name, exc)
         raise
+    except ReadError as exc:
+        refused(upload.path.name, exc)
+        raise UnreadableUpload(exc.file, exc.message) from exc
     except Exception as exc:  # the publish's transaction has rolled back
-        _record(request, principal, PUBLISH_ACTION,
-                failed_publish_audit(dataset_id, upload.path.name, str(exc)))
+        refused(upload.path.name, exc, result="failed")
         raise
     finally:
         upload.discard()

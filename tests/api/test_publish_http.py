@@ -219,6 +219,7 @@ def test_unreadable_file_is_422_and_bad_options_400(hub: People, publisher: str,
     no_file = hub.client.post(VERSIONS, headers=bearer(publisher), data={"dry_run": "true"})
     assert_problem(no_file, 400, "multipart")
     assert versions(hub) == 0
+    assert [r for _a, _o, r in audit(hub)] == ["refused"] * 4
 
 
 def test_unknown_dataset_is_404(hub: People, tmp_path) -> None:
@@ -226,6 +227,7 @@ def test_unknown_dataset_is_404(hub: People, tmp_path) -> None:
     response = hub.client.post("/v1/datasets/no-such/versions", headers=bearer(token),
                                files={"file": ("x.csv", b"a,b\n1,2\n", "text/csv")})
     assert_problem(response, 404, "no-such")
+    assert audit(hub) == [(f"key:{_id}", "no-such", "refused")]
 
 
 def test_dry_run_and_unchanged_write_nothing(hub: People, publisher: str, tmp_path) -> None:

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     publisher: str | None = Field(
         default=None, description="Name recorded as publisher; defaults to the OS user."
     )
+    max_upload_mb: int = Field(
+        default=200, ge=1,
+        description="Largest file `POST /v1/datasets/{id}/versions` accepts, in MiB; a bigger "
+        "upload is refused with 413 as soon as it passes the cap.",
+    )
     catalogue_title: str = Field(
         default="Co-Creation Hub",
         description="Title of the DCAT catalogue and the CKAN site (/catalog.jsonld, "

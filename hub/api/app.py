@@ -17,6 +17,7 @@ from hub.api import (
     downloads,
     ogc,
     people,
+    publishing,
     transit,
     usage,
     v1,
@@ -114,6 +115,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.engine = engine  # writes that run outside hub.data (publish, withdraw)
     app.state.data = data
     app.state.records_by_key = records_by_key
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).
@@ -141,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(usage.router)
     app.include_router(webhooks.router)
     app.include_router(people.router)
+    app.include_router(publishing.router)
     app.include_router(audit.router)
 
     @app.get("/", tags=["meta"], summary="Landing: where to go next")

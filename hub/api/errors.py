@@ -8,6 +8,7 @@ internals in the body (they are logged).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -16,7 +17,9 @@ from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from sqlalchemy.exc import DBAPIError
 
 from hub.api.ratelimit import RateLimited
+from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
+from hub.cocreation.publishing import UnknownDataset, WithdrawRefused
 from hub.data import Gone, NotFound
 from hub.db.events import UnknownEventType
 from hub.people.keys import InvalidKeyRequest
@@ -30,6 +33,25 @@ logger = logging.getLogger("hub.api")
 
 class NotAcceptable(Exception):
     """The client asked for a representation we cannot produce."""
+
+
+class PublishRefused(Exception):
+    """The publish pipeline refused an uploaded file (422); ``outcome`` is the answer's body
+    (the report, and ``errors``: each error with file, row, column, value, rule, message)."""
+
+    def __init__(self, outcome: dict[str, Any], reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+class UnreadableUpload(Exception):
+    """An uploaded file could not be read as a table at all (422)."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.message = message
 
 
 def _query_error(_eh: object, _request: Request, exc: QueryError) -> Problem:
@@ -123,6 +145,36 @@ def _invalid_webhook(_eh: object, _request: Request,
                    detail=str(exc))
 
 
+def _publish_refused(_eh: object, _request: Request, exc: PublishRefused) -> Problem:
+    extras = {k: v for k, v in exc.outcome.items() if k not in ("status", "refused")}
+    return Problem(title="Not published", type_="publish-refused", status=422,
+                   detail=f"not published: {exc.reason}", **extras)
+
+
+def _unreadable_upload(_eh: object, _request: Request, exc: UnreadableUpload) -> Problem:
+    error = {"file": exc.file, "row": None, "column": None, "value": None, "rule": "readable",
+             "message": exc.message, "severity": "error"}
+    return Problem(title="Not published", type_="publish-refused", status=422,
+                   detail=f"not published: {exc.file}: {exc.message}", errors=[error])
+
+
+def _upload_too_large(_eh: object, _request: Request, exc: UploadTooLarge) -> Problem:
+    return Problem(title="Upload too large", type_="upload-too-large", status=413,
+                   detail=str(exc), max_bytes=exc.max_bytes)
+
+
+def _bad_upload(_eh: object, _request: Request, exc: BadUpload) -> Problem:
+    return Problem(title="Invalid upload", type_="invalid-upload", status=400, detail=str(exc))
+
+
+def _unknown_dataset(_eh: object, _request: Request, exc: UnknownDataset) -> Problem:
+    return Problem(title="Not found", type_="not-found", status=404, detail=str(exc))
+
+
+def _withdraw_refused(_eh: object, _request: Request, exc: WithdrawRefused) -> Problem:
+    return Problem(title="Not withdrawn", type_="withdraw-refused", status=409, detail=str(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -138,6 +190,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         InvalidKeyRequest: _invalid_key_request,
         RefusedTarget: _invalid_webhook,
         UnknownEventType: _invalid_webhook,
+        PublishRefused: _publish_refused,
+        UnreadableUpload: _unreadable_upload,
+        UploadTooLarge: _upload_too_large,
+        BadUpload: _bad_upload,
+        UnknownDataset: _unknown_dataset,
+        WithdrawRefused: _withdraw_refused,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     app.state.problem_handler = handler  # for middleware, which answers before the routes

@@ -18,9 +18,11 @@ from sqlalchemy.exc import DBAPIError
 from hub.api.ratelimit import RateLimited
 from hub.catalog import DefinitionError
 from hub.data import Gone, NotFound
+from hub.db.events import UnknownEventType
 from hub.people.keys import InvalidKeyRequest
 from hub.people.principal import Forbidden, Unauthenticated
 from hub.query.model import QueryError
+from hub.webhooks.targets import RefusedTarget
 
 logger = logging.getLogger("hub.api")
 
@@ -115,6 +117,12 @@ def _invalid_key_request(_eh: object, _request: Request, exc: InvalidKeyRequest)
                    detail=str(exc))
 
 
+def _invalid_webhook(_eh: object, _request: Request,
+                     exc: RefusedTarget | UnknownEventType) -> Problem:
+    return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
+                   detail=str(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -128,6 +136,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         Forbidden: _forbidden,
         RateLimited: _rate_limited,
         InvalidKeyRequest: _invalid_key_request,
+        RefusedTarget: _invalid_webhook,
+        UnknownEventType: _invalid_webhook,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     app.state.problem_handler = handler  # for middleware, which answers before the routes

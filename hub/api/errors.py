@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.api.ratelimit import RateLimited
 from hub.catalog import DefinitionError
+from hub.cocreation.errors import Refused
 from hub.data import Gone, NotFound
 from hub.people.keys import InvalidKeyRequest
 from hub.people.principal import Forbidden, Unauthenticated
@@ -115,6 +116,14 @@ def _invalid_key_request(_eh: object, _request: Request, exc: InvalidKeyRequest)
                    detail=str(exc))
 
 
+def _refused(_eh: object, _request: Request, exc: Refused) -> Problem:
+    """Co-creation refusals carry their own status (422, 409, 413, 415, 429) and the body
+    field at fault, when there is one."""
+    extras = {"field": exc.field} if exc.field else {}
+    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
+                   **extras)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -128,6 +137,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         Forbidden: _forbidden,
         RateLimited: _rate_limited,
         InvalidKeyRequest: _invalid_key_request,
+        Refused: _refused,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     app.state.problem_handler = handler  # for middleware, which answers before the routes

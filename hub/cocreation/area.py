@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import shapely
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 
 from hub.cocreation.errors import InvalidInput
@@ -28,7 +28,7 @@ def check_area(value: dict[str, Any] | str | None) -> tuple[str | None, str | No
         return None, clean_text("area", value, SHORT_MAX)
     try:
         geometry = shape(value)
-    except (GEOSException, ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ShapelyError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidInput(f"'area' is not a GeoJSON geometry: {exc}", "area") from None
     if geometry.is_empty:
         raise InvalidInput("'area' is an empty geometry", "area")

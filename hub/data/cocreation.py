@@ -157,14 +157,8 @@ class CoCreation:
         assert actor.key_id is not None
         with self.engine.begin() as conn:
             current = self._locked(conn, request_id)
-            status = RequestStatus(current["status"])
             if not withdraw:
-                try:
-                    check_may_vote(status)
-                except Conflict:
-                    record_audit(conn, actor.audit("request.vote", "request", str(request_id),
-                                                   "failed", status=status.value))
-                    raise
+                check_may_vote(RequestStatus(current["status"]))
             statement = (requests_q.remove_vote if withdraw else requests_q.add_vote)(
                 request_id, actor.key_id)
             changed = conn.execute(statement).first() is not None

@@ -77,7 +77,7 @@ def assert_problem(response: Any, status: int, *detail_words: str) -> dict[str, 
     assert response.headers["content-type"].startswith(PROBLEM), response.headers
     body = response.json()
     assert body["status"] == status
-    for word in detail_words:
+    for word in filter(None, detail_words):
         assert word in body["detail"], body
     return body
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -32,6 +33,7 @@ from hub.query.requests import RequestSearch
 from hub.textfold import fold_indexed, fold_query
 
 Row = dict[str, Any]
+EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "cocreation" / "examples.toml"
 # Builds the audit entry of an action: (action, object type, object id, result, **detail).
 Auditor = Callable[..., AuditEntry]
 
@@ -350,3 +352,43 @@ class CoCreation:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(
                 reports_q.report_queue(kind, hidden_only)).mappings()]
+
+
+def load_examples(store: CoCreation, examples: dict[str, Any], actor: Actor,
+                  current_version: Callable[[str], int | None]) -> int:
+    """Store the demo's example requests and showcases (``example`` = true) unless examples
+    exist already; returns how many items were stored. Requests are filed and moved the way
+    staff would, so their timelines and audit entries are real; showcases are approved."""
+    from datetime import date
+
+    from hub.cocreation.area import check_area
+    from hub.cocreation.requests import status_change
+
+    with store.engine.connect() as conn:
+        if conn.execute(requests_q.examples_exist()).scalar_one():
+            return 0
+    stored, ids = 0, {}
+    for item in examples.get("requests", []):
+        _geometry, municipality = check_area(item.get("area"))
+        wanted = {k: item[k] for k in ("fields", "period") if k in item}
+        request_id = store.file_request(NewRequest(
+            item["title"], item["description"], item["purpose"], wanted, None, municipality,
+            item.get("organisation"), example=True), actor)
+        ids[item["title"]] = request_id
+        for move in item.get("moves", []):
+            target = move.get("target_date")
+            store.change_status(request_id, status_change(
+                move["status"], move.get("note"), move.get("reason_code"),
+                date.fromisoformat(target) if target else None), actor)
+        stored += 1
+    for item in examples.get("showcases", []):
+        pins = [(d, v) for d in item["datasets"] if (v := current_version(d)) is not None]
+        if not pins:
+            continue
+        showcase_id = store.submit_showcase(NewShowcase(
+            item["title"], item["description"], item["url"], item["kind"],
+            item.get("authors", []), pins, ids.get(item.get("answers", "")), example=True),
+            actor)
+        store.decide_showcase(showcase_id, Decision.APPROVE, None, actor)
+        stored += 1
+    return stored

@@ -284,3 +284,7 @@ def decode_after(sort: str, cursor: str) -> tuple[Any, int]:
         raise QueryError("parameter 'cursor' is not valid for this sort; use the 'next' link "
                          "as given", "cursor") from None
     return value, request_id
+
+
+def examples_exist() -> Select[Any]:
+    return select(func.count()).select_from(requests).where(requests.c.example)

@@ -228,3 +228,26 @@ def test_openapi_documents_every_cocreation_error(hub: CoHub) -> None:
     for (path, method), codes in expected.items():
         documented = set(paths[path][method]["responses"])
         assert codes <= documented, (path, method, codes - documented)
+
+
+def test_demo_examples_load_once_marked_as_examples(hub: CoHub) -> None:
+    import tomllib
+    from functools import partial
+
+    from hub.data.cocreation import EXAMPLES_FILE, Actor, load_examples
+    from hub.people.audit import AuditEntry
+
+    examples = tomllib.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    for showcase in examples["showcases"]:
+        showcase["datasets"] = ["test-shops"]  # the demo's datasets are not in this hub
+    store = hub.client.app.state.cocreation
+    actor = Actor(None, "demo", partial(AuditEntry.by_operator))
+    stored = load_examples(store, examples, actor, lambda d: 2 if d == "test-shops" else None)
+    assert stored == len(examples["requests"]) + len(examples["showcases"])
+    assert load_examples(store, examples, actor, lambda d: 2) == 0
+    board = hub.client.get("/v1/requests", params={"q": "【例】", "limit": 100}).json()
+    assert {r["status"] for r in board["requests"]} == {"open", "planned", "declined"}
+    assert all(r["example"] for r in board["requests"])
+    shown = hub.client.get("/v1/datasets/test-shops/showcases").json()["showcases"]
+    example = [s for s in shown if s["example"]]
+    assert len(example) == 1 and example[0]["request"] is not None

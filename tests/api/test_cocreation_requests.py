@@ -97,7 +97,7 @@ def test_declining_needs_a_reason_code_from_the_list_and_a_text(hub: CoHub) -> N
     staff = hub.as_("staff")
     no_code = hub.client.post(f"/v1/requests/{rid}/status", headers=staff,
                               json={"status": "declined", "note": "個人情報のため"})
-    assert assert_problem(no_code, 422, "reason_code")["field"] == "reason_code"
+    assert assert_problem(no_code, 422, "declining needs a 'reason_code'")["field"] == "reason_code"
     bad_code = hub.client.post(f"/v1/requests/{rid}/status", headers=staff, json={
         "status": "declined", "reason_code": "boring", "note": "x"})
     assert_problem(bad_code, 422, "unknown reason_code")

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from hub.cli_people import audit_cmd, keys_app, record_operator_write
+from hub.cli_stats import stats_cmd
 from hub.people.audit import AuditEntry
 from hub.settings import Settings
 
@@ -31,6 +32,7 @@ db_app = typer.Typer(help="The hub's database: the embedded local cluster or HUB
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.command("stats")(stats_cmd)
 app.command("audit")(audit_cmd)
 
 console = Console(stderr=True)

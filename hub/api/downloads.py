@@ -23,6 +23,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from hub.api.caching import LATEST_CACHE, conditional, stored_file
 from hub.api.deps import BaseUrlDep, DataDep
 from hub.api.routing import route_per_method
+from hub.api.usage import count_use
 from hub.api.v1 import version_number
 from hub.catalog import PublishedVersion
 from hub.data import Data, NotFound
@@ -34,6 +35,7 @@ from hub.export.formats import version_group
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
 from hub.storage import ArtifactStore, store_for
+from hub.usage.counter import DOWNLOAD
 
 router = APIRouter(prefix="/v1", tags=["downloads"])
 
@@ -181,12 +183,27 @@ def _artifact(exporter: VersionExporter, data: Data, version: PublishedVersion, 
 
 def _serve_artifact(request: Request, exporter: VersionExporter, version: PublishedVersion,
                     artifact: Artifact) -> Response:
-    return serve_file(
+    response = serve_file(
         request, exporter.store, version_group(version.dataset_id, version.version),
         artifact.name, size=artifact.bytes, sha256=artifact.sha256,
         media_type=artifact.media_type, filename=artifact.filename, pinned=True,
         extra={"X-Hub-Version": str(version.version)},
     )
+    if is_new_download(request.method, response):
+        count_use(request, DOWNLOAD, version.dataset_id, version.version, fmt=artifact.format)
+    return response
+
+
+def is_new_download(method: str, response: Response) -> bool:
+    """A download starts with a GET of the whole file (200) or of its first bytes (206 from
+    byte 0); a HEAD, a 304 from ``conditional``, a 416 or the rest of a resumed download is
+    not a new download. Decided on the answer's status, so no answer without a body can
+    be counted."""
+    if method != "GET":
+        return False
+    if response.status_code == 206:
+        return response.headers.get("content-range", "").startswith("bytes 0-")
+    return response.status_code == 200
 
 
 def _pinned(request: Request, data: Data, exporter: VersionExporter, dataset_id: str,

@@ -19,9 +19,11 @@ from hub.api.ratelimit import RateLimited
 from hub.catalog import DefinitionError
 from hub.cocreation.errors import Refused
 from hub.data import Gone, NotFound
+from hub.db.events import UnknownEventType
 from hub.people.keys import InvalidKeyRequest
 from hub.people.principal import Forbidden, Unauthenticated
 from hub.query.model import QueryError
+from hub.webhooks.targets import RefusedTarget
 
 logger = logging.getLogger("hub.api")
 
@@ -124,6 +126,12 @@ def _refused(_eh: object, _request: Request, exc: Refused) -> Problem:
                    **extras)
 
 
+def _invalid_webhook(_eh: object, _request: Request,
+                     exc: RefusedTarget | UnknownEventType) -> Problem:
+    return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
+                   detail=str(exc))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -138,6 +146,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         RateLimited: _rate_limited,
         InvalidKeyRequest: _invalid_key_request,
         Refused: _refused,
+        RefusedTarget: _invalid_webhook,
+        UnknownEventType: _invalid_webhook,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     app.state.problem_handler = handler  # for middleware, which answers before the routes

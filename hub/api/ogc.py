@@ -20,6 +20,7 @@ from hub.api.caching import Validator, conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
 from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
+from hub.api.usage import count_use
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery
@@ -38,6 +39,7 @@ from hub.query.params import (
 )
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
+from hub.usage.counter import RECORDS, TILES
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -162,6 +164,8 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
             response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
             response.headers["Content-Crs"] = \
                 f"<{query.output_crs.uri if query.output_crs else ogc.CRS84}>"
+            count_use(request, RECORDS, found.published.dataset_id, found.published.version,
+                      len(page.rows))
             return response
 
         return conditional(request, _validator(request, found, "ogc-items", query), features)
@@ -192,6 +196,7 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
         response = Response(ogc.feature_with_links(found.row[0], links),
                             media_type=ogc.GEOJSON)
         response.headers["Content-Crs"] = f"<{crs.uri}>"
+        count_use(request, RECORDS, ref.dataset_id, found.published.version, 1)
         return response
 
     return conditional(request, validator, feature)
@@ -231,6 +236,7 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
 
         def vector_tile() -> Response:
             body = tiles.tile(found.published, query, found.base_id, z, x, y, conn)
+            count_use(request, TILES, found.published.dataset_id, found.published.version)
             return Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
 

@@ -20,6 +20,7 @@ from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.errors import NotAcceptable
 from hub.api.paging import next_link_header, records_next_url
 from hub.api.references import CatalogueReferences
+from hub.api.usage import count_use
 from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
@@ -29,6 +30,7 @@ from hub.query.operators import operators_markdown
 from hub.query.params import V1, V1_RECORD, check_record_parameters, parse_records_query
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
 from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
+from hub.usage.counter import RECORDS
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
@@ -291,6 +293,7 @@ def _records_page(
     response.headers["X-Hub-Version"] = str(published.version)
     if next_url is not None:
         response.headers["Link"] = next_link_header(next_url)
+    count_use(request, RECORDS, address.dataset_id, published.version, len(page.rows))
     return response
 
 
@@ -361,6 +364,7 @@ async def record_response(request: Request, by_key: RecordsByKey, base: str,
             canonical = (f"{base}{address.pinned_path(published.version)}/"
                          f"{quote(raw_key, safe='')}")
             response.headers["Link"] = f'<{canonical}>; rel="canonical"'
+        count_use(request, RECORDS, address.dataset_id, published.version, 1)
         return response
 
     return conditional(request, validator, record)

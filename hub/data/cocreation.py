@@ -22,9 +22,9 @@ from hub.cocreation.errors import Conflict, InvalidInput, TooManyPending
 from hub.cocreation.reports import ItemKind, Review, hidden_after_report, hidden_after_review
 from hub.cocreation.requests import RequestStatus, StatusChange, check_may_vote, check_status_change
 from hub.cocreation.showcases import Decision, ShowcaseStatus, decide
-from hub.data.cocreation_events import announce
 from hub.data.core import NotFound
 from hub.data.people import record_audit
+from hub.db.events import emit
 from hub.people.audit import AuditEntry
 from hub.query import reports as reports_q
 from hub.query import requests as requests_q
@@ -211,7 +211,7 @@ class CoCreation:
                                    f"{change.version}", "version") from None
             followers = [r[0] for r in conn.execute(requests_q.followers(request_id))]
             notify = sorted({k for k in [current["key_id"], *followers] if k is not None})
-            announce(conn, "request.status_changed", {
+            emit(conn, "request.status_changed", {
                 "request": request_id, "status": change.status.value,
                 "previous_status": current["status"], "note": change.note,
                 "reason_code": change.reason_code.value if change.reason_code else None,
@@ -255,9 +255,8 @@ class CoCreation:
                 raise NotFound(f"no showcase {showcase_id}")
             status, stored_reason = decide(ShowcaseStatus(current["status"]), decision, reason)
             conn.execute(showcases_q.decide(showcase_id, status, stored_reason, actor.name))
-            announce(conn, "showcase.decided", {"showcase": showcase_id,
-                                                "decision": decision.value,
-                                                "submitter": current["key_id"]})
+            emit(conn, "showcase.decided", {"showcase": showcase_id, "decision": decision.value,
+                                            "submitter": current["key_id"]})
             record_audit(conn, actor.audit(f"showcase.{decision.value}", "showcase",
                                            str(showcase_id), reason=stored_reason))
 

@@ -99,7 +99,7 @@ changes = Table(
     Column("reason", Text),
 )
 
-# API keys (migration 0005): the secret is never stored, only its SHA-256 and a display prefix.
+# API keys (migration 0007): the secret is never stored, only its SHA-256 and a display prefix.
 api_keys = Table(
     "api_keys",
     metadata,
@@ -120,7 +120,7 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True)),
 )
 
-# Append-only record of every write (migration 0005; a trigger refuses UPDATE/DELETE/TRUNCATE).
+# Append-only record of every write (migration 0007; a trigger refuses UPDATE/DELETE/TRUNCATE).
 audit_log = Table(
     "audit_log",
     metadata,
@@ -137,7 +137,7 @@ audit_log = Table(
     Column("detail", JSONB, nullable=False),
 )
 
-# -- co-creation (migration 0008_requests) -------------------------------------------------------
+# -- co-creation (migration 0009_requests) -------------------------------------------------------
 
 # A data request; ``status`` .. ``reason_code`` repeat its last timeline event, ``votes``
 # counts its votes (written with them), ``search_text`` is its folded title and description.
@@ -266,4 +266,91 @@ item_moderation = Table(
     Column("reviewed_by", Text),
     Column("note", Text),
     PrimaryKeyConstraint("item_type", "item_id"),
+)
+
+# Usage statistics (migration usage_and_webhooks): counts per day, dataset, version, kind
+# and format; the day's salted client hashes (first sighting adds to usage_client_counts);
+# the day's salt.
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("records", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "dataset_id", "version", "kind", "format"),
+)
+
+usage_clients = Table(
+    "usage_clients",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("client_hash", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("day", "dataset_id", "version", "client_hash"),
+)
+
+usage_client_counts = Table(
+    "usage_client_counts",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("clients", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "dataset_id", "version"),
+)
+
+usage_salts = Table(
+    "usage_salts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("salt", LargeBinary, nullable=False),
+)
+
+# Webhooks (migration usage_and_webhooks): subscribed endpoints, the event outbox (written
+# by hub.emit_event, also from a trigger on hub.changes), one delivery per (event, endpoint).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", ARRAY(Text), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("failure_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("endpoint_id", BigInteger, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("last_response", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["endpoint_id"], ["hub.webhook_endpoints.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["event_id"], ["hub.webhook_events.id"]),
 )

@@ -9,8 +9,8 @@ have a table each. ``hub.showcases`` pins each dataset it uses to a published ve
 ``hub.reports`` holds one report per (item, key); ``hub.item_moderation`` says whether an item
 is hidden (reported by enough distinct keys) and what a moderator decided.
 
-Revision ID: 0008_requests
-Revises: 0007
+Revision ID: 0009_requests
+Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -19,8 +19,8 @@ from alembic import op
 from geoalchemy2 import Geometry
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-revision = "0008_requests"
-down_revision = "0007"
+revision = "0009_requests"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -622,12 +622,38 @@ def demo_cmd(
                 continue
             state = "unchanged" if outcome.status == "unchanged" else f"version {outcome.version}"
             console.print(f"[green]{dataset_id}[/]: {outcome.row_count} rows, {state}")
+        _load_cocreation_examples(engine, settings)
     finally:
         engine.dispose()
     if failures:
         console.print(f"[yellow]{failures} dataset(s) could not be published[/]")
     if serve:
         serve_cmd(host=None, port=None, workers=1)
+
+
+def _load_cocreation_examples(engine: Any, settings: Settings) -> None:
+    """The demo's example requests and showcase (marked as examples), once."""
+    import tomllib
+    from functools import partial
+
+    from hub.data import Data, NotFound
+    from hub.data.cocreation import EXAMPLES_FILE, Actor, CoCreation, load_examples
+    from hub.people.audit import AuditEntry
+
+    data = Data(engine)
+
+    def current_version(dataset_id: str) -> int | None:
+        try:
+            return data.dataset(dataset_id)["current_version"]
+        except NotFound:  # a dataset the demo could not publish: its showcase is skipped
+            return None
+
+    examples = tomllib.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    actor = Actor(None, "demo", partial(AuditEntry.by_operator))
+    stored = load_examples(CoCreation(engine, settings.cocreation_pending_per_key), examples,
+                           actor, current_version)
+    state = f"{stored} example item(s) loaded" if stored else "examples already loaded"
+    console.print(f"[green]co-creation[/]: {state}")
 
 
 # -- ckan -------------------------------------------------------------------------------------

@@ -155,6 +155,19 @@ class Settings(BaseSettings):
         default=365, ge=1, description="Days until a self-service contributor key expires."
     )
 
+    cocreation_pending_per_key: int = Field(
+        default=10, ge=1,
+        description="Items one key may have waiting for staff at once, per kind (open data "
+        "requests, pending showcases).",
+    )
+    cocreation_max_body_bytes: int = Field(
+        default=65536, ge=1024,
+        description="Largest JSON body accepted by co-creation writes, in bytes.",
+    )
+    cocreation_max_image_bytes: int = Field(
+        default=2_097_152, ge=1024,
+        description="Largest showcase image accepted, in bytes.",
+    )
     usage_stats: bool = Field(
         default=True,
         description="Count requests, records served, tiles and downloads per dataset, version "

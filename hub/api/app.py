@@ -18,6 +18,9 @@ from hub.api import (
     ogc,
     people,
     publishing,
+    reports,
+    requests,
+    showcases,
     transit,
     usage,
     v1,
@@ -27,6 +30,7 @@ from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.data import Data
+from hub.data.cocreation import CoCreation
 from hub.data.people import People
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
@@ -129,6 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.webhook_worker = webhook_worker
     install_problem_handlers(app)
     app.state.people = People(engine)
+    app.state.cocreation = CoCreation(engine, settings.cocreation_pending_per_key)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
@@ -145,6 +150,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people.router)
     app.include_router(publishing.router)
     app.include_router(audit.router)
+    app.include_router(requests.router)
+    app.include_router(showcases.router)
+    app.include_router(reports.router)
 
     @app.get("/", tags=["meta"], summary="Landing: where to go next")
     def landing(base: BaseUrlDep) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.api.ratelimit import RateLimited
 from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
+from hub.cocreation.errors import Refused
 from hub.cocreation.publishing import UnknownDataset, WithdrawRefused
 from hub.data import Gone, NotFound
 from hub.db.events import UnknownEventType
@@ -139,6 +140,14 @@ def _invalid_key_request(_eh: object, _request: Request, exc: InvalidKeyRequest)
                    detail=str(exc))
 
 
+def _refused(_eh: object, _request: Request, exc: Refused) -> Problem:
+    """Co-creation refusals carry their own status (422, 409, 413, 415, 429) and the body
+    field at fault, when there is one."""
+    extras = {"field": exc.field} if exc.field else {}
+    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
+                   **extras)
+
+
 def _invalid_webhook(_eh: object, _request: Request,
                      exc: RefusedTarget | UnknownEventType) -> Problem:
     return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
@@ -188,6 +197,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         Forbidden: _forbidden,
         RateLimited: _rate_limited,
         InvalidKeyRequest: _invalid_key_request,
+        Refused: _refused,
         RefusedTarget: _invalid_webhook,
         UnknownEventType: _invalid_webhook,
         PublishRefused: _publish_refused,

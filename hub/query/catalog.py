@@ -13,13 +13,12 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    or_,
     select,
     true,
 )
 
 from hub.db.tables import datasets, versions
-from hub.textfold import fold_query
+from hub.query.textmatch import all_terms_in, query_terms
 
 FACETS = ("keyword", "organisation", "licence")
 
@@ -40,7 +39,7 @@ class DatasetSearch:
 
 def _terms(search: DatasetSearch) -> list[str]:
     """The words of ``q``, folded as the catalogue's search columns are (hub.textfold)."""
-    return fold_query(search.q).split() if search.q else []
+    return query_terms(search.q)
 
 
 # Where a word of ``q`` can match, best first: the order of catalogue search results.
@@ -50,8 +49,7 @@ _TIERS = (datasets.c.search_title, datasets.c.search_keywords, datasets.c.search
 def _search_predicate(search: DatasetSearch, *, skip: str | None = None) -> ColumnElement[bool]:
     """All filters of a search; ``skip`` leaves one facet out so its counts show alternatives."""
     parts: list[ColumnElement[bool]] = [datasets.c.current_version.is_not(None)]
-    for term in _terms(search):
-        parts.append(or_(*(tier.contains(term, autoescape=True) for tier in _TIERS)))
+    parts.append(all_terms_in(_terms(search), *_TIERS))
     if search.keyword and skip != "keyword":
         parts.append(datasets.c.keywords.contains(list(search.keyword)))
     if search.organisation and skip != "organisation":

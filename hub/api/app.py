@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gc
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from hub import __version__
 from hub.api import changes, ckan, dcat, downloads, ogc, transit, v1
-from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.data import Data
 from hub.data.records_by_key import RecordsByKey
@@ -18,6 +16,7 @@ from hub.data.tile_cache import TileCache
 from hub.data.tiles import Tiles
 from hub.db.engine import make_async_pool, make_engine
 from hub.settings import Settings
+from hub.web import install_portal
 
 DESCRIPTION = """
 Open data of the city, versioned and queryable.
@@ -73,6 +72,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # the portal serves /docs with Swagger UI from the hub itself
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.data = data
@@ -87,23 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(downloads.router)
     app.include_router(changes.router)
 
-    @app.get("/", tags=["meta"], summary="Landing: where to go next")
-    def landing(base: BaseUrlDep) -> dict[str, Any]:
-        return {
-            "title": "Co-Creation Hub",
-            "links": [
-                {"rel": "data", "href": f"{base}/v1/datasets", "type": "application/json"},
-                {"rel": "service-desc", "href": f"{base}/openapi.json",
-                 "type": "application/vnd.oai.openapi+json;version=3.1"},
-                {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
-                {"rel": "alternate", "href": f"{base}/ogc", "type": "application/json",
-                 "title": "OGC API - Features"},
-                {"rel": "describedby", "href": f"{base}/catalog.jsonld",
-                 "type": "application/ld+json", "title": "DCAT-AP 3 catalogue"},
-                {"rel": "alternate", "href": f"{base}/api/3/action/package_list",
-                 "type": "application/json", "title": "CKAN Action API (read)"},
-            ],
-        }
+    install_portal(app, settings)  # "/" (HTML or the JSON landing), pages, /docs, assets
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def health() -> dict[str, str]:

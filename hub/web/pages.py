@@ -5,6 +5,7 @@ template. No page has a query path of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -166,7 +167,7 @@ def dataset_page(
         "meta": published.meta,
         "is_current": published.version == dataset["current_version"],
         "layer": shown.main_layer if layer is None else layer,
-        "layer_names": [n for n in published.layer_names],
+        "layer_names": list(published.layer_names),
         "schema_rows": views.schema_rows(shown.schema, language),
         "table": table,
         "versions": data.versions(dataset_id),
@@ -218,7 +219,9 @@ def diff_page(
 # -- the co-creation pages' places ------------------------------------------------------------
 
 
-def _coming(section: str):  # type: ignore[no-untyped-def]
+def _coming(section: str) -> Callable[..., HTMLResponse]:
+    """The page that holds a co-creation section's place in the layout until it is built."""
+
     def page(request: Request, portal: PortalDep) -> HTMLResponse:
         return portal.render(request, "coming.html", {"section": section})
 

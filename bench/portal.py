@@ -106,8 +106,10 @@ def serve(url: str, artifacts: Path) -> tuple[Any, threading.Thread, str]:
     from hub.db.cluster import free_port
     from hub.settings import Settings
 
+    # one load generator on one address measures rendering, not the quota
     settings = Settings(database_url=url, artifact_dir=artifacts,
-                        assets_dir=ROOT / "node_modules", data_dir=artifacts.parent)
+                        assets_dir=ROOT / "node_modules", data_dir=artifacts.parent,
+                        rate_limit_anonymous=0)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on",

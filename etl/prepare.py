@@ -223,8 +223,7 @@ def prepare(
         raw=raw,
         frame=frame,
         geometry_wkt=geometry_wkt,
-        search_text=norm.search_text(frame, definition.schema.search_fields(definition.id),
-                                     already_nfkc=True),
+        search_text=norm.search_text(frame, definition.schema.search_fields(definition.id)),
         source_rows=raw.source_rows[keep],
         report=report,
     )

@@ -24,6 +24,7 @@ from etl.changes import change_summary
 from etl.load import LayerData, Publishable, load_layer
 from hub.catalog import DatasetDefinition, TableSchema, version_table_name
 from hub.db.tables import datasets, versions
+from hub.textfold import fold_identity
 
 Progress = Callable[[str, int, int], None]
 AfterPublish = Callable[["PublishResult"], None]
@@ -85,11 +86,12 @@ def _definition_row(definition: DatasetDefinition, now: datetime) -> dict[str, A
         "description_ja": definition.description_ja,
         "description_en": definition.description_en,
         "organisation": definition.organisation,
-        "licence": definition.licence,
+        **definition.licence.columns(),
         "keywords": list(definition.keywords),
         "definition": definition.raw,
         "created_at": now,
         "updated_at": now,
+        **definition.search_columns(),
     }
 
 
@@ -184,6 +186,7 @@ def publish(
             change_summary=summary,
             warnings=[i.to_dict() for i in data.report.warnings[:200]],
             main_layer=data.main_layer,
+            search_fold=fold_identity(),
             layers={
                 name: {
                     "table_name": loaded.table_name,

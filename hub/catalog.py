@@ -11,7 +11,8 @@ Version table layout (the contract between the loader and the query layer):
 ``_fid``       bigint primary key, 1..N in source order (stable keyset paging tie-breaker)
 <fields>       one column per schema field, named as the field, typed by :data:`SQL_TYPES`
 ``geom``       geometry(Geometry, 4326), only when the dataset has a geometry
-``_search``    text: lower-cased NFKC of all string fields joined by spaces (trigram index)
+``_search``    text: the search fields folded (hub.textfold.fold_indexed), joined by spaces
+               (trigram index)
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.sql.expression import Alias
 from sqlalchemy.types import TypeEngine
 
+# The licence and organisation-name rules are part of what a dataset is; they live in their
+# own modules and are named here, the catalogue module every layer (and etl) may import.
+from hub.ckan_tags import ckan_tags as ckan_tags
 from hub.db.tables import DATA_SCHEMA
+from hub.licences import ACCEPTED_IDS as ACCEPTED_IDS
+from hub.licences import KNOWN_LICENCES as KNOWN_LICENCES
+from hub.licences import Licence as Licence
+from hub.licences import LicenceError
+from hub.organisations import Organisation as Organisation
+from hub.organisations import organisation_of as organisation_of
+from hub.organisations import slug as slug
+from hub.textfold import fold_indexed
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATASET_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -241,8 +253,23 @@ class DatasetDescription:
     description_ja: str
     description_en: str
     organisation: str
-    licence: str
+    licence: Licence
     keywords: tuple[str, ...]
+
+    def search_columns(self) -> dict[str, str]:
+        """Folded text (:func:`hub.textfold.fold_indexed`) per tier of catalogue search,
+        in ranking order: a title match ranks above a keyword match above a description
+        match (hub.query.catalog). The id counts as title, the publisher as description."""
+
+        def fold(*texts: str) -> str:
+            return " ".join(fold_indexed(t) for t in texts if t)
+
+        return {
+            "search_title": fold(self.id, self.title_ja, self.title_en),
+            "search_keywords": fold(*self.keywords),
+            "search_description": fold(self.description_ja, self.description_en,
+                                       self.organisation),
+        }
 
 
 @dataclass(frozen=True)
@@ -307,6 +334,15 @@ class DatasetDefinition(DatasetDescription):
                 raw=schema.raw,
             )
         geometry = _geometry_source(data.get("geometry", {}), schema, where)
+        try:
+            licence = Licence.from_definition(need("licence"))
+        except LicenceError as exc:
+            raise DefinitionError(f"{where}: {exc}") from exc
+        source = dict(data.get("source", {}))
+        if "licence_url" in source:
+            raise DefinitionError(f"{where}: [source] licence_url is not read; the licence's "
+                                  "URL comes from [licence] id (or [licence] url for "
+                                  "id = \"other\"); say what the file states in [licence] note")
         column_map = dict(data.get("columns", {}))
         bad = {src: dst for src, dst in column_map.items() if dst not in schema.field_names}
         if bad:
@@ -322,13 +358,13 @@ class DatasetDefinition(DatasetDescription):
             description_ja=description.get("ja", ""),
             description_en=description.get("en", ""),
             organisation=need("organisation"),
-            licence=need("licence"),
+            licence=licence,
             keywords=tuple(data.get("keywords", ())),
             schema_path=schema_path,
             schema=schema,
             geometry=geometry,
             column_map=column_map,
-            source=dict(data.get("source", {})),
+            source=source,
             raw=data,
             directory=toml_path.parent,
             on_invalid_optional=policy,

@@ -17,6 +17,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub.cli_people import audit_cmd, keys_app, record_operator_write
+from hub.cli_stats import stats_cmd
+from hub.people.audit import AuditEntry
 from hub.settings import Settings
 
 app = typer.Typer(
@@ -28,6 +31,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="The hub's database: the embedded local cluster or HUB_DATABASE_URL.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.command("stats")(stats_cmd)
+app.command("audit")(audit_cmd)
 
 console = Console(stderr=True)
 out = Console()
@@ -47,7 +53,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 @db_app.command("up")
 def db_up() -> None:
-    """Create (first time) and start the embedded PostGIS cluster, then run migrations.
+    """Create (first time) and start the embedded PostGIS cluster, then run migrations and
+    refold search text written by older folding rules (`hub db refold`).
 
     Does nothing to the cluster when HUB_DATABASE_URL is set (it only migrates that database).
     Safe to run repeatedly.
@@ -68,6 +75,7 @@ def db_up() -> None:
     except ClusterError as exc:
         _fail(str(exc))
     console.print("[green]database ready[/] (migrations applied)")
+    db_refold()
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
@@ -125,12 +133,33 @@ def db_url() -> None:
 
 @db_app.command("migrate")
 def db_migrate() -> None:
-    """Apply catalogue migrations (Alembic) up to the newest revision."""
+    """Apply catalogue migrations (Alembic) up to the newest revision, then refold search
+    text written by older folding rules (`hub db refold`)."""
     from hub.db.engine import database_url
     from hub.db.migrate import upgrade
 
     upgrade(database_url(_settings()))
     console.print("[green]migrations applied[/]")
+    db_refold()
+
+
+@db_app.command("refold")
+def db_refold() -> None:
+    """Rewrite search text folded by older rules: after an upgrade that changed
+    hub/textfold.py or schemas/search-synonyms.toml (docs/architecture.md, "Search folding").
+    Versions already folded by the current rules are left alone."""
+    from etl.refold import refold
+    from hub.db.engine import make_engine
+
+    engine = make_engine(_settings())
+    try:
+        result = refold(engine, progress=lambda dataset, number: console.print(
+            f"refolded {dataset} version {number}"))
+    finally:
+        engine.dispose()
+    if result.datasets or result.versions:
+        console.print(f"[green]search text refolded[/]: {result.datasets} dataset(s) in the "
+                      f"catalogue, {len(result.versions)} version(s) ({result.rows} rows)")
 
 
 # -- validate / publish ----------------------------------------------------------------------
@@ -353,9 +382,18 @@ def publish_cmd(
                                  if with_files else None,
                                  _ckan_after_publish(settings, engine)))
     except Exception as exc:  # the transaction has rolled back; say so plainly
+        record_operator_write(settings, AuditEntry.by_operator(
+            "version.publish", "dataset", dataset_id, "failed", source=file.name,
+            error=str(exc)))
         _fail(f"publish failed, nothing was published: {exc}")
     finally:
         engine.dispose()
+    published = result.version is not None and not result.unchanged
+    record_operator_write(settings, AuditEntry.by_operator(
+        "version.publish", *(("version", f"{dataset_id}/{result.version}") if published
+                             else ("dataset", dataset_id)),
+        "ok" if published else "unchanged", source=file.name,
+        rows=result.row_count, content_sha256=result.content_sha256))
     if report_format == "json":
         out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     elif result.unchanged:
@@ -484,9 +522,14 @@ def withdraw_cmd(
     try:
         result = withdraw(engine, dataset_id, version, reason)
     except WithdrawRefused as exc:
+        record_operator_write(settings, AuditEntry.by_operator(
+            "version.withdraw", "version", f"{dataset_id}/{version}", "failed", reason=reason,
+            error=str(exc)))
         _fail(str(exc), code=2)
     finally:
         engine.dispose()
+    record_operator_write(settings, AuditEntry.by_operator(
+        "version.withdraw", "version", f"{dataset_id}/{version}", reason=reason))
     store_for(settings).delete_group(version_group(dataset_id, version))
     current = result.current_version
     console.print(f"[yellow]withdrawn[/] {dataset_id} version {version}; latest is now "

@@ -29,7 +29,7 @@ def transit_definition(tmp: Path, dataset_id: str, *, fmt: str = "gtfs",
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "dataset.toml").write_text(
         f'id = "{dataset_id}"\nformat = "{fmt}"\nschema = "{schema}"\n'
-        'organisation = "テスト (Test)"\nlicence = "CC0"\n'
+        'organisation = "テスト (Test)"\n[licence]\nid = "CC0-1.0"\n'
         '[title]\nja = "テスト"\nen = "Test"\n' + extra,
         encoding="utf-8")
     return DatasetDefinition.load(folder / "dataset.toml", SCHEMAS)

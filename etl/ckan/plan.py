@@ -17,14 +17,12 @@ editor adds (other extras, other resources, maintainer ...) is kept on update.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hub.catalog import DatasetDescription
+from hub.catalog import DatasetDescription, ckan_tags, organisation_of, slug
 
 Action = Literal["create", "update", "unchanged", "delete", "conflict"]
 
@@ -38,57 +36,14 @@ RESOURCE_FIELDS = ("name", "url", "format", "size", "hash", "description", "mime
 # CKAN validators (ckan/logic/validators.py): names are 2-100 of [a-z0-9_-]; tags are 2-100 of
 # unicode word characters, spaces, hyphens, underscores and dots.
 _NAME_OK = re.compile(r"^[a-z0-9_-]{2,100}$")
-_TAG_BAD = re.compile(r"[^\w \-.]", re.UNICODE)
-TAG_MIN, TAG_MAX = 2, 100
-
-# Hub licence text -> CKAN's default licence ids (ckan/model/license.py). Checked in order:
-# the first pattern found anywhere in the (NFKC, lower-cased) text wins.
-LICENCE_PATTERNS: tuple[tuple[str, str], ...] = (
-    (r"cc[ -]?by[ -]?nc", "cc-nc"),
-    (r"cc[ -]?by[ -]?sa", "cc-by-sa"),
-    (r"cc[ -]?0|cc[ -]?zero|public domain dedication", "cc-zero"),
-    (r"cc[ -]?by|creative ?commons attribution|creativecommons\.org/licenses/by/", "cc-by"),
-    (r"odbl|open database licen", "odc-odbl"),
-    (r"pddl", "odc-pddl"),
-    (r"odc[ -]?by", "odc-by"),
-    (r"open government licen|\bogl\b", "uk-ogl"),
-    (r"gfdl|gnu free documentation", "gfdl"),
-    (r"公共データ利用規約|政府標準利用規約", "other-open"),
-)
-
 
 # -- naming rules ---------------------------------------------------------------------------
 
 
-def slug(text: str, *, fallback_prefix: str = "x", max_length: int = 100) -> str:
-    """A CKAN-valid name derived stably from ``text``.
-
-    ASCII letters and digits survive (after NFKC, lower-cased), runs of anything else become
-    one ``-``. Text with a parenthesised ASCII part, as the hub's organisations are written
-    (``神戸市 (Kobe City)``), uses that part: ``kobe-city``. Text with too little ASCII
-    (``焼津市``) gets ``<prefix>-<first 10 hex of its SHA-1>``, stable across runs.
-    """
-    normalised = unicodedata.normalize("NFKC", text).strip()
-    bracketed = re.findall(r"\(([^()]*)\)", normalised)
-    candidates = [b for b in bracketed if re.search(r"[A-Za-z]", b)] + [normalised]
-    for candidate in candidates:
-        ascii_only = re.sub(r"[^a-z0-9]+", "-", candidate.lower()).strip("-")
-        if len(ascii_only) >= 2 and _ascii_share(candidate) >= 0.5:
-            return ascii_only[:max_length].strip("-")
-    digest = hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:10]
-    return f"{fallback_prefix}-{digest}"
-
-
-def _ascii_share(text: str) -> float:
-    letters = [c for c in text if not c.isspace() and c not in "()-_.,/"]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if c.isascii()) / len(letters)
-
-
 def organisation_name(organisation: str) -> str:
-    """The CKAN organisation name of a hub organisation text (see :func:`slug`)."""
-    return slug(organisation, fallback_prefix="org")
+    """The CKAN organisation name of a hub organisation text: the one rule
+    (``hub.organisations``) the CKAN read API and DCAT use too."""
+    return organisation_of(organisation).name
 
 
 def package_name(dataset_id: str) -> str:
@@ -97,30 +52,6 @@ def package_name(dataset_id: str) -> str:
     if _NAME_OK.match(name):
         return name
     return slug(dataset_id, fallback_prefix="dataset")
-
-
-def clean_tags(keywords: Iterable[str]) -> list[str]:
-    """Keywords as CKAN accepts tags: characters CKAN rejects become spaces, whitespace is
-    collapsed, too short ones are dropped, too long ones cut; duplicates removed; sorted."""
-    seen: dict[str, str] = {}
-    for keyword in keywords:
-        tag = _TAG_BAD.sub(" ", unicodedata.normalize("NFKC", str(keyword)))
-        tag = re.sub(r"\s+", " ", tag).strip()[:TAG_MAX].strip()
-        if len(tag) >= TAG_MIN:
-            seen.setdefault(tag.lower(), tag)
-    return sorted(seen.values())
-
-
-def licence_id(licence: str) -> str:
-    """A CKAN licence id for the hub's licence text; ``notspecified`` when unknown or unverified
-    (the text itself is kept in the ``hub_licence`` extra, so nothing is lost)."""
-    text = unicodedata.normalize("NFKC", licence).lower()
-    if "unverified" in text or "未確認" in text:
-        return "notspecified"
-    for pattern, ckan_id in LICENCE_PATTERNS:
-        if re.search(pattern, text):
-            return ckan_id
-    return "notspecified"
 
 
 # -- desired state --------------------------------------------------------------------------
@@ -175,7 +106,7 @@ class DesiredOrganisation:
 def desired_organisation(dataset: HubDataset, override: str | None = None) -> DesiredOrganisation:
     """The organisation a dataset goes to: ``override`` (``--organization``) or its own."""
     if override:
-        return DesiredOrganisation(name=slug(override, fallback_prefix="org"), title=override)
+        return DesiredOrganisation(name=organisation_name(override), title=override)
     return DesiredOrganisation(name=organisation_name(dataset.organisation),
                                title=dataset.organisation)
 
@@ -188,7 +119,7 @@ def desired_package(dataset: HubDataset, organisation: DesiredOrganisation) -> d
         "hub_version": str(dataset.version),
         "hub_content_sha256": dataset.content_sha256,
         "hub_url": dataset.url,
-        "hub_licence": dataset.licence,
+        "hub_licence": dataset.licence.id,
         "title_en": dataset.title_en,
         MANAGED_MARK: "true",
     }
@@ -197,8 +128,8 @@ def desired_package(dataset: HubDataset, organisation: DesiredOrganisation) -> d
         "title": dataset.title_ja or dataset.title_en,
         "notes": notes,
         "owner_org": organisation.name,
-        "license_id": licence_id(dataset.licence),
-        "tags": clean_tags(dataset.keywords),
+        "license_id": dataset.licence.ckan_id,
+        "tags": ckan_tags(dataset.keywords),
         "extras": extras,
         "resources": [r.as_ckan(dataset.version) for r in dataset.resources],
     }

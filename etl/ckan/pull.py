@@ -34,7 +34,7 @@ import requests
 from sqlalchemy import Engine
 
 from etl.ckan.client import CkanClient, CkanError, scrub
-from hub.catalog import DATASET_ID, RESERVED_COLUMNS, DatasetDefinition
+from hub.catalog import DATASET_ID, RESERVED_COLUMNS, DatasetDefinition, Licence
 
 PullStatus = Literal["published", "imported", "planned", "exists", "skipped", "failed"]
 MAX_DOWNLOAD_BYTES = 512 * 1024 * 1024
@@ -200,6 +200,13 @@ def _filename(resource: Mapping[str, Any], dataset_id: str) -> str:
     return name
 
 
+def _licence_table(licence: Licence) -> dict[str, str]:
+    """The ``[licence]`` table of a pulled definition (keys without a value left out)."""
+    table = {"id": licence.id, "note": licence.note, "title": licence.title,
+             "url": licence.url}
+    return {k: v for k, v in table.items() if v}
+
+
 def _text(value: Any) -> str:
     return str(value).strip() if value else ""
 
@@ -280,8 +287,7 @@ def _pull_one(client: CkanClient, org: Mapping[str, Any], package: Mapping[str, 
             "id": dataset_id,
             "schema": schema_name,
             "organisation": _text(org.get("title")) or str(org["name"]),
-            "licence": _text(package.get("license_title")) or _text(package.get("license_id"))
-            or "not specified (imported from CKAN)",
+            "licence": _licence_table(Licence.from_ckan(package)),
             "keywords": [t["name"] for t in package.get("tags") or []],
             "title": {"ja": title, "en": _text(extras.get("title_en")) or title},
             "description": {"ja": _text(package.get("notes")),

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from etl.ckan.plan import HubDataset, ResourceSpec
-from hub.catalog import PublishedVersion
+from hub.catalog import Licence, PublishedVersion
 from hub.db.tables import datasets, versions
 
 # Format of a bulk file -> (CKAN format label, title, media type). Labels are what CKAN's
@@ -108,7 +108,7 @@ def hub_datasets(
             description_ja=row["description_ja"] or "",
             description_en=row["description_en"] or "",
             organisation=row["organisation"],
-            licence=row["licence"],
+            licence=Licence.from_columns(row),
             keywords=tuple(row["keywords"] or ()),
             version=version.version,
             content_sha256=version.content_sha256,

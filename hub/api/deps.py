@@ -15,6 +15,8 @@ from fastapi import Depends, Request
 from hub.data import Data
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tiles import Tiles
+from hub.query.model import PageLimits
+from hub.query.params import Dialect
 from hub.settings import Settings
 
 
@@ -24,6 +26,11 @@ def get_data(request: Request) -> Data:
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def page_limits(request: Request, dialect: Dialect) -> PageLimits:
+    """The records limits of ``dialect``'s surface, built from settings by ``create_app``."""
+    return request.app.state.page_limits[dialect.name]
 
 
 def base_url(request: Request) -> str:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from hub.catalog import PublishedVersion
+from hub.catalog import Licence, PublishedVersion
 
 PROFILE = "data-package"
 RESOURCE_PROFILE = "tabular-data-resource"
@@ -60,11 +60,11 @@ def descriptor(
 ) -> dict[str, Any]:
     """``datapackage.json`` for one version; ``resources`` carry name, path, bytes, hash."""
     definition = dataset.get("definition") or {}
-    licence: dict[str, Any] = {"title": dataset["licence"]}
-    if definition.get("licence_url"):
-        licence["path"] = definition["licence_url"]
-    else:
-        licence["name"] = dataset["licence"]
+    stated = Licence.from_columns(dataset)
+    # ``name`` is the licence id (SPDX where it has one), ``path`` its text, ``title`` for people.
+    licence: dict[str, Any] = {"name": stated.id, "title": stated.label}
+    if stated.document_url:
+        licence["path"] = stated.document_url
     source = definition.get("source") or {}
     sources = [{"title": version.meta.get("source_name") or "source"}]
     if source.get("url"):

@@ -39,6 +39,7 @@ from sqlalchemy.types import Boolean
 from hub.catalog import SchemaField, TableSchema
 from hub.query.geodesic import geography_of, within_metres
 from hub.query.model import QueryError
+from hub.query.values import parse_value
 
 GEOMETRY_PROPERTY = "geometry"
 GEOMETRY_ALIASES = frozenset({"geometry", "geom"})
@@ -381,68 +382,50 @@ def _show(node: Any) -> str:
 
 def _date(value: Any) -> date:
     try:
-        return date.fromisoformat(str(value))
+        return parse_value("date", str(value))
     except ValueError:
         raise _error(f"invalid DATE {value!r} (expected YYYY-MM-DD)") from None
 
 
 def _timestamp(value: Any) -> datetime:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_value("datetime", str(value))
     except ValueError:
         raise _error(f"invalid TIMESTAMP {value!r} (expected RFC 3339)") from None
 
 
 def _convert(field: SchemaField, value: Any, op: str) -> Any:
-    """A literal compared with ``field``, in the field's Python type (CQL2 numbers arrive as
-    floats; dates may arrive as text, e.g. GDAL sends ``'2020-01-01T'``)."""
+    """A literal compared with ``field``, in the field's Python type.
+
+    Text goes through the records parameters' converter (:mod:`hub.query.values`); GDAL
+    writes dates as ``'2020-01-01T'``, so a bare trailing ``T`` is dropped first, and a date
+    field compared with a timestamp compares its day. JSON numbers and booleans arrive
+    typed and are only checked against the field type.
+    """
     if value is None or isinstance(value, dict):
         return value  # NULL, another property or CASEI(...)
-    name = field.name
     try:
+        if isinstance(value, str):
+            text = value.removesuffix("T")
+            if field.type == "date":
+                text = text.split("T")[0]
+            return parse_value(field.type, text)
         match field.type:
-            case "string":
-                if isinstance(value, str):
-                    return value
-            case "integer" | "year":
-                if isinstance(value, bool):
-                    raise ValueError
-                if isinstance(value, int | float):
-                    return int(value) if float(value).is_integer() else float(value)
-                if isinstance(value, str):
-                    return int(value)
-            case "number":
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    return float(value)
-                if isinstance(value, str):
-                    return float(value)
-            case "boolean":
-                if isinstance(value, bool):
-                    return value
-                if isinstance(value, str) and value.lower() in ("true", "false"):
-                    return value.lower() == "true"
-            case "date":
-                if isinstance(value, datetime):
-                    return value.date()
-                if isinstance(value, date):
-                    return value
-                if isinstance(value, str):
-                    return date.fromisoformat(value.rstrip("T").split("T")[0])
-            case "datetime":
-                if isinstance(value, datetime):
-                    return value
-                if isinstance(value, date):
-                    return datetime(value.year, value.month, value.day)
-                if isinstance(value, str):
-                    return datetime.fromisoformat(value.rstrip("T").replace("Z", "+00:00"))
-            case "time":
-                if isinstance(value, str):
-                    from datetime import time
-
-                    return time.fromisoformat(value)
+            case "integer" | "year" if isinstance(value, int | float) \
+                    and not isinstance(value, bool):
+                return int(value) if float(value).is_integer() else float(value)
+            case "number" if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+            case "boolean" if isinstance(value, bool):
+                return value
+            case "date" if isinstance(value, date):
+                return value.date() if isinstance(value, datetime) else value
+            case "datetime" if isinstance(value, date):
+                return value if isinstance(value, datetime) \
+                    else datetime(value.year, value.month, value.day)
     except ValueError:
         pass
-    raise _error(f"value {_show(value)} cannot be compared ({op}) with property '{name}' "
+    raise _error(f"value {_show(value)} cannot be compared ({op}) with property '{field.name}' "
                  f"of type {field.type}")
 
 

@@ -7,15 +7,15 @@ bound values. Field names in here have already been checked against the version'
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-Operator = Literal[
-    "exact", "not", "lt", "lte", "gt", "gte", "in", "notin", "isnull", "contains", "startswith"
-]
-OPERATORS: tuple[str, ...] = (
-    "exact", "not", "lt", "lte", "gt", "gte", "in", "notin", "isnull", "contains", "startswith"
-)
+from shapely.geometry.base import BaseGeometry
+
+if TYPE_CHECKING:
+    from hub.settings import Settings
+
+OverLimit = Literal["clamp", "refuse"]
 
 
 class QueryError(ValueError):
@@ -32,8 +32,28 @@ class PropertyFilter:
     """``field <op> value``; ``value`` is already converted to the field's Python type."""
 
     field: str
-    op: Operator
+    op: str  # a name of hub.query.operators.OPERATORS
     value: Any
+
+
+@dataclass(frozen=True)
+class PageLimits:
+    """How many records a page holds and how far a radius reaches, built once from settings.
+
+    ``over_limit`` says what a ``limit`` above ``maximum`` gets: ``refuse`` (a 400 naming the
+    maximum) or ``clamp`` (the maximum; OGC API Features lets servers do that and GDAL/QGIS
+    ask for large pages expecting it).
+    """
+
+    default: int
+    maximum: int
+    max_radius_m: float
+    over_limit: OverLimit = "refuse"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, over_limit: OverLimit) -> PageLimits:
+        return cls(settings.default_limit, settings.max_limit, settings.max_radius_m,
+                   over_limit)
 
 
 @dataclass(frozen=True)
@@ -79,12 +99,18 @@ class NearSet:
     """Records must lie within ``radius_m`` of ANY geometry of a reference set, e.g. the stops
     of a bus route in another dataset. ``reference`` is a SELECT of (``ref_id``, ``ref_name``,
     ``geom``) built by :mod:`hub.query.transit`; ``id_label``/``name_label`` name the output
-    columns that report the nearest reference (``nearest_stop_id`` ...)."""
+    columns that report the nearest reference (``nearest_stop_id`` ...).
+
+    The answer depends on the reference dataset too: ``content_sha256`` is that version's
+    content hash (part of the ETag) and ``pinned`` says the request named the version, so
+    the answer can never change."""
 
     reference: Any
     radius_m: float
     id_label: str = "nearest_id"
     name_label: str = "nearest_name"
+    content_sha256: str = ""
+    pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,12 +119,12 @@ class FeatureQuery:
     q: str | None = None
     bbox: tuple[float, float, float, float] | None = None  # minlon, minlat, maxlon, maxlat
     near: Near | None = None
-    within_wkt: str | None = None  # polygon in EPSG:4326, validated
+    within: BaseGeometry | None = None  # valid (multi)polygon, lon lat EPSG:4326
+    intersects: BaseGeometry | None = None  # valid geometry, lon lat EPSG:4326
     sort: tuple[SortKey, ...] = ()
     fields: tuple[str, ...] | None = None  # None: all schema fields
     limit: int = 100
     cursor: Cursor | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     # A CQL2 filter as CQL2-JSON (the standard's own tree, whatever encoding it came in),
     # with every property already checked against the schema (hub.query.cql2).
     cql2: dict[str, Any] | None = None
@@ -113,7 +139,7 @@ class FeatureQuery:
     @property
     def is_unfiltered(self) -> bool:
         """True when every row of the version matches (so the stored row count is exact)."""
-        return not (self.filters or self.q or self.bbox or self.within_wkt
+        return not (self.filters or self.q or self.bbox or self.within is not None
                     or (self.near and self.near.radius_m is not None)
-                    or self.extra.get("intersects") or self.cql2 is not None
+                    or self.intersects is not None or self.cql2 is not None
                     or self.near_set is not None or self.member_of is not None)

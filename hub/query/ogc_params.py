@@ -1,17 +1,16 @@
-"""OGC API - Features query parameters -> the same :class:`FeatureQuery` as ``/v1``.
+"""What OGC API - Features adds to the records parameters: CRSs (Part 2), ``bbox`` in any
+supported CRS, ``datetime`` intervals (Part 1) and collection ids.
 
-Part 1 (``bbox``, ``datetime``, ``limit``, ``field=value``), Part 2 (``crs``, ``bbox-crs``)
-and Part 3 (``filter``, ``filter-lang``, ``filter-crs``). Property filters and the cursor are
-handed to :func:`hub.query.params.parse_records_query`, so names are checked and values typed
-exactly as in ``/v1``; what is OGC-specific is only translated here. Query values (bbox,
-filter geometries) are reprojected into CRS84, never the stored column.
+:func:`hub.query.params.parse_records_query` reads these for every surface (``/v1``'s
+``bbox`` is CRS84, the default here). Query values (bbox, filter geometries) are reprojected
+into CRS84, never the stored column.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -20,10 +19,9 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from hub.catalog import PublishedVersion, SchemaField, TableSchema
-from hub.query.cql2 import parse_cql2
-from hub.query.model import FeatureQuery, OutputCrs, PropertyFilter, QueryError
-from hub.query.params import parse_records_query
+from hub.catalog import SchemaField, TableSchema
+from hub.query.model import OutputCrs, PropertyFilter, QueryError
+from hub.query.values import parse_value
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
@@ -55,15 +53,13 @@ SUPPORTED_CRS: tuple[SupportedCrs, ...] = (
                  "WGS 84 / Pseudo-Mercator (EPSG:3857)"),
 )
 _BY_URI = {c.uri: c for c in SUPPORTED_CRS}
+CRS84_CRS = _BY_URI[CRS84]
 # Lenient spellings clients use: EPSG:4326, OGC:CRS84, https://, [EPSG:4326] safe CURIEs.
 _ALIASES = {
     "ogc:crs84": CRS84, "crs84": CRS84, "urn:ogc:def:crs:ogc:1.3:crs84": CRS84,
     **{f"epsg:{c.srid}": c.uri for c in SUPPORTED_CRS if c.uri != CRS84},
     **{f"urn:ogc:def:crs:epsg::{c.srid}": c.uri for c in SUPPORTED_CRS if c.uri != CRS84},
 }
-
-OGC_PARAMETERS = frozenset({"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter",
-                            "filter-lang", "filter-crs"})
 
 
 def crs_by_uri(raw: str, parameter: str) -> SupportedCrs:
@@ -111,109 +107,54 @@ def temporal_field(schema: TableSchema) -> SchemaField | None:
     return None
 
 
-@dataclass(frozen=True)
-class ItemsRequest:
-    query: FeatureQuery
-    crs: SupportedCrs  # what the geometries are written in (Content-Crs)
-
-
-def parse_items_query(
-    items: Iterable[tuple[str, str]], version: PublishedVersion, *,
-    default_limit: int, max_limit: int, max_radius_m: float,
-) -> ItemsRequest:
-    """Parse an ``/items`` query string; raise :class:`QueryError` naming the parameter."""
-    pairs = list(items)
-    single: dict[str, str] = {}
-    rest: list[tuple[str, str]] = []
-    for key, value in pairs:
-        if key in OGC_PARAMETERS:
-            if key in single:
-                raise QueryError(f"parameter '{key}' given more than once", key)
-            single[key] = value
-        else:
-            rest.append((key, value))
-    if single.get("f", "json") not in ("json", "geojson"):
-        raise QueryError(f"unknown format f={single['f']!r}; formats are: json, geojson", "f")
-
-    limit = _parse_limit(single.get("limit"), default_limit, max_limit)
-    query = parse_records_query(
-        [*rest, ("limit", str(limit))], version.schema, has_geometry=version.has_geometry,
-        default_limit=default_limit, max_limit=max_limit, max_radius_m=max_radius_m,
-    )
-    crs = crs_by_uri(single["crs"], "crs") if "crs" in single else _BY_URI[CRS84]
-    changes: dict[str, object] = {"output_crs": crs.output}
-    if "bbox" in single:
-        bbox_crs = crs_by_uri(single["bbox-crs"], "bbox-crs") if "bbox-crs" in single \
-            else _BY_URI[CRS84]
-        changes["bbox"] = parse_bbox(single["bbox"], bbox_crs, version.has_geometry)
-    elif "bbox-crs" in single:
-        raise QueryError("parameter 'bbox-crs' needs 'bbox'", "bbox-crs")
-    if "datetime" in single:
-        changes["filters"] = query.filters + datetime_filters(single["datetime"], version.schema)
-    if "filter" in single:
-        filter_crs = crs_by_uri(single["filter-crs"], "filter-crs") if "filter-crs" in single \
-            else _BY_URI[CRS84]
-        lang = single.get("filter-lang", "cql2-text")
-        changes["cql2"] = parse_cql2(single["filter"], lang, version.schema,
-                                     has_geometry=version.has_geometry,
-                                     to_crs84=to_crs84(filter_crs))
-    elif "filter-lang" in single or "filter-crs" in single:
-        raise QueryError("parameters 'filter-lang' and 'filter-crs' need 'filter'", "filter")
-    return ItemsRequest(replace(query, **changes), crs)  # type: ignore[arg-type]
-
-
-def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
-    """OGC clients may ask for more than the server gives: clamp to the maximum (Part 1
-    allows it) rather than refuse, so GDAL/QGIS paging with large pages keeps working."""
-    if raw is None:
-        return default
+def number_in(text: str, what: str, param: str) -> float:
+    """A finite number written in parameter ``param``, or a 400 naming it."""
     try:
-        limit = int(raw)
+        value = float(text)
     except ValueError:
-        raise QueryError(f"parameter 'limit' must be an integer, not {raw!r}", "limit") from None
-    if limit < 1:
-        raise QueryError(f"parameter 'limit' must be at least 1, not {limit}", "limit")
-    return min(limit, maximum)
+        raise QueryError(f"{what} in '{param}' is not a number: {text!r}", param) from None
+    if not math.isfinite(value):
+        raise QueryError(f"{what} in '{param}' is not a finite number", param)
+    return value
 
 
-def parse_bbox(raw: str, crs: SupportedCrs, has_geometry: bool) -> tuple[float, ...]:
-    """``bbox`` in ``crs`` axis order (4 or 6 numbers) -> (minlon, minlat, maxlon, maxlat)."""
-    if not has_geometry:
-        raise QueryError("parameter 'bbox' needs a collection with geometry", "bbox")
+def parse_bbox(raw: str, crs: SupportedCrs) -> tuple[float, float, float, float]:
+    """``bbox`` in ``crs`` axis order (4 numbers, or 6 with heights) -> (minlon, minlat,
+    maxlon, maxlat). A box reaching past the world is cut to it (map clients zoomed out send
+    such boxes); one wholly outside it is refused."""
     parts = raw.split(",")
     if len(parts) not in (4, 6):
-        raise QueryError(f"parameter 'bbox' must have 4 or 6 numbers, got {len(parts)}", "bbox")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise QueryError(f"parameter 'bbox' has a value that is not a number: {raw!r}",
-                         "bbox") from None
-    if not all(math.isfinite(v) for v in values):
-        raise QueryError("parameter 'bbox' must be finite numbers", "bbox")
+        raise QueryError(
+            "parameter 'bbox' must be minLon,minLat,maxLon,maxLat (4 numbers, or 6 with "
+            f"heights; in the axis order of bbox-crs), got {len(parts)}", "bbox")
+    values = [number_in(p, "a coordinate", "bbox") for p in parts]
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
     a, b, c, d = values
-    if a > c or b > d:
-        raise QueryError("parameter 'bbox' lower corner must be below and left of the upper "
-                         "corner (antimeridian-crossing boxes are not supported)", "bbox")
+    if a > c:
+        raise QueryError("bbox minLon is greater than maxLon (antimeridian-crossing boxes are "
+                         "not supported; check the axis order of bbox-crs)", "bbox")
+    if b > d:
+        raise QueryError("bbox minLat is greater than maxLat (check the axis order of "
+                         "bbox-crs: EPSG:4326 is lat,lon)", "bbox")
     if crs.uri != CRS84:
         # Mercator and lat/lon axes are separable, so the transformed corners bound exactly.
         a, b, c, d = _transformer(crs.uri).transform_bounds(a, b, c, d)
         if not all(math.isfinite(v) for v in (a, b, c, d)):
             raise QueryError("parameter 'bbox' lies outside the area of bbox-crs", "bbox")
-    minlon, minlat = max(a, -180.0), max(b, -90.0)
-    maxlon, maxlat = min(c, 180.0), min(d, 90.0)
-    if minlon > maxlon or minlat > maxlat:
-        raise QueryError("parameter 'bbox' lies outside the world (check the axis order of "
-                         "bbox-crs: EPSG:4326 is lat,lon)", "bbox")
-    return (minlon, minlat, maxlon, maxlat)
+    if b > 90 or d < -90:
+        raise QueryError("bbox latitudes lie outside -90..90 (order is minLon,minLat,"
+                         "maxLon,maxLat)", "bbox")
+    if a > 180 or c < -180:
+        raise QueryError("bbox longitudes lie outside -180..180", "bbox")
+    return (max(a, -180.0), max(b, -90.0), min(c, 180.0), min(d, 90.0))
 
 
 def _instant(text: str, field: SchemaField) -> date | datetime | None:
     if text in ("..", ""):
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = parse_value("datetime", text)
     except ValueError:
         raise QueryError(
             f"parameter 'datetime' has an invalid RFC 3339 date or timestamp: {text!r}",

@@ -1,9 +1,17 @@
-"""HTTP query parameters -> :class:`FeatureQuery`, checking every name and value.
+"""HTTP query parameters -> :class:`FeatureQuery`: the one parser of ``/v1`` records, OGC
+``/items`` and OGC tiles, checking every name and value.
 
-Property filters follow datasette's ``field__op=value`` convention (``category=cafe``,
-``floors__gte=2``, ``ward__in=中央区,東区``, ``phone__isnull=true``) because it needs no
-escaping, reads well in a URL and leaves plain ``field=value`` for the common case. Every
-field name is checked against the version's schema here, so nothing unknown reaches SQL.
+Each surface is a :class:`Dialect`: the parameter names it accepts and the concept each one
+sets (OGC's ``sortby`` is ``/v1``'s ``sort``, ``properties`` is ``fields``), its formats and
+what an over-large ``limit`` gets. Everything else is shared, so ``near_route`` or ``radius``
+mean the same on every surface. Property filters follow datasette's ``field__op=value``
+(:mod:`hub.query.operators`). A parameter is applied or refused with a :class:`QueryError`
+naming it; none is ever dropped: a name that is neither the dialect's nor a schema field is
+refused (OGC API Features recommends 400 for unknown parameters; GDAL, OWSLib and QGIS only
+send standard ones).
+
+``near_route``/``near_stop`` name stops of another dataset; looking them up needs the
+catalogue, so the caller passes a :class:`ReferenceResolver` and the parser stays pure.
 """
 
 from __future__ import annotations
@@ -11,36 +19,103 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 import shapely
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
-from hub.catalog import SchemaField, TableSchema
+from hub.catalog import TableSchema
+from hub.query.cql2 import parse_cql2
 from hub.query.model import (
-    OPERATORS,
     Cursor,
     FeatureQuery,
     Near,
     NearSet,
+    OverLimit,
+    PageLimits,
     PropertyFilter,
     QueryError,
     SortKey,
 )
-
-RESERVED = frozenset(
-    {"q", "bbox", "near", "radius", "within", "intersects", "sort", "fields", "limit",
-     "cursor", "f", "count", "near_route", "near_stop"}
+from hub.query.ogc_params import (
+    CRS84_CRS,
+    crs_by_uri,
+    datetime_filters,
+    number_in,
+    parse_bbox,
+    to_crs84,
 )
+from hub.query.operators import MAX_LIST_VALUES, OPERATORS
+from hub.query.values import parse_flag, parse_value, type_error_detail
+from hub.textfold import fold_query
+
 MAX_POLYGON_VERTICES = 10_000
-TRUE_WORDS = {"true", "1", "yes", "t"}
-FALSE_WORDS = {"false", "0", "no", "f"}
-ORDERABLE_OPS = {"lt", "lte", "gt", "gte"}
-TEXT_OPS = {"contains", "startswith"}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What one surface calls its records parameters.
+
+    ``parameters`` maps each accepted name to the concept it sets (the names of
+    :data:`CONCEPTS`); ``formats`` are the values of ``f`` the parser checks (None: the
+    route negotiates ``f`` with ``Accept``); ``over_limit`` is the surface's answer to a
+    ``limit`` above the maximum (:class:`PageLimits`).
+    """
+
+    name: str
+    parameters: Mapping[str, str]
+    formats: tuple[str, ...] | None = None
+    over_limit: OverLimit = "refuse"
+    spellings: Mapping[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spellings", {c: n for n, c in self.parameters.items()})
+
+
+# Filters every surface shares (by the same names).
+_FILTERS = {name: name for name in (
+    "q", "bbox", "near", "radius", "within", "intersects", "near_route", "near_stop")}
+_OGC_FILTERS = {**_FILTERS, "bbox-crs": "bbox-crs", "datetime": "datetime",
+                "filter": "filter", "filter-lang": "filter-lang", "filter-crs": "filter-crs"}
+_PAGING = {"limit": "limit", "cursor": "cursor"}
+
+V1 = Dialect("v1", {**_FILTERS, **_PAGING, "sort": "sort", "fields": "fields", "f": "f"})
+OGC_ITEMS = Dialect(
+    "ogc-items",
+    {**_OGC_FILTERS, **_PAGING, "sortby": "sort", "properties": "fields", "crs": "crs",
+     "f": "f"},
+    formats=("json", "geojson"), over_limit="clamp",
+)
+# A tile holds every matching feature: filters only (no page, order, projection or format).
+OGC_TILES = Dialect("ogc-tiles", _OGC_FILTERS)
+DIALECTS = (V1, OGC_ITEMS, OGC_TILES)
+# One record by its key takes no filters, only how to write it.
+V1_RECORD = Dialect("v1-record", {"f": "f"})
+OGC_ITEM = Dialect("ogc-item", {"crs": "crs", "f": "f"}, formats=("json", "geojson"))
+
+
+@dataclass(frozen=True)
+class NearReference:
+    """``<dataset>[@<version>]:<id>`` of ``near_route`` (a route id) or ``near_stop`` (a
+    stop or station id) in a GTFS dataset, as written; resolving it is the resolver's job."""
+
+    parameter: str  # near_route | near_stop
+    dataset_id: str
+    version: int | None
+    key: str
+
+
+class ReferenceResolver(Protocol):
+    """Turns a :class:`NearReference` into the set of geometries records must lie near.
+
+    Raises :class:`QueryError` naming ``reference.parameter`` when the dataset, version or
+    id does not exist or has no located stops."""
+
+    def near_set(self, reference: NearReference, radius_m: float) -> NearSet: ...
 
 
 def parse_records_query(
@@ -48,125 +123,139 @@ def parse_records_query(
     schema: TableSchema,
     *,
     has_geometry: bool,
-    default_limit: int,
-    max_limit: int,
-    max_radius_m: float,
-    near_set: NearSet | None = None,
+    limits: PageLimits,
+    dialect: Dialect = V1,
+    resolver: ReferenceResolver | None = None,
 ) -> FeatureQuery:
-    """Parse query-string pairs; raise :class:`QueryError` naming the parameter on any fault.
-
-    ``near_set`` is a reference set the caller already resolved from ``near_route`` /
-    ``near_stop`` (it needs the database); its radius came from ``radius``.
-    """
-    pairs = list(items)
-    for key, value in pairs:
+    """Parse query-string pairs; raise :class:`QueryError` naming the parameter on any fault."""
+    given: dict[str, tuple[str, str]] = {}  # concept -> (name as given, value)
+    filters: list[PropertyFilter] = []
+    for key, value in items:
         if "\x00" in key or "\x00" in value:
             raise QueryError(f"parameter {key!r} contains a NUL character", key)
-    single: dict[str, str] = {}
-    filters: list[PropertyFilter] = []
-    for key, value in pairs:
-        if key in RESERVED:
-            if key in single:
-                raise QueryError(f"parameter '{key}' given more than once", key)
-            single[key] = value
+        concept = dialect.parameters.get(key)
+        if concept is None:
+            filters.append(_parse_filter(key, value, schema, dialect))
             continue
-        filters.append(_parse_filter(key, value, schema))
+        if concept in given:
+            raise QueryError(f"parameter '{key}' given more than once", key)
+        given[concept] = (key, value)
+    raw = {concept: value for concept, (_, value) in given.items()}
+    name = {concept: key for concept, (key, _) in given.items()}
 
-    if near_set is not None:
-        if "near" in single:
-            raise QueryError("use either 'near' or 'near_route'/'near_stop', not both", "near")
-        near = None
-    else:
-        near = _parse_near(single, max_radius_m, has_geometry)
+    if dialect.formats is not None and raw.get("f", dialect.formats[0]) not in dialect.formats:
+        raise QueryError(f"unknown format f={raw['f']!r}; formats are: "
+                         f"{', '.join(dialect.formats)}", "f")
+    near, near_set = _parse_nearness(raw, has_geometry, limits, resolver)
+    if near is not None and near.radius_m is None and "sort" not in dialect.spellings:
+        raise QueryError("parameter 'near' without 'radius' only orders records, and this "
+                         "request has no order; add 'radius'", "near")
+    if "datetime" in raw:
+        filters += datetime_filters(raw["datetime"], schema)
+    crs = crs_by_uri(raw["crs"], "crs") if "crs" in raw else CRS84_CRS
+    sort_param = name.get("sort", dialect.spellings.get("sort", "sort"))
     query = FeatureQuery(
         filters=tuple(filters),
-        q=_parse_q(single.get("q")),
-        bbox=_parse_bbox(single["bbox"], has_geometry) if "bbox" in single else None,
+        q=_parse_q(raw.get("q")),
+        bbox=_parse_bbox(raw, has_geometry),
         near=near,
-        within_wkt=_parse_polygon(single["within"], "within", has_geometry)
-        if "within" in single else None,
-        sort=_parse_sort(single.get("sort"), schema, near or near_set),
-        fields=_parse_fields(single.get("fields"), schema),
-        limit=_parse_limit(single.get("limit"), default_limit, max_limit),
-        extra={"intersects": _parse_polygon(single["intersects"], "intersects", has_geometry,
-                                            polygonal=False)}
-        if "intersects" in single else {},
+        within=_parse_geometry(raw["within"], "within", has_geometry, polygonal=True)
+        if "within" in raw else None,
+        intersects=_parse_geometry(raw["intersects"], "intersects", has_geometry,
+                                   polygonal=False)
+        if "intersects" in raw else None,
+        sort=_parse_sort(raw.get("sort"), schema, near or near_set, sort_param),
+        fields=_parse_fields(raw.get("fields"), schema, name.get("fields", "fields")),
+        limit=_parse_limit(raw.get("limit"), limits),
+        cql2=_parse_filter_expression(raw, schema, has_geometry),
+        output_crs=crs.output,
         near_set=near_set,
     )
-    if "cursor" in single:
-        query = FeatureQuery(**{**query.__dict__, "cursor": decode_cursor(single["cursor"], query)})
+    if "cursor" in raw:
+        query = replace(query, cursor=decode_cursor(raw["cursor"], query, schema))
     return query
+
+
+def check_record_parameters(params: Mapping[str, str], dialect: Dialect) -> None:
+    """Refuse any parameter a single-record request cannot apply (it has no filters), and
+    a format the dialect does not write."""
+    unknown = sorted(set(params) - set(dialect.parameters))
+    if unknown:
+        raise QueryError(f"unknown parameter '{unknown[0]}'; a single record takes only "
+                         f"{', '.join(dialect.parameters)} (use the records list with filters "
+                         "to query)", unknown[0])
+    if dialect.formats is not None and params.get("f", dialect.formats[0]) \
+            not in dialect.formats:
+        raise QueryError(f"unknown format f={params['f']!r}; formats are: "
+                         f"{', '.join(dialect.formats)}", "f")
 
 
 # -- property filters ------------------------------------------------------------------------
 
 
-def _parse_filter(key: str, raw: str, schema: TableSchema) -> PropertyFilter:
-    name, _, op = key.partition("__")
-    op = op or "exact"
-    try:
-        field = schema.field(name)
-    except KeyError:
+def _parse_filter(key: str, raw: str, schema: TableSchema, dialect: Dialect) -> PropertyFilter:
+    name, _, op_name = key.partition("__")
+    op_name = op_name or "exact"
+    if name not in schema.field_names:
+        raise _unknown_parameter(key, name, schema, dialect)
+    field_type = schema.field(name).type
+    operator = OPERATORS.get(op_name)
+    if operator is None:
         raise QueryError(
-            f"unknown field '{name}' in parameter '{key}'; filterable fields are: "
-            f"{', '.join(schema.field_names)}",
-            key,
-        ) from None
-    if op not in OPERATORS:
-        raise QueryError(
-            f"unknown operator '{op}' in parameter '{key}'; operators are: {', '.join(OPERATORS)}",
+            f"unknown operator '{op_name}' in parameter '{key}'; operators are: "
+            f"{', '.join(OPERATORS)}",
             key,
         )
-    if op in TEXT_OPS and field.type != "string":
-        raise QueryError(f"operator '{op}' needs a text field; '{name}' is {field.type}", key)
-    if op in ORDERABLE_OPS and field.type == "boolean":
-        raise QueryError(f"operator '{op}' does not apply to boolean field '{name}'", key)
-    if op == "isnull":
-        return PropertyFilter(name, "isnull", _parse_bool(raw, key))
-    if op in ("in", "notin"):
-        parts = [p for p in raw.split(",")]
-        if not raw or not parts:
-            raise QueryError(f"parameter '{key}' needs a comma-separated list of values", key)
-        if len(parts) > 500:
-            raise QueryError(f"parameter '{key}' lists more than 500 values", key)
-        return PropertyFilter(name, op, tuple(_convert(field, p, key) for p in parts))
-    return PropertyFilter(name, op, _convert(field, raw, key))  # type: ignore[arg-type]
+    if not operator.applies_to(field_type):
+        raise QueryError(
+            f"operator '{op_name}' does not apply to {field_type} field '{name}'; it needs a "
+            f"field of type {', '.join(sorted(operator.types or ()))}", key)
+    match operator.shape:
+        case "flag":
+            return PropertyFilter(name, op_name, _flag(raw, key))
+        case "list":
+            parts = raw.split(",")
+            if not raw:
+                raise QueryError(f"parameter '{key}' needs a comma-separated list of values",
+                                 key)
+            if len(parts) > MAX_LIST_VALUES:
+                raise QueryError(f"parameter '{key}' lists more than {MAX_LIST_VALUES} values",
+                                 key)
+            return PropertyFilter(name, op_name,
+                                  tuple(_typed(field_type, p, key) for p in parts))
+    return PropertyFilter(name, op_name, _typed(field_type, raw, key))
 
 
-def _convert(field: SchemaField, raw: str, key: str) -> Any:
-    """Convert a filter value to the field's type; text is NFKC-normalised like stored data."""
-    value = unicodedata.normalize("NFKC", raw).strip()
-    try:
-        match field.type:
-            case "string":
-                return value
-            case "integer" | "year":
-                number = int(value)
-                if not -(2**63) <= number < 2**63:
-                    raise ValueError("out of range")
-                return number
-            case "number":
-                number = float(value)
-                if not math.isfinite(number):
-                    raise ValueError("not finite")
-                return number
-            case "boolean":
-                return _parse_bool(value, key)
-            case "date":
-                return date.fromisoformat(value)
-            case "datetime":
-                return datetime.fromisoformat(value)
-            case "time":
-                return time.fromisoformat(value)
-    except ValueError:
-        pass
-    examples = {"integer": "42", "year": "2024", "number": "3.5", "boolean": "true",
-                "date": "2024-04-01", "datetime": "2024-04-01T09:00:00+09:00", "time": "09:30"}
-    raise QueryError(
-        f"value {raw!r} of parameter '{key}' is not a valid {field.type} "
-        f"(example: {examples.get(field.type, 'text')})",
+def _unknown_parameter(key: str, name: str, schema: TableSchema,
+                       dialect: Dialect) -> QueryError:
+    """The refusal of a name that is neither the dialect's nor a field, saying what the
+    parameter is called here when another surface spells it differently."""
+    concept = next((d.parameters[key] for d in DIALECTS if key in d.parameters), None)
+    if concept is not None:
+        here = dialect.spellings.get(concept)
+        hint = f"use '{here}'" if here else \
+            f"this endpoint takes: {', '.join(dialect.parameters)} and field filters"
+        return QueryError(f"parameter '{key}' does not apply to this endpoint; {hint}", key)
+    return QueryError(
+        f"unknown field '{name}' in parameter '{key}'; filterable fields are: "
+        f"{', '.join(schema.field_names)}; other parameters are: "
+        f"{', '.join(dialect.parameters)}",
         key,
     )
+
+
+def _typed(field_type: str, raw: str, key: str) -> Any:
+    try:
+        return parse_value(field_type, raw)
+    except ValueError:
+        raise QueryError(type_error_detail(field_type, raw, key), key) from None
+
+
+def _flag(raw: str, key: str) -> bool:
+    try:
+        return parse_flag(raw)
+    except ValueError:
+        raise QueryError(f"parameter '{key}' must be true or false, not {raw!r}", key) from None
 
 
 def record_key(schema: TableSchema, raw: str) -> tuple[str, Any]:
@@ -179,64 +268,57 @@ def record_key(schema: TableSchema, raw: str) -> tuple[str, Any]:
     if len(schema.primary_key) == 1:
         name = schema.primary_key[0]
         try:
-            return name, _convert(schema.field(name), raw, name)
-        except QueryError:
+            return name, parse_value(schema.field(name).type, raw)
+        except ValueError:
             raise LookupError(raw) from None
     if not raw.isdigit() or len(raw) > 18:
         raise LookupError(raw)
     return "_fid", int(raw)
 
 
-def _parse_bool(raw: str, key: str) -> bool:
-    word = raw.strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise QueryError(f"parameter '{key}' must be true or false, not {raw!r}", key)
-
-
 # -- text, paging, projection -----------------------------------------------------------------
 
 
 def _parse_q(raw: str | None) -> str | None:
+    """``q`` folded by the rule that folded the stored ``_search`` text (hub.textfold)."""
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip().lower()
-    if not text:
-        return None
-    if len(text) > 200:
+    if len(raw.strip()) > 200:
         raise QueryError("parameter 'q' is longer than 200 characters", "q")
-    return text
+    return fold_query(raw).strip() or None
 
 
-def _parse_limit(raw: str | None, default: int, maximum: int) -> int:
+def _parse_limit(raw: str | None, limits: PageLimits) -> int:
     if raw is None:
-        return default
+        return limits.default
     try:
         limit = int(raw)
     except ValueError:
         raise QueryError(f"parameter 'limit' must be an integer, not {raw!r}", "limit") from None
-    if not 1 <= limit <= maximum:
-        raise QueryError(f"parameter 'limit' must be between 1 and {maximum}, not {limit}", "limit")
+    if limit > limits.maximum and limits.over_limit == "clamp":
+        return limits.maximum
+    if not 1 <= limit <= limits.maximum:
+        raise QueryError(f"parameter 'limit' must be between 1 and {limits.maximum}, "
+                         f"not {limit}", "limit")
     return limit
 
 
-def _parse_fields(raw: str | None, schema: TableSchema) -> tuple[str, ...] | None:
+def _parse_fields(raw: str | None, schema: TableSchema, param: str) -> tuple[str, ...] | None:
     if raw is None or raw.strip() == "":
         return None
     names = tuple(n.strip() for n in raw.split(",") if n.strip())
     unknown = [n for n in names if n not in schema.field_names]
     if unknown:
         raise QueryError(
-            f"parameter 'fields' names unknown field(s) {', '.join(unknown)}; "
+            f"parameter '{param}' names unknown field(s) {', '.join(unknown)}; "
             f"fields are: {', '.join(schema.field_names)}",
-            "fields",
+            param,
         )
     return names
 
 
-def _parse_sort(raw: str | None, schema: TableSchema, near: object | None) -> tuple[SortKey, ...]:
+def _parse_sort(raw: str | None, schema: TableSchema, near: object | None,
+                param: str) -> tuple[SortKey, ...]:
     if raw is None or raw.strip() == "":
         return (SortKey("distance_m"),) if near else ()
     keys: list[SortKey] = []
@@ -246,30 +328,34 @@ def _parse_sort(raw: str | None, schema: TableSchema, near: object | None) -> tu
         name = part.lstrip("-+")
         if name == "distance_m":
             if near is None:
-                raise QueryError("sorting by 'distance_m' needs 'near'", "sort")
+                raise QueryError("sorting by 'distance_m' needs 'near'", param)
         elif name not in schema.field_names:
             raise QueryError(
-                f"parameter 'sort' names unknown field '{name}'; sortable fields are: "
+                f"parameter '{param}' names unknown field '{name}'; sortable fields are: "
                 f"{', '.join(schema.field_names)}" + (", distance_m" if near else ""),
-                "sort",
+                param,
             )
         keys.append(SortKey(name, descending))
     if len({k.field for k in keys}) != len(keys):
-        raise QueryError("parameter 'sort' names a field twice", "sort")
+        raise QueryError(f"parameter '{param}' names a field twice", param)
     return tuple(keys)
 
 
+def _parse_filter_expression(raw: dict[str, str], schema: TableSchema,
+                             has_geometry: bool) -> dict[str, Any] | None:
+    """OGC Part 3 ``filter`` (CQL2) with its ``filter-lang`` and ``filter-crs``."""
+    if "filter" not in raw:
+        if "filter-lang" in raw or "filter-crs" in raw:
+            raise QueryError("parameters 'filter-lang' and 'filter-crs' need 'filter'",
+                             "filter")
+        return None
+    filter_crs = crs_by_uri(raw["filter-crs"], "filter-crs") if "filter-crs" in raw \
+        else CRS84_CRS
+    return parse_cql2(raw["filter"], raw.get("filter-lang", "cql2-text"), schema,
+                      has_geometry=has_geometry, to_crs84=to_crs84(filter_crs))
+
+
 # -- geometry -------------------------------------------------------------------------------
-
-
-def _number(text: str, what: str, param: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise QueryError(f"{what} in '{param}' is not a number: {text!r}", param) from None
-    if not math.isfinite(value):
-        raise QueryError(f"{what} in '{param}' is not a finite number", param)
-    return value
 
 
 def _require_geometry(has_geometry: bool, param: str) -> None:
@@ -278,38 +364,69 @@ def _require_geometry(has_geometry: bool, param: str) -> None:
                          param)
 
 
-def _parse_bbox(raw: str, has_geometry: bool) -> tuple[float, float, float, float]:
-    _require_geometry(has_geometry, "bbox")
-    parts = raw.split(",")
-    if len(parts) != 4:
-        raise QueryError(
-            f"parameter 'bbox' must be minLon,minLat,maxLon,maxLat (4 numbers), got {len(parts)}",
-            "bbox",
-        )
-    minlon, minlat, maxlon, maxlat = (_number(p, "a coordinate", "bbox") for p in parts)
-    if not (-180 <= minlon <= 180 and -180 <= maxlon <= 180):
-        raise QueryError("bbox longitudes must be between -180 and 180", "bbox")
-    if not (-90 <= minlat <= 90 and -90 <= maxlat <= 90):
-        raise QueryError("bbox latitudes must be between -90 and 90 (order is minLon,minLat,"
-                         "maxLon,maxLat)", "bbox")
-    if minlat > maxlat:
-        raise QueryError("bbox minLat is greater than maxLat", "bbox")
-    if minlon > maxlon:
-        raise QueryError("bbox minLon is greater than maxLon (antimeridian-crossing boxes are "
-                         "not supported)", "bbox")
-    return (minlon, minlat, maxlon, maxlat)
-
-
-def _parse_near(single: dict[str, str], max_radius_m: float, has_geometry: bool) -> Near | None:
-    if "near" not in single:
-        if "radius" in single:
-            raise QueryError("parameter 'radius' needs 'near=lat,lon'", "radius")
+def _parse_bbox(raw: dict[str, str], has_geometry: bool) -> tuple[float, float, float, float] \
+        | None:
+    if "bbox" not in raw:
+        if "bbox-crs" in raw:
+            raise QueryError("parameter 'bbox-crs' needs 'bbox'", "bbox-crs")
         return None
-    _require_geometry(has_geometry, "near")
-    parts = single["near"].split(",")
+    _require_geometry(has_geometry, "bbox")
+    crs = crs_by_uri(raw["bbox-crs"], "bbox-crs") if "bbox-crs" in raw else CRS84_CRS
+    return parse_bbox(raw["bbox"], crs)
+
+
+def _parse_nearness(raw: dict[str, str], has_geometry: bool, limits: PageLimits,
+                    resolver: ReferenceResolver | None) -> tuple[Near | None, NearSet | None]:
+    """``near`` (a point) or ``near_route``/``near_stop`` (stops of a GTFS dataset), with the
+    ``radius`` they share."""
+    references = [p for p in ("near_route", "near_stop") if p in raw]
+    radius = parse_radius(raw["radius"], limits.max_radius_m) if "radius" in raw else None
+    if not references:
+        if "near" not in raw:
+            if radius is not None:
+                raise QueryError("parameter 'radius' needs 'near=lat,lon', 'near_route' or "
+                                 "'near_stop'", "radius")
+            return None, None
+        _require_geometry(has_geometry, "near")
+        lat, lon = _parse_point(raw["near"])
+        return Near(lat, lon, radius), None
+    param = references[-1]
+    if len(references) > 1:
+        raise QueryError("give one of 'near_route' or 'near_stop', once", param)
+    if "near" in raw:
+        raise QueryError("use either 'near' or 'near_route'/'near_stop', not both", "near")
+    reference = parse_near_reference(raw[param], param)
+    if radius is None:
+        raise QueryError(f"parameter '{param}' needs 'radius' (metres)", "radius")
+    _require_geometry(has_geometry, param)
+    if resolver is None:
+        raise QueryError(f"parameter '{param}' is not available on this endpoint", param)
+    return None, resolver.near_set(reference, radius)
+
+
+def parse_near_reference(raw: str, param: str) -> NearReference:
+    """``<dataset>[@<version>]:<id>`` of ``near_route``/``near_stop``."""
+    feed_ref, colon, key = raw.partition(":")
+    if not colon or not feed_ref or not key:
+        raise QueryError(
+            f"parameter '{param}' must be <dataset>[@<version>]:<id>, e.g. "
+            f"bus-routes-muroran:100310 or bus-routes-muroran@1:100310; got {raw!r}", param)
+    dataset_id, at, version_text = feed_ref.partition("@")
+    version = None
+    if at:
+        digits = version_text.removeprefix("v")
+        if not digits.isdigit() or int(digits) < 1:
+            raise QueryError(f"version {version_text!r} in '{param}' must be a positive integer",
+                             param)
+        version = int(digits)
+    return NearReference(param, dataset_id, version, key)
+
+
+def _parse_point(raw: str) -> tuple[float, float]:
+    parts = raw.split(",")
     if len(parts) != 2:
         raise QueryError("parameter 'near' must be lat,lon (two numbers)", "near")
-    lat, lon = (_number(p, "a coordinate", "near") for p in parts)
+    lat, lon = (number_in(p, "a coordinate", "near") for p in parts)
     if not -90 <= lat <= 90:
         raise QueryError(
             f"latitude {lat} in 'near' is outside -90..90 (near is lat,lon: latitude first)",
@@ -317,13 +434,12 @@ def _parse_near(single: dict[str, str], max_radius_m: float, has_geometry: bool)
         )
     if not -180 <= lon <= 180:
         raise QueryError(f"longitude {lon} in 'near' is outside -180..180", "near")
-    radius = parse_radius(single["radius"], max_radius_m) if "radius" in single else None
-    return Near(lat, lon, radius)
+    return lat, lon
 
 
 def parse_radius(raw: str, max_radius_m: float) -> float:
     """A search radius in metres, more than 0 and at most ``max_radius_m``."""
-    radius = _number(raw, "the radius", "radius")
+    radius = number_in(raw, "the radius", "radius")
     if not 0 < radius <= max_radius_m:
         raise QueryError(
             f"parameter 'radius' must be more than 0 and at most {max_radius_m:g} metres, "
@@ -333,8 +449,9 @@ def parse_radius(raw: str, max_radius_m: float) -> float:
     return radius
 
 
-def _parse_polygon(raw: str, param: str, has_geometry: bool, *, polygonal: bool = True) -> str:
-    """Accept GeoJSON geometry or WKT (EPSG:4326, lon lat); return valid WKT."""
+def _parse_geometry(raw: str, param: str, has_geometry: bool, *,
+                    polygonal: bool) -> BaseGeometry:
+    """GeoJSON geometry or WKT (EPSG:4326, lon lat) -> a valid shapely geometry."""
     _require_geometry(has_geometry, param)
     text = raw.strip()
     try:
@@ -368,7 +485,7 @@ def _parse_polygon(raw: str, param: str, has_geometry: bool, *, polygonal: bool 
             f"parameter '{param}' is not a valid geometry: {shapely.is_valid_reason(geometry)}",
             param,
         )
-    return geometry.wkt
+    return geometry
 
 
 # -- cursor ---------------------------------------------------------------------------------
@@ -386,7 +503,9 @@ def encode_cursor(values: tuple[Any, ...], fid: int, query: FeatureQuery) -> str
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def decode_cursor(raw: str, query: FeatureQuery) -> Cursor:
+def decode_cursor(raw: str, query: FeatureQuery, schema: TableSchema) -> Cursor:
+    """The keyset position of ``raw``, its values typed again as their sort fields (JSON
+    carries dates and times as ISO text)."""
     try:
         padded = raw + "=" * (-len(raw) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
@@ -403,4 +522,18 @@ def decode_cursor(raw: str, query: FeatureQuery) -> Cursor:
             "of a previous page of this same query",
             "cursor",
         )
-    return Cursor(tuple(values), fid)
+    try:
+        typed = tuple(_cursor_value(schema, key.field, value)
+                      for key, value in zip(query.sort, values, strict=True))
+    except ValueError:
+        raise QueryError("parameter 'cursor' is malformed; use the 'next' link of a previous "
+                         "page", "cursor") from None
+    return Cursor(typed, fid)
+
+
+def _cursor_value(schema: TableSchema, name: str, value: Any) -> Any:
+    if isinstance(value, str) and name in schema.field_names:
+        field_type = schema.field(name).type
+        if field_type in ("date", "datetime", "time"):
+            return parse_value(field_type, value)
+    return value

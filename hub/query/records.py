@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from typing import Any, Literal
 
 from geoalchemy2 import Geography, Geometry
+from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -42,6 +43,7 @@ from hub.catalog import TableSchema
 from hub.query.cql2 import cql2_predicate
 from hub.query.geodesic import geography_of, within_metres
 from hub.query.model import FeatureQuery, Near, NearSet, PropertyFilter, SortKey
+from hub.query.operators import OPERATORS
 
 Output = Literal["json", "geojson", "csv"]
 GEOJSON_DIGITS = 9  # PostGIS default: keeps every digit publishers gave (lon/lat in degrees)
@@ -88,31 +90,13 @@ def distance_expression(table: FromClause, near: Near) -> ColumnElement[float]:
 
 
 def filter_predicate(field_column: ColumnElement[Any], flt: PropertyFilter) -> ColumnElement[bool]:
-    value = flt.value
-    match flt.op:
-        case "exact":
-            return field_column == value
-        case "not":
-            return field_column.is_distinct_from(value)
-        case "lt":
-            return field_column < value
-        case "lte":
-            return field_column <= value
-        case "gt":
-            return field_column > value
-        case "gte":
-            return field_column >= value
-        case "in":
-            return field_column.in_(value)
-        case "notin":
-            return or_(field_column.not_in(value), field_column.is_(None))
-        case "isnull":
-            return field_column.is_(None) if value else field_column.is_not(None)
-        case "contains":
-            return field_column.contains(value, autoescape=True)
-        case "startswith":
-            return field_column.startswith(value, autoescape=True)
-    raise AssertionError(flt.op)  # parse_records_query only produces known operators
+    """The operator table's SQL for one property filter."""
+    return OPERATORS[flt.op].sql(field_column, flt.value)
+
+
+def _geometry_value(geometry: BaseGeometry) -> ColumnElement[Any]:
+    """A query geometry (lon lat) as one bound EWKB value in the stored column's SRID."""
+    return cast(from_shape(geometry, srid=4326), Geometry(srid=4326))
 
 
 def where_clause(table: FromClause, query: FeatureQuery) -> ColumnElement[bool]:
@@ -125,11 +109,10 @@ def where_clause(table: FromClause, query: FeatureQuery) -> ColumnElement[bool]:
     if query.bbox:
         envelope = func.ST_MakeEnvelope(*query.bbox, 4326)
         parts.append(func.ST_Intersects(table.c.geom, envelope))
-    if query.within_wkt:
-        parts.append(func.ST_Within(table.c.geom, func.ST_GeomFromText(query.within_wkt, 4326)))
-    if query.extra.get("intersects"):
-        polygon = func.ST_GeomFromText(query.extra["intersects"], 4326)
-        parts.append(func.ST_Intersects(table.c.geom, polygon))
+    if query.within is not None:
+        parts.append(func.ST_Within(table.c.geom, _geometry_value(query.within)))
+    if query.intersects is not None:
+        parts.append(func.ST_Intersects(table.c.geom, _geometry_value(query.intersects)))
     if query.near and query.near.radius_m is not None:
         parts.append(within_metres(_geography(table), _point(query.near), query.near.radius_m))
     if query.cql2 is not None:
@@ -221,23 +204,6 @@ def sort_expressions(table: FromClause, query: FeatureQuery) -> list[ColumnEleme
     return exprs
 
 
-def _typed_literal(value: Any, like: ColumnElement[Any]) -> Any:
-    """Cursor values arrive as JSON; give them the column's type again."""
-    if value is None:
-        return None
-    try:
-        python_type = like.type.python_type
-    except NotImplementedError:
-        return value
-    if python_type is date and isinstance(value, str):
-        return date.fromisoformat(value)
-    if python_type is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if python_type is time and isinstance(value, str):
-        return time.fromisoformat(value)
-    return value
-
-
 def keyset_condition(
     exprs: list[ColumnElement[Any]], keys: tuple[SortKey, ...], values: tuple[Any, ...],
     fid_column: ColumnElement[int], fid: int,
@@ -249,8 +215,7 @@ def keyset_condition(
     """
     disjuncts: list[ColumnElement[bool]] = []
     equal_prefix: list[ColumnElement[bool]] = []
-    for expr, key, raw in zip(exprs, keys, values, strict=True):
-        value = _typed_literal(raw, expr)
+    for expr, key, value in zip(exprs, keys, values, strict=True):
         if value is None:
             after: ColumnElement[bool] = false()
             equal: ColumnElement[bool] = expr.is_(None)

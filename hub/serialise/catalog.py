@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.catalog import Licence
+
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
@@ -17,7 +19,7 @@ def dataset_summary(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         "title": {"ja": row["title_ja"], "en": row["title_en"]},
         "description": {"ja": row["description_ja"], "en": row["description_en"]},
         "organisation": row["organisation"],
-        "licence": row["licence"],
+        "licence": Licence.from_columns(row).as_json(),
         "keywords": list(row["keywords"]),
         "current_version": row["current_version"],
         "updated_at": _iso(row["updated_at"]),
@@ -110,8 +112,9 @@ def citation(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     url = f"{base_url}/v1/datasets/{dataset_id}/versions/{number}"
     checksum = f"sha256:{row['content_sha256']}"
     full_title = title + (f" [{title_ja}]" if title_ja and title_ja != title else "")
+    licence = Licence.from_columns(row)
     text = (f"{publisher}. ({date[:4]}). {full_title} (Version {number}) [Data set]. "
-            f"Co-Creation Hub. {url} ({checksum})")
+            f"Co-Creation Hub. {url} ({checksum}). Licence: {licence.label}")
     cff: dict[str, Any] = {
         "cff-version": "1.2.0",
         "message": "If you use this dataset, please cite it as below.",
@@ -124,14 +127,19 @@ def citation(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         "identifiers": [{"type": "other", "value": checksum,
                          "description": "SHA-256 of the version's normalised content"}],
     }
-    if row.get("licence"):
-        cff["license"] = row["licence"]
+    # CFF's ``license`` accepts only ids on the SPDX list; other licences go by their URL.
+    if licence.spdx_id:
+        cff["license"] = licence.spdx_id
+    elif licence.document_url:
+        cff["license-url"] = licence.document_url
     key = f"{dataset_id.replace('-', '_')}_v{number}"
+    note = f"Data set, {checksum}, licence {licence.spdx_id or licence.label}"
     bibtex = (f"@misc{{{key},\n  author = {{{{{publisher}}}}},\n  title = {{{full_title}}},\n"
               f"  year = {{{date[:4]}}},\n  version = {{{number}}},\n  url = {{{url}}},\n"
-              f"  note = {{Data set, {checksum}}}\n}}")
+              f"  note = {{{note}}}\n}}")
     return {"title": full_title, "publisher": publisher, "version": number, "date": date,
-            "url": url, "checksum": checksum, "text": text, "cff": cff, "bibtex": bibtex}
+            "url": url, "checksum": checksum, "licence": licence.as_json(), "text": text,
+            "cff": cff, "bibtex": bibtex}
 
 
 def version_summary(row: dict[str, Any], base_url: str) -> dict[str, Any]:

@@ -4,22 +4,22 @@ One ``dcat:Dataset`` per hub dataset (its current version's bulk files as distri
 each published version as its own ``dcat:Dataset`` linked with DCAT 3's versioning
 properties (``dcat:hasVersion``, ``dcat:hasCurrentVersion``, ``dcat:isVersionOf``,
 ``dcat:previousVersion``, ``dcat:version``). Titles, descriptions and keywords carry ``@ja``
-/ ``@en`` tags; licences are IRIs where the licence is known; publishers are
-``foaf:Agent``s with a vCard contact point; the stored bbox is ``dct:spatial`` with a
-``dcat:bbox`` WKT literal; byte size and ``spdx:checksum`` are given when the file is built.
+/ ``@en`` tags; licences are IRIs where the licence is known (the EU licence authority's,
+else the licence's own page; ``hub.licences`` decides); publishers are ``foaf:Agent``s with a
+vCard contact point; the stored bbox is ``dct:spatial`` with a ``dcat:bbox`` WKT literal;
+byte size and ``spdx:checksum`` are given when the file is built.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+
+from hub.catalog import Licence, Organisation, organisation_of
 
 # DCAT 3 versioning terms are not in rdflib's closed DCAT namespace object; same IRIs.
 DCAT3 = Namespace(str(DCAT))
@@ -74,87 +74,6 @@ class DatasetEntry:
     current: VersionEntry
     versions: tuple[VersionEntry, ...] = field(default_factory=tuple)  # newest first
     bbox: tuple[float, float, float, float] | None = None
-
-
-# -- licences and organisations ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Licence:
-    id: str  # SPDX-style id where one exists (CKAN license_id)
-    title: str
-    url: str | None  # an IRI for dct:license; None when the licence is not verified
-
-
-_KNOWN_LICENCES: tuple[tuple[re.Pattern[str], Licence], ...] = (
-    (re.compile(r"\bPDL\s*1\.0|公共データ利用規約", re.I),
-     Licence("PDL-1.0", "公共データ利用規約 第1.0版 (Public Data License 1.0)",
-             "https://www.digital.go.jp/resources/open_data/public_data_license_v1.0")),
-    (re.compile(r"\bCC[- ]?BY[- ]?4\.0\b", re.I),
-     Licence("CC-BY-4.0", "Creative Commons Attribution 4.0",
-             "https://creativecommons.org/licenses/by/4.0/")),
-    (re.compile(r"\bCC[- ]?BY[- ]?3\.0\b", re.I),
-     Licence("CC-BY-3.0", "Creative Commons Attribution 3.0",
-             "http://creativecommons.org/licenses/by/3.0/")),
-    (re.compile(r"\bCC[- ]?BY[- ]?2\.1[- ]?JP\b", re.I),
-     Licence("CC-BY-2.1-JP", "Creative Commons Attribution 2.1 Japan",
-             "https://creativecommons.org/licenses/by/2.1/jp/")),
-    (re.compile(r"\bCC0\b", re.I),
-     Licence("CC0-1.0", "CC0 1.0", "https://creativecommons.org/publicdomain/zero/1.0/")),
-)
-
-
-def licence_of(text: str, source: dict[str, Any] | None = None) -> Licence:
-    """The licence a dataset's free-text licence names. An explicit ``licence_url`` in the
-    definition's ``[source]`` wins; text saying "unverified" never gets an IRI."""
-    source = source or {}
-    unverified = bool(re.search(r"unverified|未確認", text, re.I))
-    for pattern, licence in _KNOWN_LICENCES:
-        if pattern.search(text):
-            if unverified:
-                return Licence("other-at", text, None)
-            return Licence(licence.id, licence.title, source.get("licence_url") or licence.url)
-    return Licence("other-at", text, None if unverified else source.get("licence_url"))
-
-
-@dataclass(frozen=True)
-class Organisation:
-    name: str  # CKAN-valid slug: lower-case ascii, digits, - and _, 2..100 characters
-    title: str  # the Japanese name as published
-    title_en: str | None
-    display: str  # the catalogue's organisation string, unchanged
-
-
-def organisation_of(text: str) -> Organisation:
-    """``焼津市 (Yaizu City)`` -> slug ``yaizu-city``, title ``焼津市``.
-
-    The slug follows the same rule as ``hub ckan push`` (etl.ckan.plan.slug), so a CKAN
-    harvester sees the same organisation names on both sides: a bracketed part with ASCII
-    letters, else the whole text, when at least half of it is ASCII; else ``org-`` and the
-    first 10 hex digits of the text's SHA-1 (stable as long as the text is).
-    """
-    normalised = unicodedata.normalize("NFKC", text).strip()
-    match = re.match(r"^(.*?)\s*\(([^()]*)\)\s*$", normalised)
-    local, english = (match.group(1).strip(), match.group(2).strip()) if match else (
-        normalised, None)
-    bracketed = re.findall(r"\(([^()]*)\)", normalised)
-    candidates = [b for b in bracketed if re.search(r"[A-Za-z]", b)] + [normalised]
-    slug = ""
-    for candidate in candidates:
-        ascii_only = re.sub(r"[^a-z0-9]+", "-", candidate.lower()).strip("-")
-        if len(ascii_only) >= 2 and _ascii_share(candidate) >= 0.5:
-            slug = ascii_only[:100].strip("-")
-            break
-    if not slug:
-        slug = "org-" + hashlib.sha1(normalised.encode("utf-8")).hexdigest()[:10]
-    return Organisation(slug, local or normalised, english, text)
-
-
-def _ascii_share(text: str) -> float:
-    letters = [c for c in text if not c.isspace() and c not in "()-_.,/"]
-    if not letters:
-        return 0.0
-    return sum(1 for c in letters if c.isascii()) / len(letters)
 
 
 # -- the graph ---------------------------------------------------------------------------------
@@ -220,9 +139,10 @@ class _Builder:
         return node
 
     def licence(self, licence: Licence) -> URIRef | BNode:
-        node: URIRef | BNode = URIRef(licence.url) if licence.url else BNode()
+        iri = licence.dcat_iri
+        node: URIRef | BNode = URIRef(iri) if iri else BNode()
         self.graph.add((node, RDF.type, DCTERMS.LicenseDocument))
-        self.graph.add((node, RDFS.label, Literal(licence.title)))
+        _texts(self.graph, node, RDFS.label, licence.title_ja, licence.title_en)
         return node
 
     def distribution(self, dist: Distribution, licence_node: URIRef | BNode) -> URIRef:
@@ -268,7 +188,7 @@ class _Builder:
         definition = row.get("definition") or {}
         source = definition.get("source") or {}
         organisation = organisation_of(row["organisation"])
-        licence_node = self.licence(licence_of(row["licence"], source))
+        licence_node = self.licence(Licence.from_columns(row))
         publisher = self.agent(organisation)
 
         def describe(subject: URIRef, suffix_ja: str = "", suffix_en: str = "") -> None:

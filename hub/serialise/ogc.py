@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from hub.catalog import PublishedVersion, SchemaField
+from hub.catalog import Licence, PublishedVersion, SchemaField
 from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
 
 GEOJSON = "application/geo+json"
@@ -126,6 +126,9 @@ def collection_document(collection: Collection, base: str) -> dict[str, Any]:
         link(f"{base}/v1/datasets/{published.dataset_id}/dcat.jsonld", "alternate",
              "application/ld+json", "DCAT-AP metadata"),
     ]
+    licence = Licence.from_columns(row)
+    if licence.document_url:
+        links.append(link(licence.document_url, "license", "text/html", licence.label))
     if published.has_geometry:
         links.append(link(f"{url}/tiles", "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
                           JSON, "Vector tilesets"))
@@ -147,7 +150,7 @@ def collection_document(collection: Collection, base: str) -> dict[str, Any]:
         "links": links,
         # Our extension members: version and licence, for clients that show them.
         "version": published.version,
-        "license": row.get("licence"),
+        "license": licence.id,
         "numberOfFeatures": published.row_count,
     }
     if published.bbox:

@@ -5,6 +5,7 @@ template. No page has a query path of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -13,17 +14,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hub.api.changes import decode_after, encode_after
-from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.deps import BaseUrlDep, DataDep, page_limits
 from hub.api.downloads import get_exporter
 from hub.api.landing import landing_document
+from hub.api.references import CatalogueReferences
 from hub.catalog import PublishedVersion
 from hub.data import Gone, NotFound
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
 from hub.export import FORMATS as FILE_FORMATS
 from hub.query.catalog import DatasetSearch
-from hub.query.model import QueryError
-from hub.query.params import encode_cursor, parse_records_query
+from hub.query.model import PageLimits, QueryError
+from hub.query.params import V1, encode_cursor, parse_records_query
 from hub.serialise.catalog import citation
 from hub.web import views
 from hub.web.negotiation import prefers_html
@@ -85,7 +87,7 @@ def home(
         "q": q or "",
         "total": total,
         "cards": [views.dataset_card(r, language) for r in rows],
-        "facets": views.facet_view("/", params, facets),
+        "facets": views.facet_view("/", params, facets, language),
         "hidden": [(k, v) for k, v in params if k not in ("q", "offset", "lang")],
         "recent": [{**c, "title": views.localised(c, "title", language)} for c in recent],
         "previous_url": with_params(request, offset=str(max(0, offset - CATALOGUE_PAGE_SIZE)))
@@ -99,30 +101,42 @@ def home(
 # -- dataset page -----------------------------------------------------------------------------
 
 
-def _table(request: Request, data: DataDep, settings: SettingsDep, shown: PublishedVersion,
+def preview_limits(request: Request) -> PageLimits:
+    """The /v1 records limits (maximum, radius, over-limit answer) with a page-sized default:
+    a preview shows fewer rows than an API page unless ``limit`` asks for more."""
+    limits = page_limits(request, V1)
+    return dataclasses.replace(limits, default=min(TABLE_PAGE_SIZE, limits.maximum))
+
+
+def _table(request: Request, data: DataDep, shown: PublishedVersion,
            layer: str | None) -> dict[str, Any]:
-    """The table preview: the page's records query run exactly as /v1 runs it."""
+    """The table preview: the page's records query parsed and run exactly as /v1 runs it
+    (the V1 dialect, its limits, near_route/near_stop resolved in the catalogue)."""
     items = views.table_query(request.query_params.multi_items())
+    limits = preview_limits(request)
     records_url = views.records_path(shown.dataset_id, shown.version, layer,
                                      shown.main_layer)
     api_params = [(k, v) for k, v in items if k != "cursor"]
+    filtered = bool(api_params)
+    if not any(k == "limit" for k, _v in api_params):
+        api_params.append(("limit", str(limits.default)))  # the API link shows the same rows
     table: dict[str, Any] = {
         "error": None, "columns": [], "rows": [], "next_url": None,
-        "api_url": records_url + ("?" + urlencode(api_params) if api_params else ""),
-        "filtered": bool(api_params),
+        "api_url": records_url + "?" + urlencode(api_params),
+        "filtered": filtered,
         "inputs": views.filter_inputs(shown.schema, dict(items)),
         "q": dict(items).get("q", ""),
     }
-    try:
-        query = parse_records_query(
-            items, shown.schema, has_geometry=shown.has_geometry,
-            default_limit=TABLE_PAGE_SIZE, max_limit=settings.max_limit,
-            max_radius_m=settings.max_radius_m)
-        page = data.records(shown, query, "csv")
-        table["matched"] = shown.row_count if query.is_unfiltered else None
-    except QueryError as error:
-        table["error"] = error.detail
-        return table
+    with data.connection() as conn:
+        try:
+            query = parse_records_query(
+                items, shown.schema, has_geometry=shown.has_geometry, limits=limits,
+                dialect=V1, resolver=CatalogueReferences(data, conn))
+            page = data.records(shown, query, "csv", conn)
+        except QueryError as error:
+            table["error"] = error.detail
+            return table
+    table["matched"] = shown.row_count if query.is_unfiltered else None
     table["columns"] = list(page.csv_columns)
     table["rows"] = [[views.display_cell(c, v) for c, v in zip(page.csv_columns, row,
                                                               strict=True)]
@@ -136,8 +150,7 @@ def _table(request: Request, data: DataDep, settings: SettingsDep, shown: Publis
 @router.get("/datasets/{dataset_id}", summary="Dataset page (HTML)", tags=["portal"],
             response_class=HTMLResponse)
 def dataset_page(
-    dataset_id: str, request: Request, data: DataDep, settings: SettingsDep,
-    base: BaseUrlDep, portal: PortalDep,
+    dataset_id: str, request: Request, data: DataDep, base: BaseUrlDep, portal: PortalDep,
     version: Annotated[int | None, Query(ge=1, description="A version (default: current).")]
     = None,
     layer: Annotated[str | None, Query(description="The layer the table shows.")] = None,
@@ -153,7 +166,7 @@ def dataset_page(
     except Gone as error:
         return _problem_page(portal, request, 410, f"{error} ({error.reason or ''})")
     language = portal.language(request)
-    table = _table(request, data, settings, shown, layer)
+    table = _table(request, data, shown, layer)
     manifest = get_exporter(request).ensure(dataset, published)
     cited = citation(published.meta, base)
     layers = views.map_layers(published)
@@ -163,6 +176,7 @@ def dataset_page(
         "dataset": dataset,
         "title": views.localised(dataset, "title", language),
         "description": views.localised(dataset, "description", language),
+        "licence": views.licence_view(dataset, language),
         "version": published,
         "meta": published.meta,
         "is_current": published.version == dataset["current_version"],

@@ -14,21 +14,38 @@ from urllib.parse import urlencode
 
 import yaml
 
-from hub.catalog import PublishedVersion, SchemaField, TableSchema
+from hub.catalog import Licence, PublishedVersion, SchemaField, TableSchema
+from hub.licences import OTHER
 from hub.query.ogc_params import collection_id
-from hub.query.params import ORDERABLE_OPS, RESERVED
+from hub.query.operators import OPERATORS
 
 # Query parameters that belong to the page, not to the records query of its table.
 PAGE_PARAMETERS = frozenset({"lang", "version", "layer"})
-# Records-query parameters a page's table form and links may carry (the API's own names).
-TABLE_PARAMETERS = RESERVED - {"f", "count", "fields"}
-ORDERABLE_TYPES = frozenset({"integer", "number", "year", "date", "datetime", "time"})
+# The operators the table form offers, by what a field's type admits (hub.query.operators
+# decides which operator applies to which type): text is searched, ordered values get a range.
+TEXT_OPERATOR = "contains"
+RANGE_OPERATORS = ("gte", "lte")
 
 
 def localised(row: dict[str, Any], name: str, language: str) -> str:
     """``row[name_ja]`` or ``row[name_en]``, falling back to the other language."""
     other = "en" if language == "ja" else "ja"
     return row.get(f"{name}_{language}") or row.get(f"{name}_{other}") or ""
+
+
+def licence_view(row: dict[str, Any], language: str) -> dict[str, Any]:
+    """A catalogue row's licence as the v1 API describes it (:class:`hub.catalog.Licence`),
+    with the title in the page's language."""
+    described = Licence.from_columns(row).as_json()
+    return {**described, "title": described["title"][language]}
+
+
+def licence_facet_label(value: str, language: str) -> str | None:
+    """A ``licence`` facet value (an id) as its title in ``language``; None for ``other``,
+    whose datasets each name their own licence."""
+    if value == OTHER:
+        return None
+    return Licence(id=value).as_json()["title"][language]
 
 
 def dataset_card(row: dict[str, Any], language: str) -> dict[str, Any]:
@@ -39,7 +56,7 @@ def dataset_card(row: dict[str, Any], language: str) -> dict[str, Any]:
         "title": localised(row, "title", language),
         "description": localised(row, "description", language),
         "organisation": row["organisation"],
-        "licence": row["licence"],
+        "licence": licence_view(row, language),
         "keywords": list(row["keywords"]),
         "rows": row.get("row_count"),
         "published_at": row.get("published_at"),
@@ -65,8 +82,9 @@ def facet_url(path: str, params: list[tuple[str, str]], name: str, value: str,
 
 
 def facet_view(path: str, params: list[tuple[str, str]],
-               facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """Each facet's values with their counts and toggle links."""
+               facets: dict[str, list[dict[str, Any]]],
+               language: str) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values with their counts, toggle links and (licences) titles."""
     view: dict[str, list[dict[str, Any]]] = {}
     for name, values in facets.items():
         entries = []
@@ -74,8 +92,9 @@ def facet_view(path: str, params: list[tuple[str, str]],
             raw = entry["value"]
             value = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
             url, active = facet_url(path, params, name, value, repeatable=name == "keyword")
-            entries.append({"value": value, "count": entry["count"], "url": url,
-                            "active": active})
+            label = licence_facet_label(value, language) if name == "licence" else None
+            entries.append({"value": value, "label": label, "count": entry["count"],
+                            "url": url, "active": active})
         view[name] = entries
     return view
 
@@ -119,17 +138,18 @@ def schema_rows(schema: TableSchema, language: str) -> list[dict[str, Any]]:
 
 def filter_inputs(schema: TableSchema, current: dict[str, str]) -> list[dict[str, Any]]:
     """The table form's inputs, named as the API's filters so the form's query string is a
-    records query: ``field__contains`` for text, ``field__gte``/``__lte`` for ordered
-    types, ``field`` (equals) for booleans."""
+    records query: ``field__contains`` for text, ``field__gte``/``__lte`` for other ordered
+    types, ``field`` (equals) for booleans; which operator fits which type is the operator
+    table's answer."""
     inputs: list[dict[str, Any]] = []
     for field in schema.fields:
         label = field.title_ja or field.title or field.name
         if field.type == "boolean":
             names = [(field.name, "exact")]
-        elif field.type in ORDERABLE_TYPES:
-            names = [(f"{field.name}__{op}", op) for op in sorted(ORDERABLE_OPS - {"lt", "gt"})]
-        elif field.type == "string":
-            names = [(f"{field.name}__contains", "contains")]  # a text operator of the API
+        elif OPERATORS[TEXT_OPERATOR].applies_to(field.type):
+            names = [(f"{field.name}__{TEXT_OPERATOR}", TEXT_OPERATOR)]
+        elif all(OPERATORS[op].applies_to(field.type) for op in RANGE_OPERATORS):
+            names = [(f"{field.name}__{op}", op) for op in RANGE_OPERATORS]
         else:
             continue
         for name, op in names:

@@ -23,6 +23,7 @@ class Hub:
     client: TestClient
     shops_v1: list[Shop]
     shops_v2: list[Shop]
+    url: str  # the test database, for a second app with other settings
 
 
 @pytest.fixture(scope="module")
@@ -38,5 +39,5 @@ def hub(pg_cluster, tmp_path_factory) -> Iterator[Hub]:
     publish(engine, prepare(definition, write_csv(folder / "v2.csv", v2, encoding="cp932")))
     engine.dispose()
     with TestClient(create_app(settings)) as client:
-        yield Hub(client, v1, v2)
+        yield Hub(client, v1, v2, url)
     drop_test_database(pg_cluster, url)

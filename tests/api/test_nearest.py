@@ -24,6 +24,7 @@ from etl.prepare import prepare
 from etl.publish import publish
 from hub.api.app import create_app
 from hub.catalog import load_definition
+from hub.query.model import PageLimits
 from hub.query.params import parse_records_query
 from hub.query.records import records_statement
 from tests.api.test_records import all_pages
@@ -165,8 +166,8 @@ def _plan(world: World, pairs: list[tuple[str, str]]) -> list[str]:
         row = conn.exec_driver_sql("SELECT table_name, schema FROM hub.versions").one()
         schema = TableSchema.from_json(row.schema)
         table = version_table(row.table_name, schema, has_geometry=True)
-        query = parse_records_query(pairs, schema, has_geometry=True, default_limit=10,
-                                    max_limit=100, max_radius_m=5000)
+        query = parse_records_query(pairs, schema, has_geometry=True,
+                                    limits=PageLimits(10, 100, 5000))
         statement = records_statement(table, schema, query, has_geometry=True,
                                       output="geojson").statement
         compiled = statement.compile(dialect=conn.dialect)

@@ -7,9 +7,12 @@ import json
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 from pyproj import Geod, Transformer
 from shapely.geometry import Point, box
 
+from hub.api.app import create_app
+from tests.conftest import make_settings
 from tests.shopdata import CATEGORIES
 
 BASE = "/ogc/collections/test-shops"
@@ -238,11 +241,63 @@ def test_bad_parameters_are_400_problems(hub, params, parameter):
 
 
 def test_limit_is_clamped_not_refused(hub):
-    body = hub.client.get(f"{BASE}/items", params={"limit": 100_000}).json()
-    assert body["numberReturned"] == 290  # max_limit is 500 in this fixture
+    """More rows than the maximum page: OGC clamps to it (GDAL/QGIS ask for large pages),
+    /v1 refuses so a client learns its page is smaller than asked."""
+    maximum = 100
+    assert len(hub.shops_v2) > maximum
+    with TestClient(create_app(make_settings(hub.url, max_limit=maximum))) as client:
+        response = client.get(f"{BASE}/items", params={"limit": 100_000})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["numberReturned"] == maximum == len(body["features"])
+        assert [link for link in body["links"] if link["rel"] == "next"]
+        refused = client.get("/v1/datasets/test-shops/records", params={"limit": maximum + 1})
+    assert refused.status_code == 400
+    assert f"between 1 and {maximum}" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize(("url", "params", "fragment"), [
+    (f"{BASE}/items", {"sort": "name"}, "use 'sortby'"),
+    (f"{BASE}/items", {"colour": "red"}, "unknown field 'colour'"),
+    (f"{BASE}/items", {"radius": "300"}, "'radius' needs 'near=lat,lon', 'near_route'"),
+    (f"{BASE}/items", {"f": "csv"}, "formats are: json, geojson"),
+    (f"{BASE}/tiles/WebMercatorQuad/14/14552/6451", {"limit": "5"},
+     "'limit' does not apply to this endpoint"),
+    ("/v1/datasets/test-shops/records", {"sortby": "name"}, "use 'sort'"),
+    ("/v1/datasets/test-shops/records", {"count": "true"}, "unknown field 'count'"),
+    ("/v1/datasets/test-shops/records", {"datetime": "2020-01-01"},
+     "'datetime' does not apply to this endpoint"),
+])
+def test_parameters_not_applied_are_refused_on_both_surfaces(hub, url, params, fragment):
+    response = hub.client.get(url, params=params)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert fragment in body["detail"]
+    assert body["parameter"] == next(iter(params))
+
+
+def test_sortby_and_properties(hub):
+    body = hub.client.get(f"{BASE}/items", params={"sortby": "-floors,+shop_id",
+                                                   "properties": "floors", "limit": 5}).json()
+    expected = sorted(hub.shops_v2, key=lambda s: (s.floors is None, -(s.floors or 0),
+                                                     s.shop_id))[:5]
+    assert [f["id"] for f in body["features"]] == [s.shop_id for s in expected]
+    assert all(set(f["properties"]) == {"floors"} for f in body["features"])
 
 
 def test_opened_is_a_date_property(hub):
     shop = next(s for s in hub.shops_v2 if s.opened)
     feature = hub.client.get(f"{BASE}/items/{shop.shop_id}").json()
     assert date.fromisoformat(feature["properties"]["opened"]) == date.fromisoformat(shop.opened)
+
+
+@pytest.mark.parametrize(("url", "params", "fragment"), [
+    (f"{BASE}/items/S0001", {"limit": "5"}, "takes only crs, f"),
+    (f"{BASE}/items/S0001", {"f": "csv"}, "formats are: json, geojson"),
+    ("/v1/datasets/test-shops/records/S0001", {"crs": "EPSG:4326"}, "takes only f"),
+])
+def test_single_records_refuse_parameters_they_cannot_apply(hub, url, params, fragment):
+    response = hub.client.get(url, params=params)
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["detail"]

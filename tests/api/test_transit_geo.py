@@ -194,6 +194,27 @@ def test_places_near_one_stop(world: World) -> None:
     assert moving.headers["cache-control"] == "public, no-cache"  # the feed's latest may move
 
 
+@pytest.mark.parametrize("reference", ["near_route", "near_stop"])
+def test_ogc_items_near_a_route_or_stop_answer_as_v1(world: World, reference: str) -> None:
+    key = ROUTE if reference == "near_route" else sorted(route_stop_ids(ROUTE))[0]
+    params = {reference: f"bus-routes-muroran:{key}", "radius": 150}
+    v1 = get_all(world.client, f"{PLACES}/records", f="geojson", limit=4, **params)
+    ogc = get_all(world.client, "/ogc/collections/test-shops/items", limit=4, **params)
+
+    def answer(features: list[dict]) -> list[tuple]:
+        return [(f["id"], f["properties"]["distance_m"], f["properties"]["nearest_stop_id"])
+                for f in features]
+
+    assert 0 < len(v1) < len(world.places)  # the filter is applied, not dropped
+    assert answer(ogc) == answer(v1)
+    pinned = world.client.get("/ogc/collections/test-shops@v1/items", params={
+        reference: f"bus-routes-muroran@1:{key}", "radius": 150})
+    assert pinned.headers["cache-control"].endswith("immutable")
+    moving = world.client.get("/ogc/collections/test-shops@v1/items", params=params)
+    assert moving.headers["cache-control"] == "public, no-cache"  # the feed's latest may move
+    assert moving.headers["etag"] != pinned.headers["etag"]
+
+
 def test_nearest_stops_to_a_point(world: World) -> None:
     lat, lon = 42.3177, 140.9736
     body = world.client.get(

@@ -123,6 +123,10 @@ def test_pull_imports_csv_packages_and_publishes_them(ckan: CkanInstance, portal
         assert sorted(toml["keywords"]) == ["bicycles", "駐輪場"]
         assert toml["geometry"]["kind"] == "latlon"
         assert toml["source"]["ckan_package"] == "bike_racks"
+        # cc-by names no version: kept as CKAN states it, never guessed to be CC BY 4.0
+        assert toml["licence"]["id"] == "other" and "cc-by" in toml["licence"]["note"]
+        events = tomllib.loads((datasets_dir / "city-events" / "dataset.toml").read_text("utf-8"))
+        assert events["licence"] == {"id": "ODbL-1.0"}
         definition = DatasetDefinition.load(datasets_dir / "bike-racks" / "dataset.toml",
                                              schemas_dir)
         types = {f.title: f.type for f in definition.schema.fields}

@@ -200,7 +200,10 @@ def test_datapackage_is_valid_with_hashes_and_sizes(exported, tmp_path) -> None:
         names = sorted(zf.namelist())
     assert names == ["data/shops.csv", "data/visits.csv", "datapackage.json"]
     descriptor = json.loads((tmp_path / "datapackage.json").read_text(encoding="utf-8"))
-    assert descriptor["licenses"][0]["title"] == "CC-BY-4.0"
+    assert descriptor["licenses"] == [{
+        "name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
+        "title": "クリエイティブ・コモンズ 表示 4.0 国際 "
+                 "(Creative Commons Attribution 4.0 International)"}]
     assert descriptor["version"] == "2" and descriptor["sources"]
     for resource in descriptor["resources"]:
         data = (tmp_path / resource["path"]).read_bytes()

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from etl.ckan.apply import push
 from etl.ckan.client import CkanClient, CkanError
 from etl.ckan.plan import HubDataset, ResourceSpec
+from hub.catalog import Licence
 
 KEY = "secret-token-1234567890"
 
@@ -140,8 +141,8 @@ def test_the_key_travels_only_in_the_authorization_header(fake: FakeCkanEndpoint
 
 
 def _dataset(dataset_id: str) -> HubDataset:
-    return HubDataset(dataset_id, "題", "Title", "", "", "Test City", "CC BY 4.0", ("a1",), 1,
-                      "sha", f"http://hub.test/v1/datasets/{dataset_id}",
+    return HubDataset(dataset_id, "題", "Title", "", "", "Test City", Licence("CC-BY-4.0"),
+                      ("a1",), 1, "sha", f"http://hub.test/v1/datasets/{dataset_id}",
                       (ResourceSpec("f.csv", f"http://hub.test/{dataset_id}.csv", "CSV"),))
 
 

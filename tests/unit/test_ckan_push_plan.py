@@ -1,7 +1,13 @@
-"""etl.ckan.plan is pure: desired state + current CKAN state -> actions. No network here."""
+"""etl.ckan.plan is pure: desired state + current CKAN state -> actions. No network here.
+
+The current CKAN state is written out as CKAN's package_show returns it, never built with
+the plan's own payload functions: a test whose "CKAN" is the hub's own output cannot notice
+the hub writing something CKAN would not give back.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,18 +15,17 @@ import pytest
 from etl.ckan.plan import (
     HubDataset,
     ResourceSpec,
-    clean_tags,
     desired_organisation,
     desired_package,
-    licence_id,
     make_plan,
     organisation_name,
-    package_for_create,
     package_for_update,
     package_name,
 )
+from hub.catalog import Licence, ckan_tags, load_definition
 
 HUB = "https://hub.example.org"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dataset(version: int = 1, **overrides: Any) -> HubDataset:
@@ -31,7 +36,7 @@ def dataset(version: int = 1, **overrides: Any) -> HubDataset:
         "description_ja": "AEDの一覧",
         "description_en": "AEDs in Kobe",
         "organisation": "神戸市 (Kobe City)",
-        "licence": "CC BY 4.0",
+        "licence": Licence("CC-BY-4.0"),
         "keywords": ("AED", "救急", "first aid", "a/b", "x"),
         "version": version,
         "content_sha256": f"sha{version}",
@@ -46,20 +51,44 @@ def dataset(version: int = 1, **overrides: Any) -> HubDataset:
     return HubDataset(**values)
 
 
-def as_ckan(desired: dict[str, Any], org_title: str = "神戸市 (Kobe City)",
-            **extra: Any) -> dict[str, Any]:
-    """What CKAN's package_show returns after package_create(desired)."""
-    package = package_for_create(desired)
-    package.update({
-        "id": "pkg-1", "state": "active", "owner_org": "org-id-1",
-        "organization": {"id": "org-id-1", "name": desired["owner_org"], "title": org_title},
-        "tags": [{"name": t, "display_name": t} for t in desired["tags"]],
-        "resources": [{**r, "id": f"res-{i}", "format": r["format"].upper(),
-                       "package_id": "pkg-1", "mimetype": None}
-                      for i, r in enumerate(desired["resources"])],
-        "groups": [],
-    })
-    package.update(extra)
+def ckan_package(version: int = 1, **changes: Any) -> dict[str, Any]:
+    """package_show of the kobe-aed package after a push of ``version`` of dataset(), as a
+    CKAN 2.10 returns it (ids, display names, upper-case formats, extras as a list)."""
+    package: dict[str, Any] = {
+        "id": "5b2c4a53-7d1f-4f6e-9b0a-0c6a2b3d4e5f", "name": "kobe-aed", "type": "dataset",
+        "state": "active", "private": False, "title": "神戸市 AED設置場所",
+        "notes": "AEDの一覧\n\nAEDs in Kobe",
+        "owner_org": "0f4e1a8c-2b9d-4c3e-8a7f-6d5e4c3b2a19",
+        "organization": {"id": "0f4e1a8c-2b9d-4c3e-8a7f-6d5e4c3b2a19", "name": "kobe-city",
+                         "title": "神戸市 (Kobe City)", "type": "organization",
+                         "is_organization": True, "state": "active"},
+        "license_id": "cc-by", "license_title": "Creative Commons Attribution",
+        "license_url": "http://www.opendefinition.org/licenses/cc-by", "isopen": True,
+        "maintainer": None, "author": None, "num_tags": 4, "num_resources": 1,
+        "tags": [{"id": f"tag-{i}", "name": name, "display_name": name, "state": "active",
+                  "vocabulary_id": None}
+                 for i, name in enumerate(["AED", "a b", "first aid", "救急"])],
+        "extras": [
+            {"key": "hub_content_sha256", "value": f"sha{version}"},
+            {"key": "hub_dataset_id", "value": "kobe-aed"},
+            {"key": "hub_licence", "value": "CC-BY-4.0"},
+            {"key": "hub_managed", "value": "true"},
+            {"key": "hub_url", "value": f"{HUB}/v1/datasets/kobe-aed"},
+            {"key": "hub_version", "value": str(version)},
+            {"key": "title_en", "value": "Kobe: AED locations"},
+        ],
+        "resources": [{
+            "id": "9d8c7b6a-5f4e-4d3c-2b1a-0f9e8d7c6b5a",
+            "package_id": "5b2c4a53-7d1f-4f6e-9b0a-0c6a2b3d4e5f",
+            "name": f"kobe-aed-v{version}.csv",
+            "url": f"{HUB}/v1/datasets/kobe-aed/versions/{version}/download.csv",
+            "format": "CSV", "description": "", "mimetype": None, "size": 100 + version,
+            "hash": f"sha256:{version:064x}", "hub_version": str(version), "position": 0,
+            "state": "active", "url_type": None, "datastore_active": False,
+        }],
+        "groups": [], "relationships_as_object": [], "relationships_as_subject": [],
+    }
+    package.update(changes)
     return package
 
 
@@ -75,7 +104,7 @@ def test_names_are_ckan_valid_and_stable() -> None:
 
 
 def test_tags_follow_ckan_rules() -> None:
-    tags = clean_tags(["AED", "a/b", "x", "救急", "first aid", "AED", "c&d (e)", "y" * 150])
+    tags = ckan_tags(["AED", "a/b", "x", "救急", "first aid", "AED", "c&d (e)", "y" * 150])
     assert tags == sorted(tags)
     assert "a b" in tags and "c d e" in tags and "救急" in tags and "first aid" in tags
     assert "x" not in tags  # shorter than 2 characters
@@ -83,19 +112,39 @@ def test_tags_follow_ckan_rules() -> None:
     assert all(len(t) <= 100 for t in tags)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("CC BY 4.0", "cc-by"),
-    ("CC BY 3.0 (as stated in the file: http://creativecommons.org/licenses/by/3.0/deed.ja)",
-     "cc-by"),
-    ("クリエイティブ・コモンズ CC BY-SA 2.1", "cc-by-sa"),
-    ("CC0", "cc-zero"),
-    ("ODbL 1.0 (OpenStreetMap)", "odc-odbl"),
-    ("公共データ利用規約（第1.0版）", "other-open"),
-    ("unverified, believed CC BY 2.1 JP/4.0 — see SOURCE.md", "notspecified"),
-    ("all rights reserved", "notspecified"),
+@pytest.mark.parametrize(("licence", "expected"), [
+    (Licence("CC-BY-4.0"), "cc-by"),
+    (Licence("CC-BY-3.0", note="as stated in the file: .../by/3.0/deed.ja"), "cc-by"),
+    (Licence("CC-BY-SA-3.0"), "cc-by-sa"),
+    (Licence("CC0-1.0"), "cc-zero"),
+    (Licence("ODbL-1.0"), "odc-odbl"),
+    (Licence("PDL-1.0"), "other-open"),
+    (Licence("NOASSERTION", note="unverified, believed CC BY 2.1 JP/4.0"), "notspecified"),
+    (Licence("other", title="Yaizu terms of use", url="https://example.org/terms"),
+     "notspecified"),
 ])
-def test_licences_map_to_ckan_ids(text: str, expected: str) -> None:
-    assert licence_id(text) == expected
+def test_the_package_carries_the_licences_ckan_id(licence: Licence, expected: str) -> None:
+    desired = desired_package(dataset(licence=licence), desired_organisation(dataset()))
+    assert desired["license_id"] == expected
+    assert desired["extras"]["hub_licence"] == licence.id
+
+
+def test_the_cc0_synthetic_dataset_is_pushed_as_cc_zero_whatever_its_note_says() -> None:
+    synthetic = load_definition("bus-ridership-muroran-synthetic", ROOT / "datasets",
+                                ROOT / "schemas")
+    assert "CC BY-SA" in synthetic.licence.note
+    desired = desired_package(dataset(licence=synthetic.licence),
+                              desired_organisation(dataset()))
+    assert desired["license_id"] == "cc-zero"
+
+
+def test_a_licence_changed_in_the_hub_updates_the_package() -> None:
+    plan = make_plan([dataset(licence=Licence("CC0-1.0"))], {"kobe-aed": ckan_package()},
+                     {"kobe-city": None})
+    [action] = plan.packages
+    assert action.action == "update"
+    assert "license_id: cc-by -> cc-zero" in action.changes
+    assert "extras.hub_licence: CC-BY-4.0 -> CC0-1.0" in action.changes
 
 
 def test_new_dataset_is_created_with_its_organisation() -> None:
@@ -113,9 +162,7 @@ def test_new_dataset_is_created_with_its_organisation() -> None:
 
 
 def test_unchanged_package_plans_no_write() -> None:
-    desired = desired_package(dataset(), desired_organisation(dataset()))
-    current = as_ckan(desired)
-    plan = make_plan([dataset()], {"kobe-aed": current},
+    plan = make_plan([dataset()], {"kobe-aed": ckan_package()},
                      {"kobe-city": {"name": "kobe-city", "title": "神戸市 (Kobe City)",
                                     "state": "active", "extras": []}}, hub_base_url=HUB)
     assert [p.action for p in plan.packages] == ["unchanged"]
@@ -124,8 +171,7 @@ def test_unchanged_package_plans_no_write() -> None:
 
 
 def test_new_version_updates_and_drops_superseded_resources() -> None:
-    old = desired_package(dataset(1), desired_organisation(dataset(1)))
-    current = as_ckan(old)
+    current = ckan_package(1)
     current["resources"].append({"id": "manual", "name": "a map made by hand",
                                  "url": "https://example.org/map", "format": "HTML"})
     current["extras"].append({"key": "maintainer_note", "value": "kept"})
@@ -144,9 +190,7 @@ def test_new_version_updates_and_drops_superseded_resources() -> None:
 
 
 def test_same_named_package_not_managed_by_the_hub_is_a_conflict() -> None:
-    desired = desired_package(dataset(), desired_organisation(dataset()))
-    theirs = as_ckan(desired)
-    theirs["extras"] = [{"key": "source", "value": "city staff"}]
+    theirs = ckan_package(extras=[{"key": "source", "value": "city staff"}])
     plan = make_plan([dataset()], {"kobe-aed": theirs}, {"kobe-city": None})
     [action] = plan.packages
     assert action.action == "conflict"
@@ -186,8 +230,7 @@ def test_organisation_override_and_title_changes() -> None:
 
 
 def test_deleted_hub_package_is_recreated() -> None:
-    desired = desired_package(dataset(), desired_organisation(dataset()))
-    current = as_ckan(desired, state="deleted")
-    plan = make_plan([dataset()], {"kobe-aed": current}, {"kobe-city": None})
+    plan = make_plan([dataset()], {"kobe-aed": ckan_package(state="deleted")},
+                     {"kobe-city": None})
     assert plan.packages[0].action == "create"
     assert plan.packages[0].current is not None  # applied as an update that re-activates it

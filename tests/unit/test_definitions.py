@@ -222,10 +222,10 @@ def test_source_md_names_origin_licence_and_count(directory):
     assert origin and origin.group(1) == d.source["repository"]
     licence = re.search(r"^- Licence: (.+)$", text, re.MULTILINE)
     assert licence, "SOURCE.md has no '- Licence:' line"
-    if "licence_url" in d.source:
-        assert d.source["licence_url"] in text
-    else:  # no licence URL means the licence is not verified: SOURCE.md must say so
-        assert "unverified" in d.licence and "unverified" in licence.group(1)
+    if d.licence.document_url:  # SOURCE.md names the licence the definition states
+        assert d.licence.document_url.split("://", 1)[1].rstrip("/") in licence.group(1)
+    else:  # no licence URL means the licence is not verified: both must say so
+        assert "unverified" in d.licence.note and "unverified" in licence.group(1)
     records = re.search(r"^- Records: ([0-9]+)", text, re.MULTILINE)
     assert records and int(records.group(1)) == d.source["records"]
     assert d.source["commit"] in text and d.source["sha256"] in text

@@ -55,11 +55,11 @@ def test_crs_spellings():
 
 def test_bbox_axis_order_and_6_numbers():
     latlon = crs_by_uri("EPSG:4326", "bbox-crs")
-    assert parse_bbox("35,139,36,140", latlon, True) == pytest.approx((139, 35, 140, 36))
+    assert parse_bbox("35,139,36,140", latlon) == pytest.approx((139, 35, 140, 36))
     crs84 = crs_by_uri(CRS84, "bbox-crs")
-    assert parse_bbox("139,35,0,140,36,10", crs84, True) == (139, 35, 140, 36)
+    assert parse_bbox("139,35,0,140,36,10", crs84) == (139, 35, 140, 36)
     with pytest.raises(QueryError):
-        parse_bbox("140,35,139,36", crs84, True)
+        parse_bbox("140,35,139,36", crs84)
 
 
 def test_datetime_intervals_become_property_filters():

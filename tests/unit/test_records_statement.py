@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 
 from hub.catalog import PublishedVersion, TableSchema, version_table
+from hub.query.model import PageLimits
 from hub.query.params import parse_records_query
 from hub.query.records import records_statement, sql_text
 
@@ -18,8 +19,7 @@ TABLE = version_table("shops__v1", SCHEMA, has_geometry=True)
 
 
 def compiled(pairs, output="json"):
-    query = parse_records_query(pairs, SCHEMA, has_geometry=True, default_limit=10,
-                                max_limit=100, max_radius_m=5000)
+    query = parse_records_query(pairs, SCHEMA, has_geometry=True, limits=PageLimits(10, 100, 5000))
     built = records_statement(TABLE, SCHEMA, query, has_geometry=True, output=output)
     return built.statement.compile(dialect=postgresql.psycopg.dialect())
 
@@ -113,8 +113,8 @@ def test_a_nearest_page_is_short_enough_for_psycopgs_query_cache() -> None:
         status="published", withdrawn_reason=None, meta={})
     for pairs in ([("near", "35.69,139.7"), ("radius", "500"), ("limit", "100")],
                   [("near", "35.69,139.7"), ("limit", "100")]):
-        query = parse_records_query(pairs, BENCH_LIKE, has_geometry=True, default_limit=10,
-                                    max_limit=1000, max_radius_m=5000)
+        query = parse_records_query(pairs, BENCH_LIKE, has_geometry=True,
+                                    limits=PageLimits(10, 1000, 5000))
         built = records_statement(version.query_table(), BENCH_LIKE, query,
                                   has_geometry=True, output="geojson")
         sql = built.statement.compile(dialect=postgresql.psycopg.dialect())

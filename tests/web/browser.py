@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Response,
+    Route,
+    sync_playwright,
+)
 
 from tests.conftest import ROOT
 
@@ -47,11 +54,14 @@ def chromium() -> Iterator[Browser]:
 
 @dataclass
 class GuardedContext:
-    """A browser context that lets requests reach only the hub; ``foreign`` lists the rest."""
+    """A browser context that lets requests reach only the hub; ``foreign`` lists the rest.
+    ``rate_limited`` lists the hub's 429 answers: a page, asset or tile refused by the quota
+    would make a journey fail for a reason that is not the portal's."""
 
     context: BrowserContext
     hub: str
     foreign: list[str] = field(default_factory=list)
+    rate_limited: list[str] = field(default_factory=list)
 
     def new_page(self) -> Page:
         return self.context.new_page()
@@ -70,7 +80,12 @@ def guarded_context(browser: Browser, hub_url: str, **options: Any) -> GuardedCo
         else:
             route.continue_()
 
+    def watch_quota(response: Response) -> None:
+        if response.status == 429:
+            guarded.rate_limited.append(response.url)
+
     context.route("**/*", only_the_hub)
+    context.on("response", watch_quota)
     return guarded
 
 

@@ -43,6 +43,7 @@ def guarded(browser: Browser, live: LiveHub) -> Iterator[GuardedContext]:
     yield context
     context.context.close()
     assert context.foreign == [], f"requests left the hub: {context.foreign}"
+    assert context.rate_limited == [], f"the quota refused: {context.rate_limited}"
 
 
 @pytest.fixture
@@ -166,3 +167,4 @@ def test_phone_width_has_no_sideways_scrolling(browser: Browser, live: LiveHub) 
     finally:
         guarded.context.close()
     assert guarded.foreign == []
+    assert guarded.rate_limited == []

@@ -14,6 +14,7 @@ import mercantile
 import orjson
 import pytest
 import yaml
+from markupsafe import escape
 
 from tests.web.conftest import BROWSER, Portal
 
@@ -111,6 +112,16 @@ def test_catalogue_search_uses_the_api_q(portal: Portal) -> None:
     assert card_ids(page.text) == [d["id"] for d in api["datasets"]] == ["yaizu-aed"]
 
 
+@pytest.mark.parametrize("q", ["ＡＥＤ", "aed", "バス", "ばす 室蘭", "test"])
+def test_catalogue_folds_and_ranks_as_the_api(portal: Portal, q: str) -> None:
+    """Spelling variants (full-width, kana) match and results come in the API's rank order."""
+    api = [d["id"] for d in portal.client.get("/v1/datasets", params={"q": q}).json()[
+        "datasets"]]
+    assert api, q
+    page = portal.client.get("/", params={"q": q}, headers=BROWSER)
+    assert card_ids(page.text) == api
+
+
 def test_catalogue_facets_format_and_map(portal: Portal) -> None:
     api = portal.client.get("/v1/datasets").json()
     assert {"value": "gtfs", "count": 1} in api["facets"]["format"]
@@ -125,12 +136,43 @@ def test_catalogue_facets_format_and_map(portal: Portal) -> None:
     assert 'href="/" aria-current="true"' in page.text
 
 
-def test_cards_show_rows_last_version_and_licence(portal: Portal) -> None:
-    html = portal.page("/?q=test-shops&lang=en").text
+def first_card(html: str) -> str:
     card = html[html.index('<li class="card">'):]
-    card = card[:card.index("</li>")]
-    assert "290" in card  # rows of version 2
-    assert "(v2)" in card and "CC-BY-4.0" in card
+    return card[:card.index("</li>")]
+
+
+def test_cards_show_rows_last_version_and_licence(portal: Portal) -> None:
+    licence = portal.client.get("/v1/datasets/test-shops").json()["licence"]
+    assert licence["id"] == "CC-BY-4.0"
+    for language in ("en", "ja"):
+        card = first_card(portal.page(f"/?q=test-shops&lang={language}").text)
+        assert "290" in card  # rows of version 2
+        assert "(v2)" in card
+        # the licence object of the API: its title in the page's language, linked to its URL
+        assert (f'<a href="{licence["url"]}" rel="license">{licence["title"][language]}</a>'
+                in card)
+    portal.client.cookies.clear()
+
+
+def test_licence_facet_counts_ids_and_shows_titles(portal: Portal) -> None:
+    api = portal.client.get("/v1/datasets").json()
+    ids = {entry["value"] for entry in api["facets"]["licence"]}
+    assert "CC-BY-4.0" in ids
+    html = portal.page("/?lang=ja").text
+    facets = html[html.index('id="facets-heading"'):html.index('id="results-heading"')]
+    for licence_id in ids:
+        title = portal.client.get("/v1/datasets", params={"licence": licence_id}).json()[
+            "datasets"][0]["licence"]["title"]["ja"]
+        assert f'href="/?licence={licence_id}"' in facets and title in facets
+    portal.client.cookies.clear()
+
+
+def test_dataset_page_links_its_licence_with_the_note(portal: Portal) -> None:
+    licence = portal.client.get("/v1/datasets/yaizu-aed").json()["licence"]
+    html = portal.page("/datasets/yaizu-aed?lang=en").text
+    facts = html[html.index('<dl class="facts">'):html.index("</dl>")]
+    assert f'<a href="{licence["url"]}" rel="license">{licence["title"]["en"]}</a>' in facts
+    assert licence["note"] and licence["note"] in facts
     portal.client.cookies.clear()
 
 
@@ -179,6 +221,33 @@ def test_table_pages_with_the_api_cursor(portal: Portal) -> None:
     second = re.findall(r"<tr><td>(S\d+)</td>",
                         portal.page(next_url.group(1).replace("&amp;", "&")).text)
     assert second[0] == "S0270" and not set(first) & set(second)
+
+
+def table_first_cells(html: str) -> list[str]:
+    return re.findall(r"<tr><td>([^<]*)</td>", html)
+
+
+def test_table_preview_resolves_stops_of_another_dataset_as_the_api_does(
+        portal: Portal) -> None:
+    """``near_stop`` needs the catalogue (the API's resolver): the preview answers it."""
+    stop = portal.client.get("/v1/datasets/bus-routes-muroran/layers/stops/records",
+                             params={"limit": 1}).json()["records"][0]
+    near = {"near_stop": f"bus-routes-muroran:{stop['stop_id']}", "radius": "400"}
+    api = portal.client.get("/v1/datasets/bus-routes-muroran/layers/stops/records",
+                            params={**near, "limit": 20}).json()["records"]
+    assert api
+    response = portal.page("/datasets/bus-routes-muroran?layer=stops&near_stop="
+                           f"{near['near_stop']}&radius={near['radius']}")
+    assert response.status_code == 200, response.text
+    assert table_first_cells(response.text) == [str(r[next(iter(r))]) for r in api]
+
+
+def test_table_preview_refuses_a_limit_as_the_api_does(portal: Portal) -> None:
+    too_many = portal.client.get("/v1/datasets/test-shops/records?limit=100000")
+    assert too_many.status_code == 400
+    page = portal.page("/datasets/test-shops?limit=100000")
+    assert page.status_code == 400
+    assert str(escape(too_many.json()["detail"])) in page.text
 
 
 def test_a_bad_filter_is_explained_on_the_page(portal: Portal) -> None:
@@ -269,6 +338,14 @@ def test_errors_are_pages_with_the_reason(portal: Portal, path: str, status: int
 def test_co_creation_pages_have_their_place(portal: Portal, path: str) -> None:
     response = portal.page(path)
     assert response.status_code == 200 and 'aria-current="page"' in response.text
+
+
+@pytest.mark.parametrize("path", ["/", "/datasets/test-shops", "/static/portal/portal.css"])
+def test_pages_pass_the_rate_limit_like_any_request(portal: Portal, path: str) -> None:
+    response = portal.page(path)
+    assert response.status_code == 200
+    assert response.headers["ratelimit-policy"].startswith('"anonymous";')
+    assert "ratelimit" in response.headers
 
 
 # -- self-contained --------------------------------------------------------------------------

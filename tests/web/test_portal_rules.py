@@ -6,9 +6,19 @@ from __future__ import annotations
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from hub.catalog import TableSchema
+from hub.query.model import PageLimits
+from hub.query.params import V1, parse_records_query
 from hub.web.i18n import LOCALE_DIR, choose_language
 from hub.web.negotiation import prefers_html
-from hub.web.views import display_cell, facet_url, table_query
+from hub.web.views import (
+    display_cell,
+    facet_url,
+    filter_inputs,
+    licence_facet_label,
+    licence_view,
+    table_query,
+)
 
 WEB = LOCALE_DIR.parent
 
@@ -46,6 +56,39 @@ def test_facet_links_toggle_and_restart_paging() -> None:
     assert facet_url("/", params, "keyword", "GTFS", repeatable=True) == ("/?q=bus", True)
     assert facet_url("/", [("format", "gtfs")], "format", "table", repeatable=False) == (
         "/?format=table", False)
+
+
+SCHEMA = TableSchema.from_json({"fields": [
+    {"name": "name", "type": "string"}, {"name": "floors", "type": "integer"},
+    {"name": "opened", "type": "date"}, {"name": "step_free", "type": "boolean"},
+    {"name": "open_at", "type": "time"}]})
+
+
+def test_table_form_offers_operators_the_api_accepts_for_each_type() -> None:
+    names = [i["name"] for i in filter_inputs(SCHEMA, {})]
+    assert names == ["name__contains", "floors__gte", "floors__lte", "opened__gte",
+                     "opened__lte", "step_free", "open_at__gte", "open_at__lte"]
+    limits = PageLimits(20, 1000, 50_000.0)
+    for name in names:  # every input the form offers is a filter the records parser takes
+        value = {"step_free": "true", "opened": "2020-01-01", "open_at": "09:30"}.get(
+            name.split("__")[0], "3")
+        parse_records_query([(name, value)], SCHEMA, has_geometry=True, limits=limits,
+                            dialect=V1)
+
+
+def test_licence_is_the_api_object_in_the_page_language() -> None:
+    row = {"licence": "CC-BY-4.0", "licence_note": "as published", "licence_title": None,
+           "licence_url": None}
+    en, ja = licence_view(row, "en"), licence_view(row, "ja")
+    assert en["title"] == "Creative Commons Attribution 4.0 International"
+    assert ja["title"] == "クリエイティブ・コモンズ 表示 4.0 国際"
+    assert en["url"] == ja["url"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert en["note"] == "as published"
+    other = {"licence": "other", "licence_note": "", "licence_title": "市の利用規約",
+             "licence_url": "https://example.city/terms"}
+    assert licence_view(other, "en")["title"] == "市の利用規約"
+    assert licence_facet_label("PDL-1.0", "ja") == "公共データ利用規約 第1.0版"
+    assert licence_facet_label("other", "ja") is None
 
 
 def test_long_geometries_are_not_printed_in_the_table() -> None:

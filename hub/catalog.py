@@ -69,6 +69,9 @@ SQL_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
 # format fails when it is loaded, not silently at publish time.
 STRING_FORMATS = frozenset({"hh:mm", "jp-local-government-code"})
 
+# A dataset.toml without ``format`` is a table (CSV/TSV/XLSX); others: "gtfs", "gtfs-ride".
+DEFAULT_SOURCE_FORMAT = "table"
+
 
 # What happens to a row whose *optional* cell is invalid (dataset.toml
 # ``on_invalid_optional``, ``--on-invalid-optional``): ``drop-row`` makes it an error of the

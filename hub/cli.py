@@ -574,7 +574,8 @@ def serve_cmd(
 
 def _print_urls(host: str, port: int) -> None:
     base = f"http://{host}:{port}"
-    out.print(f"\n[bold]Co-Creation Hub[/] on {base}\n  try:")
+    out.print(f"\n[bold]Co-Creation Hub[/] on {base}")
+    out.print(f"  portal (open in a browser): [bold]{base}/[/]\n  API, try:")
     for path in ("/v1/datasets", "/v1/datasets/kobe-aed/records?limit=5",
                  "/v1/datasets/kobe-aed/records?near=34.69,135.195&radius=500&f=geojson",
                  "/docs"):
@@ -595,8 +596,11 @@ def demo_cmd(
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine
 
-    db_up()
     settings = _settings()
+    if serve:
+        console.print(f"[bold]Portal:[/] http://{settings.host}:{settings.port}/ "
+                      "(serving once the datasets below are loaded)")
+    db_up()
     definitions = load_definitions(settings.datasets_dir, settings.schemas_dir)
     engine = make_engine(settings)
     failures = 0

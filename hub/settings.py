@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     schemas_dir: Path = Field(
         default=Path("schemas"), description="Folder of Table Schema JSON files."
     )
+    assets_dir: Path = Field(
+        default=Path("node_modules"),
+        description="Folder of the npm packages the portal serves itself (MapLibre GL JS, "
+        "Swagger UI), installed by `make` with `npm ci` from package-lock.json.",
+    )
     default_limit: int = Field(default=100, ge=1, description="Records per page when unset.")
     max_limit: int = Field(default=1000, ge=1, description="Largest accepted `limit`.")
     max_radius_m: float = Field(

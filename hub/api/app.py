@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -26,7 +25,6 @@ from hub.api import (
     v1,
     webhooks,
 )
-from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.data import Data
@@ -42,6 +40,7 @@ from hub.query.model import PageLimits
 from hub.query.params import DIALECTS
 from hub.settings import Settings
 from hub.usage.recorder import UsageRecorder
+from hub.web import install_portal
 from hub.webhooks.worker import WebhookWorker
 
 DESCRIPTION = """
@@ -117,6 +116,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # the portal serves /docs with Swagger UI from the hub itself
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine  # writes that run outside hub.data (publish, withdraw)
@@ -154,23 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(showcases.router)
     app.include_router(reports.router)
 
-    @app.get("/", tags=["meta"], summary="Landing: where to go next")
-    def landing(base: BaseUrlDep) -> dict[str, Any]:
-        return {
-            "title": "Co-Creation Hub",
-            "links": [
-                {"rel": "data", "href": f"{base}/v1/datasets", "type": "application/json"},
-                {"rel": "service-desc", "href": f"{base}/openapi.json",
-                 "type": "application/vnd.oai.openapi+json;version=3.1"},
-                {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
-                {"rel": "alternate", "href": f"{base}/ogc", "type": "application/json",
-                 "title": "OGC API - Features"},
-                {"rel": "describedby", "href": f"{base}/catalog.jsonld",
-                 "type": "application/ld+json", "title": "DCAT-AP 3 catalogue"},
-                {"rel": "alternate", "href": f"{base}/api/3/action/package_list",
-                 "type": "application/json", "title": "CKAN Action API (read)"},
-            ],
-        }
+    install_portal(app, settings)  # "/" (HTML or the JSON landing), pages, /docs, assets
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def health() -> dict[str, str]:

@@ -507,7 +507,7 @@ class PublishedVersion:
         Unaliased, every column is written with its schema-qualified table name
         (``data.bench_tokyo_places__v1.name``): a radius page's SQL ran to 5,600 characters,
         past the 4,096 up to which psycopg caches its conversion of a query, which then cost
-        a fifth of the server's time per request (issue 8)."""
+        a fifth of the server's time per request (bench/README.md)."""
         return _cached_query_table(self.table_name, self.schema, self.has_geometry)
 
 

@@ -75,6 +75,8 @@ def hub_env(database_url: str, artifact_dir: Path | None = None) -> dict[str, st
         "HUB_DATASETS_DIR": str(ROOT / "bench" / "datasets"),
         "HUB_SCHEMAS_DIR": str(ROOT / "bench" / "schemas"),
         "HUB_PUBLISHER": "bench",
+        # one load generator on one address measures the server, not the quota
+        "HUB_RATE_LIMIT_ANONYMOUS": "0",
         "HUB_ARTIFACT_DIR": str(artifact_dir or Path(tempfile.gettempdir())
                                 / "hub-bench-artifacts-unused"),
     }

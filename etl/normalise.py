@@ -29,6 +29,7 @@ from pyproj import Transformer
 
 from etl.copy_text import float_repr
 from hub.catalog import TableSchema
+from hub.textfold import fold_indexed_many
 
 # Returned by per-value parsers for a non-empty value that cannot be read.
 INVALID: Any = object()
@@ -156,31 +157,33 @@ def nfkc(s: pd.Series) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object, copy=False)
 
 
-def search_text(
-    frame: pd.DataFrame, string_fields: list[str], *, already_nfkc: bool = False
-) -> pd.Series:
-    """Lower-cased NFKC text of ``string_fields`` joined by single spaces, for full-text ``q``.
+def _fold_column(s: pd.Series) -> np.ndarray:
+    """:func:`hub.textfold.fold_indexed` of every cell, computed once per distinct value."""
+    codes, uniques = pd.factorize(text_array(s))
+    folded = np.empty(len(uniques), dtype=object)
+    folded[:] = fold_indexed_many(list(uniques))
+    return folded[codes] if len(codes) else np.empty(0, dtype=object)
+
+
+def search_text(frame: pd.DataFrame, string_fields: list[str]) -> pd.Series:
+    """The folded text of ``string_fields`` joined by single spaces, for full-text ``q``.
 
     Stored per row (``_search``) so that a trigram index serves searches without the query
-    layer having to know the schema. ``already_nfkc`` skips re-normalising cells that
-    :func:`etl.prepare.prepare` has normalised already. Empty fields add no separator.
-    Returned as Arrow-backed strings, built :data:`SEARCH_CHUNK_ROWS` rows at a time, so a
-    big table never holds a Python str per row and field at once.
+    layer having to know the schema. Each cell is folded by :func:`hub.textfold.fold_indexed`
+    (the rule the query side folds ``q`` with), once per distinct value of a column; empty
+    fields add no separator. Returned as Arrow-backed strings, built
+    :data:`SEARCH_CHUNK_ROWS` rows at a time, so a big table never holds a Python str per
+    row and field at once.
     """
     n = len(frame)
     parts = []
     for start in range(0, n, SEARCH_CHUNK_ROWS):
         rows = frame.iloc[start : start + SEARCH_CHUNK_ROWS]
-        columns = []
-        for name in string_fields:
-            cells = text_array(rows[name])
-            if not already_nfkc:
-                cells = nfkc(pd.Series(cells, dtype=object)).to_numpy(dtype=object)
-            columns.append(cells)
+        columns = [_fold_column(rows[name]) for name in string_fields]
         if columns:
             # One C-level join of the non-empty cells per row: measured faster than joining
             # whole columns and tidying the spaces afterwards.
-            joined = [" ".join(filter(None, row)).lower() for row in zip(*columns, strict=True)]
+            joined = [" ".join(filter(None, row)) for row in zip(*columns, strict=True)]
         else:
             joined = [""] * len(rows)
         parts.append(pa.array(joined, type=pa.large_string()))

@@ -11,7 +11,8 @@ Version table layout (the contract between the loader and the query layer):
 ``_fid``       bigint primary key, 1..N in source order (stable keyset paging tie-breaker)
 <fields>       one column per schema field, named as the field, typed by :data:`SQL_TYPES`
 ``geom``       geometry(Geometry, 4326), only when the dataset has a geometry
-``_search``    text: lower-cased NFKC of all string fields joined by spaces (trigram index)
+``_search``    text: the search fields folded (hub.textfold.fold_indexed), joined by spaces
+               (trigram index)
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.sql.expression import Alias
 from sqlalchemy.types import TypeEngine
 
-from hub.db.tables import DATA_SCHEMA
-
 # The licence and organisation-name rules are part of what a dataset is; they live in their
 # own modules and are named here, the catalogue module every layer (and etl) may import.
+from hub.ckan_tags import ckan_tags as ckan_tags
+from hub.db.tables import DATA_SCHEMA
 from hub.licences import ACCEPTED_IDS as ACCEPTED_IDS
 from hub.licences import KNOWN_LICENCES as KNOWN_LICENCES
 from hub.licences import Licence as Licence
@@ -43,6 +44,7 @@ from hub.licences import LicenceError
 from hub.organisations import Organisation as Organisation
 from hub.organisations import organisation_of as organisation_of
 from hub.organisations import slug as slug
+from hub.textfold import fold_indexed
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DATASET_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -251,6 +253,21 @@ class DatasetDescription:
     organisation: str
     licence: Licence
     keywords: tuple[str, ...]
+
+    def search_columns(self) -> dict[str, str]:
+        """Folded text (:func:`hub.textfold.fold_indexed`) per tier of catalogue search,
+        in ranking order: a title match ranks above a keyword match above a description
+        match (hub.query.catalog). The id counts as title, the publisher as description."""
+
+        def fold(*texts: str) -> str:
+            return " ".join(fold_indexed(t) for t in texts if t)
+
+        return {
+            "search_title": fold(self.id, self.title_ja, self.title_en),
+            "search_keywords": fold(*self.keywords),
+            "search_description": fold(self.description_ja, self.description_en,
+                                       self.organisation),
+        }
 
 
 @dataclass(frozen=True)

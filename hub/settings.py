@@ -9,6 +9,7 @@ test fails when a setting is undocumented.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     publisher: str | None = Field(
         default=None, description="Name recorded as publisher; defaults to the OS user."
     )
+    max_upload_mb: int = Field(
+        default=200, ge=1,
+        description="Largest file `POST /v1/datasets/{id}/versions` accepts, in MiB; a bigger "
+        "upload is refused with 413 as soon as it passes the cap.",
+    )
     catalogue_title: str = Field(
         default="Co-Creation Hub",
         description="Title of the DCAT catalogue and the CKAN site (/catalog.jsonld, "
@@ -123,11 +129,88 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Timeout of one CKAN API call, in seconds."
     )
 
+    rate_limit_storage: str | None = Field(
+        default=None,
+        description="Where request counters live: redis://host:6379/0 shares them between "
+        "server processes; unset: in each process's memory (one process only).",
+    )
+    rate_limit_window_s: int = Field(
+        default=60, ge=1, description="Length of the rate-limit window, in seconds."
+    )
+    rate_limit_anonymous: int = Field(
+        default=1200, ge=0,
+        description="Requests per window per client address without a key (0: unlimited).",
+    )
+    rate_limit_key: int = Field(
+        default=6000, ge=0,
+        description="Requests per window per key, unless the key has its own limit "
+        "(0: unlimited).",
+    )
+    self_service_keys_per_hour: int = Field(
+        default=5, ge=0,
+        description="Self-service contributor keys one client address may take per hour "
+        "(0: self-service is off).",
+    )
+    self_service_key_days: int = Field(
+        default=365, ge=1, description="Days until a self-service contributor key expires."
+    )
+
+    usage_stats: bool = Field(
+        default=True,
+        description="Count requests, records served, tiles and downloads per dataset, version "
+        "and day (GET /v1/stats). Off: nothing is counted.",
+    )
+    usage_flush_s: float = Field(
+        default=10.0, gt=0,
+        description="Seconds between writes of the in-memory usage counts to the database "
+        "(also written at shutdown).",
+    )
+    webhooks_worker: bool = Field(
+        default=True,
+        description="Run the webhook delivery worker in each server process "
+        "(`hub serve`, `hub demo`). Several processes share the queue safely.",
+    )
+    webhooks_poll_s: float = Field(
+        default=2.0, gt=0, description="Seconds the webhook worker waits when nothing is due."
+    )
+    webhooks_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one webhook delivery (connect + response)."
+    )
+    webhooks_max_attempts: int = Field(
+        default=8, ge=1,
+        description="Attempts per delivery before it is marked failed (replay sends it again).",
+    )
+    webhooks_backoff_s: float = Field(
+        default=30.0, gt=0,
+        description="Wait before the first retry; doubles with each attempt (with jitter), "
+        "capped at 6 hours. A Retry-After from the receiver wins when it is longer.",
+    )
+    webhooks_allow_private_targets: str = Field(
+        default="",
+        description="Comma-separated networks (CIDR) webhooks may reach although they are "
+        "loopback, private or link-local, e.g. `127.0.0.0/8` for a local test receiver. "
+        "Empty: only public addresses.",
+    )
+
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:
         if self.artifact_dir is None:
             self.artifact_dir = self.data_dir / "artifacts"
         return self
+
+    @model_validator(mode="after")
+    def _private_targets_parse(self) -> Settings:
+        self.webhook_private_networks()  # a typo fails at start-up, not at the first delivery
+        return self
+
+    def webhook_private_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """``HUB_WEBHOOKS_ALLOW_PRIVATE_TARGETS`` as networks."""
+        try:
+            return tuple(ip_network(part.strip(), strict=False)
+                         for part in self.webhooks_allow_private_targets.split(",")
+                         if part.strip())
+        except ValueError as exc:
+            raise ValueError(f"HUB_WEBHOOKS_ALLOW_PRIVATE_TARGETS: {exc}") from None
 
     @model_validator(mode="after")
     def _limits_consistent(self) -> Settings:

@@ -18,12 +18,11 @@ editor adds (other extras, other resources, maintainer ...) is kept on update.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from hub.catalog import DatasetDescription, organisation_of, slug
+from hub.catalog import DatasetDescription, ckan_tags, organisation_of, slug
 
 Action = Literal["create", "update", "unchanged", "delete", "conflict"]
 
@@ -37,8 +36,6 @@ RESOURCE_FIELDS = ("name", "url", "format", "size", "hash", "description", "mime
 # CKAN validators (ckan/logic/validators.py): names are 2-100 of [a-z0-9_-]; tags are 2-100 of
 # unicode word characters, spaces, hyphens, underscores and dots.
 _NAME_OK = re.compile(r"^[a-z0-9_-]{2,100}$")
-_TAG_BAD = re.compile(r"[^\w \-.]", re.UNICODE)
-TAG_MIN, TAG_MAX = 2, 100
 
 # -- naming rules ---------------------------------------------------------------------------
 
@@ -55,18 +52,6 @@ def package_name(dataset_id: str) -> str:
     if _NAME_OK.match(name):
         return name
     return slug(dataset_id, fallback_prefix="dataset")
-
-
-def clean_tags(keywords: Iterable[str]) -> list[str]:
-    """Keywords as CKAN accepts tags: characters CKAN rejects become spaces, whitespace is
-    collapsed, too short ones are dropped, too long ones cut; duplicates removed; sorted."""
-    seen: dict[str, str] = {}
-    for keyword in keywords:
-        tag = _TAG_BAD.sub(" ", unicodedata.normalize("NFKC", str(keyword)))
-        tag = re.sub(r"\s+", " ", tag).strip()[:TAG_MAX].strip()
-        if len(tag) >= TAG_MIN:
-            seen.setdefault(tag.lower(), tag)
-    return sorted(seen.values())
 
 
 # -- desired state --------------------------------------------------------------------------
@@ -144,7 +129,7 @@ def desired_package(dataset: HubDataset, organisation: DesiredOrganisation) -> d
         "notes": notes,
         "owner_org": organisation.name,
         "license_id": dataset.licence.ckan_id,
-        "tags": clean_tags(dataset.keywords),
+        "tags": ckan_tags(dataset.keywords),
         "extras": extras,
         "resources": [r.as_ckan(dataset.version) for r in dataset.resources],
     }

@@ -9,17 +9,36 @@ from typing import Any
 from fastapi import FastAPI
 
 from hub import __version__
-from hub.api import changes, ckan, dcat, downloads, ogc, transit, v1
+from hub.api import (
+    audit,
+    changes,
+    ckan,
+    dcat,
+    downloads,
+    ogc,
+    people,
+    publishing,
+    transit,
+    usage,
+    v1,
+    webhooks,
+)
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
+from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.data import Data
+from hub.data.people import People
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
 from hub.data.tiles import Tiles
+from hub.data.usage import UsageStore
+from hub.data.webhooks import WebhookStore
 from hub.db.engine import make_async_pool, make_engine
 from hub.query.model import PageLimits
 from hub.query.params import DIALECTS
 from hub.settings import Settings
+from hub.usage.recorder import UsageRecorder
+from hub.webhooks.worker import WebhookWorker
 
 DESCRIPTION = """
 Open data of the city, versioned and queryable.
@@ -46,6 +65,11 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def own_base_url(settings: Settings) -> str:
+    """The hub's address for links in messages sent outside a request (webhooks)."""
+    return settings.public_url or f"http://{settings.host}:{settings.port}"
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app for ``settings``. The engine and the async pool (single-record reads,
     hub.data.records_by_key) are created here; the pool opens and both close with the app's
@@ -60,13 +84,27 @@ def create_app(settings: Settings) -> FastAPI:
         data,
     )
 
+    usage_recorder = (UsageRecorder(UsageStore(engine), settings.usage_flush_s)
+                      if settings.usage_stats else None)
+    webhook_store = WebhookStore(engine)
+    webhook_worker = (WebhookWorker(webhook_store, settings, own_base_url(settings))
+                      if settings.webhooks_worker else None)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         await records_by_key.open()
+        if usage_recorder is not None:
+            usage_recorder.start()
+        if webhook_worker is not None:
+            webhook_worker.start()
         freeze_startup_heap()
         try:
             yield
         finally:
+            if webhook_worker is not None:
+                webhook_worker.stop()
+            if usage_recorder is not None:
+                usage_recorder.stop()
             await records_by_key.close()
             engine.dispose()
 
@@ -77,13 +115,24 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.engine = engine  # writes that run outside hub.data (publish, withdraw)
     app.state.data = data
     app.state.records_by_key = records_by_key
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).
     app.state.page_limits = {d.name: PageLimits.from_settings(settings, d.over_limit)
                              for d in DIALECTS}
     app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024))
+    app.state.usage_recorder = usage_recorder
+    app.state.usage_counter = usage_recorder.counter if usage_recorder else None
+    app.state.usage_store = UsageStore(engine)
+    app.state.webhook_store = webhook_store
+    app.state.webhook_worker = webhook_worker
     install_problem_handlers(app)
+    app.state.people = People(engine)
+    app.state.limiter = RateLimiter(settings)
+    app.add_middleware(RateLimitMiddleware, people=app.state.people,
+                       limiter=app.state.limiter, problem_handler=app.state.problem_handler)
+    document_rate_limits(app)
     app.include_router(v1.router)
     app.include_router(transit.router)
     app.include_router(ogc.router)
@@ -91,6 +140,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ckan.router)
     app.include_router(downloads.router)
     app.include_router(changes.router)
+    app.include_router(usage.router)
+    app.include_router(webhooks.router)
+    app.include_router(people.router)
+    app.include_router(publishing.router)
+    app.include_router(audit.router)
 
     @app.get("/", tags=["meta"], summary="Landing: where to go next")
     def landing(base: BaseUrlDep) -> dict[str, Any]:

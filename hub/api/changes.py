@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import apply_cache_headers, not_modified, not_modified_response
+from hub.api.caching import LATEST_CACHE, conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.paging import next_link_header, next_page_url
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
 from hub.query.model import QueryError
@@ -69,42 +70,45 @@ def version_diff(
     new = data.layer(dataset_id, b, layer)
     as_csv = _wants(request, f, "text/csv", "csv")
     content = hashlib.sha256(f"{old.content_sha256}:{new.content_sha256}".encode()).hexdigest()
-    canonical = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
-    etag = f'"{content[:32]}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}' + (
-        '-csv"' if as_csv else '"')
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=True)
-    after = decode_after(cursor) if cursor else None
-    page = Diffs(data.engine).page(old, new, after=after, limit=limit,
-                                   with_summary=cursor is None)
-    url = f"{base}{request.url.path}"
-    next_url = None
-    if page.next_after is not None:
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        params.append(("cursor", encode_after(page.next_after)))
-        next_url = f"{url}?{urlencode(params)}"
-    if as_csv:
-        key_columns = list(page.plan.key) or ["_row", "version"]
-        response = Response(diff_csv(page.changes, key_columns),
-                            media_type="text/csv; charset=utf-8")
-    else:
-        body: dict[str, Any] = {
-            "dataset": dataset_id, "from": a, "to": b, "layer": layer or old.main_layer,
-            "by": page.plan.by, "key": list(page.plan.key),
-            "schema": {"fields_added": list(page.plan.fields_added),
-                       "fields_removed": list(page.plan.fields_removed)},
-        }
-        if page.summary is not None:
-            body["summary"] = page.summary
-        body["changes"] = page.changes
-        body["links"] = [{"rel": "self", "href": str(request.url), "type": "application/json"}]
+    # Both versions are pinned, so the diff between them never changes.
+    validator = representation(content, request, "diff/csv" if as_csv else "diff/json",
+                               pinned=True)
+
+    def diff_page() -> Response:
+        after = decode_after(cursor) if cursor else None
+        page = Diffs(data.engine).page(old, new, after=after, limit=limit,
+                                       with_summary=cursor is None)
+        next_url = None
+        if page.next_after is not None:
+            next_url = next_page_url(f"{base}{request.url.path}",
+                                     request.query_params.multi_items(),
+                                     encode_after(page.next_after))
+        if as_csv:
+            key_columns = list(page.plan.key) or ["_row", "version"]
+            response = Response(diff_csv(page.changes, key_columns),
+                                media_type="text/csv; charset=utf-8")
+        else:
+            body: dict[str, Any] = {
+                "dataset": dataset_id, "from": a, "to": b, "layer": layer or old.main_layer,
+                "by": page.plan.by, "key": list(page.plan.key),
+                "schema": {"fields_added": list(page.plan.fields_added),
+                           "fields_removed": list(page.plan.fields_removed),
+                           "fields_retyped": list(page.plan.fields_retyped)},
+            }
+            if page.summary is not None:
+                body["summary"] = page.summary
+            body["changes"] = page.changes
+            body["links"] = [{"rel": "self", "href": str(request.url),
+                              "type": "application/json"}]
+            if next_url:
+                body["links"].append({"rel": "next", "href": next_url,
+                                      "type": "application/json"})
+            response = Response(orjson.dumps(body), media_type="application/json")
         if next_url:
-            body["links"].append({"rel": "next", "href": next_url, "type": "application/json"})
-        response = Response(orjson.dumps(body), media_type="application/json")
-    apply_cache_headers(response, etag, pinned=True)
-    if next_url:
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return response
+            response.headers["Link"] = next_link_header(next_url)
+        return response
+
+    return conditional(request, validator, diff_page)
 
 
 def _since(value: str | None) -> tuple[int | None, datetime | None]:
@@ -152,7 +156,7 @@ def changes_feed(request: Request, data: DataDep, base: BaseUrlDep, since: Since
                       "type": "application/json"})
     body = {"changes": events, "next_since": last, "links": links}
     response = Response(orjson.dumps(body), media_type="application/json")
-    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Cache-Control"] = LATEST_CACHE
     return response
 
 
@@ -169,5 +173,5 @@ def changes_atom(request: Request, data: DataDep, base: BaseUrlDep, since: Since
     events = [change_event(r, base) for r in rows]
     body = atom_feed(events, self_url=str(request.url), base_url=base)
     response = Response(body, media_type=f"{ATOM_TYPE}; charset=utf-8")
-    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Cache-Control"] = LATEST_CACHE
     return response

@@ -17,9 +17,11 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub import __version__
+from hub.api.caching import LATEST_CACHE
 from hub.api.dcat import catalogue_entries
 from hub.api.deps import base_url, get_data, get_settings
 from hub.api.downloads import get_exporter
+from hub.api.routing import route_per_method
 from hub.serialise import ckan
 
 router = APIRouter(tags=["CKAN Action API (read)"])
@@ -186,7 +188,7 @@ ACTIONS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
 def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), status_code=status,
                     media_type="application/json;charset=utf-8",
-                    headers={"Cache-Control": "no-cache"})
+                    headers={"Cache-Control": LATEST_CACHE})
 
 
 async def _params(request: Request) -> dict[str, Any]:
@@ -212,10 +214,10 @@ async def _params(request: Request) -> dict[str, Any]:
     return params
 
 
-@router.api_route("/api/3/action/{action}", methods=["GET", "POST"],
+@route_per_method(router, "/api/3/action/{action}", ["GET", "POST"],
                   summary="CKAN Action API (read): package_list, package_show, package_search, "
                           "organization_list, organization_show, tag_list, status_show")
-@router.api_route("/api/action/{action}", methods=["GET", "POST"], include_in_schema=False)
+@route_per_method(router, "/api/action/{action}", ["GET", "POST"], include_in_schema=False)
 async def action(action: str, request: Request) -> Response:
     base = base_url(request)
     help_url = f"{base}/api/3/action/help_show?name={action}"

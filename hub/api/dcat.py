@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
+from hub.api.caching import LATEST_CACHE
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.downloads import ExporterDep
 from hub.catalog import PublishedVersion
@@ -24,7 +25,6 @@ router = APIRouter(tags=["DCAT-AP"])
 
 # Without a manifest, distributions follow the download URL pattern (no size/checksum).
 PATTERN_FORMATS = ("csv", "geojson", "parquet", "gpkg", "zip")
-RDF_CACHE = "public, no-cache"
 
 
 def distributions(exporter: VersionExporter, dataset: dict[str, Any], version: PublishedVersion,
@@ -88,7 +88,7 @@ def catalogue_entries(data: Data, exporter: VersionExporter, base: str,
 def _rdf_response(graph: Any, fmt: str) -> Response:
     _name, media_type = dcat.RDF_FORMATS[fmt]
     return Response(dcat.serialise(graph, fmt), media_type=media_type,
-                    headers={"Cache-Control": RDF_CACHE, "Vary": "Accept"})
+                    headers={"Cache-Control": LATEST_CACHE, "Vary": "Accept"})
 
 
 def _negotiated(request: Request, default: str) -> str:

@@ -20,8 +20,11 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from hub.api.caching import LATEST_CACHE, PINNED_CACHE, not_modified
+from hub.api.caching import LATEST_CACHE, conditional, stored_file
 from hub.api.deps import BaseUrlDep, DataDep
+from hub.api.routing import route_per_method
+from hub.api.usage import count_use
+from hub.api.v1 import version_number
 from hub.catalog import PublishedVersion
 from hub.data import Data, NotFound
 from hub.data.exports import ExportSource
@@ -32,9 +35,11 @@ from hub.export.formats import version_group
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
 from hub.storage import ArtifactStore, store_for
+from hub.usage.counter import DOWNLOAD
 
 router = APIRouter(prefix="/v1", tags=["downloads"])
 
+GET_AND_HEAD = ("GET", "HEAD")  # HEAD: size and checksums without the bytes
 RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file", "content": {m: {} for m in sorted(
@@ -125,17 +130,23 @@ def serve_file(
     media_type: str, filename: str, pinned: bool, extra: dict[str, str] | None = None,
 ) -> Response:
     """A stored file with ETag, digests, Content-Disposition and single-range support."""
-    etag = f'"{sha256}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": PINNED_CACHE if pinned else LATEST_CACHE,
+    validator = stored_file(sha256, pinned=pinned)
+    about_the_file = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": content_disposition(filename),
         **_digest_headers(sha256),
         **(extra or {}),
     }
-    if not_modified(request, etag):
-        return Response(status_code=304, headers=headers)
+    return conditional(request, validator, lambda: _file_body(
+        request, store, group, name, size=size, media_type=media_type, etag=validator.etag),
+        headers=about_the_file)
+
+
+def _file_body(request: Request, store: ArtifactStore, group: str, name: str, *, size: int,
+               media_type: str, etag: str) -> Response:
+    """The whole file, or the one byte range asked for (``If-Range``: only while the file
+    is still the one the client holds part of)."""
+    headers: dict[str, str] = {}
     start, end, status = 0, size - 1, 200
     range_header = request.headers.get("range")
     if_range = request.headers.get("if-range")
@@ -147,7 +158,7 @@ def serve_file(
                        "detail": f"the file has {size} bytes; asked for {range_header}"}
             return Response(orjson.dumps(problem), status_code=416,
                             media_type="application/problem+json",
-                            headers={**headers, "Content-Range": f"bytes */{size}"})
+                            headers={"Content-Range": f"bytes */{size}"})
         if isinstance(parsed, tuple):
             start, end = parsed
             status = 206
@@ -172,12 +183,27 @@ def _artifact(exporter: VersionExporter, data: Data, version: PublishedVersion, 
 
 def _serve_artifact(request: Request, exporter: VersionExporter, version: PublishedVersion,
                     artifact: Artifact) -> Response:
-    return serve_file(
+    response = serve_file(
         request, exporter.store, version_group(version.dataset_id, version.version),
         artifact.name, size=artifact.bytes, sha256=artifact.sha256,
         media_type=artifact.media_type, filename=artifact.filename, pinned=True,
         extra={"X-Hub-Version": str(version.version)},
     )
+    if is_new_download(request.method, response):
+        count_use(request, DOWNLOAD, version.dataset_id, version.version, fmt=artifact.format)
+    return response
+
+
+def is_new_download(method: str, response: Response) -> bool:
+    """A download starts with a GET of the whole file (200) or of its first bytes (206 from
+    byte 0); a HEAD, a 304 from ``conditional``, a 416 or the rest of a resumed download is
+    not a new download. Decided on the answer's status, so no answer without a body can
+    be counted."""
+    if method != "GET":
+        return False
+    if response.status_code == 206:
+        return response.headers.get("content-range", "").startswith("bytes 0-")
+    return response.status_code == 200
 
 
 def _pinned(request: Request, data: Data, exporter: VersionExporter, dataset_id: str,
@@ -206,43 +232,35 @@ def _redirect_latest(request: Request, data: Data, base: str, dataset_id: str,
                                      "X-Hub-Version": str(version.version)})
 
 
-def _number(version: str) -> int | None:
-    if version == "latest":
-        return None
-    if not version.isdigit() or int(version) < 1:
-        raise QueryError(f"version must be a positive integer or 'latest', not {version!r}",
-                         "version")
-    return int(version)
-
-
 # -- routes -----------------------------------------------------------------------------------
 
 
-@router.api_route("/datasets/{dataset_id}/versions/{version}/download.{ext}",
-                  methods=["GET", "HEAD"], responses=DOWNLOAD_RESPONSES,
+@route_per_method(router, "/datasets/{dataset_id}/versions/{version}/download.{ext}",
+                  GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download a pinned version (immutable, resumable)")
 def version_download(dataset_id: DatasetId, version: str, ext: Ext, request: Request,
                      data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                      variant: Variant = None) -> Response:
-    number = _number(version)
+    number = version_number(version)
     if number is None:
         return _redirect_latest(request, data, base, dataset_id, None, ext, variant)
     return _pinned(request, data, exporter, dataset_id, number, None, ext, variant)
 
 
-@router.api_route("/datasets/{dataset_id}/versions/{version}/layers/{layer}/download.{ext}",
-                  methods=["GET", "HEAD"], responses=DOWNLOAD_RESPONSES,
+@route_per_method(router,
+                  "/datasets/{dataset_id}/versions/{version}/layers/{layer}/download.{ext}",
+                  GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download one layer of a pinned version")
 def layer_download(dataset_id: DatasetId, version: str, layer: str, ext: Ext,
                    request: Request, data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                    variant: Variant = None) -> Response:
-    number = _number(version)
+    number = version_number(version)
     if number is None:
         return _redirect_latest(request, data, base, dataset_id, layer, ext, variant)
     return _pinned(request, data, exporter, dataset_id, number, layer, ext, variant)
 
 
-@router.api_route("/datasets/{dataset_id}/download.{ext}", methods=["GET", "HEAD"],
+@route_per_method(router, "/datasets/{dataset_id}/download.{ext}", GET_AND_HEAD,
                   responses=DOWNLOAD_RESPONSES, status_code=307,
                   summary="Download the latest version (redirects to the pinned URL)")
 def latest_download(dataset_id: DatasetId, ext: Ext, request: Request, data: DataDep,
@@ -250,8 +268,8 @@ def latest_download(dataset_id: DatasetId, ext: Ext, request: Request, data: Dat
     return _redirect_latest(request, data, base, dataset_id, None, ext, variant)
 
 
-@router.api_route("/datasets/{dataset_id}/layers/{layer}/download.{ext}",
-                  methods=["GET", "HEAD"], responses=DOWNLOAD_RESPONSES, status_code=307,
+@route_per_method(router, "/datasets/{dataset_id}/layers/{layer}/download.{ext}",
+                  GET_AND_HEAD, responses=DOWNLOAD_RESPONSES, status_code=307,
                   summary="Download one layer of the latest version (redirect)")
 def latest_layer_download(dataset_id: DatasetId, layer: str, ext: Ext, request: Request,
                           data: DataDep, base: BaseUrlDep, variant: Variant = None) -> Response:
@@ -294,7 +312,7 @@ def _bundle_entry(bundle: Bundle, base: str) -> dict[str, Any]:
     return entry
 
 
-@router.api_route("/downloads/catalogue.zip", methods=["GET", "HEAD"],
+@route_per_method(router, "/downloads/catalogue.zip", GET_AND_HEAD,
                   responses=DOWNLOAD_RESPONSES,
                   summary="The whole catalogue (every current version) in one zip")
 def catalogue_bundle(request: Request, data: DataDep, exporter: ExporterDep) -> Response:

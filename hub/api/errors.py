@@ -8,6 +8,7 @@ internals in the body (they are logged).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -15,9 +16,16 @@ from fastapi_problem.error import Problem
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from sqlalchemy.exc import DBAPIError
 
+from hub.api.ratelimit import RateLimited
+from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
+from hub.cocreation.publishing import UnknownDataset, WithdrawRefused
 from hub.data import Gone, NotFound
+from hub.db.events import UnknownEventType
+from hub.people.keys import InvalidKeyRequest
+from hub.people.principal import Forbidden, Unauthenticated
 from hub.query.model import QueryError
+from hub.webhooks.targets import RefusedTarget
 
 logger = logging.getLogger("hub.api")
 
@@ -25,6 +33,25 @@ logger = logging.getLogger("hub.api")
 
 class NotAcceptable(Exception):
     """The client asked for a representation we cannot produce."""
+
+
+class PublishRefused(Exception):
+    """The publish pipeline refused an uploaded file (422); ``outcome`` is the answer's body
+    (the report, and ``errors``: each error with file, row, column, value, rule, message)."""
+
+    def __init__(self, outcome: dict[str, Any], reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+class UnreadableUpload(Exception):
+    """An uploaded file could not be read as a table at all (422)."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.message = message
 
 
 def _query_error(_eh: object, _request: Request, exc: QueryError) -> Problem:
@@ -53,18 +80,28 @@ def _definition_error(_eh: object, _request: Request, exc: DefinitionError) -> P
                    detail="the dataset's definition is invalid; the operators have been told")
 
 
-def _database_unavailable(_eh: object, _request: Request, exc: DBAPIError) -> Problem:
-    """A lost connection (database restart, failover) or a query cut by statement_timeout is
-    the server's trouble, not a bug: 503 with Retry-After, so clients and caches retry. Other
-    database errors stay 500s (they are bugs) and are logged."""
-    if exc.connection_invalidated:
-        return Problem(title="Database unavailable", type_="database-unavailable", status=503,
-                       detail="the connection to the database was lost; the request can be "
-                       "retried", headers={"Retry-After": "1"})
-    if "statement timeout" in str(exc.orig or ""):
+def _database_trouble(exc: BaseException | None) -> Problem:
+    """The one answer to the database's trouble, not a bug: 503 with Retry-After, so clients
+    and caches retry. A query cut by ``statement_timeout`` (or cancelled) asks for a narrower
+    query; anything else psycopg calls operational (a lost connection after a restart or
+    failover, a database that refuses connections, no free connection in the pool, an
+    administrator's shutdown) is retried in a moment."""
+    if isinstance(exc, psycopg.errors.QueryCanceled):
         return Problem(title="Query took too long", type_="query-timeout", status=503,
                        detail="the query ran longer than the server allows; narrow it with a "
                        "bbox, filters or a smaller limit", headers={"Retry-After": "5"})
+    logger.warning("database unavailable: %s", exc)
+    return Problem(title="Database unavailable", type_="database-unavailable", status=503,
+                   detail="the connection to the database was lost, refused or none was "
+                   "free; the request can be retried", headers={"Retry-After": "1"})
+
+
+def _database_error(_eh: object, _request: Request, exc: DBAPIError) -> Problem:
+    """Reads through SQLAlchemy wrap psycopg's error: operational ones, and any that cost the
+    connection, are the database's trouble (:func:`_database_trouble`); other database
+    errors stay 500s (they are bugs) and are logged."""
+    if exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError):
+        return _database_trouble(exc.orig)
     logger.error("database error", exc_info=exc)
     return Problem(title="Internal server error", type_="internal-error", status=500,
                    detail="the server failed to answer; the operators have been told")
@@ -72,17 +109,70 @@ def _database_unavailable(_eh: object, _request: Request, exc: DBAPIError) -> Pr
 
 def _psycopg_operational(_eh: object, _request: Request,
                          exc: psycopg.OperationalError) -> Problem:
-    """The same two answers for reads that use psycopg directly (single records on the async
-    pool, hub.data.records_by_key): a cut query, or a lost connection or none to be had (the
-    pool discards a broken connection when it comes back, so a retry gets a fresh one)."""
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return Problem(title="Query took too long", type_="query-timeout", status=503,
-                       detail="the query ran longer than the server allows",
-                       headers={"Retry-After": "5"})
-    logger.warning("database unavailable: %s", exc)
-    return Problem(title="Database unavailable", type_="database-unavailable", status=503,
-                   detail="the connection to the database was lost or none was free; the "
-                   "request can be retried", headers={"Retry-After": "1"})
+    """Reads that use psycopg directly (single records on the async pool,
+    hub.data.records_by_key; the pool discards a broken connection when it comes back, so a
+    retry gets a fresh one)."""
+    return _database_trouble(exc)
+
+
+def _unauthenticated(_eh: object, _request: Request, exc: Unauthenticated) -> Problem:
+    """401 with the RFC 6750 challenge: ``error="invalid_token"`` when a token was sent and
+    cannot be used, no error code when none was sent."""
+    challenge = 'Bearer realm="hub"' + (f', error="{exc.error}"' if exc.error else "")
+    return Problem(title="Unauthorized", type_="unauthorized", status=401, detail=exc.detail,
+                   headers={"WWW-Authenticate": challenge})
+
+
+def _forbidden(_eh: object, _request: Request, exc: Forbidden) -> Problem:
+    challenge = f'Bearer realm="hub", error="insufficient_scope", scope="{exc.scope.value}"'
+    return Problem(title="Forbidden", type_="forbidden", status=403, detail=exc.detail,
+                   headers={"WWW-Authenticate": challenge})
+
+
+def _rate_limited(_eh: object, _request: Request, exc: RateLimited) -> Problem:
+    return Problem(title="Too many requests", type_="rate-limited", status=429,
+                   detail=exc.detail, headers=exc.headers)
+
+
+def _invalid_key_request(_eh: object, _request: Request, exc: InvalidKeyRequest) -> Problem:
+    return Problem(title="Invalid key request", type_="invalid-key-request", status=400,
+                   detail=str(exc))
+
+
+def _invalid_webhook(_eh: object, _request: Request,
+                     exc: RefusedTarget | UnknownEventType) -> Problem:
+    return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
+                   detail=str(exc))
+
+
+def _publish_refused(_eh: object, _request: Request, exc: PublishRefused) -> Problem:
+    extras = {k: v for k, v in exc.outcome.items() if k not in ("status", "refused")}
+    return Problem(title="Not published", type_="publish-refused", status=422,
+                   detail=f"not published: {exc.reason}", **extras)
+
+
+def _unreadable_upload(_eh: object, _request: Request, exc: UnreadableUpload) -> Problem:
+    error = {"file": exc.file, "row": None, "column": None, "value": None, "rule": "readable",
+             "message": exc.message, "severity": "error"}
+    return Problem(title="Not published", type_="publish-refused", status=422,
+                   detail=f"not published: {exc.file}: {exc.message}", errors=[error])
+
+
+def _upload_too_large(_eh: object, _request: Request, exc: UploadTooLarge) -> Problem:
+    return Problem(title="Upload too large", type_="upload-too-large", status=413,
+                   detail=str(exc), max_bytes=exc.max_bytes)
+
+
+def _bad_upload(_eh: object, _request: Request, exc: BadUpload) -> Problem:
+    return Problem(title="Invalid upload", type_="invalid-upload", status=400, detail=str(exc))
+
+
+def _unknown_dataset(_eh: object, _request: Request, exc: UnknownDataset) -> Problem:
+    return Problem(title="Not found", type_="not-found", status=404, detail=str(exc))
+
+
+def _withdraw_refused(_eh: object, _request: Request, exc: WithdrawRefused) -> Problem:
+    return Problem(title="Not withdrawn", type_="withdraw-refused", status=409, detail=str(exc))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -92,10 +182,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         Gone: _gone,
         NotAcceptable: _not_acceptable,
         DefinitionError: _definition_error,
-        DBAPIError: _database_unavailable,
+        DBAPIError: _database_error,
         psycopg.OperationalError: _psycopg_operational,
+        Unauthenticated: _unauthenticated,
+        Forbidden: _forbidden,
+        RateLimited: _rate_limited,
+        InvalidKeyRequest: _invalid_key_request,
+        RefusedTarget: _invalid_webhook,
+        UnknownEventType: _invalid_webhook,
+        PublishRefused: _publish_refused,
+        UnreadableUpload: _unreadable_upload,
+        UploadTooLarge: _upload_too_large,
+        BadUpload: _bad_upload,
+        UnknownDataset: _unknown_dataset,
+        WithdrawRefused: _withdraw_refused,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
+    app.state.problem_handler = handler  # for middleware, which answers before the routes
     add_exception_handler(app, handler)
     # Registered per class too, so Starlette's ExceptionMiddleware answers them as ordinary
     # client errors; only truly unexpected exceptions reach the catch-all 500 handler.

@@ -1,7 +1,7 @@
 """OGC API - Features (Parts 1, 2 and 3) and vector tiles under ``/ogc``.
 
 A thin adapter over the same catalogue, :class:`FeatureQuery`, statements and serialisers as
-``/v1``: parse (hub.query.ogc_params) -> data (hub.data) -> frame (hub.serialise). One
+``/v1``: parse (hub.query.params, OGC dialects) -> data (hub.data) -> frame (hub.serialise). One
 collection per dataset layer of the current version (``kobe-aed``, ``bus-routes.stops``);
 any published version is reachable as ``{id}@v{n}`` (immutable, cacheable forever).
 """
@@ -9,7 +9,6 @@ any published version is reachable as ``{id}@v{n}`` (immutable, cacheable foreve
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
@@ -17,14 +16,11 @@ from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection
 
 from hub import __version__
-from hub.api.caching import (
-    apply_cache_headers,
-    not_modified,
-    not_modified_response,
-    representation_etag,
-)
+from hub.api.caching import Validator, conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
+from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
+from hub.api.usage import count_use
 from hub.data import Data, NotFound
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery
@@ -39,11 +35,11 @@ from hub.query.params import (
     OGC_TILES,
     Dialect,
     check_record_parameters,
-    encode_cursor,
     parse_records_query,
 )
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
+from hub.usage.counter import RECORDS, TILES
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -90,15 +86,15 @@ def current_collections(data: Data) -> list[ogc.Collection]:
     return collections
 
 
-def _cached(request: Request, collection: ogc.Collection, variant: str,
-            query: FeatureQuery | None = None) -> tuple[str, bool]:
-    """ETag and pinned-ness; an answer near another dataset's stops depends on that
-    dataset's version too (as on /v1)."""
+def _validator(request: Request, collection: ogc.Collection, variant: str,
+               query: FeatureQuery | None = None) -> Validator:
+    """The collection's validator; an answer near another dataset's stops depends on that
+    dataset's version too (as on /v1), so its content hash and pinned-ness count."""
     reference = query.near_set if query is not None else None
     content = collection.published.content_sha256 + (reference.content_sha256 if reference
                                                       else "")
     pinned = collection.pinned and (reference is None or reference.pinned)
-    return representation_etag(content, request, variant), pinned
+    return representation(content, request, variant, pinned=pinned)
 
 
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
@@ -131,12 +127,8 @@ def collections(data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
 def collection(collection_id: CollectionId, request: Request, data: DataDep,
                base: BaseUrlDep) -> Response:
     found = resolve(data, collection_id)
-    etag, pinned = _cached(request, found, "ogc-collection")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    response = JSONDocument(ogc.collection_document(found, base))
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    return conditional(request, _validator(request, found, "ogc-collection"),
+                       lambda: JSONDocument(ogc.collection_document(found, base)))
 
 
 @router.get("/collections/{collection_id}/queryables", summary="Queryables (JSON Schema)",
@@ -154,30 +146,29 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
           base: BaseUrlDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = resolve(data, collection_id, conn)
+        # Parsed before the 304: an invalid query is a 400 whatever the ETag, and the
+        # validator covers a near reference's dataset.
         query = _parse(request, found, OGC_ITEMS, data, conn)
-        etag, pinned = _cached(request, found, "ogc-items", query)
-        if not_modified(request, etag):
-            return not_modified_response(etag, pinned=pinned)
-        page = data.records(found.published, query, "geojson", conn)
-        collection_url = f"{base}/ogc/collections/{collection_id}"
-        query_string = f"?{request.url.query}" if request.url.query else ""
-        self_url = f"{collection_url}/items{query_string}"
-        next_url = None
-        if page.next_values is not None:
-            values, fid = page.next_values
-            params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-            params.append(("cursor", encode_cursor(values, fid, query)))
-            next_url = f"{collection_url}/items?{urlencode(params)}"
-        context = PageContext(
-            dataset_id=found.published.dataset_id, version=found.published.version,
-            number_matched=data.count(found.published, query, conn),
-            links=ogc.items_links(self_url, next_url, collection_url),
-        )
-        response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
-        response.headers["Content-Crs"] = \
-            f"<{query.output_crs.uri if query.output_crs else ogc.CRS84}>"
-        apply_cache_headers(response, etag, pinned=pinned)
-        return response
+
+        def features() -> Response:
+            page = data.records(found.published, query, "geojson", conn)
+            collection_url = f"{base}/ogc/collections/{collection_id}"
+            query_string = f"?{request.url.query}" if request.url.query else ""
+            self_url = f"{collection_url}/items{query_string}"
+            next_url = records_next_url(request, f"{collection_url}/items", page, query)
+            context = PageContext(
+                dataset_id=found.published.dataset_id, version=found.published.version,
+                number_matched=data.count(found.published, query, conn),
+                links=ogc.items_links(self_url, next_url, collection_url),
+            )
+            response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)
+            response.headers["Content-Crs"] = \
+                f"<{query.output_crs.uri if query.output_crs else ogc.CRS84}>"
+            count_use(request, RECORDS, found.published.dataset_id, found.published.version,
+                      len(page.rows))
+            return response
+
+        return conditional(request, _validator(request, found, "ogc-items", query), features)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature",
@@ -193,20 +184,22 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)
-    pinned = ref.version is not None
-    etag = representation_etag(found.published.content_sha256, request,
-                               f"ogc-item/{feature_id}")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    if found.row is None:
-        raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
-    collection_url = f"{base}/ogc/collections/{collection_id}"
-    links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
-             ogc.link(collection_url, "collection", ogc.JSON)]
-    response = Response(ogc.feature_with_links(found.row[0], links), media_type=ogc.GEOJSON)
-    response.headers["Content-Crs"] = f"<{crs.uri}>"
-    apply_cache_headers(response, etag, pinned=pinned)
-    return response
+    validator = representation(found.published.content_sha256, request,
+                               f"ogc-item/{feature_id}", pinned=ref.version is not None)
+
+    def feature() -> Response:
+        if found.row is None:
+            raise NotFound(f"collection '{collection_id}' has no feature '{feature_id}'")
+        collection_url = f"{base}/ogc/collections/{collection_id}"
+        links = [ogc.link(f"{collection_url}/items/{feature_id}", "self", ogc.GEOJSON),
+                 ogc.link(collection_url, "collection", ogc.JSON)]
+        response = Response(ogc.feature_with_links(found.row[0], links),
+                            media_type=ogc.GEOJSON)
+        response.headers["Content-Crs"] = f"<{crs.uri}>"
+        count_use(request, RECORDS, ref.dataset_id, found.published.version, 1)
+        return response
+
+    return conditional(request, validator, feature)
 
 
 # -- vector tiles -------------------------------------------------------------------------
@@ -237,16 +230,18 @@ def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
          data: DataDep, tiles: TilesDep) -> Response:
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
-        # Tiles take the same filters as /items (property filters, filter=, datetime=).
+        # Tiles take the same filters as /items (property filters, filter=, datetime=),
+        # parsed before the 304 like /items.
         query = _parse(request, found, OGC_TILES, data, conn)
-        etag, pinned = _cached(request, found, f"mvt/{z}/{x}/{y}", query)
-        if not_modified(request, etag):
-            return not_modified_response(etag, pinned=pinned)
-        body = tiles.tile(found.published, query, found.base_id, z, x, y, conn)
-        response = Response(body, status_code=200 if body else 204,
+
+        def vector_tile() -> Response:
+            body = tiles.tile(found.published, query, found.base_id, z, x, y, conn)
+            count_use(request, TILES, found.published.dataset_id, found.published.version)
+            return Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
-        apply_cache_headers(response, etag, pinned=pinned)
-        return response
+
+        return conditional(request, _validator(request, found, f"mvt/{z}/{x}/{y}", query),
+                           vector_tile)
 
 
 def _parse(request: Request, found: ogc.Collection, dialect: Dialect, data: Data,

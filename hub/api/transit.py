@@ -18,14 +18,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import (
-    apply_cache_headers,
-    not_modified,
-    not_modified_response,
-    representation_etag,
-)
+from hub.api.caching import conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
-from hub.api.v1 import DatasetId, VersionRef, choose_format, records_response, version_number
+from hub.api.v1 import (
+    DatasetId,
+    VersionAddress,
+    VersionRef,
+    choose_format,
+    records_response,
+    version_number,
+)
 from hub.data.transit import ridership_per_stop
 from hub.query.model import QueryError
 from hub.query.transit import RIDERSHIP_SORTABLE, RidershipQuery, route_stop_ids
@@ -37,28 +39,26 @@ RouteId = Annotated[str, Path(description="A route_id of the feed (text, as in r
                               examples=["100310"])]
 
 
-def _route_stops(request: Request, data: DataDep, settings: SettingsDep, base: str,
-                 feed: str, number: int | None, route_id: str) -> Response:
+def _route_stops(request: Request, data: DataDep, base: str, feed: str, number: int | None,
+                 route_id: str) -> Response:
     stop_times = data.layer(feed, number, "stop_times")
     served = route_stop_ids(stop_times.table(), route_id)
-    return records_response(request, data, settings, base, feed, number, "stops",
-                             member_of=("stop_id", served))
+    return records_response(request, data, base, VersionAddress(feed, number, "stops"),
+                            member_of=("stop_id", served))
 
 
 @router.get("/datasets/{dataset_id}/routes/{route_id}/stops",
             summary="Stops served by a route (latest feed version)")
 def latest_route_stops(dataset_id: DatasetId, route_id: RouteId, request: Request,
-                       data: DataDep, settings: SettingsDep, base: BaseUrlDep) -> Response:
-    return _route_stops(request, data, settings, base, dataset_id, None, route_id)
+                       data: DataDep, base: BaseUrlDep) -> Response:
+    return _route_stops(request, data, base, dataset_id, None, route_id)
 
 
 @router.get("/datasets/{dataset_id}/versions/{version}/routes/{route_id}/stops",
             summary="Stops served by a route (pinned feed version)")
 def pinned_route_stops(dataset_id: DatasetId, version: VersionRef, route_id: RouteId,
-                       request: Request, data: DataDep, settings: SettingsDep,
-                       base: BaseUrlDep) -> Response:
-    return _route_stops(request, data, settings, base, dataset_id, version_number(version),
-                        route_id)
+                       request: Request, data: DataDep, base: BaseUrlDep) -> Response:
+    return _route_stops(request, data, base, dataset_id, version_number(version), route_id)
 
 
 def _parse_sort(raw: str | None) -> tuple[tuple[str, bool], ...]:
@@ -100,10 +100,6 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
     except LookupError:
         stop_times = None
     output = choose_format(request)
-    pinned = number is not None and feed_number is not None
-    etag = representation_etag(ridership.content_sha256 + stops.content_sha256, request, output)
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
     if wheelchair not in (None, "yes", "no", "unknown"):
         raise QueryError("parameter 'wheelchair' must be yes, no or unknown", "wheelchair")
     if not 1 <= limit <= settings.max_limit:
@@ -114,23 +110,29 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
         wheelchair=wheelchair, route_id=route, sort=_parse_sort(sort),  # type: ignore[arg-type]
         limit=limit,
     )
-    rows = ridership_per_stop(data.engine, ridership, stops, stop_times, query, output)
-    self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-    context = PageContext(
-        dataset_id=dataset_id, version=ridership.version, number_matched=None,
-        links=[{"rel": "self", "href": self_url, "type": FORMATS[output].media_type},
-               {"rel": "stops", "type": "application/json",
-                "href": f"{base}/v1/datasets/{feed_id}/versions/{stops.version}/layers/stops/"
-                        "records"}],
-        csv_columns=("stop_id", "stop_name", "stop_name_en", "wheelchair", "months",
-                     "boardings", "alightings", "wheelchair_boardings", "geometry"),
-    )
-    response = Response(FORMATS[output].serialise(rows, context),
-                        media_type=FORMATS[output].media_type)
-    apply_cache_headers(response, etag, pinned=pinned)
-    response.headers["X-Hub-Version"] = str(ridership.version)
-    response.headers["X-Hub-Feed-Version"] = f"{feed_id}@{stops.version}"
-    return response
+    validator = representation(ridership.content_sha256 + stops.content_sha256, request, output,
+                               pinned=number is not None and feed_number is not None)
+
+    def per_stop() -> Response:
+        rows = ridership_per_stop(data.engine, ridership, stops, stop_times, query, output)
+        self_url = (f"{base}{request.url.path}"
+                    + (f"?{request.url.query}" if request.url.query else ""))
+        context = PageContext(
+            dataset_id=dataset_id, version=ridership.version, number_matched=None,
+            links=[{"rel": "self", "href": self_url, "type": FORMATS[output].media_type},
+                   {"rel": "stops", "type": "application/json",
+                    "href": f"{base}/v1/datasets/{feed_id}/versions/{stops.version}/layers/"
+                            "stops/records"}],
+            csv_columns=("stop_id", "stop_name", "stop_name_en", "wheelchair", "months",
+                         "boardings", "alightings", "wheelchair_boardings", "geometry"),
+        )
+        response = Response(FORMATS[output].serialise(rows, context),
+                            media_type=FORMATS[output].media_type)
+        response.headers["X-Hub-Version"] = str(ridership.version)
+        response.headers["X-Hub-Feed-Version"] = f"{feed_id}@{stops.version}"
+        return response
+
+    return conditional(request, validator, per_stop)
 
 
 FromParam = Annotated[str | None, Query(alias="from", description="First month, YYYY-MM.",

@@ -6,35 +6,31 @@ Routes read like a table of contents: parse -> query object -> data -> serialise
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
-from hub.api.caching import (
-    apply_cache_headers,
-    not_modified,
-    not_modified_response,
-    representation_etag,
-)
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, SettingsDep, page_limits
+from hub.api.caching import conditional, representation
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.errors import NotAcceptable
+from hub.api.paging import next_link_header, records_next_url
 from hub.api.references import CatalogueReferences
+from hub.api.usage import count_use
 from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
-from hub.query.model import QueryError
+from hub.query.model import FeatureQuery, QueryError
 from hub.query.operators import operators_markdown
-from hub.query.params import (
-    V1,
-    V1_RECORD,
-    check_record_parameters,
-    encode_cursor,
-    parse_records_query,
-)
+from hub.query.params import V1, V1_RECORD, check_record_parameters, parse_records_query
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
 from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
+from hub.usage.counter import RECORDS
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
@@ -74,7 +70,8 @@ def _query_parameter(name: str, description: str, example: str) -> dict[str, Any
 # so the reserved parameters are documented here rather than declared as FastAPI parameters.
 RECORDS_OPENAPI: dict[str, Any] = {
     "parameters": [
-        _query_parameter("q", "Words that must all occur in some text field.", "病院"),
+        _query_parameter("q", "Words that must all occur in some text field; spelling "
+                         "variants match (width, kana, 車椅子 = 車いす, docs/api.md).", "病院"),
         _query_parameter("bbox", "minLon,minLat,maxLon,maxLat (EPSG:4326).",
                          "135.18,34.68,135.21,34.70"),
         _query_parameter("near", "lat,lon (latitude first); adds distance_m, sorts by it.",
@@ -135,7 +132,8 @@ def choose_format(request: Request) -> str:
 def list_datasets(
     data: DataDep,
     base: BaseUrlDep,
-    q: Annotated[str | None, Query(description="Words in id, titles, descriptions, keywords.",
+    q: Annotated[str | None, Query(description="Words in id, titles, keywords, descriptions "
+                                               "(spelling variants match); title matches first.",
                                    examples=["AED"])] = None,
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
                                                "keywords (repeatable).")] = None,
@@ -169,101 +167,36 @@ def list_versions(dataset_id: DatasetId, data: DataDep, base: BaseUrlDep) -> dic
 @router.get("/datasets/{dataset_id}/versions/{version}", summary="One version's metadata")
 def get_version(
     dataset_id: DatasetId, version: VersionRef, data: DataDep, base: BaseUrlDep,
-    request: Request, response: Response,
+    request: Request,
 ) -> Any:
     number = version_number(version)
     published = data.version(dataset_id, number)
-    etag = representation_etag(published.content_sha256, request, "version-metadata")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=number is not None)
-    apply_cache_headers(response, etag, pinned=number is not None)
-    return version_detail(published.meta, base)
+    validator = representation(published.content_sha256, request, "version-metadata",
+                               pinned=number is not None)
+    return conditional(request, validator,
+                       lambda: JSONResponse(jsonable_encoder(version_detail(published.meta, base))))
 
 
-def records_response(
-    request: Request, data: DataDep, settings: SettingsDep, base: str,
-    dataset_id: str, number: int | None, layer: str | None = None,
-    member_of: tuple[str, Any] | None = None,
-) -> Response:
-    """Records of one version (or layer): one pooled connection serves the whole request."""
-    with data.connection() as conn:
-        return records_in(conn, request, data, settings, base, dataset_id, number, layer,
-                           member_of)
+# -- what a path names: a dataset, its latest or a pinned version, maybe one layer ------------
 
 
-def records_in(
-    conn: Any,
-    request: Request, data: DataDep, settings: SettingsDep, base: str,
-    dataset_id: str, number: int | None, layer: str | None = None,
-    member_of: tuple[str, Any] | None = None,
-) -> Response:
-    published: PublishedVersion = data.layer(dataset_id, number, layer, conn)
-    output = choose_format(request)
-    query = parse_records_query(
-        request.query_params.multi_items(), published.schema,
-        has_geometry=published.has_geometry, limits=page_limits(request, V1),
-        resolver=CatalogueReferences(data, conn),
-    )
-    reference = query.near_set
-    # An answer that depends on another dataset's latest version can change: only a fully
-    # pinned request is immutable, and the ETag covers both contents.
-    pinned = number is not None and (reference is None or reference.pinned)
-    content = published.content_sha256 + (reference.content_sha256 if reference else "")
-    etag = representation_etag(content, request, output)
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    if member_of is not None:
-        query = dataclasses.replace(query, member_of=member_of)
-    page = data.records(published, query, output, conn)  # type: ignore[arg-type]
-    self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-    links = [{"rel": "self", "href": self_url, "type": FORMATS[output].media_type}]
-    if page.next_values is not None:
-        values, fid = page.next_values
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
-        params.append(("cursor", encode_cursor(values, fid, query)))
-        links.append({"rel": "next", "href": f"{base}{request.url.path}?{urlencode(params)}",
-                      "type": FORMATS[output].media_type})
-    if not pinned:
-        layer_path = f"/layers/{layer}" if layer else ""
-        links.append({
-            "rel": "pinned",
-            "href": f"{base}/v1/datasets/{dataset_id}/versions/{published.version}"
-                    f"{layer_path}/records",
-            "type": "application/json",
-        })
-    context = PageContext(
-        dataset_id=dataset_id, version=published.version,
-        number_matched=published.row_count if query.is_unfiltered else None,
-        links=links, csv_columns=page.csv_columns,
-    )
-    body = FORMATS[output].serialise(page.rows, context)
-    response = Response(content=body, media_type=FORMATS[output].media_type)
-    apply_cache_headers(response, etag, pinned=pinned)
-    response.headers["X-Hub-Version"] = str(published.version)
-    if page.next_values is not None:
-        response.headers["Link"] = f'<{links[1]["href"]}>; rel="next"'
-    return response
+@dataclass(frozen=True)
+class VersionAddress:
+    """The version (and layer) a records path names. ``number`` None: ``latest``, which moves
+    with each publish; a number: pinned, immutable. ``layer`` None: the main layer."""
 
+    dataset_id: str
+    number: int | None
+    layer: str | None = None
 
-@router.get("/datasets/{dataset_id}/records", summary="Records of the latest version",
-            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
-            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
-def latest_records(
-    dataset_id: DatasetId, request: Request, data: DataDep, settings: SettingsDep,
-    base: BaseUrlDep,
-) -> Response:
-    return records_response(request, data, settings, base, dataset_id, None)
+    @property
+    def pinned(self) -> bool:
+        return self.number is not None
 
-
-@router.get("/datasets/{dataset_id}/versions/{version}/records",
-            summary="Records of a pinned version (cacheable forever)",
-            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
-            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
-def version_records(
-    dataset_id: DatasetId, version: VersionRef, request: Request, data: DataDep,
-    settings: SettingsDep, base: BaseUrlDep,
-) -> Response:
-    return records_response(request, data, settings, base, dataset_id, version_number(version))
+    def pinned_path(self, number: int) -> str:
+        """The path of the same records in version ``number`` (a ``latest`` answer's pin)."""
+        layer_path = f"/layers/{self.layer}" if self.layer else ""
+        return f"/v1/datasets/{self.dataset_id}/versions/{number}{layer_path}/records"
 
 
 LayerName = Annotated[str, Path(description="A layer of the version (e.g. `stops` of a GTFS "
@@ -271,27 +204,123 @@ LayerName = Annotated[str, Path(description="A layer of the version (e.g. `stops
                                 examples=["stops"])]
 
 
-@router.get("/datasets/{dataset_id}/layers/{layer}/records",
-            summary="Records of one layer of the latest version",
-            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
-            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
-def latest_layer_records(
-    dataset_id: DatasetId, layer: LayerName, request: Request, data: DataDep,
-    settings: SettingsDep, base: BaseUrlDep,
-) -> Response:
-    return records_response(request, data, settings, base, dataset_id, None, layer)
+# One dependency per path shape: each declares (and documents) exactly its path parameters.
+# ``async``: they only parse, and a plain ``def`` would cost a thread hop (see hub.api.deps).
+async def latest_address(dataset_id: DatasetId) -> VersionAddress:
+    return VersionAddress(dataset_id, None)
 
 
-@router.get("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records",
-            summary="Records of one layer of a pinned version",
-            description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
-            responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}})
-def version_layer_records(
-    dataset_id: DatasetId, version: VersionRef, layer: LayerName, request: Request,
-    data: DataDep, settings: SettingsDep, base: BaseUrlDep,
+async def pinned_address(dataset_id: DatasetId, version: VersionRef) -> VersionAddress:
+    return VersionAddress(dataset_id, version_number(version))
+
+
+async def latest_layer_address(dataset_id: DatasetId, layer: LayerName) -> VersionAddress:
+    return VersionAddress(dataset_id, None, layer)
+
+
+async def pinned_layer_address(dataset_id: DatasetId, version: VersionRef,
+                               layer: LayerName) -> VersionAddress:
+    return VersionAddress(dataset_id, version_number(version), layer)
+
+
+AddressDependency = Callable[..., Awaitable[VersionAddress]]
+
+
+@dataclass(frozen=True)
+class AddressedRoute:
+    """One path of a handler that serves every version address, with its own OpenAPI name
+    (``name`` makes the operationId) and summary."""
+
+    path: str
+    address: AddressDependency
+    name: str
+    summary: str
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+def records_response(
+    request: Request, data: DataDep, base: str, address: VersionAddress,
+    member_of: tuple[str, Any] | None = None,
 ) -> Response:
-    return records_response(request, data, settings, base, dataset_id,
-                             version_number(version), layer)
+    """Records of one version (or layer): one pooled connection serves the whole request."""
+    with data.connection() as conn:
+        published: PublishedVersion = data.layer(address.dataset_id, address.number,
+                                                 address.layer, conn)
+        output = choose_format(request)
+        # Parsed before the 304: an invalid query is a 400 whatever the ETag, and a near
+        # reference names the version of the dataset its stops come from.
+        query = parse_records_query(
+            request.query_params.multi_items(), published.schema,
+            has_geometry=published.has_geometry, limits=page_limits(request, V1),
+            resolver=CatalogueReferences(data, conn),
+        )
+        if member_of is not None:
+            query = dataclasses.replace(query, member_of=member_of)
+        reference = query.near_set
+        # An answer that depends on another dataset's latest version can change: only a fully
+        # pinned request is immutable, and the ETag covers both contents.
+        pinned = address.pinned and (reference is None or reference.pinned)
+        content = published.content_sha256 + (reference.content_sha256 if reference else "")
+        validator = representation(content, request, output, pinned=pinned)
+        return conditional(request, validator, lambda: _records_page(
+            conn, request, data, base, address, published, output, query))
+
+
+def _records_page(
+    conn: Any, request: Request, data: DataDep, base: str, address: VersionAddress,
+    published: PublishedVersion, output: str, query: FeatureQuery,
+) -> Response:
+    """The page itself, once no 304 answers the request."""
+    page = data.records(published, query, output, conn)  # type: ignore[arg-type]
+    media_type = FORMATS[output].media_type
+    self_url = f"{base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+    links = [{"rel": "self", "href": self_url, "type": media_type}]
+    next_url = records_next_url(request, f"{base}{request.url.path}", page, query)
+    if next_url is not None:
+        links.append({"rel": "next", "href": next_url, "type": media_type})
+    if not address.pinned:
+        links.append({"rel": "pinned", "href": base + address.pinned_path(published.version),
+                      "type": "application/json"})
+    context = PageContext(
+        dataset_id=address.dataset_id, version=published.version,
+        number_matched=published.row_count if query.is_unfiltered else None,
+        links=links, csv_columns=page.csv_columns,
+    )
+    response = Response(content=FORMATS[output].serialise(page.rows, context),
+                        media_type=media_type)
+    response.headers["X-Hub-Version"] = str(published.version)
+    if next_url is not None:
+        response.headers["Link"] = next_link_header(next_url)
+    count_use(request, RECORDS, address.dataset_id, published.version, len(page.rows))
+    return response
+
+
+def _records_endpoint(address: AddressDependency) -> Callable[..., Response]:
+    def records(request: Request, data: DataDep, base: BaseUrlDep,
+                target: VersionAddress = Depends(address)) -> Response:
+        return records_response(request, data, base, target)
+    return records
+
+
+RECORDS_ROUTES = (
+    AddressedRoute("/datasets/{dataset_id}/records", latest_address,
+                   "latest_records", "Records of the latest version"),
+    AddressedRoute("/datasets/{dataset_id}/versions/{version}/records", pinned_address,
+                   "version_records", "Records of a pinned version (cacheable forever)"),
+    AddressedRoute("/datasets/{dataset_id}/layers/{layer}/records", latest_layer_address,
+                   "latest_layer_records", "Records of one layer of the latest version"),
+    AddressedRoute("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records",
+                   pinned_layer_address,
+                   "version_layer_records", "Records of one layer of a pinned version"),
+)
+for _route in RECORDS_ROUTES:
+    router.add_api_route(
+        _route.path, _records_endpoint(_route.address), methods=["GET"], name=_route.name,
+        summary=_route.summary, description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
+        responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
+    )
 
 
 # -- one record by its key ----------------------------------------------------------------
@@ -308,10 +337,8 @@ RECORD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def record_response(
-    request: Request, by_key: RecordsByKey, base: str, dataset_id: str, number: int | None,
-    layer: str | None, raw_key: str,
-) -> Response:
+async def record_response(request: Request, by_key: RecordsByKey, base: str,
+                          address: VersionAddress, raw_key: str) -> Response:
     """One record as a JSON object, a GeoJSON Feature or a one-row CSV.
 
     Served on the event loop (hub.data.records_by_key): a lookup by key is the most frequent
@@ -319,59 +346,56 @@ async def record_response(
     """
     check_record_parameters(request.query_params, V1_RECORD)
     output = choose_format(request)
-    found = await by_key.record(dataset_id, number, layer, raw_key, output)  # type: ignore[arg-type]
+    found = await by_key.record(address.dataset_id, address.number, address.layer, raw_key,
+                                output)  # type: ignore[arg-type]
     published = found.published
-    pinned = number is not None
-    etag = representation_etag(published.content_sha256, request, f"record/{raw_key}/{output}")
-    if not_modified(request, etag):
-        return not_modified_response(etag, pinned=pinned)
-    if found.row is None:
-        where = f"layer '{layer}' of " if layer else ""
-        raise NotFound(f"{where}version {published.version} of dataset '{dataset_id}' has no "
-                       f"record '{raw_key}'")
-    response = Response(single_record(found.row, output, found.csv_columns),
-                        media_type=FORMATS[output].media_type)
-    apply_cache_headers(response, etag, pinned=pinned)
-    response.headers["X-Hub-Version"] = str(published.version)
-    if not pinned:
-        layer_path = f"/layers/{layer}" if layer else ""
-        canonical = (f"{base}/v1/datasets/{dataset_id}/versions/{published.version}"
-                     f"{layer_path}/records/{quote(raw_key, safe='')}")
-        response.headers["Link"] = f'<{canonical}>; rel="canonical"'
-    return response
+    validator = representation(published.content_sha256, request, f"record/{raw_key}/{output}",
+                               pinned=address.pinned)
+
+    def record() -> Response:
+        if found.row is None:
+            where = f"layer '{address.layer}' of " if address.layer else ""
+            raise NotFound(f"{where}version {published.version} of dataset "
+                           f"'{address.dataset_id}' has no record '{raw_key}'")
+        response = Response(single_record(found.row, output, found.csv_columns),
+                            media_type=FORMATS[output].media_type)
+        response.headers["X-Hub-Version"] = str(published.version)
+        if not address.pinned:
+            canonical = (f"{base}{address.pinned_path(published.version)}/"
+                         f"{quote(raw_key, safe='')}")
+            response.headers["Link"] = f'<{canonical}>; rel="canonical"'
+        count_use(request, RECORDS, address.dataset_id, published.version, 1)
+        return response
+
+    return conditional(request, validator, record)
 
 
-@router.get("/datasets/{dataset_id}/records/{record_key}",
-            summary="One record of the latest version, by key", responses=RECORD_RESPONSES)
-async def latest_record(dataset_id: DatasetId, record_key: RecordKey, request: Request,
-                        by_key: RecordsByKeyDep, base: BaseUrlDep) -> Response:
-    return await record_response(request, by_key, base, dataset_id, None, None, record_key)
+async def _record_key(record_key: RecordKey) -> str:
+    """The key, as a dependency so that OpenAPI lists it after the version's parameters."""
+    return record_key
 
 
-@router.get("/datasets/{dataset_id}/versions/{version}/records/{record_key}",
-            summary="One record of a pinned version, by key (cacheable forever)",
-            responses=RECORD_RESPONSES)
-async def version_record(dataset_id: DatasetId, version: VersionRef, record_key: RecordKey,
-                         request: Request, by_key: RecordsByKeyDep,
-                         base: BaseUrlDep) -> Response:
-    return await record_response(request, by_key, base, dataset_id, version_number(version),
-                                 None, record_key)
+def _record_endpoint(address: AddressDependency) -> Callable[..., Awaitable[Response]]:
+    async def record(request: Request, by_key: RecordsByKeyDep, base: BaseUrlDep,
+                     target: VersionAddress = Depends(address),
+                     record_key: str = Depends(_record_key)) -> Response:
+        return await record_response(request, by_key, base, target, record_key)
+    return record
 
 
-@router.get("/datasets/{dataset_id}/layers/{layer}/records/{record_key}",
-            summary="One record of a layer of the latest version, by key",
-            responses=RECORD_RESPONSES)
-async def latest_layer_record(dataset_id: DatasetId, layer: LayerName, record_key: RecordKey,
-                              request: Request, by_key: RecordsByKeyDep,
-                              base: BaseUrlDep) -> Response:
-    return await record_response(request, by_key, base, dataset_id, None, layer, record_key)
-
-
-@router.get("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records/{record_key}",
-            summary="One record of a layer of a pinned version, by key",
-            responses=RECORD_RESPONSES)
-async def version_layer_record(dataset_id: DatasetId, version: VersionRef, layer: LayerName,
-                               record_key: RecordKey, request: Request,
-                               by_key: RecordsByKeyDep, base: BaseUrlDep) -> Response:
-    return await record_response(request, by_key, base, dataset_id, version_number(version),
-                                 layer, record_key)
+RECORD_ROUTES = (
+    AddressedRoute("/datasets/{dataset_id}/records/{record_key}", latest_address,
+                   "latest_record", "One record of the latest version, by key"),
+    AddressedRoute("/datasets/{dataset_id}/versions/{version}/records/{record_key}",
+                   pinned_address, "version_record",
+                   "One record of a pinned version, by key (cacheable forever)"),
+    AddressedRoute("/datasets/{dataset_id}/layers/{layer}/records/{record_key}",
+                   latest_layer_address, "latest_layer_record",
+                   "One record of a layer of the latest version, by key"),
+    AddressedRoute("/datasets/{dataset_id}/versions/{version}/layers/{layer}/records/"
+                   "{record_key}", pinned_layer_address, "version_layer_record",
+                   "One record of a layer of a pinned version, by key"),
+)
+for _route in RECORD_ROUTES:
+    router.add_api_route(_route.path, _record_endpoint(_route.address), methods=["GET"],
+                         name=_route.name, summary=_route.summary, responses=RECORD_RESPONSES)

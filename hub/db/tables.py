@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKeyConstraint,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -41,6 +44,10 @@ datasets = Table(
     Column("keywords", ARRAY(Text), nullable=False, server_default="{}"),
     Column("definition", JSONB, nullable=False),
     Column("current_version", Integer),
+    # Folded text (hub.textfold) per ranking tier of catalogue search, written at publish.
+    Column("search_title", Text, nullable=False, server_default=""),
+    Column("search_keywords", Text, nullable=False, server_default=""),
+    Column("search_description", Text, nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -66,6 +73,9 @@ versions = Table(
     Column("withdrawn_at", DateTime(timezone=True)),
     Column("main_layer", Text, nullable=False, server_default="records"),
     Column("layers", JSONB, nullable=False, server_default="{}"),
+    # Identity of the folding rules the version's _search text was written with (NULL: NFKC
+    # and lower case only, before folding); `hub db refold` rewrites stale ones.
+    Column("search_fold", Text),
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )
@@ -86,4 +96,129 @@ changes = Table(
     Column("changed", BigInteger),
     Column("previous_version", Integer),
     Column("reason", Text),
+)
+
+# API keys (migration 0007): the secret is never stored, only its SHA-256 and a display prefix.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # 'staff' (issued) or 'self' (self-service)
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("datasets", ARRAY(Text)),  # NULL: every dataset
+    Column("token_sha256", LargeBinary, nullable=False),
+    Column("token_prefix", Text, nullable=False),
+    Column("rate_limit", Integer),  # requests per window; NULL: the settings' default
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text),
+    Column("revoked_reason", Text),
+    Column("last_used_at", DateTime(timezone=True)),
+)
+
+# Append-only record of every write (migration 0007; a trigger refuses UPDATE/DELETE/TRUNCATE).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("key_id", BigInteger),
+    Column("key_name", Text),
+    Column("action", Text, nullable=False),
+    Column("object_type", Text, nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("client_address", Text),
+    Column("result", Text, nullable=False),
+    Column("detail", JSONB, nullable=False),
+)
+
+# Usage statistics (migration usage_and_webhooks): counts per day, dataset, version, kind
+# and format; the day's salted client hashes (first sighting adds to usage_client_counts);
+# the day's salt.
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("requests", BigInteger, nullable=False),
+    Column("records", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "dataset_id", "version", "kind", "format"),
+)
+
+usage_clients = Table(
+    "usage_clients",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("client_hash", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("day", "dataset_id", "version", "client_hash"),
+)
+
+usage_client_counts = Table(
+    "usage_client_counts",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("clients", BigInteger, nullable=False),
+    PrimaryKeyConstraint("day", "dataset_id", "version"),
+)
+
+usage_salts = Table(
+    "usage_salts",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("salt", LargeBinary, nullable=False),
+)
+
+# Webhooks (migration usage_and_webhooks): subscribed endpoints, the event outbox (written
+# by hub.emit_event, also from a trigger on hub.changes), one delivery per (event, endpoint).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", ARRAY(Text), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("failure_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("type", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("endpoint_id", BigInteger, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True)),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("last_response", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["endpoint_id"], ["hub.webhook_endpoints.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["event_id"], ["hub.webhook_events.id"]),
 )

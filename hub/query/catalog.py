@@ -5,16 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from hub.db.tables import datasets, versions
+from hub.textfold import fold_query
 
 FACETS = ("keyword", "organisation", "licence")
 
 
 @dataclass(frozen=True)
 class DatasetSearch:
-    """Catalogue search: free text, exact facet filters, offset paging (the catalogue is small)."""
+    """Catalogue search: free text (every word of ``q`` somewhere in the title, keywords or
+    description, ranked in that order), exact facet filters, offset paging (the catalogue is
+    small)."""
 
     q: str | None = None
     keyword: tuple[str, ...] = ()
@@ -24,24 +38,20 @@ class DatasetSearch:
     offset: int = 0
 
 
+def _terms(search: DatasetSearch) -> list[str]:
+    """The words of ``q``, folded as the catalogue's search columns are (hub.textfold)."""
+    return fold_query(search.q).split() if search.q else []
+
+
+# Where a word of ``q`` can match, best first: the order of catalogue search results.
+_TIERS = (datasets.c.search_title, datasets.c.search_keywords, datasets.c.search_description)
+
+
 def _search_predicate(search: DatasetSearch, *, skip: str | None = None) -> ColumnElement[bool]:
     """All filters of a search; ``skip`` leaves one facet out so its counts show alternatives."""
     parts: list[ColumnElement[bool]] = [datasets.c.current_version.is_not(None)]
-    if search.q:
-        for term in search.q.split():
-            parts.append(
-                or_(
-                    datasets.c.id.icontains(term, autoescape=True),
-                    datasets.c.title_ja.icontains(term, autoescape=True),
-                    datasets.c.title_en.icontains(term, autoescape=True),
-                    datasets.c.description_ja.icontains(term, autoescape=True),
-                    datasets.c.description_en.icontains(term, autoescape=True),
-                    datasets.c.organisation.icontains(term, autoescape=True),
-                    func.array_to_string(datasets.c.keywords, " ").icontains(
-                        term, autoescape=True
-                    ),
-                )
-            )
+    for term in _terms(search):
+        parts.append(or_(*(tier.contains(term, autoescape=True) for tier in _TIERS)))
     if search.keyword and skip != "keyword":
         parts.append(datasets.c.keywords.contains(list(search.keyword)))
     if search.organisation and skip != "organisation":
@@ -49,6 +59,20 @@ def _search_predicate(search: DatasetSearch, *, skip: str | None = None) -> Colu
     if search.licence and skip != "licence":
         parts.append(datasets.c.licence == search.licence)
     return and_(true(), *parts)
+
+
+def _ranking(search: DatasetSearch) -> list[ColumnElement[Any]]:
+    """Most words of ``q`` in titles first, then most in keywords (then descriptions, where
+    every remaining word matched); the id breaks ties, so pages are stable."""
+    terms = _terms(search)
+    order: list[ColumnElement[Any]] = []
+    if terms:
+        for tier in _TIERS[:-1]:
+            hits = sum((case((tier.contains(t, autoescape=True), 1), else_=0) for t in terms),
+                       start=literal(0))
+            order.append(hits.desc())
+    order.append(datasets.c.id)
+    return order
 
 
 def dataset_page(search: DatasetSearch) -> Select[Any]:
@@ -60,7 +84,7 @@ def dataset_page(search: DatasetSearch) -> Select[Any]:
                  versions.c.version == datasets.c.current_version),
         )
         .where(_search_predicate(search))
-        .order_by(datasets.c.id)
+        .order_by(*_ranking(search))
         .limit(search.limit)
         .offset(search.offset)
     )

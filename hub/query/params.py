@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -52,6 +51,7 @@ from hub.query.ogc_params import (
 )
 from hub.query.operators import MAX_LIST_VALUES, OPERATORS
 from hub.query.values import parse_flag, parse_value, type_error_detail
+from hub.textfold import fold_query
 
 MAX_POLYGON_VERTICES = 10_000
 
@@ -280,14 +280,12 @@ def record_key(schema: TableSchema, raw: str) -> tuple[str, Any]:
 
 
 def _parse_q(raw: str | None) -> str | None:
+    """``q`` folded by the rule that folded the stored ``_search`` text (hub.textfold)."""
     if raw is None:
         return None
-    text = unicodedata.normalize("NFKC", raw).strip().lower()
-    if not text:
-        return None
-    if len(text) > 200:
+    if len(raw.strip()) > 200:
         raise QueryError("parameter 'q' is longer than 200 characters", "q")
-    return text
+    return fold_query(raw).strip() or None
 
 
 def _parse_limit(raw: str | None, limits: PageLimits) -> int:

@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 import uuid
 from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from hub.catalog import Licence, organisation_of
+from hub.catalog import Licence, ckan_tags, organisation_of
 from hub.serialise.dcat import DatasetEntry, Distribution
+from hub.textfold import fold_indexed, fold_query
 
 NAMESPACE = uuid.UUID("6f1e8f5e-3c55-4e8b-9a43-6b1d8a6c0c11")  # ids are uuid5 of names
 CKAN_VERSION = "2.10.4"
 FORMAT_LABELS = {"csv": "CSV", "excel.csv": "CSV", "geojson": "GeoJSON", "parquet": "Parquet",
                  "gpkg": "GeoPackage", "zip": "ZIP"}
 FACET_FIELDS = ("organization", "tags", "res_format", "license_id")
-TAG_BAD = re.compile(r"[^\w\-. ]", re.UNICODE)
 
 
 class ActionError(Exception):
@@ -74,22 +73,6 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
-def tag_name(keyword: str) -> str | None:
-    """A keyword as CKAN accepts tags (same cleaning as the push side)."""
-    tag = TAG_BAD.sub(" ", unicodedata.normalize("NFKC", str(keyword)))
-    tag = re.sub(r"\s+", " ", tag).strip()[:100].strip()
-    return tag if len(tag) >= 2 else None
-
-
-def tags_of(keywords: Any) -> list[str]:
-    seen: dict[str, str] = {}
-    for keyword in keywords or ():
-        tag = tag_name(keyword)
-        if tag:
-            seen.setdefault(tag.lower(), tag)
-    return sorted(seen.values())
-
-
 def organization(org_text: str, *, package_count: int | None = None,
                  created: Any = None) -> dict[str, Any]:
     org = organisation_of(org_text)
@@ -130,7 +113,7 @@ def package(entry: DatasetEntry, base: str) -> dict[str, Any]:
     source = definition.get("source") or {}
     licence = Licence.from_columns(row)
     published = entry.current.published_at or row["updated_at"]
-    tags = tags_of(row.get("keywords"))
+    tags = ckan_tags(row.get("keywords"))
     resources = [resource(d, package_id, i, published)
                  for i, d in enumerate(entry.current.distributions)]
     notes = "\n\n".join(p for p in (row.get("description_ja"), row.get("description_en")) if p)
@@ -213,7 +196,7 @@ def _text_of(pkg: dict[str, Any]) -> str:
     parts = [pkg["name"], pkg["title"], pkg["notes"], extras.get("title_en", ""),
              pkg["organization"]["name"], pkg["organization"]["title"],
              *(t["name"] for t in pkg["tags"]), *(r["format"] for r in pkg["resources"])]
-    return unicodedata.normalize("NFKC", " ".join(p for p in parts if p)).lower()
+    return " ".join(fold_indexed(p) for p in parts if p)
 
 
 def _matches_q(pkg: dict[str, Any], q: str) -> bool:
@@ -225,7 +208,7 @@ def _matches_q(pkg: dict[str, Any], q: str) -> bool:
         if hit == negated:
             return False
     words = re.sub(r'([+-]?)([a-z_]+):("([^"]*)"|\S+)', "", q)
-    for word in unicodedata.normalize("NFKC", words).lower().split():
+    for word in fold_query(words).split():
         if word in ("and", "or"):
             continue
         if word.strip('"') not in text:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.api.conftest import Hub
 
 
@@ -42,3 +44,39 @@ def test_openapi_documents_the_records_parameters(hub: Hub) -> None:
             "f"} <= set(documented)
     assert documented["near"]["example"] == "34.6946,135.1956"
     assert hub.client.get("/docs").status_code == 200
+
+
+RECORD_PATHS = {  # each of the eight record routes: its summary and its path parameters
+    "/v1/datasets/{dataset_id}/records": "Records of the latest version",
+    "/v1/datasets/{dataset_id}/versions/{version}/records":
+        "Records of a pinned version (cacheable forever)",
+    "/v1/datasets/{dataset_id}/layers/{layer}/records":
+        "Records of one layer of the latest version",
+    "/v1/datasets/{dataset_id}/versions/{version}/layers/{layer}/records":
+        "Records of one layer of a pinned version",
+    "/v1/datasets/{dataset_id}/records/{record_key}": "One record of the latest version, by key",
+    "/v1/datasets/{dataset_id}/versions/{version}/records/{record_key}":
+        "One record of a pinned version, by key (cacheable forever)",
+    "/v1/datasets/{dataset_id}/layers/{layer}/records/{record_key}":
+        "One record of a layer of the latest version, by key",
+    "/v1/datasets/{dataset_id}/versions/{version}/layers/{layer}/records/{record_key}":
+        "One record of a layer of a pinned version, by key",
+}
+
+
+def test_openapi_lists_every_record_route_with_its_path_parameters(hub: Hub) -> None:
+    paths = hub.client.get("/openapi.json").json()["paths"]
+    for path, summary in RECORD_PATHS.items():
+        operation = paths[path]["get"]
+        assert operation["summary"] == summary
+        in_path = [p["name"] for p in operation["parameters"] if p["in"] == "path"]
+        assert in_path == re.findall(r"\{(\w+)\}", path)  # declared, in the path's order
+        assert all(p["required"] and p["schema"].get("examples") for p in operation["parameters"]
+                   if p["in"] == "path")
+
+
+def test_openapi_operation_ids_are_unique(hub: Hub) -> None:
+    """OpenAPI tools (client generators, schemathesis) key operations by operationId."""
+    paths = hub.client.get("/openapi.json").json()["paths"]
+    ids = [op["operationId"] for operations in paths.values() for op in operations.values()]
+    assert sorted(i for i in set(ids) if ids.count(i) > 1) == []

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.slow
 
 BENCH_VENV = ROOT / "bench" / ".venv"
-SMOKE_BUDGET_S = 120
 
 
 def _install_bench_venv() -> str | None:
@@ -45,16 +43,14 @@ def _install_bench_venv() -> str | None:
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     install_problem = _install_bench_venv()
     results = tmp_path_factory.mktemp("bench-smoke")
-    started = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "bench.run", "--suite", "smoke", "--duration", "1",
          "--results", str(results)],
         cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
     )
-    elapsed = time.monotonic() - started
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     data = json.loads(next(results.glob("smoke-*.json")).read_text())
-    return {"data": data, "dir": results, "elapsed": elapsed, "install": install_problem}
+    return {"data": data, "dir": results, "install": install_problem}
 
 
 def _runs(data: dict[str, Any], system: str) -> list[dict[str, Any]]:
@@ -114,11 +110,10 @@ def test_peer_serves_the_same_table(smoke: dict[str, Any], peer: str) -> None:
     assert checks[f"bbox/{peer}"]["features"] == checks["bbox/hub"]["features"]
 
 
-def test_outputs_and_budget(smoke: dict[str, Any]) -> None:
+def test_outputs(smoke: dict[str, Any]) -> None:
     folder: Path = smoke["dir"]
     markdown = (folder / "latest-smoke.md").read_text()
     assert "## Ingest" in markdown and "## Queries at 2,000 rows" in markdown
     assert "## Targets (from the issue)" in markdown
     if (BENCH_VENV / "bin" / "python").exists():
         assert list(folder.glob("smoke-*.png")), smoke["data"].get("chart")
-    assert smoke["elapsed"] < SMOKE_BUDGET_S * 2, f"smoke suite took {smoke['elapsed']:.0f}s"

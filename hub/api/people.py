@@ -1,0 +1,142 @@
+"""Keys over HTTP: issue, list, revoke (staff), take one (residents), and ``/v1/me``.
+
+Routes only translate: the rules live in ``hub.people`` (who may do what), storage and the
+audit entry of each write in ``hub.data.people``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
+from hub.api.ratelimit import RateLimiter
+from hub.data.people import People
+from hub.people.audit import AuditEntry
+from hub.people.keys import NewKey, check_may_revoke, expiry_from, visible_kind
+from hub.people.principal import Forbidden, Key
+from hub.people.scopes import KeyKind, Scope
+from hub.serialise.people import key_json
+from hub.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["people"])
+
+
+class KeyRequest(BaseModel):
+    name: str = Field(description="Who or what the key is for, shown in listings and the "
+                      "audit log.", examples=["parks department uploads"])
+    scopes: list[Scope] = Field(min_length=1, examples=[["publish"]])
+    datasets: list[str] | None = Field(
+        default=None, description="Limit the key to these datasets (default: every one).")
+    expires: str | None = Field(default=None, description="Lifetime, e.g. 90d, 12h, 2w "
+                                "(default: never).", examples=["90d"])
+    rate_limit: int | None = Field(default=None, ge=0, description="Requests per window "
+                                   "instead of HUB_RATE_LIMIT_KEY (0: unlimited).")
+
+
+class SelfServiceRequest(BaseModel):
+    display_name: str = Field(description="How contributions are credited; any name, it "
+                              "proves nothing about who you are.", examples=["Hanako Y."])
+
+
+def _people(request: Request) -> People:
+    return request.app.state.people
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _issued(row: dict[str, Any], token: str) -> dict[str, Any]:
+    return {"token": token, **key_json(row)}
+
+
+@router.post("/keys", status_code=201, summary="Issue a key (admin)",
+             responses=PROBLEM_RESPONSES)
+def create_key(body: KeyRequest, request: Request, principal: PrincipalDep,
+               _admin: Annotated[Key, Depends(require(Scope.ADMIN))]) -> dict[str, Any]:
+    """The token is in this answer only; the hub keeps its SHA-256."""
+    new = NewKey(name=body.name, kind=KeyKind.STAFF, scopes=frozenset(body.scopes),
+                 created_by=principal.actor,
+                 datasets=frozenset(body.datasets) if body.datasets is not None else None,
+                 expires_at=expiry_from(body.expires, datetime.now(UTC)),
+                 rate_limit=body.rate_limit)
+    row, token = _people(request).issue(
+        new, lambda r: AuditEntry.by(principal, "key.create", "key", str(r["id"]),
+                                     name=r["name"], scopes=r["scopes"], datasets=r["datasets"],
+                                     expires_at=_iso(r["expires_at"])))
+    return _issued(row, token)
+
+
+@router.post("/keys/self", status_code=201, summary="Take a self-service contributor key",
+             responses=PROBLEM_RESPONSES)
+async def create_self_service_key(body: SelfServiceRequest, request: Request,
+                                  principal: PrincipalDep) -> dict[str, Any]:
+    """A ``contribute``-only key for anyone, limited per client address. It proves that
+    someone asked for it from that address, nothing about who they are (docs/people.md)."""
+    settings = _settings(request)
+    if settings.self_service_keys_per_hour == 0:
+        raise Forbidden("self-service keys are turned off on this hub; ask the city's staff "
+                        "for a key", Scope.CONTRIBUTE)
+    new = NewKey(name=body.display_name, kind=KeyKind.SELF,
+                 scopes=frozenset({Scope.CONTRIBUTE}), created_by=principal.actor,
+                 expires_at=expiry_from(f"{settings.self_service_key_days}d",
+                                        datetime.now(UTC)))
+    limiter: RateLimiter = request.app.state.limiter
+    await limiter.take_self_service_slot(principal.client_address)
+    row, token = await anyio.to_thread.run_sync(lambda: _people(request).issue(
+        new, lambda r: AuditEntry.by(principal, "key.create_self", "key", str(r["id"]),
+                                     name=r["name"])))
+    return _issued(row, token)
+
+
+@router.get("/keys", summary="List keys (admin: all; moderate: self-service keys)",
+            responses=PROBLEM_RESPONSES)
+def list_keys(request: Request,
+              actor: Annotated[Key, Depends(require(Scope.MODERATE))],
+              include_revoked: Annotated[bool, Query(
+                  description="Also list revoked keys.")] = True) -> dict[str, Any]:
+    rows = _people(request).keys(visible_kind(actor), include_revoked)
+    return {"keys": [key_json(r) for r in rows]}
+
+
+@router.delete("/keys/{key_id}", summary="Revoke a key (admin; moderate: self-service keys)",
+               responses=PROBLEM_RESPONSES)
+def revoke_key(key_id: int, request: Request, principal: PrincipalDep,
+               actor: Annotated[Key, Depends(require(Scope.MODERATE))],
+               reason: Annotated[str | None, Query(
+                   description="Why; shown to the key's holder on their next write.")] = None,
+               ) -> dict[str, Any]:
+    row = _people(request).revoke(
+        key_id, principal.actor, reason,
+        check=lambda r: check_may_revoke(actor, KeyKind(r["kind"])),
+        audit=lambda r, result: AuditEntry.by(principal, "key.revoke", "key", str(r["id"]),
+                                              result, name=r["name"], reason=reason))
+    return key_json(row)
+
+
+@router.get("/me", summary="The calling key: name, scopes, datasets, quota and usage",
+            responses=PROBLEM_RESPONSES)
+async def me(request: Request, principal: PrincipalDep) -> dict[str, Any]:
+    """Without a key: the anonymous quota of this client address. With a token that cannot be
+    used (unknown, revoked, expired): 401 saying which."""
+    if principal.credential_problem is not None:
+        raise principal.credential_problem
+    limiter: RateLimiter = request.app.state.limiter
+    usage = await limiter.usage(principal)
+    key = principal.key
+    if key is None:
+        return {"anonymous": True, "client_address": principal.client_address,
+                "quota": usage}
+    return {"anonymous": False, "id": key.id, "name": key.name, "kind": key.kind.value,
+            "scopes": sorted(s.value for s in key.scopes),
+            "datasets": sorted(key.datasets) if key.datasets is not None else None,
+            "expires_at": _iso(key.expires_at), "quota": usage}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -200,43 +200,83 @@ def header_key(header: str) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", header)).casefold()
 
 
-def match_headers(
-    headers: list[str], schema: TableSchema, column_map: dict[str, str]
-) -> tuple[dict[str, str], list[str]]:
-    """Map source headers to schema field names; return ({header: field}, unmatched headers).
-
-    Priority: the dataset's ``[columns]`` map (exact header, then loosely), then the field's
-    name, title, ``title_ja`` and ``synonyms`` (compared with :func:`header_key`). Each field
-    takes at most one column (the first by priority, then by position) so a file with two
-    ``住所`` columns cannot silently overwrite one with the other.
-    """
-    field_names = set(schema.field_names)
-    levels: list[Callable[[str], str | None]] = []
-    levels.append(lambda h: column_map.get(h))
+def _spelling_levels(
+    schema: TableSchema, column_map: Mapping[str, tuple[str, ...]]
+) -> list[Callable[[str], tuple[str, ...]]]:
+    """How a header names fields, strongest first: the dataset's ``[columns]`` map (exact
+    header, then loosely), then each field's name, title, ``title_ja`` and ``synonyms``
+    (compared with :func:`header_key`). Only ``[columns]`` may name several fields."""
+    levels: list[Callable[[str], tuple[str, ...]]] = []
+    levels.append(lambda h: column_map.get(h, ()))
     loose_map = {header_key(src): dst for src, dst in column_map.items()}
-    levels.append(lambda h: loose_map.get(header_key(h)))
+    levels.append(lambda h: loose_map.get(header_key(h), ()))
     for attribute in ("name", "title", "title_ja"):
         table = {
-            header_key(getattr(f, attribute)): f.name
+            header_key(getattr(f, attribute)): (f.name,)
             for f in schema.fields
             if getattr(f, attribute)
         }
-        levels.append(lambda h, table=table: table.get(header_key(h)))
-    synonyms = {header_key(s): f.name for f in schema.fields for s in f.synonyms}
-    levels.append(lambda h: synonyms.get(header_key(h)))
+        levels.append(lambda h, table=table: table.get(header_key(h), ()))
+    synonyms = {header_key(s): (f.name,) for f in schema.fields for s in f.synonyms}
+    levels.append(lambda h: synonyms.get(header_key(h), ()))
+    return levels
 
-    mapping: dict[str, str] = {}
-    taken: set[str] = set()
-    for lookup in levels:
+
+def match_headers(
+    headers: list[str], schema: TableSchema, column_map: Mapping[str, tuple[str, ...]]
+) -> tuple[dict[str, str], list[str]]:
+    """Map schema fields to source headers; return ({field: header}, unmatched headers).
+
+    Priority: see :func:`_spelling_levels`. Each field takes at most one column (the first by
+    priority, then by position) so a file with two ``住所`` columns cannot silently overwrite
+    one with the other; one column may feed several fields only when ``[columns]`` says so
+    (a symbol column read through a ``[values]`` map into two flags).
+    """
+    field_names = set(schema.field_names)
+    found: dict[str, str] = {}
+    matched: set[str] = set()
+    for lookup in _spelling_levels(schema, column_map):
         for header in headers:
-            if header in mapping:
+            if header in matched:
                 continue
-            target = lookup(header)
-            if target is not None and target in field_names and target not in taken:
-                mapping[header] = target
-                taken.add(target)
-    unmatched = [h for h in headers if h not in mapping]
-    return mapping, unmatched
+            targets = [t for t in lookup(header) if t in field_names and t not in found]
+            for target in targets:
+                found[target] = header
+            if targets:
+                matched.add(header)
+    unmatched = [h for h in headers if h not in matched]
+    return found, unmatched
+
+
+def known_header(schema: TableSchema, column_map: Mapping[str, tuple[str, ...]]
+                 ) -> Callable[[str], bool]:
+    """Whether a cell is a header that names one of the schema's fields, by the spellings
+    :func:`match_headers` reads: used to tell a file's header row from the title and legend
+    rows above it."""
+    levels = _spelling_levels(schema, column_map)
+    field_names = set(schema.field_names)
+
+    def known(cell: str) -> bool:
+        return bool(cell.strip()) and any(
+            t in field_names for lookup in levels for t in lookup(cell))
+
+    return known
+
+
+def map_values(s: pd.Series, mapping: Mapping[str, str]) -> tuple[pd.Series, pd.Series]:
+    """Cells replaced by a dataset's ``[values.<field>]`` map (keys NFKC'd and trimmed, as
+    the cells are), and a mask of non-empty cells the map does not list: a declared map is
+    the column's whole vocabulary, so an unlisted symbol is an error, never a guess. Unlisted
+    cells are emptied, so that the field's type parser does not report them again."""
+    values = text_array(s)
+    codes, uniques = pd.factorize(values)
+    mapped = np.array([mapping.get(u, "") for u in uniques], dtype=object)
+    unknown = np.array([u != "" and u not in mapping for u in uniques], dtype=bool)
+    if not len(values):
+        return pd.Series([], index=s.index, dtype=object), pd.Series([], index=s.index,
+                                                                         dtype=bool)
+    return (pd.Series(mapped[codes], index=s.index, dtype=object),
+            pd.Series(unknown[codes], index=s.index))
 
 
 # --- numbers -------------------------------------------------------------------------------------

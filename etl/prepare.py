@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,8 @@ FORMAT_HINTS = {
         "lost its leading zero (the check digit proves it) and is stored as"),
 }
 _GENERATED_HEADER = re.compile(r"col_\d+")
+# How reports name the column that section rows fill ([read] section_rows = "<field>").
+SECTION_COLUMN = "(section rows)"
 
 
 @dataclass
@@ -154,6 +157,8 @@ def read_source(
         sheet=sheet or source.get("sheet"),
         header_row=source.get("header_line") or source.get("header_row"),
         compact=True,
+        known_header=norm.known_header(definition.schema, definition.column_map),
+        section_rows=definition.read.section_rows is not None,
     )
 
 
@@ -173,6 +178,7 @@ def prepare_table(
     tick = progress or (lambda stage, done, total: None)
     n = len(raw.frame)
     report = Report(file=raw.source_name, max_errors=max_errors, rows_read=n)
+    _report_sections(report, raw, definition)
     columns = _match_columns(definition, raw, report)
     used = {c.header for c in columns.values()}
     for header in [h for h in raw.frame.columns if h not in used]:
@@ -191,23 +197,35 @@ def prepare_table(
     quoted_later = ({*schema.primary_key, *geometry_inputs}
                     | {f.name for f in fields if f.unique})
     rows_only = Located(raw.source_name, raw.source_rows, {}, {})
+    # A column may feed several fields ([columns] "施設名" = [...]): its cells are dropped
+    # only after the last of them.
+    readers = Counter(c.header for c in columns.values() if c.header is not None)
     for done, column in enumerate(columns.values(), start=1):
         # One column at a time: normalised, typed and checked; then its text is dropped
         # (geometry fields keep theirs for the geometry step and its messages).
         name = column.field.name
         column.text = _normalised(column, missing_values)
         findings += _strip_nul(column)
+        unlisted = _map_values(column, definition.value_maps.get(name))
+        if column.header is not None:
+            readers[column.header] -= 1
         if name not in geometry_fields:
-            found = _parse(column)
+            found = unlisted + _parse(column)
+            for finding in unlisted:  # emptied by the map, so the parser saw nothing there
+                column.invalid = column.invalid.copy()
+                column.invalid[finding.positions] = True
             found += check_constraints(
                 pd.DataFrame({name: column.values}), schema,
                 skip={name: column.invalid | (column.header is None)},
                 located=rows_only, primary_key=False,
             )
             findings += found
-            if not found and name not in quoted_later and column.header is not None:
+            if (not found and name not in quoted_later and column.header is not None
+                    and not readers[column.header]):
                 del raw.frame[column.header]
                 column.original = None
+        else:
+            findings += unlisted
         if name not in geometry_inputs:
             column.text = None
         else:  # kept until the geometry step: compact, not a Python str per cell
@@ -271,12 +289,16 @@ def _match_columns(
     """Each schema field with its source column (NFKC'd, missing values blanked); warn about
     columns the schema does not know and report fields the file lacks."""
     schema = definition.schema
-    mapping, unmatched = norm.match_headers(raw.headers, schema, definition.column_map)
+    header_of, unmatched = norm.match_headers(raw.headers, schema, definition.column_map)
     expected = {str(h) for h in definition.source.get("unmapped_columns", ())}
-    header_of = {f: h for h, f in mapping.items()}
+    section_field = definition.read.section_field
+    if section_field is not None and raw.sections is not None:
+        # The section rows' text is the column of this field, whatever the header says.
+        raw.frame[SECTION_COLUMN] = raw.sections
+        header_of[section_field] = SECTION_COLUMN
     for header in unmatched:
         if header in raw.repeated_headers:
-            _duplicate_header(report, raw, header, mapping)
+            _duplicate_header(report, raw, header, header_of)
             continue
         generated_empty = "" in expected and _GENERATED_HEADER.fullmatch(header)
         if header in expected or generated_empty:
@@ -300,7 +322,7 @@ def _match_columns(
 
 
 def _duplicate_header(report: Report, raw: RawTable, header: str,
-                      mapping: dict[str, str]) -> None:
+                      header_of: dict[str, str]) -> None:
     """A header written twice: named as in the file. The first column with it is the one
     read; the repeat is an error when a field reads that header and the two columns differ
     (which one the publisher meant is unknown), else a warning (nothing is lost)."""
@@ -308,7 +330,7 @@ def _duplicate_header(report: Report, raw: RawTable, header: str,
     first = next(h for h in raw.headers if h == written or raw.repeated_headers.get(h) == written)
     positions = [i + 1 for i, h in enumerate(raw.headers)
                  if h == written or raw.repeated_headers.get(h) == written]
-    field = mapping.get(first)
+    field = next((f for f, h in header_of.items() if h == first), None)
     differs = field is not None and not raw.frame[first].equals(raw.frame[header])
     where = f"columns {', '.join(map(str, positions))}"
     if differs:
@@ -320,6 +342,34 @@ def _duplicate_header(report: Report, raw: RawTable, header: str,
                        rule="duplicate-header",
                        message=f"header '{written}' appears more than once ({where}); only the "
                        f"first is read" + ("" if field else " (it matches no field)"))
+
+
+def _report_sections(report: Report, raw: RawTable, definition: DatasetDefinition) -> None:
+    """A note per section row left out of the records, saying where its text went."""
+    into = definition.read.section_field
+    for row, text in raw.section_rows:
+        where = (f"fills field '{into}' of the records below it" if into
+                 else "is left out ([read] section_rows = \"drop\")")
+        report.add(Issue(file=raw.source_name, row=row, column=None, field=into, value=text,
+                         rule="section-row", severity="info",
+                         message=f"section row, not a record: its text '{text}' {where}"))
+
+
+def _map_values(column: _Column, mapping: dict[str, str] | None) -> list[Finding]:
+    """A field with a ``[values.<field>]`` map reads its cells through it (``◎`` -> true)
+    before its type is parsed; a cell the map does not list is an error."""
+    if mapping is None or column.header is None:
+        return []
+    assert column.text is not None
+    column.text, unknown = norm.map_values(column.text, mapping)
+    positions = np.flatnonzero(unknown.to_numpy(dtype=bool))
+    if not len(positions):
+        return []
+    original, listed = column.original, ", ".join(repr(k) for k in mapping)
+    name = column.field.name
+    return [Finding(rule="value-map", field=name, positions=positions,
+                    message=lambda p: f"'{original.iloc[p]}' is not one of the values "
+                    f"[values.{name}] of dataset.toml lists ({listed})")]
 
 
 def _compact(text: pd.Series) -> pd.Series:

@@ -20,9 +20,10 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,10 @@ class RawTable:
     # Column names made unique by _unique_headers -> the header as written in the file, for
     # columns whose header repeats an earlier one (reported as duplicates under that name).
     repeated_headers: dict[str, str] = field(default_factory=dict)
+    # With section_rows: each record's section (the text of the last section row above it,
+    # "" before the first), and the section rows left out as (source row, text).
+    sections: pd.Series | None = None
+    section_rows: list[tuple[int, str]] = field(default_factory=list)
 
 
 def read_table(
@@ -80,11 +85,17 @@ def read_table(
     sheet: str | None = None,
     header_row: int | None = None,
     compact: bool = False,
+    known_header: Callable[[str], bool] | None = None,
+    section_rows: bool = False,
 ) -> RawTable:
     """Read ``path`` (CSV/TSV/text or XLSX) into a :class:`RawTable` of strings.
 
     ``encoding``, ``delimiter`` and ``header_row`` (1-based physical line, or sheet row for
     XLSX) override detection; ``sheet`` picks an XLSX worksheet by name (default: the first).
+    ``known_header`` says whether a cell is a header the schema knows: the header is then the
+    row among the first records with the most such cells (titles and legends above it are
+    skipped). ``section_rows``: rows with a single filled cell are section headings, not
+    records (see :class:`RawTable`).
     ``compact`` keeps a CSV body's cells in Arrow string columns, parsed and converted
     :data:`BODY_CHUNK_ROWS` records at a time: a Python str costs ~50 bytes over its text,
     so 1M rows x 16 columns of object cells took ~760 MB where Arrow takes ~250 MB.
@@ -96,11 +107,14 @@ def read_table(
         raise ReadError(path.name, f"cannot open file: {exc.strerror or exc}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if data[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm"):
-        rows, row_numbers = _xlsx_rows(path, data, sheet)
-        layout = _find_layout(rows, row_numbers, header_row, path.name)
+        rows, row_numbers, merged = _xlsx_rows(path, data, sheet)
+        layout = _find_layout(rows, row_numbers, header_row, path.name, known_header)
+        layout.headers = _merged_header(layout, rows, row_numbers, merged)
         frame, source_rows = _xlsx_frame(rows, row_numbers, layout)
-        return _finish(path.name, digest, "xlsx", None, layout, frame, source_rows)
-    return _read_csv(path.name, data, digest, encoding, delimiter, header_row, compact)
+        return _finish(path.name, digest, "xlsx", None, layout, frame, source_rows,
+                       section_rows)
+    return _read_csv(path.name, data, digest, encoding, delimiter, header_row, compact,
+                     known_header, section_rows)
 
 
 def _read_csv(
@@ -111,6 +125,8 @@ def _read_csv(
     delimiter: str | None,
     header_row: int | None,
     compact: bool = False,
+    known_header: Callable[[str], bool] | None = None,
+    section_rows: bool = False,
 ) -> RawTable:
     """Delimited text: the head (preamble, title, header) record by record with the csv
     module, the body in one pandas call starting at the byte after the header."""
@@ -133,7 +149,7 @@ def _read_csv(
                 break
     except csv.Error as exc:
         raise ReadError(name, f"malformed CSV near line {head.lines}: {exc}") from exc
-    layout = _find_layout(rows, row_numbers, header_row, name)
+    layout = _find_layout(rows, row_numbers, header_row, name, known_header)
     body_start, lines_before_body = ends[layout.last_head_record]
     width = len(layout.headers)
     frame = _parse_body(raw, body_start, parse_encoding, delim, width, name, lines_before_body,
@@ -142,7 +158,8 @@ def _read_csv(
     if body_start >= len(raw):
         body_lines = 0
     source_rows = _record_lines(frame, lines_before_body + 1, body_lines)
-    return _finish(name, digest, used_encoding, delim, layout, frame, source_rows)
+    return _finish(name, digest, used_encoding, delim, layout, frame, source_rows,
+                   section_rows)
 
 
 # --- encodings ---------------------------------------------------------------------------------
@@ -285,13 +302,15 @@ class _Layout:
     headers: list[str]  # as in the file, trimmed
     preamble: dict[str, str]
     last_head_record: int  # index of the last record that is not data (header or metadata)
+    header_record: int  # index of the header record
 
 
 def _find_layout(
-    rows: list[list[str]], row_numbers: list[int], header_row: int | None, file: str
+    rows: list[list[str]], row_numbers: list[int], header_row: int | None, file: str,
+    known_header: Callable[[str], bool] | None = None,
 ) -> _Layout:
     """Locate the header among the first records: skip ``#`` metadata (or take the
-    ``#property`` line as the header), blank rows and title rows."""
+    ``#property`` line as the header), blank rows and title or legend rows."""
     preamble: dict[str, str] = {}
     if not rows:
         raise ReadError(file, "the file is empty")
@@ -305,7 +324,7 @@ def _find_layout(
         for row in rows[:index]:
             _add_preamble(preamble, row)
     else:
-        index = _header_index(rows, preamble, file)
+        index = _header_index(rows, preamble, file, known_header)
     headers = [_clean_header(c) for c in rows[index]]
     last = index
     if _is_comment(rows[index]):
@@ -313,10 +332,17 @@ def _find_layout(
         while last + 1 < len(rows) and _is_comment(rows[last + 1]):
             last += 1
             _add_preamble(preamble, rows[last])
-    return _Layout(headers=headers, preamble=preamble, last_head_record=last)
+    return _Layout(headers=headers, preamble=preamble, last_head_record=last,
+                   header_record=index)
 
 
-def _header_index(rows: list[list[str]], preamble: dict[str, str], file: str) -> int:
+# A header row names at least this many of the schema's fields; fewer could be a title
+# that happens to be a field's name (「名称」 above a table).
+KNOWN_HEADERS_MIN = 2
+
+
+def _header_index(rows: list[list[str]], preamble: dict[str, str], file: str,
+                  known_header: Callable[[str], bool] | None = None) -> int:
     index = 0
     while index < len(rows) and _is_comment(rows[index]):
         if _comment_key(rows[index]).lower() == PROPERTY_KEY:
@@ -325,6 +351,13 @@ def _header_index(rows: list[list[str]], preamble: dict[str, str], file: str) ->
         index += 1
     if index >= len(rows):
         raise ReadError(file, "no header row found: every line is # metadata")
+    if known_header is not None:
+        # The row naming the most schema fields (the first on ties): a legend or title row
+        # above the header may have as many filled cells as the header, never its names.
+        scores = [sum(1 for c in row if known_header(_clean_header(c))) for row in rows[index:]]
+        best = max(scores)
+        if best >= KNOWN_HEADERS_MIN:
+            return index + scores.index(best)
     # Blank rows and title rows: a row with far fewer filled cells than the next one.
     while index + 1 < len(rows):
         here, below = _filled(rows[index]), _filled(rows[index + 1])
@@ -511,7 +544,12 @@ def _record_lines(frame: pd.DataFrame, first_line: int, body_lines: int) -> np.n
 # --- XLSX --------------------------------------------------------------------------------------
 
 
-def _xlsx_rows(path: Path, data: bytes, sheet: str | None) -> tuple[list[list[str]], list[int]]:
+# A merged range as openpyxl gives its bounds: (min_col, min_row, max_col, max_row), 1-based.
+CellBounds = tuple[int, int, int, int]
+
+
+def _xlsx_rows(path: Path, data: bytes, sheet: str | None
+               ) -> tuple[list[list[str]], list[int], list[CellBounds]]:
     from openpyxl import load_workbook
 
     try:
@@ -530,12 +568,54 @@ def _xlsx_rows(path: Path, data: bytes, sheet: str | None) -> tuple[list[list[st
         for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
             rows.append([_cell_text(v) for v in values])
             numbers.append(number)
+        merged = _merged_ranges(ws)
     finally:
         book.close()
     while rows and not any(rows[-1]):
         rows.pop()
         numbers.pop()
-    return rows, numbers
+    return rows, numbers, merged
+
+
+_MERGE_CELL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"
+
+
+def _merged_ranges(ws: Any) -> list[CellBounds]:
+    """The sheet's merged ranges. openpyxl's read-only worksheets (which keep memory flat on
+    big sheets) stream the rows and skip ``<mergeCells>``, which the sheet's XML holds after
+    them; one more streaming pass collects them, with openpyxl's own (defused) parser."""
+    from openpyxl.worksheet.cell_range import CellRange
+    from openpyxl.xml.functions import iterparse
+
+    found: list[CellBounds] = []
+    with ws._get_source() as source:  # the sheet's XML in the workbook archive
+        for _event, element in iterparse(source):
+            if element.tag == _MERGE_CELL and element.get("ref"):
+                found.append(CellRange(element.get("ref")).bounds)
+            element.clear()
+    return found
+
+
+def _merged_header(layout: _Layout, rows: list[list[str]], numbers: list[int],
+                   merged: list[CellBounds]) -> list[str]:
+    """Header names with merged header cells spread: a header merged across columns names
+    each of them, the first as written and the next ``<name>_2``, ``<name>_3`` ... (Kobe's
+    「施設名」 over a symbol column and a name column), so a dataset.toml can map each.
+    Merged cells below the header are layout, not data, and are left as they are."""
+    headers = list(layout.headers)
+    header_number = numbers[layout.header_record]
+    for min_col, min_row, max_col, max_row in merged:
+        if not min_row <= header_number <= max_row or max_col == min_col:
+            continue
+        top = rows[numbers.index(min_row)] if min_row in numbers else []
+        name = _clean_header(top[min_col - 1]) if min_col <= len(top) else ""
+        if not name:
+            continue
+        headers += [""] * (max_col - len(headers))
+        headers[min_col - 1] = name
+        for offset, col in enumerate(range(min_col + 1, max_col + 1), start=2):
+            headers[col - 1] = f"{name}_{offset}"
+    return headers
 
 
 def _cell_text(value: object) -> str:
@@ -579,21 +659,34 @@ def _finish(
     layout: _Layout,
     frame: pd.DataFrame,
     source_rows: np.ndarray,
+    section_rows: bool = False,
 ) -> RawTable:
-    """Name the columns, drop empty trailing columns and blank records."""
+    """Name the columns, drop empty edge columns, section rows (when asked) and blank
+    records."""
     headers = list(layout.headers) + [""] * (frame.shape[1] - len(layout.headers))
     keep = frame.shape[1]
     while keep > 0 and not headers[keep - 1] and not _any_filled(frame[keep - 1]):
         keep -= 1
-    frame = frame.iloc[:, :keep]
-    written = headers[:keep]
+    first = 0
+    # A blank leading column (Kobe's sheets start in column B) is margin, not data.
+    while first < keep and not headers[first] and not _any_filled(frame[first]):
+        first += 1
+    frame = frame.iloc[:, first:keep]
+    written = headers[first:keep]
     headers = _unique_headers(written)
     frame.columns = headers
+    sections, found_sections = None, []
+    if section_rows:
+        frame, source_rows, sections, found_sections = _split_sections(frame, source_rows)
     filled = _filled_rows(frame)
     if not filled.all():
         frame = frame.loc[filled]
         source_rows = source_rows[filled]
+        if sections is not None:
+            sections = sections.loc[filled]
     frame = frame.reset_index(drop=True)
+    if sections is not None:
+        sections = sections.reset_index(drop=True)
     return RawTable(
         source_name=name,
         source_sha256=digest,
@@ -606,7 +699,31 @@ def _finish(
         repeated_headers={unique: as_written for unique, as_written in zip(headers, written,
                                                                            strict=True)
                           if as_written and unique != as_written},
+        sections=sections,
+        section_rows=found_sections,
     )
+
+
+def _split_sections(frame: pd.DataFrame, source_rows: np.ndarray
+                    ) -> tuple[pd.DataFrame, np.ndarray, pd.Series, list[tuple[int, str]]]:
+    """Section rows (one filled cell, every other cell blank, in a table of two or more
+    columns) taken out of ``frame``; each remaining row gets the text of the last section
+    row above it ("" before the first)."""
+    n = len(frame)
+    counts = np.zeros(n, dtype=np.int64)
+    text = np.full(n, "", dtype=object)
+    for col in frame.columns:
+        cells = frame[col].to_numpy(dtype=object)
+        filled = np.array([c != "" and not c.isspace() for c in cells], dtype=bool)
+        counts += filled
+        text[filled] = cells[filled]
+    is_section = (counts == 1) if frame.shape[1] >= 2 else np.zeros(n, dtype=bool)
+    heading = pd.Series(np.where(is_section, text, None), dtype=object)
+    heading = heading.map(lambda c: c.strip() if isinstance(c, str) else c)
+    current = heading.ffill().fillna("")
+    found = [(int(source_rows[i]), str(heading.iloc[i])) for i in np.flatnonzero(is_section)]
+    keep = ~is_section
+    return (frame.loc[keep], source_rows[keep], current.loc[keep].astype(object), found)
 
 
 def _any_filled(values: pd.Series) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+# ``info``: a note on how the file was read (a section row taken as a heading), not a problem.
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ class Report:
         return [i for i in self.issues if i.severity == "warning"]
 
     @property
+    def notes(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "info"]
+
+    @property
     def ok(self) -> bool:
         return not self.errors
 
@@ -78,6 +83,7 @@ class Report:
             "rows_skipped": self.rows_skipped,
             "error_count": len(self.errors),
             "warning_count": len(self.warnings),
+            "note_count": len(self.notes),
             "truncated": self.truncated,
             "issues": [i.to_dict() for i in self.issues],
         }

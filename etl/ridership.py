@@ -167,9 +167,8 @@ def check_references(prepared: Any, definition: DatasetDefinition, known: KnownK
     findings = reference_findings(definition, prepared.frame, known, report)
     if not findings:
         return prepared
-    mapping, _ = norm.match_headers(prepared.raw.headers, definition.schema,
+    headers, _ = norm.match_headers(prepared.raw.headers, definition.schema,
                                     definition.column_map)
-    headers = {f: h for h, f in mapping.items()}
     located = Located(file=prepared.raw.source_name, source_rows=prepared.source_rows,
                       columns=headers, source_values={})
     room = report.max_errors - len(report.errors)

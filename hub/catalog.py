@@ -21,6 +21,7 @@ import functools
 import json
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -279,11 +280,13 @@ class DatasetDefinition(DatasetDescription):
     schema_path: Path
     schema: TableSchema
     geometry: GeometrySource
-    column_map: dict[str, str]
+    column_map: dict[str, tuple[str, ...]]
     source: dict[str, Any]
     raw: dict[str, Any]
     directory: Path
     on_invalid_optional: str = "drop-row"
+    read: ReadRules = field(default_factory=lambda: ReadRules())
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -343,10 +346,7 @@ class DatasetDefinition(DatasetDescription):
             raise DefinitionError(f"{where}: [source] licence_url is not read; the licence's "
                                   "URL comes from [licence] id (or [licence] url for "
                                   "id = \"other\"); say what the file states in [licence] note")
-        column_map = dict(data.get("columns", {}))
-        bad = {src: dst for src, dst in column_map.items() if dst not in schema.field_names}
-        if bad:
-            raise DefinitionError(f"{where}: [columns] maps to unknown fields {bad}")
+        column_map = _column_map(data.get("columns", {}), schema, where)
         policy = data.get("on_invalid_optional", "drop-row")
         if policy not in INVALID_OPTIONAL_POLICIES:
             raise DefinitionError(f"{where}: on_invalid_optional {policy!r} is not one of "
@@ -368,7 +368,104 @@ class DatasetDefinition(DatasetDescription):
             raw=data,
             directory=toml_path.parent,
             on_invalid_optional=policy,
+            read=_read_rules(data.get("read", {}), schema, where),
+            value_maps=_value_maps(data.get("values", {}), schema, where),
         )
+
+
+@dataclass(frozen=True)
+class ReadRules:
+    """How the rows of a source file are to be read (dataset.toml ``[read]``).
+
+    ``section_rows``: rows with one filled cell and every other cell empty (「都心地域」 above
+    the records of that area) are headings, not records. ``None`` (default): such rows are
+    read as records like any other, because a record may be that sparse; ``"drop"``: they
+    are left out, each with a note in the report; a field name: they are left out and their
+    text fills that field of the records below them, down to the next section row.
+    """
+
+    section_rows: str | None = None
+
+    @property
+    def section_field(self) -> str | None:
+        return self.section_rows if self.section_rows not in (None, SECTION_ROWS_DROP) else None
+
+
+SECTION_ROWS_DROP = "drop"
+
+
+def _read_rules(data: Any, schema: TableSchema, where: str) -> ReadRules:
+    if not isinstance(data, dict):
+        raise DefinitionError(f"{where}: [read] must be a table")
+    unknown = sorted(set(data) - {"section_rows"})
+    if unknown:
+        raise DefinitionError(f"{where}: [read] has unknown keys {unknown} (known: section_rows)")
+    section = data.get("section_rows")
+    if section is not None and section != SECTION_ROWS_DROP:
+        if not isinstance(section, str) or section not in schema.field_names:
+            raise DefinitionError(
+                f"{where}: [read] section_rows must be \"{SECTION_ROWS_DROP}\" or a field of "
+                f"the schema to fill with the section's text, not {section!r}")
+        if schema.field(section).type != "string":
+            raise DefinitionError(f"{where}: [read] section_rows names field {section!r}, "
+                                  "which must be a string field to hold the section's text")
+    return ReadRules(section_rows=section)
+
+
+def _column_map(data: Any, schema: TableSchema, where: str) -> dict[str, tuple[str, ...]]:
+    """``[columns]``: source header -> field, or -> a list of fields when one column feeds
+    several (each read through its own ``[values]`` map)."""
+    if not isinstance(data, dict):
+        raise DefinitionError(f"{where}: [columns] must be a table")
+    out: dict[str, tuple[str, ...]] = {}
+    for header, target in data.items():
+        targets = (target,) if isinstance(target, str) else target
+        if not isinstance(targets, list | tuple) or not targets or not all(
+                isinstance(t, str) for t in targets):
+            raise DefinitionError(f"{where}: [columns] {header!r} must name a field or a "
+                                  f"list of fields, not {target!r}")
+        unknown = [t for t in targets if t not in schema.field_names]
+        if unknown:
+            raise DefinitionError(f"{where}: [columns] maps to unknown fields "
+                                  f"{ {header: unknown[0] if len(unknown) == 1 else unknown} }")
+        out[header] = tuple(targets)
+    return out
+
+
+def _value_maps(data: Any, schema: TableSchema, where: str) -> dict[str, dict[str, str]]:
+    """``[values.<field>]``: cell as written -> the value it stands for, e.g. ``"◎" = true``.
+
+    Keys are compared NFKC'd and trimmed, as cells are. Each value becomes the text the
+    field's own parser reads: a TOML boolean (boolean fields only) the field's first
+    ``trueValues``/``falseValues`` spelling, a number its decimal text, a string itself,
+    ``""`` an empty (unknown) cell. The map lists the column's whole vocabulary: a cell it
+    does not list is an error (``value-map``) at validation."""
+    if not isinstance(data, dict):
+        raise DefinitionError(f"{where}: [values] must be a table of [values.<field>] tables")
+    maps: dict[str, dict[str, str]] = {}
+    for name, table in data.items():
+        if name not in schema.field_names:
+            raise DefinitionError(f"{where}: [values.{name}] names no field of the schema")
+        if not isinstance(table, dict) or not table:
+            raise DefinitionError(f"{where}: [values.{name}] must map cell values to values")
+        f = schema.field(name)
+        mapping: dict[str, str] = {}
+        for written, value in table.items():
+            key = unicodedata.normalize("NFKC", written).strip()
+            if isinstance(value, bool):
+                if f.type != "boolean":
+                    raise DefinitionError(f"{where}: [values.{name}] {written!r} = {value}: "
+                                          f"true/false only for boolean fields ({name} is "
+                                          f"{f.type})")
+                spellings = f.true_values if value else f.false_values
+                mapping[key] = spellings[0] if spellings else ("true" if value else "false")
+            elif isinstance(value, int | float | str):
+                mapping[key] = str(value)
+            else:
+                raise DefinitionError(f"{where}: [values.{name}] {written!r} must map to a "
+                                      f"boolean, number or text, not {value!r}")
+        maps[name] = mapping
+    return maps
 
 
 def _geometry_source(data: dict[str, Any], schema: TableSchema, where: str) -> GeometrySource:

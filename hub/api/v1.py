@@ -52,8 +52,8 @@ Records of a dataset version, filtered, sorted and paged.
 * **within** / **intersects**: a GeoJSON geometry or WKT (lon lat).
 * **near_route** = `<gtfs dataset>[@<version>]:<route_id>` or **near_stop** =
   `<gtfs dataset>[@<version>]:<stop_id>` with **radius**: records within that many metres of
-  any stop of the route (or of the stop / station), with `distance_m`, `nearest_stop_id` and
-  `nearest_stop_name`, nearest first.
+  any stop of the route or its station (or of the stop / station), with `distance_m`,
+  `nearest_stop_id` and `nearest_stop_name`, nearest first.
 * **sort** = `field,-other` (`-` descending; `distance_m` with near). **fields** = `a,b`.
 * **limit** (capped) and **cursor** (opaque, from the `next` link; keyset paging).
 * Output by `?f=json|geojson|csv` or the `Accept` header.
@@ -81,9 +81,12 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "POLYGON ((135.18 34.68, 135.21 34.68, 135.21 34.70, 135.18 34.68))"),
         _query_parameter("intersects", "Any geometry as GeoJSON or WKT (lon lat).",
                          "LINESTRING (135.18 34.69, 135.21 34.69)"),
-        _query_parameter("near_route", "Within `radius` metres of any stop of a bus route of "
-                         "a GTFS dataset: `<dataset>[@<version>]:<route_id>`. Adds distance_m, "
-                         "nearest_stop_id and nearest_stop_name.", "bus-routes-muroran:100310"),
+        _query_parameter("near_route", "Within `radius` metres of any stop (platform, pole) "
+                         "the route's trips stop at, or of the station (location_type 1) such a "
+                         "stop belongs to, in a GTFS dataset: "
+                         "`<dataset>[@<version>]:<route_id>`. Adds distance_m, nearest_stop_id "
+                         "and nearest_stop_name (the nearest of those stops and stations).",
+                         "bus-routes-muroran:100310"),
         _query_parameter("near_stop", "Within `radius` metres of a stop (a station includes "
                          "its poles): `<dataset>[@<version>]:<stop_id>`.",
                          "bus-routes-muroran:0211"),

@@ -24,12 +24,25 @@ def route_stop_ids(stop_times: Table, route_id: str) -> Select[Any]:
     return select(stop_times.c.stop_id).where(stop_times.c.route_id == route_id).distinct()
 
 
+def serves_route(stops: Table, stop_times: Table, route_id: str) -> ColumnElement[bool]:
+    """Whether a ``stops`` row belongs to the route: a stop (platform, pole) its trips stop
+    at, or the station (``location_type`` 1) such a stop names as its ``parent_station``.
+    A rider walks to a station, not to one platform, so "near the stations of a line" and
+    "ridership of a route" both count the station too; a feed without stations (most bus
+    feeds) has no ``parent_station`` values and this is the served stops alone."""
+    served = route_stop_ids(stop_times, route_id)
+    stations = select(stops.c.parent_station).where(
+        stops.c.stop_id.in_(served), stops.c.parent_station.is_not(None))
+    return or_(stops.c.stop_id.in_(served),
+               and_(stops.c.location_type == 1, stops.c.stop_id.in_(stations)))
+
+
 def route_stops_reference(stops: Table, stop_times: Table, route_id: str) -> Select[Any]:
-    """(ref_id, ref_name, geom) of the stops (poles) the route's trips stop at."""
+    """(ref_id, ref_name, geom) of the route's stops and their stations (see
+    :func:`serves_route`) that have a geometry: ``near_route`` measures from the nearest."""
     return select(
         stops.c.stop_id.label("ref_id"), stops.c.stop_name.label("ref_name"), stops.c.geom
-    ).where(stops.c.stop_id.in_(route_stop_ids(stop_times, route_id)),
-            stops.c.geom.is_not(None))
+    ).where(serves_route(stops, stop_times, route_id), stops.c.geom.is_not(None))
 
 
 def stop_reference(stops: Table, stop_id: str) -> Select[Any]:
@@ -99,9 +112,7 @@ def ridership_per_stop_statement(
     if query.route_id is not None:
         if stop_times is None:
             raise QueryError("the referenced feed has no stop_times layer", "route")
-        served = route_stop_ids(stop_times, query.route_id)
-        conditions.append(or_(stops.c.stop_id.in_(served), stops.c.stop_id.in_(
-            select(stops.c.parent_station).where(stops.c.stop_id.in_(served)))))
+        conditions.append(serves_route(stops, stop_times, query.route_id))
     if query.wheelchair == "unknown":
         conditions.append(stops.c.wheelchair.is_(None))
     elif query.wheelchair is not None:

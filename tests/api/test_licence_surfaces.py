@@ -40,6 +40,8 @@ EXPECTED = {
     "bus-ridership-muroran-synthetic": ("CC0-1.0", "cc-zero", EU + "CC0", True),
     "bus-routes-muroran": ("CC-BY-SA-3.0", "cc-by-sa", EU + "CC_BYSA_3_0", True),
     "kobe-aed": ("NOASSERTION", "notspecified", None, False),
+    "kobe-subway": ("CC-BY-SA-3.0", "cc-by-sa", EU + "CC_BYSA_3_0", True),
+    "kobe-ud-toilets": ("NOASSERTION", "notspecified", None, False),
     "takamatsu-pedestrian-counts": ("CC-BY-3.0", "cc-by", EU + "CC_BY_3_0", True),
     "takamatsu-public-toilets": ("CC-BY-3.0", "cc-by", EU + "CC_BY_3_0", True),
     "yaizu-accessible-shops": ("PDL-1.0", "other-open", PDL, True),

@@ -50,6 +50,15 @@ def route_stop_ids(route_id: str) -> set[str]:
     return {st["stop_id"] for st in rows(MURORAN, "stop_times.txt") if st["trip_id"] in trips}
 
 
+def route_stops_and_stations(route_id: str) -> set[str]:
+    """The poles the route's trips stop at and the stations (location_type 1) they belong to:
+    what ``near_route`` measures from."""
+    stops = {s["stop_id"]: s for s in rows(MURORAN, "stops.txt")}
+    served = route_stop_ids(route_id)
+    return served | {stops[s]["parent_station"] for s in served
+                     if stops.get(stops[s]["parent_station"], {}).get("location_type") == "1"}
+
+
 def make_places(stops: dict[str, dict]) -> list[Shop]:
     """Places at known geodesic offsets from some stops of ROUTE and of other routes."""
     places = []
@@ -127,7 +136,8 @@ def test_stops_served_by_a_route(world: World) -> None:
 
 
 def test_places_near_the_stops_of_a_route(world: World) -> None:
-    served = [world.stops[s] for s in route_stop_ids(ROUTE) if world.stops[s]["stop_lat"]]
+    served = [world.stops[s] for s in route_stops_and_stations(ROUTE)
+              if world.stops[s]["stop_lat"]]
     radius = 150.0
     expected = {}
     for place in world.places:

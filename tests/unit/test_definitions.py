@@ -72,13 +72,47 @@ def load(directory: Path) -> DatasetDefinition:
 
 def source_table(definition: DatasetDefinition) -> tuple[list[str], list[list[str]]]:
     """(header, records) of the shipped file, read with the csv module and the declared
-    encoding; lines above ``header_line`` and ``#`` metadata rows after it are not records."""
+    encoding; lines above ``header_line`` and ``#`` metadata rows after it are not records.
+    A workbook is read with openpyxl (see :func:`sheet_table`)."""
     source = definition.source
+    if source["file"].endswith(".xlsx"):
+        return sheet_table(definition)
     text = (definition.directory / source["file"]).read_bytes().decode(source["encoding"])
     rows = list(csv.reader(io.StringIO(text, newline="")))
     start = int(source.get("header_line", 1)) - 1
     header, body = rows[start], rows[start + 1:]
     records = [r for r in body if any(c.strip() for c in r) and not r[0].startswith("#")]
+    return header, records
+
+
+def sheet_table(definition: DatasetDefinition) -> tuple[list[str], list[list[str]]]:
+    """(header, records) of a shipped workbook's declared sheet, read by openpyxl with its
+    merged cells: the header is the row that holds every header ``[columns]`` names (a
+    header merged over n columns names them ``<name>``, ``<name>_2`` ...); records are
+    the rows below it with more than one filled cell (one filled cell: a section row)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(definition.directory / definition.source["file"])
+    sheet = book[definition.source["sheet"]]
+    rows = [["" if v is None else str(v).strip() for v in row]
+            for row in sheet.iter_rows(values_only=True)]
+
+    def spread(row: list[str], number: int) -> list[str]:
+        row = list(row)
+        for merged in sheet.merged_cells.ranges:
+            if merged.min_row == number and row[merged.min_col - 1]:
+                for offset, col in enumerate(range(merged.min_col + 1, merged.max_col + 1), 2):
+                    row[col - 1] = f"{row[merged.min_col - 1]}_{offset}"
+        return row
+
+    wanted = {header_key(h) for h in definition.column_map}
+    at = next(i for i, row in enumerate(rows)
+              if wanted <= {header_key(c) for c in spread(row, i + 1)})
+    rows[at] = spread(rows[at], at + 1)
+    used = [i for i, c in enumerate(rows[at]) if c]
+    header = [rows[at][i] for i in used]
+    records = [[row[i] for i in used] for row in rows[at + 1:]
+               if sum(1 for c in row if c) > 1]
     return header, records
 
 
@@ -210,7 +244,9 @@ def test_dataset_definition_is_complete(directory):
     assert any(k.isascii() for k in d.keywords)
     assert d.primary_key == ("id",)
     assert d.geometry.kind in ("latlon", "combined")
-    for key in ("url", "file", "encoding", "sha256", "records", "attribution", "commit"):
+    # a workbook names its sheet; a text file its encoding
+    reading = "sheet" if d.source.get("file", "").endswith(".xlsx") else "encoding"
+    for key in ("url", "file", reading, "sha256", "records", "attribution", "commit"):
         assert d.source.get(key) not in (None, ""), f"[source] {key}"
 
 
@@ -243,16 +279,17 @@ def test_columns_name_real_headers_and_every_header_is_accounted_for(directory):
     d = load(directory)
     header, records = source_table(d)
     assert len(records) == d.source["records"]
-    missing = [h for h in d.column_map if h not in header]
+    missing = [h for h in d.column_map if header_key(h) not in {header_key(c) for c in header}]
     assert not missing, f"[columns] names headers the file does not have: {missing}"
     unmapped = list(d.source.get("unmapped_columns", []))
     assert not [h for h in unmapped if h not in header]
     table = spellings(d.schema)
     targets: list[str] = []
     unaccounted = []
+    by_key = {header_key(h): fields for h, fields in d.column_map.items()}
     for h in header:
-        if h in d.column_map:
-            targets.append(d.column_map[h])
+        if header_key(h) in by_key:
+            targets.extend(by_key[header_key(h)])
         elif header_key(h) in table and h not in unmapped:
             targets.append(table[header_key(h)])
         elif h not in unmapped:
@@ -268,7 +305,9 @@ def test_primary_key_column_is_unique_and_filled_in_the_file(directory):
     d = load(directory)
     header, records = source_table(d)
     table = spellings(d.schema)
-    by_field = {d.column_map.get(h) or table.get(header_key(h)): i for i, h in enumerate(header)}
+    mapped = {header_key(h): fields[0] for h, fields in d.column_map.items()}
+    by_field = {mapped.get(header_key(h)) or table.get(header_key(h)): i
+                for i, h in enumerate(header)}
     keys = [r[by_field["id"]] for r in records]
     assert all(k.strip() for k in keys)
     assert len(set(keys)) == len(keys)

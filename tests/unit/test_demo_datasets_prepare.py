@@ -34,6 +34,8 @@ ADDRESS_PARTS = {"address_prefecture", "address_municipality", "address_town", "
 STRUCTURED_ACCESS = {"step_free_entrance", "entrance_width_cm", "ramp", "lift", "ostomate_toilet",
                      "baby_changing", "assistance_dogs_welcome", "braille_or_audio_guidance",
                      "wheelchair"}
+# Optional public-toilets fields only some lists have (Kobe's universal-design list).
+TOILET_EXTRAS = {"adult_changing_bench", "area", "public_or_private", "construction"}
 EXPECTED_MISSING = {
     "kobe-aed": ADDRESS_PARTS | {
         "local_government_code", "prefecture_name", "municipality_name", "local_government_name",
@@ -46,8 +48,8 @@ EXPECTED_MISSING = {
         "local_government_name", "name_en", "postal_code", "location", "available_24h",
         "category", "subcategory", "image_url", "image_licence",
     },
-    "yaizu-public-toilets": {"prefecture_name", "municipality_name", "location"},
-    "takamatsu-public-toilets": ADDRESS_PARTS | {
+    "yaizu-public-toilets": TOILET_EXTRAS | {"prefecture_name", "municipality_name", "location"},
+    "takamatsu-public-toilets": ADDRESS_PARTS | TOILET_EXTRAS | {
         "local_government_name", "latitude", "longitude", "altitude_type", "altitude_value",
     },
     "yaizu-public-facilities": ADDRESS_PARTS | {

@@ -117,29 +117,52 @@ def test_match_headers_by_title_synonym_width_case_and_spacing() -> None:
     headers = ["緯 度", "２４H使用可能", "所在地", "名称カナ", "料金（基本）", "LAT", "備考"]
     mapping, unmatched = norm.match_headers(headers, schema(), {})
     assert mapping == {
-        "緯 度": "latitude",
-        "２４H使用可能": "available_24h",
-        "所在地": "address",
-        "名称カナ": "name_kana",
-        "料金（基本）": "fee",
+        "latitude": "緯 度",
+        "available_24h": "２４H使用可能",
+        "address": "所在地",
+        "name_kana": "名称カナ",
+        "fee": "料金（基本）",
     }
     assert unmatched == ["LAT", "備考"]  # latitude is taken by the first spelling
 
 
 def test_match_headers_column_map_wins() -> None:
-    mapping, unmatched = norm.match_headers(["所在地", "住所"], schema(), {"住所": "address"})
-    assert mapping == {"住所": "address"}
+    mapping, unmatched = norm.match_headers(["所在地", "住所"], schema(), {"住所": ("address",)})
+    assert mapping == {"address": "住所"}
     assert unmatched == ["所在地"]
 
 
 def test_match_headers_field_name_and_english_title() -> None:
     mapping, _ = norm.match_headers(["Address", "Latitude"], schema(), {})
-    assert mapping == {"Address": "address", "Latitude": "latitude"}
+    assert mapping == {"address": "Address", "latitude": "Latitude"}
 
 
 def test_match_headers_ignores_map_entries_to_unknown_fields() -> None:
-    mapping, unmatched = norm.match_headers(["x"], schema(), {"x": "nope"})
+    mapping, unmatched = norm.match_headers(["x"], schema(), {"x": ("nope",)})
     assert mapping == {} and unmatched == ["x"]
+
+
+def test_match_headers_one_column_feeds_the_fields_columns_lists() -> None:
+    """Only [columns] may send one column to several fields (a symbol read into two flags
+    through [values]); a field the column map sends elsewhere is still taken once."""
+    mapping, unmatched = norm.match_headers(
+        ["施設名", "施設名_2", "備考"], schema(),
+        {"施設名": ("available_24h", "fee"), "施設名_2": ("name_kana",)})
+    assert mapping == {"available_24h": "施設名", "fee": "施設名", "name_kana": "施設名_2"}
+    assert unmatched == ["備考"]
+
+
+def test_known_header_reads_the_spellings_match_headers_reads() -> None:
+    known = norm.known_header(schema(), {"施設名_2": ("name_kana",)})
+    assert known("緯 度") and known("ＬＡＴＩＴＵＤＥ") and known("施設名 2") and known("所在地")
+    assert not known("◎大型多目的シートを設置") and not known("") and not known("備考")
+
+
+def test_map_values_lists_the_whole_vocabulary() -> None:
+    mapped, unknown = norm.map_values(series("◎", "○", "", "△", "◎"),
+                                      {"◎": "有", "○": "無"})
+    assert mapped.tolist() == ["有", "無", "", "", "有"]  # unlisted: emptied, and flagged
+    assert unknown.tolist() == [False, False, False, True, False]
 
 
 # --- numbers -------------------------------------------------------------------------------------

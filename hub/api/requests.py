@@ -32,7 +32,7 @@ from hub.cocreation.text import SHORT_MAX, TEXT_MAX, TITLE_MAX, clean_optional, 
 from hub.data.cocreation import NewRequest
 from hub.people.principal import Key
 from hub.people.scopes import Scope
-from hub.query.requests import RequestSearch, decode_after, encode_after
+from hub.query.requests import RequestSearch, cursor_after, decode_after
 from hub.serialise.cocreation import comment_json, request_json, request_summary, suggestions_json
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
@@ -137,10 +137,8 @@ def list_requests(
     next_url = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        column = {"votes": "votes", "newest": "created_at", "updated": "updated_at"}[sort]
         next_url = next_page_url(f"{base}/v1/requests", request.query_params.multi_items(),
-                                 encode_after(sort, last[column], last["id"]))
+                                 cursor_after(sort, rows[-1]))
     return {"requests": [request_summary(r, base) for r in rows], "total": total,
             "facets": facets, "next": next_url}
 

@@ -269,6 +269,11 @@ def encode_after(sort: str, value: Any, request_id: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def cursor_after(sort: str, row: dict[str, Any]) -> str:
+    """The cursor of the page that follows ``row`` (a page's last row) in ``sort`` order."""
+    return encode_after(sort, row[SORT_COLUMNS[sort].name], row["id"])
+
+
 def decode_after(sort: str, cursor: str) -> tuple[Any, int]:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from hub.settings import Settings
-from hub.web import pages
+from hub.web import cocreation, pages
 from hub.web.rendering import Portal
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -27,6 +27,7 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     the docs page here loads Swagger UI from the hub, never from a CDN)."""
     app.state.portal = Portal()
     app.include_router(pages.router)
+    app.include_router(cocreation.router)
     app.mount("/static/portal", StaticFiles(directory=STATIC_DIR), name="portal-static")
     for package, (folder, prefix) in VENDOR.items():
         # check_dir=False: without `npm ci` the pages still work (no map) and the file

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from hub.api.changes import decode_after, encode_after
+from hub.api.cocreation import StoreDep
 from hub.api.deps import BaseUrlDep, DataDep, page_limits
 from hub.api.downloads import get_exporter
 from hub.api.landing import landing_document
@@ -28,8 +29,9 @@ from hub.query.model import PageLimits, QueryError
 from hub.query.params import V1, encode_cursor, parse_records_query
 from hub.serialise.catalog import citation
 from hub.web import views
+from hub.web.cocreation import dataset_uses
 from hub.web.negotiation import prefers_html
-from hub.web.rendering import Portal, with_params
+from hub.web.rendering import PortalDep, problem_page, with_params
 
 router = APIRouter(tags=["portal"])
 
@@ -37,18 +39,6 @@ CATALOGUE_PAGE_SIZE = 20
 TABLE_PAGE_SIZE = 20
 DIFF_PAGE_SIZE = 50
 RECENT_CHANGES = 8
-
-
-async def _portal(request: Request) -> Portal:
-    return request.app.state.portal
-
-
-PortalDep = Annotated[Portal, Depends(_portal)]
-
-
-def _problem_page(portal: Portal, request: Request, status: int, detail: str) -> HTMLResponse:
-    return portal.render(request, "problem.html", {"status": status, "detail": detail},
-                         status_code=status)
 
 
 # -- home: the catalogue (HTML) or the landing document (JSON) --------------------------------
@@ -151,6 +141,7 @@ def _table(request: Request, data: DataDep, shown: PublishedVersion,
             response_class=HTMLResponse)
 def dataset_page(
     dataset_id: str, request: Request, data: DataDep, base: BaseUrlDep, portal: PortalDep,
+    store: StoreDep,
     version: Annotated[int | None, Query(ge=1, description="A version (default: current).")]
     = None,
     layer: Annotated[str | None, Query(description="The layer the table shows.")] = None,
@@ -162,9 +153,9 @@ def dataset_page(
         published = data.version(dataset_id, version)
         shown = data.layer(dataset_id, published.version, layer)
     except NotFound as error:
-        return _problem_page(portal, request, 404, str(error))
+        return problem_page(portal, request, 404, str(error))
     except Gone as error:
-        return _problem_page(portal, request, 410, f"{error} ({error.reason or ''})")
+        return problem_page(portal, request, 410, f"{error} ({error.reason or ''})")
     language = portal.language(request)
     table = _table(request, data, shown, layer)
     manifest = get_exporter(request).ensure(dataset, published)
@@ -191,6 +182,7 @@ def dataset_page(
         "cff": views.cff_text(cited["cff"]),
         "map": {"layers": layers, "bounds": views.map_bounds(layers)} if layers else None,
         "examples": views.api_examples(base, dataset_id, records_url),
+        "uses": dataset_uses(store, dataset_id),
     }, status_code=400 if table["error"] else 200)
 
 
@@ -210,10 +202,10 @@ def diff_page(
         new = data.layer(dataset_id, b, layer)
         after = decode_after(cursor) if cursor else None
     except (NotFound, Gone) as error:
-        return _problem_page(portal, request, 404 if isinstance(error, NotFound) else 410,
+        return problem_page(portal, request, 404 if isinstance(error, NotFound) else 410,
                              str(error))
     except QueryError as error:
-        return _problem_page(portal, request, 400, error.detail)
+        return problem_page(portal, request, 400, error.detail)
     page = Diffs(data.engine).page(old, new, after=after, limit=DIFF_PAGE_SIZE,
                                    with_summary=cursor is None)
     language = portal.language(request)
@@ -243,8 +235,6 @@ def _coming(section: str) -> Callable[..., HTMLResponse]:
     return page
 
 
-for _section, _summary in (("requests", "Data requests board (HTML)"),
-                           ("showcases", "Showcases (HTML)"),
-                           ("staff", "Staff console (HTML)")):
+for _section, _summary in (("staff", "Staff console (HTML)"),):
     router.add_api_route(f"/{_section}", _coming(_section), methods=["GET"],
                          summary=_summary, response_class=HTMLResponse, tags=["portal"])

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -105,3 +105,16 @@ class Portal:
             response.set_cookie(LANG_COOKIE, language, max_age=COOKIE_MAX_AGE,
                                 httponly=True, samesite="lax")
         return response
+
+
+async def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+PortalDep = Annotated[Portal, Depends(_portal)]
+
+
+def problem_page(portal: Portal, request: Request, status: int, detail: str) -> HTMLResponse:
+    """A refusal as a page: the status and the reason, in the request's language."""
+    return portal.render(request, "problem.html", {"status": status, "detail": detail},
+                         status_code=status)

@@ -27,6 +27,8 @@ from hub.api import (
 )
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
+from hub.api.routing import AllowEveryMethod
+from hub.api.security_headers import add_security_middleware
 from hub.data import Data
 from hub.data.cocreation import CoCreation
 from hub.data.people import People
@@ -138,6 +140,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
+    app.add_middleware(AllowEveryMethod, routes=lambda: app.router.routes)
+    add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
     app.include_router(v1.router)
     app.include_router(transit.router)

@@ -6,6 +6,7 @@ Routes read like a table of contents: parse -> query object -> data -> serialise
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from hub.api.bounds import MAX_ID, VERSION_PATTERN
 from hub.api.caching import conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.errors import NotAcceptable
@@ -37,7 +39,8 @@ router = APIRouter(prefix="/v1", tags=["datasets"])
 DatasetId = Annotated[str, Path(description="Dataset id, e.g. `kobe-aed`.", examples=["kobe-aed"])]
 VersionRef = Annotated[
     str,
-    Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"]),
+    Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"],
+         json_schema_extra={"pattern": VERSION_PATTERN}),
 ]
 RECORDS_DESCRIPTION = f"""
 Records of a dataset version, filtered, sorted and paged.
@@ -98,11 +101,12 @@ RECORDS_OPENAPI: dict[str, Any] = {
 
 
 def version_number(ref: str) -> int | None:
-    if ref == "latest":
-        return None
-    if not ref.isdigit() or int(ref) < 1:
-        raise QueryError(f"version must be a positive integer or 'latest', not {ref!r}", "version")
-    return int(ref)
+    """``None`` for ``latest``, else the version number; 400 for anything VERSION_PATTERN
+    (the documented form) does not allow."""
+    if re.fullmatch(VERSION_PATTERN, ref) is None:
+        raise QueryError(f"version must be a positive integer (at most nine digits) or "
+                         f"'latest', not {ref!r}", "version")
+    return None if ref == "latest" else int(ref)
 
 
 def choose_format(request: Request) -> str:
@@ -145,7 +149,7 @@ def list_datasets(
     has_map: Annotated[bool | None, Query(description="Only datasets whose current version "
                                           "has (true) or lacks (false) geometry.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     search = DatasetSearch(q=q, keyword=tuple(keyword or ()), organisation=organisation,
                            licence=licence, format=format, has_map=has_map, limit=limit,

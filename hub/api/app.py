@@ -25,6 +25,7 @@ from hub.api import (
     v1,
     webhooks,
 )
+from hub.api.auth import document_optional_keys
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
@@ -143,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AllowEveryMethod, routes=lambda: app.router.routes)
     add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
+    document_optional_keys(app)
     app.include_router(v1.router)
     app.include_router(transit.router)
     app.include_router(ogc.router)

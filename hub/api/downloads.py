@@ -73,7 +73,7 @@ def get_exporter(request: Request) -> VersionExporter:
 
 
 ExporterDep = Annotated[VersionExporter, Depends(get_exporter)]
-DatasetId = Annotated[str, Path(description="Dataset id, e.g. `kobe-aed`.")]
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.", examples=["yaizu-aed"])]
 Ext = Annotated[str, Path(description=FORMAT_HELP, examples=["csv", "parquet"],
                           json_schema_extra={"enum": list(FORMATS)})]
 Variant = Annotated[str | None, Query(description="`excel`: the Excel CSV (same as "

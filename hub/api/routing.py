@@ -8,10 +8,11 @@ operations by that id, so each method gets its own route and so its own id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,12 +30,32 @@ def route_per_method(router: APIRouter, path: str, methods: Sequence[str],
     return register
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def api_routes(app: FastAPI) -> Iterator[tuple[str, APIRoute]]:
+    """Every API route of ``app`` with its full path, through included routers (which newer
+    FastAPI keeps as nested entries of ``app.routes``)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before nested included routers: app.routes is flat
+        for route in app.routes:
+            if isinstance(route, APIRoute):
+                yield route.path_format, route
+        return
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            yield context.path_format or route.path_format, route
+
+
 class AllowEveryMethod:
     """A 405's ``Allow`` lists every method the path answers (RFC 9110 15.5.6).
 
     Starlette answers 405 from the first route whose path matches, so with one route per
     method (above) or separate ``@router.get`` and ``@router.post`` on one path, ``Allow``
-    named only that route's method. This middleware asks every route of the app instead."""
+    named only that route's method. This middleware asks the app's routes, method by
+    method, which would answer the path."""
 
     def __init__(self, app: ASGIApp, routes: Callable[[], Sequence[BaseRoute]]) -> None:
         self.app = app
@@ -47,9 +68,9 @@ class AllowEveryMethod:
 
         async def send_with_allow(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 405:
-                allowed = sorted({method for route in self.routes()
-                                  if route.matches(scope)[0] != Match.NONE
-                                  for method in getattr(route, "methods", None) or ()})
+                allowed = [method for method in METHODS
+                           if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                                  for route in self.routes())]
                 if allowed:
                     MutableHeaders(scope=message)["Allow"] = ", ".join(allowed)
             await send(message)

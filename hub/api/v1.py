@@ -36,7 +36,7 @@ from hub.usage.counter import RECORDS
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
-DatasetId = Annotated[str, Path(description="Dataset id, e.g. `kobe-aed`.", examples=["kobe-aed"])]
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.", examples=["yaizu-aed"])]
 VersionRef = Annotated[
     str,
     Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"],
@@ -86,9 +86,11 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "LINESTRING (135.18 34.69, 135.21 34.69)"),
         _query_parameter("near_route", "Within `radius` metres of any stop of a bus route of "
                          "a GTFS dataset: `<dataset>[@<version>]:<route_id>`. Adds distance_m, "
-                         "nearest_stop_id and nearest_stop_name.", "bus-routes-muroran:100310"),
+                         "nearest_stop_id and nearest_stop_name. Needs `radius`; not with "
+                         "`near_stop` or `near` (400).", "bus-routes-muroran:100310"),
         _query_parameter("near_stop", "Within `radius` metres of a stop (a station includes "
-                         "its poles): `<dataset>[@<version>]:<stop_id>`.",
+                         "its poles): `<dataset>[@<version>]:<stop_id>`. Needs `radius`; not "
+                         "with `near_route` or `near` (400).",
                          "bus-routes-muroran:0211"),
         _query_parameter("sort", "Fields, `-` for descending; `distance_m` with near.",
                          "-name"),

@@ -59,7 +59,8 @@ def version_diff(
     cursor: Annotated[str | None, Query(description="From the `next` link.")] = None,
     layer: Annotated[str | None, Query(description="Compare this layer instead of the "
                                                    "main one.")] = None,
-    f: Annotated[str | None, Query(description="`json` (default) or `csv`.")] = None,
+    f: Annotated[str | None, Query(description="`json` (default) or `csv`.",
+                                   json_schema_extra={"enum": ["json", "csv"]})] = None,
 ) -> Response:
     """Added, removed and changed rows (with the changed fields' old and new values) by
     primary key; whole rows when the versions share no primary key. Keyset-paged."""
@@ -133,7 +134,8 @@ Since = Annotated[str | None, Query(description="A change id (events after it) o
                                     examples=["42", "2026-01-01T00:00:00Z"],
                                     json_schema_extra={"anyOf": [
                                         {"type": "integer", "minimum": 0, "maximum": MAX_ID},
-                                        {"type": "string", "format": "date-time"}]})]
+                                        {"type": "string", "format": "date-time"},
+                                        {"type": "string", "maxLength": 0}]})]
 DatasetFilter = Annotated[str | None, Query(description="Only this dataset's events.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Events per page.")]
 

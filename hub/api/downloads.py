@@ -24,7 +24,7 @@ from hub.api.caching import LATEST_CACHE, conditional, stored_file
 from hub.api.deps import BaseUrlDep, DataDep
 from hub.api.routing import route_per_method
 from hub.api.usage import count_use
-from hub.api.v1 import version_number
+from hub.api.v1 import VersionRef, version_number
 from hub.catalog import PublishedVersion
 from hub.data import Data, NotFound
 from hub.data.exports import ExportSource
@@ -73,7 +73,8 @@ def get_exporter(request: Request) -> VersionExporter:
 
 
 ExporterDep = Annotated[VersionExporter, Depends(get_exporter)]
-DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.", examples=["yaizu-aed"])]
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.",
+                                examples=["yaizu-aed"])]
 Ext = Annotated[str, Path(description=FORMAT_HELP, examples=["csv", "parquet"],
                           json_schema_extra={"enum": list(FORMATS)})]
 Variant = Annotated[str | None, Query(description="`excel`: the Excel CSV (same as "
@@ -252,7 +253,7 @@ def _redirect_latest(request: Request, data: Data, base: str, dataset_id: str,
 @route_per_method(router, "/datasets/{dataset_id}/versions/{version}/download.{ext}",
                   GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download a pinned version (immutable, resumable)")
-def version_download(dataset_id: DatasetId, version: str, ext: Ext, request: Request,
+def version_download(dataset_id: DatasetId, version: VersionRef, ext: Ext, request: Request,
                      data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                      variant: Variant = None) -> Response:
     number = version_number(version)
@@ -265,7 +266,7 @@ def version_download(dataset_id: DatasetId, version: str, ext: Ext, request: Req
                   "/datasets/{dataset_id}/versions/{version}/layers/{layer}/download.{ext}",
                   GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download one layer of a pinned version")
-def layer_download(dataset_id: DatasetId, version: str, layer: str, ext: Ext,
+def layer_download(dataset_id: DatasetId, version: VersionRef, layer: str, ext: Ext,
                    request: Request, data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                    variant: Variant = None) -> Response:
     number = version_number(version)

@@ -40,7 +40,8 @@ class KeyRequest(BaseModel):
 
 
 class SelfServiceRequest(BaseModel):
-    display_name: str = Field(description="How contributions are credited; any name, it "
+    display_name: str = Field(min_length=1, max_length=100,
+                              description="How contributions are credited; any name, it "
                               "proves nothing about who you are.", examples=["Hanako Y."])
 
 
@@ -105,7 +106,7 @@ def list_keys(request: Request,
     return {"keys": [key_json(r) for r in rows]}
 
 
-@router.delete("/keys/{key_id}", summary="Revoke a key (admin; moderate: self-service keys)",
+@router.delete("/keys/{key_id:int}", summary="Revoke a key (admin; moderate: self-service keys)",
                responses=PROBLEM_RESPONSES)
 def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
                principal: PrincipalDep,

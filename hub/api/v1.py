@@ -36,7 +36,8 @@ from hub.usage.counter import RECORDS
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
-DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.", examples=["yaizu-aed"])]
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.",
+                                examples=["yaizu-aed"])]
 VersionRef = Annotated[
     str,
     Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"],
@@ -64,9 +65,12 @@ Records of a dataset version, filtered, sorted and paged.
 """
 
 
-def _query_parameter(name: str, description: str, example: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "string"}, "example": example}
+def _query_parameter(name: str, description: str, example: str | None) -> dict[str, Any]:
+    """A records parameter; ``example`` None for one that excludes another parameter's
+    example (example-based testing sends every example together)."""
+    parameter = {"name": name, "in": "query", "required": False, "description": description,
+                 "schema": {"type": "string"}}
+    return parameter if example is None else {**parameter, "example": example}
 
 
 # The records query string is parsed by hub.query.params (field names depend on the dataset),
@@ -87,11 +91,12 @@ RECORDS_OPENAPI: dict[str, Any] = {
         _query_parameter("near_route", "Within `radius` metres of any stop of a bus route of "
                          "a GTFS dataset: `<dataset>[@<version>]:<route_id>`. Adds distance_m, "
                          "nearest_stop_id and nearest_stop_name. Needs `radius`; not with "
-                         "`near_stop` or `near` (400).", "bus-routes-muroran:100310"),
+                         "`near_stop` or `near` (400), e.g. `bus-routes-muroran:100310`.",
+                         None),
         _query_parameter("near_stop", "Within `radius` metres of a stop (a station includes "
                          "its poles): `<dataset>[@<version>]:<stop_id>`. Needs `radius`; not "
-                         "with `near_route` or `near` (400).",
-                         "bus-routes-muroran:0211"),
+                         "with `near_route` or `near` (400), e.g. `bus-routes-muroran:0211`.",
+                         None),
         _query_parameter("sort", "Fields, `-` for descending; `distance_m` with near.",
                          "-name"),
         _query_parameter("fields", "Properties to return.", "name,address"),

@@ -111,8 +111,8 @@ def version_number(ref: str) -> int | None:
     """``None`` for ``latest``, else the version number; 400 for anything VERSION_PATTERN
     (the documented form) does not allow."""
     if re.fullmatch(VERSION_PATTERN, ref) is None:
-        raise QueryError(f"version must be a positive integer (at most nine digits) or "
-                         f"'latest', not {ref!r}", "version")
+        raise QueryError(f"version must be a positive integer or 'latest' (at most nine "
+                         f"digits), not {ref!r}", "version")
     return None if ref == "latest" else int(ref)
 
 

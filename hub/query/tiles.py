@@ -32,6 +32,16 @@ TEXT_TYPES = ("date", "datetime", "time")  # written as ISO text (MVT has no dat
 MAX_TILE_INDEX = (1 << MAX_ZOOM) - 1  # largest column or row at the deepest zoom
 
 
+def check_tile_ranges(z: int, x: int, y: int) -> None:
+    """400 naming the parameter outside the ranges the OpenAPI documents declare."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise QueryError(f"zoom level {z} is outside 0..{MAX_ZOOM}", "z")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value <= MAX_TILE_INDEX:
+            raise QueryError(f"tile {'column' if name == 'x' else 'row'} {name}={value} is "
+                             f"outside 0..{MAX_TILE_INDEX}", name)
+
+
 def tile_exists(z: int, x: int, y: int) -> bool:
     """Whether WebMercatorQuad has tile ``z/x/y``: zoom 0..MAX_ZOOM, column and row below
     2**z. The OpenAPI documents cannot bind x and y to z, so they declare the widest range

@@ -210,6 +210,18 @@ class Settings(BaseSettings):
         "Empty: only public addresses.",
     )
 
+    cors_origins: str = Field(
+        default="*",
+        description="Origins (comma-separated, e.g. `https://map.example.jp`) whose scripts "
+        "may read the API (GET, HEAD) across origins; `*` any; empty: none. Credentials "
+        "are never allowed.",
+    )
+    cors_write_origins: str = Field(
+        default="",
+        description="Origins whose scripts may send writes (POST, PUT, PATCH, DELETE) across "
+        "origins, with a key in `Authorization`; empty: none (the default).",
+    )
+
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:
         if self.artifact_dir is None:

@@ -25,8 +25,11 @@ from hub.api import (
     v1,
     webhooks,
 )
+from hub.api.auth import document_optional_keys
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
+from hub.api.routing import AllowEveryMethod
+from hub.api.security_headers import add_security_middleware
 from hub.data import Data
 from hub.data.cocreation import CoCreation
 from hub.data.people import People
@@ -138,7 +141,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
+    app.add_middleware(AllowEveryMethod, routes=lambda: app.router.routes)
+    add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
+    document_optional_keys(app)
     app.include_router(v1.router)
     app.include_router(transit.router)
     app.include_router(ogc.router)

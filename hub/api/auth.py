@@ -13,9 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPBearer
 
+from hub.api.routing import api_routes
 from hub.data.people import People
 from hub.people.principal import Key, Principal, Unauthenticated
 from hub.people.scopes import Scope
@@ -103,4 +105,31 @@ def require(scope: Scope, dataset_parameter: str | None = None
         dataset = request.path_params.get(dataset_parameter) if dataset_parameter else None
         return principal.require(scope, dataset)
 
+    dependency.requires_key = True  # type: ignore[attr-defined]  # read by document_optional_keys
     return dependency
+
+
+def _requires_key(dependant: Dependant) -> bool:
+    return any(getattr(d.call, "requires_key", False) or _requires_key(d)
+               for d in dependant.dependencies)
+
+
+def document_optional_keys(app: FastAPI) -> None:
+    """FastAPI marks every operation that reads the caller (``PrincipalDep``) as needing the
+    bearer scheme. Only those behind ``require`` do; for the others a key is optional (it
+    raises the quota, or shows staff more), which OpenAPI says with an empty alternative:
+    ``security: [{bearer: []}, {}]``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for path, route in api_routes(app):
+            if not route.include_in_schema:
+                continue
+            for method in route.methods:
+                operation = schema.get("paths", {}).get(path, {}).get(method.lower())
+                if operation and operation.get("security") and not _requires_key(route.dependant):
+                    operation["security"] = [{"bearer": []}, {}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from hub.api.bounds import MAX_ID, MAX_VERSION
 from hub.api.caching import LATEST_CACHE, conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.paging import next_link_header, next_page_url
@@ -24,7 +25,7 @@ from hub.serialise.feeds import atom_feed, change_event
 router = APIRouter(prefix="/v1", tags=["changes"])
 
 ATOM_TYPE = "application/atom+xml"
-VersionNumber = Annotated[int, Path(ge=1, description="A version number.")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number.")]
 
 
 def encode_after(values: list[Any]) -> str:
@@ -58,7 +59,8 @@ def version_diff(
     cursor: Annotated[str | None, Query(description="From the `next` link.")] = None,
     layer: Annotated[str | None, Query(description="Compare this layer instead of the "
                                                    "main one.")] = None,
-    f: Annotated[str | None, Query(description="`json` (default) or `csv`.")] = None,
+    f: Annotated[str | None, Query(description="`json` (default) or `csv`.",
+                                   json_schema_extra={"enum": ["json", "csv"]})] = None,
 ) -> Response:
     """Added, removed and changed rows (with the changed fields' old and new values) by
     primary key; whole rows when the versions share no primary key. Keyset-paged."""
@@ -114,7 +116,7 @@ def version_diff(
 def _since(value: str | None) -> tuple[int | None, datetime | None]:
     if value is None or value == "":
         return None, None
-    if value.isdigit():
+    if value.isascii() and value.isdigit() and int(value) <= MAX_ID:
         return int(value), None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
@@ -129,7 +131,11 @@ def _since(value: str | None) -> tuple[int | None, datetime | None]:
 Since = Annotated[str | None, Query(description="A change id (events after it) or an ISO "
                                                 "8601 timestamp with zone (events at or "
                                                 "after it).",
-                                    examples=["42", "2026-01-01T00:00:00Z"])]
+                                    examples=["42", "2026-01-01T00:00:00Z"],
+                                    json_schema_extra={"anyOf": [
+                                        {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                                        {"type": "string", "format": "date-time"},
+                                        {"type": "string", "maxLength": 0}]})]
 DatasetFilter = Annotated[str | None, Query(description="Only this dataset's events.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Events per page.")]
 

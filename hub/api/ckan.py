@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hub import __version__
@@ -214,11 +214,36 @@ async def _params(request: Request) -> dict[str, Any]:
     return params
 
 
+def _envelope(description: str, success: bool) -> dict[str, Any]:
+    """CKAN's own envelope, which CKAN clients (ckanapi, harvesters) parse: the result on
+    success, ``error`` with ``__type`` and ``message`` otherwise; never problem+json here."""
+    outcome: dict[str, Any] = {"result": {}} if success else {"error": {
+        "type": "object", "required": ["__type", "message"],
+        "properties": {"__type": {"type": "string"}, "message": {"type": "string"}}}}
+    schema = {"type": "object", "required": ["help", "success", *outcome],
+              "properties": {"help": {"type": "string"},
+                             "success": {"type": "boolean", "enum": [success]}, **outcome}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+CKAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _envelope("CKAN envelope: `success: true` and the action's `result`", True),
+    400: _envelope("Bad request (an unknown action, a body that is not a JSON object): "
+                   "CKAN's envelope with `success: false`", False),
+    404: _envelope("Not Found Error (no such package or organisation)", False),
+    409: _envelope("Validation Error (a missing or invalid parameter)", False),
+}
+ActionName = Annotated[str, Path(description="A CKAN action this hub answers; any other "
+                                 "name is CKAN's 400 `Action name not known`.",
+                                 json_schema_extra={"enum": list(ACTIONS)})]
+
+
 @route_per_method(router, "/api/3/action/{action}", ["GET", "POST"],
+                  response_class=Response, responses=CKAN_RESPONSES,
                   summary="CKAN Action API (read): package_list, package_show, package_search, "
                           "organization_list, organization_show, tag_list, status_show")
 @route_per_method(router, "/api/action/{action}", ["GET", "POST"], include_in_schema=False)
-async def action(action: str, request: Request) -> Response:
+async def action(action: ActionName, request: Request) -> Response:
     base = base_url(request)
     help_url = f"{base}/api/3/action/help_show?name={action}"
     try:

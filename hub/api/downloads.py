@@ -24,7 +24,7 @@ from hub.api.caching import LATEST_CACHE, conditional, stored_file
 from hub.api.deps import BaseUrlDep, DataDep
 from hub.api.routing import route_per_method
 from hub.api.usage import count_use
-from hub.api.v1 import version_number
+from hub.api.v1 import VersionRef, version_number
 from hub.catalog import PublishedVersion
 from hub.data import Data, NotFound
 from hub.data.exports import ExportSource
@@ -46,7 +46,11 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         {f.media_type for f in FORMATS.values()})}},
     206: {"description": "One byte range of the file (Range request)"},
     304: {"description": "Not modified (If-None-Match)"},
-    307: {"description": "latest: redirect to the pinned URL"},
+    307: {"description": "latest: redirect to the pinned URL (no body)",
+          "headers": {"Location": {"description": "The pinned URL of the same file",
+                                   "schema": {"type": "string", "format": "uri"}},
+                      "X-Hub-Version": {"description": "The version redirected to",
+                                        "schema": {"type": "integer"}}}},
     404: {"description": "Unknown dataset, version, layer or format"},
     410: {"description": "The version was withdrawn (problem details give the reason)"},
     416: {"description": "Range not satisfiable"},
@@ -69,19 +73,30 @@ def get_exporter(request: Request) -> VersionExporter:
 
 
 ExporterDep = Annotated[VersionExporter, Depends(get_exporter)]
-DatasetId = Annotated[str, Path(description="Dataset id, e.g. `kobe-aed`.")]
-Ext = Annotated[str, Path(description=FORMAT_HELP, examples=["csv", "parquet"])]
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.",
+                                examples=["yaizu-aed"])]
+Ext = Annotated[str, Path(description=FORMAT_HELP, examples=["csv", "parquet"],
+                          json_schema_extra={"enum": list(FORMATS)})]
 Variant = Annotated[str | None, Query(description="`excel`: the Excel CSV (same as "
-                                                  "`download.excel.csv`).")]
+                                                  "`download.excel.csv`); of csv only, "
+                                                  "else 404.",
+                                      json_schema_extra={"anyOf": [
+                                          {"type": "string", "enum": ["excel"]},
+                                          {"type": "null"}]})]
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
 def choose_format(ext: str, variant: str | None, *, layer: str | None) -> str:
+    """The file format of ``download.{ext}?variant=``. A variant other than ``excel`` is
+    invalid (400); ``excel`` of a format other than csv is a file that does not exist (404),
+    which is how OpenAPI can state it: both parameters are valid alone."""
     fmt = "excel.csv" if ext == "csv" and variant == "excel" else ext
-    if variant not in (None, "excel") or (variant == "excel" and ext != "csv"):
-        raise QueryError("variant must be 'excel' and only applies to csv", "variant")
+    if variant not in (None, "excel"):
+        raise QueryError(f"variant must be 'excel', not {variant!r}", "variant")
+    if variant == "excel" and ext != "csv":
+        raise NotFound(f"there is no excel variant of '{ext}': variant=excel applies to csv")
     if fmt not in FORMATS:
         raise NotFound(f"no download format '{ext}'; formats are: {', '.join(FORMATS)}")
     if layer is not None and not FORMATS[fmt].per_layer:
@@ -238,7 +253,7 @@ def _redirect_latest(request: Request, data: Data, base: str, dataset_id: str,
 @route_per_method(router, "/datasets/{dataset_id}/versions/{version}/download.{ext}",
                   GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download a pinned version (immutable, resumable)")
-def version_download(dataset_id: DatasetId, version: str, ext: Ext, request: Request,
+def version_download(dataset_id: DatasetId, version: VersionRef, ext: Ext, request: Request,
                      data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                      variant: Variant = None) -> Response:
     number = version_number(version)
@@ -251,7 +266,7 @@ def version_download(dataset_id: DatasetId, version: str, ext: Ext, request: Req
                   "/datasets/{dataset_id}/versions/{version}/layers/{layer}/download.{ext}",
                   GET_AND_HEAD, responses=DOWNLOAD_RESPONSES,
                   summary="Download one layer of a pinned version")
-def layer_download(dataset_id: DatasetId, version: str, layer: str, ext: Ext,
+def layer_download(dataset_id: DatasetId, version: VersionRef, layer: str, ext: Ext,
                    request: Request, data: DataDep, exporter: ExporterDep, base: BaseUrlDep,
                    variant: Variant = None) -> Response:
     number = version_number(version)
@@ -261,7 +276,7 @@ def layer_download(dataset_id: DatasetId, version: str, layer: str, ext: Ext,
 
 
 @route_per_method(router, "/datasets/{dataset_id}/download.{ext}", GET_AND_HEAD,
-                  responses=DOWNLOAD_RESPONSES, status_code=307,
+                  responses=DOWNLOAD_RESPONSES, status_code=307, response_class=RedirectResponse,
                   summary="Download the latest version (redirects to the pinned URL)")
 def latest_download(dataset_id: DatasetId, ext: Ext, request: Request, data: DataDep,
                     base: BaseUrlDep, variant: Variant = None) -> Response:
@@ -270,6 +285,7 @@ def latest_download(dataset_id: DatasetId, ext: Ext, request: Request, data: Dat
 
 @route_per_method(router, "/datasets/{dataset_id}/layers/{layer}/download.{ext}",
                   GET_AND_HEAD, responses=DOWNLOAD_RESPONSES, status_code=307,
+                  response_class=RedirectResponse,
                   summary="Download one layer of the latest version (redirect)")
 def latest_layer_download(dataset_id: DatasetId, layer: str, ext: Ext, request: Request,
                           data: DataDep, base: BaseUrlDep, variant: Variant = None) -> Response:

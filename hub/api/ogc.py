@@ -37,6 +37,7 @@ from hub.query.params import (
     check_record_parameters,
     parse_records_query,
 )
+from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, check_tile_ranges, tile_exists
 from hub.serialise import ogc
 from hub.serialise.records import PageContext, records_geojson
 from hub.usage.counter import RECORDS, TILES
@@ -223,11 +224,24 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
     return ogc.tilejson(_with_geometry(data, collection_id), base)
 
 
+# Ranges documented here and checked by check_tile_ranges (400 naming the parameter).
+TileMatrix = Annotated[int, Path(description="Zoom level (tile matrix).", examples=[14],
+                                 json_schema_extra={"minimum": 0, "maximum": MAX_ZOOM})]
+TileIndex = Annotated[int, Path(examples=[0],
+                                description="Column (x) or row (y); below 2**z at zoom z, "
+                                "else 404.",
+                                json_schema_extra={"minimum": 0, "maximum": MAX_TILE_INDEX})]
+
+
 @router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}",
             summary="Mapbox vector tile (z/x/y); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
-def tile(collection_id: CollectionId, z: int, x: int, y: int, request: Request,
-         data: DataDep, tiles: TilesDep) -> Response:
+def tile(collection_id: CollectionId, z: TileMatrix, x: TileIndex, y: TileIndex,
+         request: Request, data: DataDep, tiles: TilesDep) -> Response:
+    check_tile_ranges(z, x, y)
+    if not tile_exists(z, x, y):
+        raise NotFound(f"tile {z}/{x}/{y} is outside WebMercatorQuad: at zoom {z} columns "
+                       f"and rows run 0..{(1 << z) - 1}")
     with data.connection() as conn:  # one pooled connection for the whole request
         found = _with_geometry(data, collection_id, conn)
         # Tiles take the same filters as /items (property filters, filter=, datetime=),

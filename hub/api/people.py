@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
+from hub.api.bounds import MAX_ID
 from hub.api.ratelimit import RateLimiter
 from hub.data.people import People
 from hub.people.audit import AuditEntry
@@ -39,7 +40,8 @@ class KeyRequest(BaseModel):
 
 
 class SelfServiceRequest(BaseModel):
-    display_name: str = Field(description="How contributions are credited; any name, it "
+    display_name: str = Field(min_length=1, max_length=100,
+                              description="How contributions are credited; any name, it "
                               "proves nothing about who you are.", examples=["Hanako Y."])
 
 
@@ -104,9 +106,10 @@ def list_keys(request: Request,
     return {"keys": [key_json(r) for r in rows]}
 
 
-@router.delete("/keys/{key_id}", summary="Revoke a key (admin; moderate: self-service keys)",
+@router.delete("/keys/{key_id:int}", summary="Revoke a key (admin; moderate: self-service keys)",
                responses=PROBLEM_RESPONSES)
-def revoke_key(key_id: int, request: Request, principal: PrincipalDep,
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
+               principal: PrincipalDep,
                actor: Annotated[Key, Depends(require(Scope.MODERATE))],
                reason: Annotated[str | None, Query(
                    description="Why; shown to the key's holder on their next write.")] = None,

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
+from hub.api.bounds import MAX_VERSION
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import PublishRefused, UnreadableUpload
 from hub.api.uploads import BadUpload, UploadTooLarge, receive_upload
@@ -198,7 +199,7 @@ async def publish_version(
 )
 async def withdraw_version_route(
     dataset_id: str,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
     body: WithdrawRequest,
     request: Request,
     principal: PrincipalDep,

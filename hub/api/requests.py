@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from hub.api.auth import PrincipalDep, require
+from hub.api.bounds import MAX_ID
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -37,7 +38,7 @@ from hub.serialise.cocreation import comment_json, request_json, request_summary
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
 
-RequestId = Annotated[int, Path(ge=1, description="A data request's id.")]
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="A data request's id.")]
 Contributor = Annotated[Key, Depends(require(Scope.CONTRIBUTE))]
 Moderator = Annotated[Key, Depends(require(Scope.MODERATE))]
 

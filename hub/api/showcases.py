@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hub.api.auth import PrincipalDep, problem_response, require
+from hub.api.bounds import MAX_ID
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -47,7 +48,7 @@ from hub.serialise.cocreation import showcase_json
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
 
-ShowcaseId = Annotated[int, Path(ge=1, description="A showcase's id.")]
+ShowcaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="A showcase's id.")]
 Contributor = Annotated[Key, Depends(require(Scope.CONTRIBUTE))]
 Moderator = Annotated[Key, Depends(require(Scope.MODERATE))]
 IMAGE = {415: problem_response("The upload is not a PNG, JPEG or WebP image"),

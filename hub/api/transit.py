@@ -28,6 +28,7 @@ from hub.api.v1 import (
     records_response,
     version_number,
 )
+from hub.data import NotFound
 from hub.data.transit import ridership_per_stop
 from hub.query.model import QueryError
 from hub.query.transit import RIDERSHIP_SORTABLE, RidershipQuery, route_stop_ids
@@ -90,8 +91,8 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
     definition = data.dataset(dataset_id).get("definition") or {}
     feed_id = (definition.get("references") or {}).get("stops")
     if not feed_id:
-        raise QueryError(f"dataset '{dataset_id}' does not reference a transit feed's stops "
-                         "([references] stops in its dataset.toml)", None)
+        raise NotFound(f"dataset '{dataset_id}' has no ridership: it does not reference a "
+                       "transit feed's stops ([references] stops in its dataset.toml)")
     feed_version = request.query_params.get("feed_version")
     feed_number = version_number(feed_version) if feed_version else None
     stops = data.layer(feed_id, feed_number, "stops")

@@ -6,6 +6,7 @@ Routes read like a table of contents: parse -> query object -> data -> serialise
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from hub.api.bounds import MAX_ID, VERSION_PATTERN
 from hub.api.caching import conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.errors import NotAcceptable
@@ -34,10 +36,12 @@ from hub.usage.counter import RECORDS
 
 router = APIRouter(prefix="/v1", tags=["datasets"])
 
-DatasetId = Annotated[str, Path(description="Dataset id, e.g. `kobe-aed`.", examples=["kobe-aed"])]
+DatasetId = Annotated[str, Path(description="Dataset id, e.g. `yaizu-aed`.",
+                                examples=["yaizu-aed"])]
 VersionRef = Annotated[
     str,
-    Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"]),
+    Path(description="A version number (pinned, immutable) or `latest`.", examples=["1", "latest"],
+         json_schema_extra={"pattern": VERSION_PATTERN}),
 ]
 RECORDS_DESCRIPTION = f"""
 Records of a dataset version, filtered, sorted and paged.
@@ -61,9 +65,12 @@ Records of a dataset version, filtered, sorted and paged.
 """
 
 
-def _query_parameter(name: str, description: str, example: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description,
-            "schema": {"type": "string"}, "example": example}
+def _query_parameter(name: str, description: str, example: str | None) -> dict[str, Any]:
+    """A records parameter; ``example`` None for one that excludes another parameter's
+    example (example-based testing sends every example together)."""
+    parameter = {"name": name, "in": "query", "required": False, "description": description,
+                 "schema": {"type": "string"}}
+    return parameter if example is None else {**parameter, "example": example}
 
 
 # The records query string is parsed by hub.query.params (field names depend on the dataset),
@@ -85,11 +92,14 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "the route's trips stop at, or of the station (location_type 1) such a "
                          "stop belongs to, in a GTFS dataset: "
                          "`<dataset>[@<version>]:<route_id>`. Adds distance_m, nearest_stop_id "
-                         "and nearest_stop_name (the nearest of those stops and stations).",
-                         "bus-routes-muroran:100310"),
+                         "and nearest_stop_name (the nearest of those stops and stations). Needs "
+                         "`radius`; not with `near_stop` or `near` (400), e.g. "
+                         "`bus-routes-muroran:100310`.",
+                         None),
         _query_parameter("near_stop", "Within `radius` metres of a stop (a station includes "
-                         "its poles): `<dataset>[@<version>]:<stop_id>`.",
-                         "bus-routes-muroran:0211"),
+                         "its poles): `<dataset>[@<version>]:<stop_id>`. Needs `radius`; not "
+                         "with `near_route` or `near` (400), e.g. `bus-routes-muroran:0211`.",
+                         None),
         _query_parameter("sort", "Fields, `-` for descending; `distance_m` with near.",
                          "-name"),
         _query_parameter("fields", "Properties to return.", "name,address"),
@@ -101,11 +111,12 @@ RECORDS_OPENAPI: dict[str, Any] = {
 
 
 def version_number(ref: str) -> int | None:
-    if ref == "latest":
-        return None
-    if not ref.isdigit() or int(ref) < 1:
-        raise QueryError(f"version must be a positive integer or 'latest', not {ref!r}", "version")
-    return int(ref)
+    """``None`` for ``latest``, else the version number; 400 for anything VERSION_PATTERN
+    (the documented form) does not allow."""
+    if re.fullmatch(VERSION_PATTERN, ref) is None:
+        raise QueryError(f"version must be a positive integer or 'latest' (at most nine "
+                         f"digits), not {ref!r}", "version")
+    return None if ref == "latest" else int(ref)
 
 
 def choose_format(request: Request) -> str:
@@ -148,7 +159,7 @@ def list_datasets(
     has_map: Annotated[bool | None, Query(description="Only datasets whose current version "
                                           "has (true) or lacks (false) geometry.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     search = DatasetSearch(q=q, keyword=tuple(keyword or ()), organisation=organisation,
                            licence=licence, format=format, has_map=has_map, limit=limit,

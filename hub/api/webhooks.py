@@ -15,6 +15,7 @@ from fastapi_problem.error import Problem
 from pydantic import BaseModel, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
+from hub.api.bounds import MAX_ID
 from hub.api.deps import BaseUrlDep, SettingsDep
 from hub.data.webhooks import WebhookStore
 from hub.db.events import EVENT_TYPES, check_event_types
@@ -27,7 +28,7 @@ from hub.webhooks.targets import check_target
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 
 AdminKey = Annotated[Key, Depends(require(Scope.ADMIN))]
-WebhookId = Annotated[int, Path(description="Webhook (endpoint) id.")]
+WebhookId = Annotated[int, Path(ge=1, le=MAX_ID, description="Webhook (endpoint) id.")]
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
@@ -112,7 +113,8 @@ def list_deliveries(
              responses={**PROBLEMS, 409: {"description": "The webhook is disabled "
                                                           "(problem+json)"}},
              summary="Send a delivery's event again (admin)")
-def replay(webhook_id: WebhookId, delivery_id: Annotated[int, Path()], _admin: AdminKey,
+def replay(webhook_id: WebhookId, delivery_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+           _admin: AdminKey,
            principal: PrincipalDep, store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
     endpoint = store.endpoint(webhook_id)
     if not endpoint["active"]:

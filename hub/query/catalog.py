@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 from hub.catalog import DEFAULT_SOURCE_FORMAT
 from hub.db.tables import datasets, versions
+from hub.query.model import refuse_nul
 from hub.query.textmatch import all_terms_in, query_terms
 
 FACETS = ("keyword", "organisation", "licence", "format", "has_map")
@@ -51,6 +52,12 @@ class DatasetSearch:
     has_map: bool | None = None
     limit: int = 50
     offset: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("q", "organisation", "licence"):
+            refuse_nul(name, getattr(self, name) or "")
+        for keyword in self.keyword:
+            refuse_nul("keyword", keyword)
 
 
 def _terms(search: DatasetSearch) -> list[str]:

@@ -27,6 +27,13 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
+def refuse_nul(parameter: str, value: str) -> None:
+    """Text parameters may not hold a NUL character: PostgreSQL text cannot store one, so it
+    would fail inside the database instead of being refused as the client's mistake."""
+    if "\x00" in parameter or "\x00" in value:
+        raise QueryError(f"parameter {parameter!r} contains a NUL character", parameter)
+
+
 @dataclass(frozen=True)
 class PropertyFilter:
     """``field <op> value``; ``value`` is already converted to the field's Python type."""

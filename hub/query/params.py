@@ -40,6 +40,7 @@ from hub.query.model import (
     PropertyFilter,
     QueryError,
     SortKey,
+    refuse_nul,
 )
 from hub.query.ogc_params import (
     CRS84_CRS,
@@ -131,8 +132,7 @@ def parse_records_query(
     given: dict[str, tuple[str, str]] = {}  # concept -> (name as given, value)
     filters: list[PropertyFilter] = []
     for key, value in items:
-        if "\x00" in key or "\x00" in value:
-            raise QueryError(f"parameter {key!r} contains a NUL character", key)
+        refuse_nul(key, value)
         concept = dialect.parameters.get(key)
         if concept is None:
             filters.append(_parse_filter(key, value, schema, dialect))

@@ -29,15 +29,25 @@ MAX_ZOOM = 24
 TEXT_TYPES = ("date", "datetime", "time")  # written as ISO text (MVT has no date type)
 
 
-def check_tile(z: int, x: int, y: int) -> None:
-    """400 for a tile that does not exist in WebMercatorQuad."""
+MAX_TILE_INDEX = (1 << MAX_ZOOM) - 1  # largest column or row at the deepest zoom
+
+
+def check_tile_ranges(z: int, x: int, y: int) -> None:
+    """400 naming the parameter outside the ranges the OpenAPI documents declare."""
     if not 0 <= z <= MAX_ZOOM:
         raise QueryError(f"zoom level {z} is outside 0..{MAX_ZOOM}", "z")
-    size = 1 << z
-    if not 0 <= x < size:
-        raise QueryError(f"tile column x={x} is outside 0..{size - 1} at zoom {z}", "x")
-    if not 0 <= y < size:
-        raise QueryError(f"tile row y={y} is outside 0..{size - 1} at zoom {z}", "y")
+    for name, value in (("x", x), ("y", y)):
+        if not 0 <= value <= MAX_TILE_INDEX:
+            raise QueryError(f"tile {'column' if name == 'x' else 'row'} {name}={value} is "
+                             f"outside 0..{MAX_TILE_INDEX}", name)
+
+
+def tile_exists(z: int, x: int, y: int) -> bool:
+    """Whether WebMercatorQuad has tile ``z/x/y``: zoom 0..MAX_ZOOM, column and row below
+    2**z. The OpenAPI documents cannot bind x and y to z, so they declare the widest range
+    (0..MAX_TILE_INDEX) and a tile past the edge of its zoom is 404, like any absent tile."""
+    size = 1 << z if 0 <= z <= MAX_ZOOM else 0
+    return 0 <= x < size and 0 <= y < size
 
 
 def tile_statement(
@@ -45,7 +55,8 @@ def tile_statement(
 ) -> Select[Any]:
     """``SELECT ST_AsMVT(...)``: one layer named ``layer``, feature ids from ``_fid``, every
     schema field as a property; rows outside the (buffered) tile are never read."""
-    check_tile(z, x, y)
+    if not tile_exists(z, x, y):
+        raise QueryError(f"tile {z}/{x}/{y} is not in WebMercatorQuad (zoom 0..{MAX_ZOOM})", "z")
     envelope = func.ST_TileEnvelope(z, x, y)
     margin = BUFFER / EXTENT
     search_area = func.ST_Transform(func.ST_TileEnvelope(z, x, y, func.ST_MakeEnvelope(

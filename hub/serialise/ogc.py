@@ -15,6 +15,7 @@ import orjson
 
 from hub.catalog import Licence, PublishedVersion, SchemaField
 from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
+from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -294,8 +295,13 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
         "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}": {"get": {
             "summary": "Mapbox vector tile (z/x/y, XYZ order)", "operationId": "getTile",
             "parameters": [collection_id,
-                           *(_param(n, n, {"type": "integer", "minimum": 0}, location="path")
-                             for n in ("z", "x", "y"))],
+                           _param("z", "Zoom level (tile matrix)",
+                                  {"type": "integer", "minimum": 0, "maximum": MAX_ZOOM},
+                                  location="path"),
+                           *(_param(n, f"{n}: below 2**z at zoom z, else 404",
+                                    {"type": "integer", "minimum": 0,
+                                     "maximum": MAX_TILE_INDEX}, location="path")
+                             for n in ("x", "y"))],
             "responses": {"200": {"description": "Tile", "content": {MVT: {}}},
                           "204": {"description": "Empty tile"}, **ERROR_RESPONSES}}},
     }

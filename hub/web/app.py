@@ -9,6 +9,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from hub.api.security_headers import page_policy_with_inline_scripts
 from hub.settings import Settings
 from hub.web import cocreation, pages
 from hub.web.rendering import Portal
@@ -38,10 +39,13 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     @app.get("/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
         swagger = VENDOR["swagger-ui-dist"][1]
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json",
             title=f"{app.title} — API",
             swagger_js_url=f"{swagger}/swagger-ui-bundle.js",
             swagger_css_url=f"{swagger}/swagger-ui.css",
             swagger_favicon_url="/static/portal/favicon.svg",
         )
+        page.headers["Content-Security-Policy"] = page_policy_with_inline_scripts(
+            bytes(page.body).decode())
+        return page

@@ -33,7 +33,9 @@ from hub.web.cocreation import dataset_uses
 from hub.web.negotiation import prefers_html
 from hub.web.rendering import PortalDep, problem_page, with_params
 
-router = APIRouter(tags=["portal"])
+# HTML pages for people, not API operations: kept out of the OpenAPI document (their errors
+# are pages too, not problem+json).
+router = APIRouter(tags=["portal"], include_in_schema=False)
 
 CATALOGUE_PAGE_SIZE = 20
 TABLE_PAGE_SIZE = 20

@@ -67,11 +67,19 @@ def test_tiles_take_the_same_filters_as_items(hub):
 
 def test_empty_tiles_are_204_and_bad_tiles_are_400(hub):
     assert hub.client.get(f"{BASE}/15/0/0").status_code == 204
-    for z, x, y, parameter in [(25, 0, 0, "z"), (3, 8, 0, "x"), (3, 0, 8, "y"), (3, -1, 0, "x")]:
+    for z, x, y, parameter in [(25, 0, 0, "z"), (3, -1, 0, "x"), (3, 0, 2**24, "y")]:
         response = hub.client.get(f"{BASE}/{z}/{x}/{y}")
         assert response.status_code == 400, (z, x, y)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["parameter"] == parameter
+
+
+def test_a_tile_past_the_edge_of_its_zoom_is_404(hub):
+    """Inside the documented ranges, but not a tile at that zoom: there is nothing to find."""
+    for z, x, y in [(3, 8, 0), (3, 0, 8)]:
+        response = hub.client.get(f"{BASE}/{z}/{x}/{y}")
+        assert response.status_code == 404, (z, x, y)
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_pinned_tiles_are_immutable_and_revalidate(hub):

@@ -394,5 +394,5 @@ def test_ridership_errors_are_problems(world: World) -> None:
         response = world.client.get(url, params=params)
         assert response.status_code == 400 and fragment in response.json()["detail"]
     not_ridership = world.client.get(f"{PLACES}/ridership/stops")
-    assert not_ridership.status_code == 400
+    assert not_ridership.status_code == 404  # no ridership here: nothing to find
     assert "does not reference" in json.loads(not_ridership.text)["detail"]

@@ -58,14 +58,16 @@ def _publish_catalogue(url: str, folder: Path,
 
 @contextmanager
 def running_hub(cluster: LocalCluster, folder: Path,
-                datasets: tuple[str, ...] = DEMO_DATASETS) -> Iterator[LiveHub]:
-    """A live hub over the test shops and ``datasets`` of the demo catalogue."""
+                datasets: tuple[str, ...] = DEMO_DATASETS,
+                **settings: object) -> Iterator[LiveHub]:
+    """A live hub over the test shops and ``datasets`` of the demo catalogue; ``settings``
+    override the test settings (e.g. ``rate_limit_anonymous=0`` for a fuzzer)."""
     database_url = create_test_database(cluster)
     try:
         v1, v2 = _publish_catalogue(database_url, folder, datasets)
         port = free_port()
         app = create_app(make_settings(database_url, max_limit=1000,
-                                       artifact_dir=folder / "artifacts"))
+                                       artifact_dir=folder / "artifacts", **settings))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))
         thread = threading.Thread(target=server.run, daemon=True)

@@ -3,8 +3,10 @@
 Playwright's own browser download cannot work here (and must never be needed): the tests
 launch ``/usr/bin/chromium`` (apt package ``chromium``, installed by ``make test``). Every
 page is guarded: any request to a host other than the hub is recorded and aborted, and the
-test fails on it. axe-core comes from ``node_modules`` (``npm ci``) and is injected into the
-page as a script, so it is not a network request either.
+test fails on it, and so does any load the page's Content-Security-Policy refused (the
+browser reports each on the console). axe-core comes from ``node_modules`` (``npm ci``) and is
+evaluated in the page through the DevTools protocol, so it is neither a network request nor an
+inline script the policy would refuse.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import (
     Browser,
     BrowserContext,
+    ConsoleMessage,
     Page,
     Response,
     Route,
@@ -62,6 +65,7 @@ class GuardedContext:
     hub: str
     foreign: list[str] = field(default_factory=list)
     rate_limited: list[str] = field(default_factory=list)
+    csp_refused: list[str] = field(default_factory=list)
 
     def new_page(self) -> Page:
         return self.context.new_page()
@@ -84,8 +88,13 @@ def guarded_context(browser: Browser, hub_url: str, **options: Any) -> GuardedCo
         if response.status == 429:
             guarded.rate_limited.append(response.url)
 
+    def watch_policy(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            guarded.csp_refused.append(message.text)
+
     context.route("**/*", only_the_hub)
     context.on("response", watch_quota)
+    context.on("console", watch_policy)
     return guarded
 
 
@@ -94,7 +103,7 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     if not AXE.exists():
         raise RuntimeError(f"{AXE} is missing: `make` runs `npm ci` to install axe-core")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [
         {"id": v["id"], "impact": v["impact"], "help": v["help"],

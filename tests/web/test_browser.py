@@ -44,6 +44,7 @@ def guarded(browser: Browser, live: LiveHub) -> Iterator[GuardedContext]:
     context.context.close()
     assert context.foreign == [], f"requests left the hub: {context.foreign}"
     assert context.rate_limited == [], f"the quota refused: {context.rate_limited}"
+    assert context.csp_refused == [], f"the page's policy refused: {context.csp_refused}"
 
 
 @pytest.fixture

@@ -1,0 +1,161 @@
+"""The OpenAPI documents and the API agree, in both directions, on the cases fuzzing found:
+what the schema allows is answered (or is a 404 for a thing that does not exist), what the
+API refuses the schema forbids too. Through the real app and database."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Hub
+
+PINNED = "/v1/datasets/test-shops/versions/2"
+TILE = "/ogc/collections/test-shops/tiles/WebMercatorQuad"
+
+
+@pytest.fixture(scope="module")
+def openapi(hub: Hub) -> dict[str, Any]:
+    return hub.client.get("/openapi.json").json()
+
+
+def parameter(openapi: dict[str, Any], path: str, name: str,
+              method: str = "get") -> dict[str, Any]:
+    operation = openapi["paths"][path][method]
+    return next(p for p in operation["parameters"] if p["name"] == name)["schema"]
+
+
+def assert_problem(response, status: int, parameter: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["detail"]
+    if parameter is not None:
+        assert body["parameter"] == parameter
+
+
+@pytest.mark.parametrize("name", ["q", "keyword", "organisation", "licence"])
+def test_nul_in_a_catalogue_parameter_is_a_400(hub: Hub, name: str) -> None:
+    response = hub.client.get("/v1/datasets", params={name: "shop\x00s"})
+    assert_problem(response, 400, name)
+    assert "NUL" in response.json()["detail"]
+
+
+def test_nul_in_records_is_refused_by_the_same_rule(hub: Hub) -> None:
+    catalogue = hub.client.get("/v1/datasets", params={"q": "\x00"}).json()["detail"]
+    records = hub.client.get(f"{PINNED}/records", params={"q": "\x00"}).json()["detail"]
+    assert catalogue == records
+
+
+def test_tile_zoom_bounds_are_declared_as_enforced(hub: Hub, openapi: dict[str, Any]) -> None:
+    path = "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+    zoom = parameter(openapi, path, "z")
+    assert (zoom["minimum"], zoom["maximum"]) == (0, 24)
+    ogc = hub.client.get("/ogc/api").json()
+    ogc_zoom = next(p for p in ogc["paths"][
+        "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}"]["get"]["parameters"]
+        if p["name"] == "z")["schema"]
+    assert ogc_zoom["maximum"] == 24
+    assert hub.client.get(f"{TILE}/26846/0/0").status_code in (400, 422)
+    assert hub.client.get(f"{TILE}/24/0/0").status_code in (200, 204)
+
+
+def test_a_tile_past_the_edge_of_its_zoom_does_not_exist(hub: Hub) -> None:
+    assert_problem(hub.client.get(f"{TILE}/1/2/0"), 404)
+
+
+def test_since_is_declared_as_a_change_id_or_a_timestamp(hub: Hub,
+                                                          openapi: dict[str, Any]) -> None:
+    since = parameter(openapi, "/v1/changes", "since")
+    assert {"type": "string", "format": "date-time"} in since["anyOf"]
+    assert any(alt.get("type") == "integer" for alt in since["anyOf"])
+    assert_problem(hub.client.get("/v1/changes", params={"since": "Å"}), 400, "since")
+    assert_problem(hub.client.get("/v1/changes", params={"since": "²"}), 400, "since")
+    assert hub.client.get("/v1/changes", params={"since": "0"}).status_code == 200
+
+
+def test_variant_is_declared_and_empty_is_invalid(hub: Hub, openapi: dict[str, Any]) -> None:
+    variant = parameter(openapi, "/v1/datasets/{dataset_id}/download.{ext}", "variant")
+    assert {"type": "string", "enum": ["excel"]} in variant["anyOf"]
+    assert_problem(hub.client.get(f"{PINNED}/download.csv?variant="), 400, "variant")
+
+
+def test_excel_variant_of_another_format_is_a_missing_file(hub: Hub) -> None:
+    assert_problem(hub.client.get(f"{PINNED}/download.parquet?variant=excel"), 404)
+
+
+def test_records_document_that_near_route_and_near_stop_exclude_each_other(
+        openapi: dict[str, Any]) -> None:
+    operation = openapi["paths"]["/v1/datasets/{dataset_id}/records"]["get"]
+    described = {p["name"]: p["description"] for p in operation["parameters"]}
+    assert "not with `near_stop`" in described["near_route"]
+    assert "`radius`" in described["near_route"]
+
+
+def test_both_near_references_are_refused(hub: Hub) -> None:
+    response = hub.client.get(f"{PINNED}/records", params={
+        "near_route": "feed:1", "near_stop": "feed:2", "radius": "100"})
+    assert_problem(response, 400)
+
+
+def test_latest_download_redirect_is_documented_without_body(openapi: dict[str, Any]) -> None:
+    for path in ("/v1/datasets/{dataset_id}/download.{ext}",
+                 "/v1/datasets/{dataset_id}/layers/{layer}/download.{ext}"):
+        redirect = openapi["paths"][path]["get"]["responses"]["307"]
+        assert "content" not in redirect
+        assert "Location" in redirect["headers"]
+
+
+def test_latest_download_redirect_sends_location_and_no_body(hub: Hub) -> None:
+    response = hub.client.get("/v1/datasets/test-shops/download.csv", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"].endswith("/versions/2/download.csv")
+    assert response.content == b""
+
+
+def test_ckan_unknown_action_is_documented_as_ckan_envelope(hub: Hub,
+                                                            openapi: dict[str, Any]) -> None:
+    operation = openapi["paths"]["/api/3/action/{action}"]["get"]
+    assert list(operation["responses"]["400"]["content"]) == ["application/json"]
+    error = operation["responses"]["400"]["content"]["application/json"]["schema"]
+    assert error["properties"]["success"]["enum"] == [False]
+    response = hub.client.get("/api/3/action/no_such_action")
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["success"] is False
+    assert "Action name not known" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/datasets?offset=341976285685792505344294912",
+    "/v1/datasets/test-shops/versions/2580671227/diff/1",
+    "/v1/requests/6916489118132102255083520",
+    "/v1/showcases/10765189199252068352",
+    "/v1/datasets/test-shops/versions/99999999999/records",
+])
+def test_numbers_past_the_database_range_are_client_errors(hub: Hub, path: str) -> None:
+    response = hub.client.get(path)
+    assert 400 <= response.status_code < 500, (path, response.text)
+
+
+def test_version_pattern_is_declared_as_enforced(hub: Hub, openapi: dict[str, Any]) -> None:
+    pattern = parameter(openapi, "/v1/datasets/{dataset_id}/versions/{version}/records",
+                        "version")["pattern"]
+    for ref in ("latest", "1", "999999999"):
+        assert re.fullmatch(pattern, ref)
+    for ref in ("0", "0.1.0", "01", "1000000000"):
+        assert not re.fullmatch(pattern, ref)
+        assert_problem(hub.client.get(f"/v1/datasets/test-shops/versions/{ref}"), 400,
+                       "version")
+
+
+def test_405_allow_lists_every_method_of_the_path(hub: Hub) -> None:
+    response = hub.client.request("OPTIONS", "/v1/requests")
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} >= {"GET", "POST"}
+
+
+def test_a_key_is_optional_where_reading_needs_none(openapi: dict[str, Any]) -> None:
+    assert openapi["paths"]["/v1/me"]["get"]["security"] == [{"bearer": []}, {}]
+    assert openapi["paths"]["/v1/keys"]["get"]["security"] == [{"bearer": []}]

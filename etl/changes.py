@@ -1,26 +1,19 @@
 """Change summary of a new version against its predecessor: added / removed / changed rows.
 
-Rows are matched by primary key and compared on every field both versions share (geometry
-by its binary form). Without a primary key the summary falls back to multiset difference of
-whole rows, where an edit shows as one removal plus one addition and ``changed`` is null.
+What is compared, and how, is the catalogue's one comparison rule
+(:mod:`hub.catalog_comparison`), which the row diff served on demand uses too; so the summary
+stored with a version and the diff of the same two versions always agree. A field whose type
+changed is compared as text, so a new type never makes a publish fail.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, func, select
 
-from hub.catalog import TableSchema
-from hub.db.tables import DATA_SCHEMA
-
-
-def _compared_columns(new: TableSchema, old: TableSchema, geometry: bool, alias: str) -> list[str]:
-    shared = [f.name for f in new.fields if f.name in old.field_names]
-    cols = [f'{alias}."{name}"' for name in shared]
-    if geometry:
-        cols.append(f"ST_AsBinary({alias}.geom)")
-    return cols
+from hub.catalog import PublishedVersion, TableSchema, version_table
+from hub.catalog_comparison import change_counts, compare_versions
 
 
 def change_summary(
@@ -28,46 +21,22 @@ def change_summary(
     *,
     new_table: str,
     new_schema: TableSchema,
-    old_table: str | None,
-    old_schema: TableSchema | None,
-    old_version: int | None,
-    geometry: bool,
+    new_geometry: bool,
+    previous: PublishedVersion | None,
 ) -> dict[str, Any]:
-    """Counts of added, removed and changed rows (all rows count as added for a first version)."""
-    new_q = f'{DATA_SCHEMA}."{new_table}"'
-    if old_table is None or old_schema is None:
-        total = conn.execute(text(f"SELECT count(*) FROM {new_q}")).scalar_one()
+    """Counts of added, removed and changed rows (all rows count as added for a first version).
+
+    ``changed`` is null when rows are compared whole (no common primary key): an edit then
+    shows as one removal plus one addition."""
+    new = version_table(new_table, new_schema, has_geometry=new_geometry)
+    if previous is None:
+        total = conn.execute(select(func.count()).select_from(new)).scalar_one()
         return {"previous_version": None, "added": total, "removed": 0, "changed": 0,
                 "by": "first-version", "schema_changed": False}
-    old_q = f'{DATA_SCHEMA}."{old_table}"'
-    schema_changed = [
-        (f.name, f.type) for f in new_schema.fields
-    ] != [(f.name, f.type) for f in old_schema.fields]
-    pk = new_schema.primary_key
-    if pk and pk == old_schema.primary_key:
-        join = " AND ".join(f'n."{k}" = o."{k}"' for k in pk)
-        new_cols = ", ".join(_compared_columns(new_schema, old_schema, geometry, "n"))
-        old_cols = ", ".join(_compared_columns(new_schema, old_schema, geometry, "o"))
-        row = conn.execute(
-            text(
-                "SELECT count(*) FILTER (WHERE o._fid IS NULL),"
-                " count(*) FILTER (WHERE n._fid IS NULL),"
-                " count(*) FILTER (WHERE n._fid IS NOT NULL AND o._fid IS NOT NULL"
-                f" AND ROW({new_cols}) IS DISTINCT FROM ROW({old_cols}))"
-                f" FROM {new_q} n FULL JOIN {old_q} o ON {join}"
-            )
-        ).one()
-        return {"previous_version": old_version, "added": row[0], "removed": row[1],
-                "changed": row[2], "by": "primary-key", "schema_changed": schema_changed}
-    new_cols = ", ".join(_compared_columns(new_schema, old_schema, geometry, "n"))
-    old_cols = ", ".join(_compared_columns(new_schema, old_schema, geometry, "o"))
-    added = conn.execute(
-        text(f"SELECT count(*) FROM (SELECT {new_cols} FROM {new_q} n EXCEPT ALL "
-             f"SELECT {old_cols} FROM {old_q} o) d")
-    ).scalar_one()
-    removed = conn.execute(
-        text(f"SELECT count(*) FROM (SELECT {old_cols} FROM {old_q} o EXCEPT ALL "
-             f"SELECT {new_cols} FROM {new_q} n) d")
-    ).scalar_one()
-    return {"previous_version": old_version, "added": added, "removed": removed,
-            "changed": None, "by": "whole-row", "schema_changed": schema_changed}
+    comparison = compare_versions(previous.schema, previous.has_geometry, new_schema,
+                                  new_geometry)
+    counts = conn.execute(change_counts(comparison, previous.table(), new)).one()
+    return {"previous_version": previous.version, "added": counts.added,
+            "removed": counts.removed, "changed": counts.changed, "by": comparison.by,
+            "schema_changed": comparison.schema_changed,
+            "fields_retyped": list(comparison.fields_retyped)}

@@ -125,13 +125,29 @@ def prepare(
     """
     tick = progress or (lambda stage, done, total: None)
     return_freed_memory()  # big files: Arrow's freed buffers back to the OS between steps
-    path = Path(path)
+    tick("read", 0, 1)
+    raw = read_source(definition, Path(path), encoding=encoding, delimiter=delimiter,
+                      sheet=sheet)
+    tick("read", 1, 1)
+    return prepare_table(definition, raw, max_errors=max_errors, skip_invalid=skip_invalid,
+                         on_invalid_optional=on_invalid_optional, progress=progress)
+
+
+def read_source(
+    definition: DatasetDefinition,
+    path: Path,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+) -> RawTable:
+    """Read ``path`` as :func:`prepare_table` wants it (compact Arrow cells), with the reading
+    hints of ``definition``'s ``[source]`` when ``path`` is the file it names."""
     # [source] describes one file; its reading hints must not be forced on a new upload
     # (a city that switches to UTF-8 would otherwise get a decode error), where detection
     # decides instead.
     source = definition.source if path.name == definition.source.get("file") else {}
-    tick("read", 0, 1)
-    raw = read_table(
+    return read_table(
         path,
         encoding=encoding or source.get("encoding"),
         delimiter=delimiter or source.get("delimiter"),
@@ -139,8 +155,23 @@ def prepare(
         header_row=source.get("header_line") or source.get("header_row"),
         compact=True,
     )
+
+
+def prepare_table(
+    definition: DatasetDefinition,
+    raw: RawTable,
+    *,
+    max_errors: int = 1000,
+    skip_invalid: bool = False,
+    on_invalid_optional: str | None = None,
+    progress: Progress | None = None,
+) -> Prepared:
+    """Make an already read table one of ``definition``'s schema, with a report: the step
+    after reading, for any source that yields a :class:`RawTable` (a file, a table pulled
+    from CKAN). It consumes ``raw``: cells no longer needed are dropped as it goes.
+    ``skip_invalid`` and ``on_invalid_optional`` are as for :func:`prepare`."""
+    tick = progress or (lambda stage, done, total: None)
     n = len(raw.frame)
-    tick("read", 1, 1)
     report = Report(file=raw.source_name, max_errors=max_errors, rows_read=n)
     columns = _match_columns(definition, raw, report)
     used = {c.header for c in columns.values()}
@@ -200,13 +231,15 @@ def prepare(
                                   located=located, primary_key=False)
     findings += key_findings(frame, schema, skip=skip, located=located)
     findings = _far_points_not_in_error(findings, geometry_inputs)
-    findings, refused = _apply_optional_policy(
-        findings, frame, definition, on_invalid_optional or definition.on_invalid_optional)
+    policy = on_invalid_optional or definition.on_invalid_optional
+    findings, refusing = _apply_optional_policy(findings, frame, definition, policy)
+    if refusing:  # before the row errors, so that the cap on errors never leaves it out
+        _refused_by_policy(report, refusing)
     _report_findings(report, findings, located, max_errors)
     tick("validate", 1, 1)
 
     keep = np.ones(n, dtype=bool)
-    file_level = refused or any(i.row is None for i in report.errors)
+    file_level = any(i.row is None for i in report.errors)
     if skip_invalid and not file_level:
         keep = ~rows_with(findings, n)
         report.rows_skipped = int((~keep).sum())
@@ -602,8 +635,9 @@ _CELL_RULE_PREFIXES = ("type:", "format:", "minimum", "maximum", "minLength", "m
 
 def _apply_optional_policy(
     findings: list[Finding], frame: pd.DataFrame, definition: DatasetDefinition, policy: str
-) -> tuple[list[Finding], bool]:
-    """Findings after ``policy`` for invalid optional cells, and whether they refuse the file.
+) -> tuple[list[Finding], list[Finding]]:
+    """Findings after ``policy`` for invalid optional cells, and those of them that refuse
+    the file.
 
     ``null``: such cells are emptied in ``frame`` and their errors become warnings, so the
     row is kept (9 of 17 toilets were lost over 終日 in an optional 開始時間). ``refuse``:
@@ -622,9 +656,9 @@ def _apply_optional_policy(
                 and finding.rule.startswith(_CELL_RULE_PREFIXES))
 
     if policy == "drop-row":
-        return findings, False
+        return findings, []
     if policy == "refuse":
-        return findings, any(optional_cell(f) for f in findings)
+        return findings, [f for f in findings if optional_cell(f)]
     out = []
     for finding in findings:
         if not optional_cell(finding):
@@ -638,7 +672,20 @@ def _apply_optional_policy(
             finding, severity="warning",
             message=lambda p, m=finding.message: f"{m(p)}; the cell is left empty "
             "(on_invalid_optional = null)"))
-    return out, False
+    return out, []
+
+
+def _refused_by_policy(report: Report, refusing: list[Finding]) -> None:
+    """An error about the file as a whole: with ``on_invalid_optional = refuse`` an invalid
+    optional cell refuses the file, and an error without a row is one that dropping rows
+    (--skip-invalid) cannot answer, which is how the publish pipeline's refusal rule sees it.
+    The cells themselves stay listed as row errors."""
+    cells = sum(len(f.positions) for f in refusing)
+    fields = ", ".join(dict.fromkeys(str(f.field) for f in refusing))
+    report.error(row=None, column=None, field=None, value=None, rule="on-invalid-optional",
+                 message=f"{cells} invalid cell(s) in optional field(s) {fields}, and "
+                 "on_invalid_optional = refuse: the file is refused (use 'null' to empty "
+                 "such cells, or 'drop-row' to drop their rows with --skip-invalid)")
 
 
 # --- report --------------------------------------------------------------------------------------

@@ -22,17 +22,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from etl.changes import change_summary
 from etl.load import LayerData, Publishable, load_layer
-from hub.catalog import DatasetDefinition, TableSchema, version_table_name
+from hub.catalog import DatasetDefinition, PublishedVersion, TableSchema, version_table_name
 from hub.db.tables import datasets, versions
 from hub.textfold import fold_identity
 
 Progress = Callable[[str, int, int], None]
 AfterPublish = Callable[["PublishResult"], None]
 log = logging.getLogger(__name__)
-
-
-class PublishRefused(RuntimeError):
-    """The data has validation errors and invalid rows were not skipped."""
 
 
 @dataclass(frozen=True)
@@ -117,17 +113,14 @@ def publish(
     progress: Progress | None = None,
     after_publish: AfterPublish | None = None,
 ) -> PublishResult:
-    """Publish as version N+1; refuse data with errors unless invalid rows were skipped.
+    """Publish prepared rows as version N+1 in one transaction.
 
+    This step does not judge the validation report: whether rows with errors may be published
+    is decided once, by :func:`etl.pipeline.publish_dataset`, the function every caller uses.
     When the normalised content equals the current version's, nothing is published (the
     result says ``unchanged``) unless ``force`` is set: a version number should mean new data.
     """
     data = publishable(prepared)
-    if not data.report.ok and data.report.rows_skipped == 0:
-        raise PublishRefused(
-            f"{data.source_name}: {len(data.report.errors)} validation error(s); "
-            "nothing was published"
-        )
     definition = data.definition
     now = datetime.now(UTC)
     with engine.begin() as conn:
@@ -163,13 +156,9 @@ def publish(
             return PublishResult(definition.id, None, int(previous["row_count"]),
                                  content_sha256, {}, unchanged=True)
         summary = change_summary(
-            conn,
-            new_table=table_name,
-            new_schema=data.main.schema,
-            old_table=previous["table_name"] if previous is not None else None,
-            old_schema=TableSchema.from_json(previous["schema"]) if previous is not None else None,
-            old_version=current,
-            geometry=data.main.has_geometry,
+            conn, new_table=table_name, new_schema=data.main.schema,
+            new_geometry=data.main.has_geometry,
+            previous=PublishedVersion.from_row(previous) if previous is not None else None,
         )
         conn.execute(insert(versions).values(
             dataset_id=definition.id,

@@ -165,26 +165,10 @@ def db_refold() -> None:
 # -- validate / publish ----------------------------------------------------------------------
 
 
-def _references(definition: Any, settings: Settings, *, needed: bool) -> Any:
-    """Known ids of the datasets ``definition`` references ([references]), read from the
-    database; None when it references nothing or no lookup is wanted (validate)."""
-    if not needed or not definition.raw.get("references"):
-        return None
-    from etl.ridership import referenced_keys
-    from hub.db.engine import make_engine
-
-    engine = make_engine(settings)
-    try:
-        return referenced_keys(engine, definition)
-    finally:
-        engine.dispose()
-
-
-def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
-             sheet: str | None, skip_invalid: bool, settings: Settings,
-             check_references: bool = False, on_invalid_optional: str | None = None) -> Any:
-    from etl.read import ReadError
-    from etl.sources import prepare_source
+def _definition(dataset_id: str, file: Path, settings: Settings,
+                on_invalid_optional: str | None = None) -> Any:
+    """The dataset's definition, FILE checked to exist and ``--on-invalid-optional`` checked
+    against the policies preparation knows (exit 2 otherwise)."""
     from hub.catalog import INVALID_OPTIONAL_POLICIES, DefinitionError, load_definition
 
     if on_invalid_optional is not None and on_invalid_optional not in INVALID_OPTIONAL_POLICIES:
@@ -196,20 +180,33 @@ def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str |
         _fail(str(exc), code=2)
     if not file.exists():
         _fail(f"{file}: no such file", code=2)
+    return definition
+
+
+def _stage_progress(progress: Progress) -> Any:
+    """A progress callback showing one bar per stage (read, normalise, validate, load)."""
+    tasks: dict[str, Any] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=max(total, 1))
+        progress.update(tasks[stage], completed=done, total=max(total, 1))
+
+    return report
+
+
+def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
+             sheet: str | None, settings: Settings, on_invalid_optional: str | None) -> Any:
+    from etl.read import ReadError
+    from etl.sources import prepare_source
+
+    definition = _definition(dataset_id, file, settings, on_invalid_optional)
     with _progress() as progress:
-        tasks: dict[str, Any] = {}
-
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=max(total, 1))
-            progress.update(tasks[stage], completed=done, total=max(total, 1))
-
         try:
-            return definition, prepare_source(
+            return prepare_source(
                 definition, file, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                max_errors=settings.max_errors, skip_invalid=skip_invalid,
-                on_invalid_optional=on_invalid_optional, progress=report,
-                references=_references(definition, settings, needed=check_references),
+                max_errors=settings.max_errors, on_invalid_optional=on_invalid_optional,
+                progress=_stage_progress(progress),
             )
         except ReadError as exc:
             _fail(str(exc), code=2)
@@ -255,6 +252,15 @@ def _print_report(report: Any, fmt: str) -> None:
     console.print(table)
     if len(report.issues) > 500:
         console.print(f"... {len(report.issues) - 500} more; use --report json for all")
+
+
+def _not_published(reason: str) -> None:
+    """The pipeline's refusal, after the report and in its style: a plain line off a
+    terminal, else red; the reason is never read as markup (it may quote the file)."""
+    if console.is_terminal:
+        console.print(f"[bold red]not published[/]: {escape(reason)}")
+    else:
+        _plain(f"not published: {reason}")
 
 
 def report_line(issue: Any) -> str:
@@ -304,8 +310,8 @@ def validate_cmd(
     Example: [bold]hub validate kobe-aed aed_kobe_20141128-sjis.csv --report json[/]
     """
     settings = _settings()
-    _definition, prepared = _prepare(dataset_id, file, encoding, delimiter, sheet, False, settings,
-                                     on_invalid_optional=on_invalid_optional)
+    prepared = _prepare(dataset_id, file, encoding, delimiter, sheet, settings,
+                        on_invalid_optional)
     _print_report(prepared.report, report_format)
     if not prepared.report.ok:
         raise typer.Exit(1)
@@ -347,40 +353,27 @@ def publish_cmd(
 
       [bold]hub publish kobe-aed new.csv --skip-invalid[/]
     """
-    from etl.publish import publish
+    from etl.pipeline import FileSource, PublishOptions, publish_dataset
+    from etl.read import ReadError
     from hub.db.engine import make_engine
 
     settings = _settings()
-    _definition, prepared = _prepare(dataset_id, file, encoding, delimiter, sheet,
-                                     skip_invalid, settings, check_references=True,
-                                     on_invalid_optional=on_invalid_optional)
-    report = prepared.report
-    if report.issues or report_format == "json":
-        _print_report(report, report_format)
-    if not report.ok and not skip_invalid:
-        console.print("[bold red]not published[/]: fix the errors above, or use --skip-invalid")
-        raise typer.Exit(1)
-    if dry_run:
-        from etl.sources import row_count
-
-        console.print(f"[bold]dry run[/]: {row_count(prepared)} rows would be published "
-                      f"({report.rows_skipped} skipped); nothing written")
-        return
+    definition = _definition(dataset_id, file, settings, on_invalid_optional)
+    options = PublishOptions(dry_run=dry_run, force=force, skip_invalid=skip_invalid,
+                             max_errors=settings.max_errors,
+                             on_invalid_optional=on_invalid_optional)
     engine = make_engine(settings)
     try:
         with _progress() as progress:
-            task = progress.add_task("load", total=1)
-
-            def report_progress(stage: str, done: int, total: int) -> None:
-                if stage == "load":
-                    progress.update(task, completed=done, total=max(total, 1))
-
-            result = publish(engine, prepared, publisher=settings.publisher, force=force,
-                             progress=report_progress,
-                             after_publish=_chained(
-                                 _bulk_files_hook(settings, engine, progress)
-                                 if with_files else None,
-                                 _ckan_after_publish(settings, engine)))
+            outcome = publish_dataset(
+                definition, FileSource(file, encoding, delimiter, sheet), options,
+                engine=engine, publisher=settings.publisher,
+                progress=_stage_progress(progress),
+                after_publish=_chained(
+                    _bulk_files_hook(settings, engine, progress) if with_files else None,
+                    _ckan_after_publish(settings, engine)))
+    except ReadError as exc:
+        _fail(str(exc), code=2)
     except Exception as exc:  # the transaction has rolled back; say so plainly
         record_operator_write(settings, AuditEntry.by_operator(
             "version.publish", "dataset", dataset_id, "failed", source=file.name,
@@ -388,6 +381,18 @@ def publish_cmd(
         _fail(f"publish failed, nothing was published: {exc}")
     finally:
         engine.dispose()
+    report = outcome.report
+    if report.issues or report_format == "json":
+        _print_report(report, report_format)
+    if outcome.refused is not None:
+        _not_published(outcome.refused)
+        raise typer.Exit(1)
+    if dry_run:
+        console.print(f"[bold]dry run[/]: {outcome.row_count} rows would be published "
+                      f"({report.rows_skipped} skipped); nothing written")
+        return
+    result = outcome.result
+    assert result is not None
     published = result.version is not None and not result.unchanged
     record_operator_write(settings, AuditEntry.by_operator(
         "version.publish", *(("version", f"{dataset_id}/{result.version}") if published
@@ -578,9 +583,8 @@ def demo_cmd(
 
     Idempotent: datasets whose content is unchanged are not published again.
     """
-    from etl.publish import publish
-    from etl.ridership import publication_order, referenced_keys
-    from etl.sources import prepare_source
+    from etl.pipeline import FileSource, PublishOptions, publish_dataset
+    from etl.ridership import publication_order
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine
 
@@ -594,25 +598,23 @@ def demo_cmd(
             definition = definitions[dataset_id]
             source = definition.source.get("file")
             if not source:
-                console.print(f"[yellow]skip[/] {dataset_id}: no [source] file in dataset.toml")
+                console.print(f"[yellow]skip[/] {dataset_id}: no \\[source] file in dataset.toml")
                 continue
-            references = (referenced_keys(engine, definition)
-                          if definition.raw.get("references") else None)
-            prepared = prepare_source(
-                definition, definition.directory / source, max_errors=settings.max_errors,
+            options = PublishOptions(
                 skip_invalid=bool(definition.source.get("skip_invalid", False)),
-                references=references,
-            )
-            if not prepared.report.ok and not prepared.report.rows_skipped:
+                max_errors=settings.max_errors)
+            outcome = publish_dataset(
+                definition, FileSource(definition.directory / source), options, engine=engine,
+                publisher="demo",
+                after_publish=_chained(_bulk_files_hook(settings, engine, None),
+                                       _ckan_after_publish(settings, engine)))
+            if outcome.refused is not None:
                 failures += 1
-                console.print(f"[red]invalid[/] {dataset_id}: {len(prepared.report.errors)} "
-                              f"error(s); run `hub validate {dataset_id} ...` for the report")
+                console.print(f"[red]invalid[/] {dataset_id}: {escape(outcome.refused)}; "
+                              f"run `hub validate {dataset_id} ...` for the report")
                 continue
-            result = publish(engine, prepared, publisher="demo",
-                             after_publish=_chained(_bulk_files_hook(settings, engine, None),
-                                                    _ckan_after_publish(settings, engine)))
-            state = "unchanged" if result.unchanged else f"version {result.version}"
-            console.print(f"[green]{dataset_id}[/]: {result.row_count} rows, {state}")
+            state = "unchanged" if outcome.status == "unchanged" else f"version {outcome.version}"
+            console.print(f"[green]{dataset_id}[/]: {outcome.row_count} rows, {state}")
     finally:
         engine.dispose()
     if failures:

@@ -9,8 +9,9 @@ For each package of the organisation that has a CSV resource:
    matching finds it; latitude/longitude columns become the geometry;
 3. write ``<datasets_dir>/<id>/dataset.toml`` (titles, notes, organisation, licence, tags,
    where it came from) and ``<schemas_dir>/ckan-<id>.json``, moved into place only once the
-   file prepares cleanly;
-4. publish it through the normal prepare/publish path (when an engine is given).
+   file is published (or, without an engine, prepares cleanly);
+4. publish it through the one publish pipeline (:func:`etl.pipeline.publish_dataset`, when
+   an engine is given), from the cells read in step 2: the file is read once.
 
 Packages whose dataset folder already exists are skipped (never overwritten).
 """
@@ -246,8 +247,8 @@ def pull(
 def _pull_one(client: CkanClient, org: Mapping[str, Any], package: Mapping[str, Any], *,
               datasets_dir: Path, schemas_dir: Path, engine: Engine | None, dry_run: bool,
               max_bytes: int, publisher: str, max_errors: int) -> PullItem:
-    from etl.publish import publish
-    from etl.sources import prepare_source
+    from etl.pipeline import PublishOptions, ReadTableSource, publish_dataset
+    from etl.read import read_table
 
     name = str(package["name"])
     dataset_id = dataset_id_for(name)
@@ -275,9 +276,10 @@ def _pull_one(client: CkanClient, org: Mapping[str, Any], package: Mapping[str, 
             headers["Authorization"] = client.api_key.get_secret_value()
         sha256 = download(str(resource["url"]), csv_path, session=client.session,
                           timeout_s=client.timeout_s, max_bytes=max_bytes, headers=headers)
-        from etl.read import read_table
-
-        raw = read_table(csv_path)
+        # Read once: the schema is inferred from this read, and the same cells are prepared
+        # and published.
+        raw = read_table(csv_path, compact=True)
+        records = len(raw.frame)
         schema, geometry = infer_schema(raw.headers, raw.frame)
         (staging / "schemas" / schema_name).write_text(
             json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -304,16 +306,21 @@ def _pull_one(client: CkanClient, org: Mapping[str, Any], package: Mapping[str, 
             "ckan_package_id": str(package.get("id", "")),
             "ckan_resource_id": str(resource.get("id", "")),
             "encoding": raw.encoding,
-            "records": len(raw.frame),
+            "records": records,
         }
         toml_path = staging / "datasets" / dataset_id / "dataset.toml"
         toml_path.write_text(dataset_toml(values), encoding="utf-8")
         definition = DatasetDefinition.load(toml_path, staging / "schemas")
-        prepared = prepare_source(definition, csv_path, max_errors=max_errors)
-        if not prepared.report.ok:
-            first = prepared.report.errors[0]
+        # Published before its files move into place: a refused file leaves nothing behind,
+        # and if the move fails the next pull finds no folder and tries again ("unchanged").
+        outcome = publish_dataset(
+            definition, ReadTableSource(raw),
+            PublishOptions(dry_run=engine is None, max_errors=max_errors),
+            engine=engine, publisher=publisher)
+        if outcome.refused is not None:
+            first = outcome.report.errors[0]
             return PullItem(name, "failed", dataset_id,
-                            f"{len(prepared.report.errors)} validation error(s) in the CSV "
+                            f"{len(outcome.report.errors)} validation error(s) in the CSV "
                             f"with the inferred schema, e.g. row {first.row} {first.column}: "
                             f"{first.message}")
         datasets_dir.mkdir(parents=True, exist_ok=True)
@@ -321,12 +328,9 @@ def _pull_one(client: CkanClient, org: Mapping[str, Any], package: Mapping[str, 
         shutil.copy2(staging / "schemas" / schema_name, schemas_dir / schema_name)
         shutil.copytree(staging / "datasets" / dataset_id, target)
     files = [str(target / "dataset.toml"), str(schemas_dir / schema_name), str(target / filename)]
-    if engine is None:
+    if outcome.result is None:
         return PullItem(name, "imported", dataset_id, "written; not published",
-                        rows=len(raw.frame), files=files)
-    definition = DatasetDefinition.load(target / "dataset.toml", schemas_dir)
-    prepared = prepare_source(definition, target / filename, max_errors=max_errors)
-    result = publish(engine, prepared, publisher=publisher)
+                        rows=records, files=files)
     return PullItem(name, "published", dataset_id,
-                    "unchanged" if result.unchanged else f"version {result.version}",
-                    version=result.version, rows=result.row_count, files=files)
+                    "unchanged" if outcome.status == "unchanged" else f"version {outcome.version}",
+                    version=outcome.version, rows=outcome.row_count, files=files)

@@ -92,7 +92,8 @@ def version_diff(
                 "dataset": dataset_id, "from": a, "to": b, "layer": layer or old.main_layer,
                 "by": page.plan.by, "key": list(page.plan.key),
                 "schema": {"fields_added": list(page.plan.fields_added),
-                           "fields_removed": list(page.plan.fields_removed)},
+                           "fields_removed": list(page.plan.fields_removed),
+                           "fields_retyped": list(page.plan.fields_retyped)},
             }
             if page.summary is not None:
                 body["summary"] = page.summary

@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import Engine
 
 from hub.catalog import PublishedVersion
+from hub.catalog_comparison import VersionComparison
 from hub.query import diff as diff_q
 
 
@@ -16,13 +17,13 @@ from hub.query import diff as diff_q
 class DiffPage:
     """One page of changes; ``next_after`` is the keyset position of the next page."""
 
-    plan: diff_q.DiffPlan
+    plan: VersionComparison
     changes: list[dict[str, Any]]
     next_after: list[Any] | None
     summary: dict[str, Any] | None = field(default=None)
 
 
-def _item(plan: diff_q.DiffPlan, row: Any, key: dict[str, Any]) -> dict[str, Any]:
+def _item(plan: VersionComparison, row: Any, key: dict[str, Any]) -> dict[str, Any]:
     old = orjson.loads(row.old_record) if row.old_record is not None else None
     new = orjson.loads(row.new_record) if row.new_record is not None else None
     item: dict[str, Any] = {"change": row.change, "key": key}
@@ -61,9 +62,7 @@ class Diffs:
             rows = conn.execute(statement).all()
             summary = None
             if with_summary:
-                counts_statement = (diff_q.key_diff_counts if plan.by == "primary-key"
-                                    else diff_q.row_diff_counts)(old, new, plan)
-                counts = conn.execute(counts_statement).one()
+                counts = conn.execute(diff_q.diff_counts(old, new, plan)).one()
                 summary = {"added": counts.added, "removed": counts.removed,
                            "changed": counts.changed}
         more = len(rows) > limit

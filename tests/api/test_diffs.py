@@ -22,6 +22,7 @@ from tests.conftest import create_test_database, drop_test_database, make_settin
 from tests.shopdata import make_shops, write_csv
 
 DIFF = "/v1/datasets/test-shops/versions/1/diff/2"
+V1 = make_shops(60)  # the rows of version 1, as written to its source file
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def client(pg_cluster, tmp_path_factory) -> Iterator[TestClient]:
     settings = make_settings(url, artifact_dir=folder / "artifacts")
     engine = create_engine(url)
     definition = load_definition("test-shops", settings.datasets_dir, settings.schemas_dir)
-    v1 = make_shops(60)
+    v1 = V1
     v2 = copy.deepcopy(v1)
     v2[5].name = "改装した店"
     v2[7].floors = 99
@@ -85,11 +86,40 @@ def test_diff_by_primary_key_paged(client) -> None:
         f"S{i:04d}" for i in range(11, 16)]
     assert by_kind["removed"][0]["record"]["shop_id"] == "S0011"
     changed = {c["key"]["shop_id"]: c["fields"] for c in by_kind["changed"]}
-    assert changed["S0006"]["name"]["new"] == "改装した店"
-    assert changed["S0008"] == {"floors": {"old": changed["S0008"]["floors"]["old"],
-                                           "new": 99}}
+    # the old side is version 1's value as written in its source file, not the new one
+    assert changed["S0006"] == {"name": {"old": V1[5].name, "new": "改装した店"}}
+    assert V1[7].floors != 99
+    assert changed["S0008"] == {"floors": {"old": V1[7].floors, "new": 99}}
     assert set(changed["S0010"]) == {"latitude", "geometry"}
+    assert changed["S0010"]["latitude"]["old"] == V1[9].lat
     assert changed["S0010"]["geometry"]["new"]["type"] == "Point"
+
+
+def test_diff_sides_match_each_version_read_on_its_own(client) -> None:
+    """Every change's old side is version 1's record and its new side version 2's, each
+    fetched by key from that pinned version, not from the diff."""
+    _pages, changes = _all_pages(client, f"{DIFF}?limit=100")
+    assert changes
+
+    def record(version: int, key: str) -> dict:
+        response = client.get(f"/v1/datasets/test-shops/versions/{version}/records/{key}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    for change in changes:
+        key = change["key"]["shop_id"]
+        if change["change"] == "removed":
+            assert change["record"] == record(1, key)
+            assert client.get(f"/v1/datasets/test-shops/versions/2/records/{key}"
+                              ).status_code == 404
+        elif change["change"] == "added":
+            assert change["record"] == record(2, key)
+        else:
+            old, new = record(1, key), record(2, key)
+            assert {name: {"old": old[name], "new": new[name]} for name in change["fields"]} \
+                == change["fields"]
+            unchanged = set(old) - set(change["fields"])
+            assert all(old[name] == new[name] for name in unchanged)
 
 
 def test_diff_csv(client) -> None:
@@ -122,7 +152,19 @@ def test_whole_row_diff_without_key(client) -> None:
     assert changes[1]["key"] == {"_row": 58, "version": 3}  # the last row of version 3
 
 
-def test_diff_errors(client) -> None:
-    assert client.get("/v1/datasets/test-shops/versions/1/diff/9").status_code == 404
-    assert client.get(f"{DIFF}?cursor=%%%").status_code == 400
-    assert client.get(f"{DIFF}?f=xml").status_code == 400
+@pytest.mark.parametrize(("url", "status", "problem", "detail"), [
+    ("/v1/datasets/test-shops/versions/1/diff/9", 404, "not-found",
+     "dataset 'test-shops' has no version 9"),
+    ("/v1/datasets/nowhere/versions/1/diff/2", 404, "not-found", "nowhere"),
+    (f"{DIFF}?cursor=%%%", 400, "invalid-parameter", "cursor is not valid"),
+    (f"{DIFF}?f=xml", 400, "invalid-parameter", "f must be json or csv"),
+    (f"{DIFF}?limit=100000", 400, "invalid-parameter", "limit must be at most"),
+])
+def test_diff_errors_are_problem_details(client, url, status, problem, detail) -> None:
+    response = client.get(url)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["type"] == problem and body["status"] == status
+    assert body["title"] in ("Not found", "Invalid query parameter")
+    assert detail in body["detail"]

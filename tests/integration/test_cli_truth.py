@@ -5,6 +5,7 @@ real PostGIS."""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,55 @@ def test_nul_in_a_cell_is_removed_by_validate_and_publish_alike(db_env, tmp_path
     with db_env.connect() as conn:
         names = conn.execute(text("SELECT name FROM data.etl_toilets__v1 ORDER BY _fid")).all()
     assert [n for (n,) in names] == ["トイレ1", "トイレ2", "トイレ3", "トイレ4"]
+
+
+def _published_versions(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM hub.versions")).scalar_one()
+
+
+def test_publish_refuse_policy_refuses_even_with_skip_invalid(db_env, tmp_path) -> None:
+    path = str(all_day_file(tmp_path))
+    for extra in ([], ["--dry-run"]):
+        result = CliRunner().invoke(app, ["publish", "etl-toilets", path, "--skip-invalid",
+                                          "--on-invalid-optional", "refuse", *extra])
+        assert result.exit_code == 1, result.output
+        lines = result.output.splitlines()
+        assert lines[0].startswith("toilets.csv: error: on-invalid-optional: 9 invalid cell(s) "
+                                   "in optional field(s) opening_time, and on_invalid_optional "
+                                   "= refuse: the file is refused")
+        assert "toilets.csv:2:開始時間: error: format:hh:mm" in lines[1]
+        assert lines[-1] == ("not published: 10 validation error(s), some about the file as a "
+                             "whole, which --skip-invalid cannot drop")
+    assert _published_versions(db_env) == 0
+
+
+def test_publish_takes_the_dataset_default_unless_the_flag_is_given(db_env, tmp_path,
+                                                                    monkeypatch) -> None:
+    datasets = tmp_path / "datasets"
+    shutil.copytree(FIXTURES / "datasets" / "etl-toilets", datasets / "etl-toilets")
+    toml = datasets / "etl-toilets" / "dataset.toml"
+    toml.write_text('on_invalid_optional = "refuse"\n' + toml.read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    monkeypatch.setenv("HUB_DATASETS_DIR", str(datasets))
+    path = str(all_day_file(tmp_path))
+    refused = CliRunner().invoke(app, ["publish", "etl-toilets", path, "--skip-invalid"])
+    assert refused.exit_code == 1 and "on-invalid-optional" in refused.output
+    assert _published_versions(db_env) == 0
+    dropped = CliRunner().invoke(app, ["publish", "etl-toilets", path, "--skip-invalid",
+                                       "--on-invalid-optional", "drop-row"])
+    assert dropped.exit_code == 0, dropped.output
+    assert "published etl-toilets version 1: 8 rows" in dropped.output
+
+
+def test_publish_refusal_is_plain_off_a_terminal_and_escaped_on_one(monkeypatch) -> None:
+    reason = "1 validation error(s) in [columns] of [bold]dataset.toml"
+    plain = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=plain, width=40))
+    cli._not_published(reason)
+    assert plain.getvalue() == f"not published: {reason}\n"  # one line, however long
+    screen = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=screen, force_terminal=True, width=400,
+                                                color_system=None))
+    cli._not_published(reason)
+    assert screen.getvalue() == f"not published: {reason}\n"

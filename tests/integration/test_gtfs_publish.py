@@ -18,7 +18,8 @@ from sqlalchemy import Engine, create_engine, select, text
 
 from etl.gtfs import prepare_feed
 from etl.load import Publishable
-from etl.publish import PublishRefused, PublishResult, publish
+from etl.pipeline import FileSource, PublishOptions, publish_dataset
+from etl.publish import PublishResult, publish
 from etl.ridership import referenced_keys
 from etl.sources import prepare_source
 from hub.catalog import load_definition
@@ -179,8 +180,11 @@ def test_a_broken_feed_is_refused_with_file_row_and_field(muroran, tmp_path):
     errors = [(i.file, i.row, i.column, i.value, i.rule) for i in prepared.report.errors]
     assert errors == [("stop_times.txt", 100, "stop_id", "9999_X", "foreign-key")]
     assert "9999_X" in prepared.report.errors[0].message
-    with pytest.raises(PublishRefused):
-        publish(muroran.engine, prepared)
+    outcome = publish_dataset(definition, FileSource(folder), engine=muroran.engine)
+    assert outcome.status == "refused" and outcome.report.errors == prepared.report.errors
+    skipping = publish_dataset(definition, FileSource(folder), PublishOptions(skip_invalid=True),
+                               engine=muroran.engine)
+    assert skipping.status == "refused"  # a feed drops no rows: --skip-invalid cannot help
     assert version_row(muroran.engine)["version"] == 1  # nothing new
 
 
@@ -227,11 +231,12 @@ def test_ridership_publish_checks_stops_against_the_published_version(muroran, t
     refused = prepare_source(definition, broken, references=known)
     assert [(i.file, i.row, i.column, i.value, i.rule) for i in refused.report.errors] == [
         ("ridership.csv", 11, "停留所ID", "0999", "unknown-reference")]
-    with pytest.raises(PublishRefused):
-        publish(muroran.engine, refused)
+    assert publish_dataset(definition, FileSource(broken),
+                           engine=muroran.engine).status == "refused"
     skipped = prepare_source(definition, broken, references=known, skip_invalid=True)
     assert skipped.report.rows_skipped == 1 and len(skipped.frame) == 2879
-    result = publish(muroran.engine, skipped)
+    result = publish_dataset(definition, FileSource(broken), PublishOptions(skip_invalid=True),
+                             engine=muroran.engine)  # the pipeline looks the stops up itself
     assert result.version == 2 and result.row_count == 2879
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from etl.pipeline import FileSource, PublishOptions, publish_dataset
 from etl.prepare import prepare
-from etl.publish import PublishRefused, publish
+from etl.publish import publish
 from hub.catalog import load_definition
 from hub.settings import Settings
 from tests.shopdata import make_shops, write_csv
@@ -99,12 +100,15 @@ def test_invalid_file_is_refused_and_leaves_no_trace(settings, engine, tmp_path)
     assert not prepared.report.ok
     error = prepared.report.errors[0]
     assert (error.file, error.row, error.column, error.value) == ("bad.csv", 5, "階数", "三階")
-    with pytest.raises(PublishRefused):
-        publish(engine, prepared)
+    definition = load_definition("test-shops", settings.datasets_dir, settings.schemas_dir)
+    refused = publish_dataset(definition, FileSource(bad), engine=engine)
+    assert refused.status == "refused" and refused.version is None
+    assert refused.refused.startswith("1 validation error(s)")
     assert _data_tables(engine) == ["test_shops__v1"]
-    skipped = _prepare(settings, bad, skip_invalid=True)
-    result = publish(engine, skipped)
-    assert result.version == 2 and result.row_count == 29
+    skipped = publish_dataset(definition, FileSource(bad), PublishOptions(skip_invalid=True),
+                              engine=engine)
+    assert skipped.status == "published" and skipped.report.rows_skipped == 1
+    assert skipped.version == 2 and skipped.row_count == 29
 
 
 def test_swapped_coordinates_are_fixed_with_a_warning(settings, engine, tmp_path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.prepare import prepare
+from etl.prepare import prepare, prepare_table, read_source
 from hub.catalog import DefinitionError, load_definition
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -163,6 +163,22 @@ def test_refuse_policy_skips_nothing_even_with_skip_invalid(tmp_path):
     p = prepare(definition(), all_day_file(tmp_path), on_invalid_optional="refuse",
                 skip_invalid=True)
     assert not p.report.ok and p.report.rows_skipped == 0
+
+
+def test_refuse_policy_is_an_error_about_the_whole_file_ahead_of_the_cap(tmp_path):
+    p = prepare(definition(), all_day_file(tmp_path), on_invalid_optional="refuse",
+                skip_invalid=True, max_errors=3)
+    first = p.report.errors[0]
+    assert (first.row, first.rule) == (None, "on-invalid-optional")
+    assert first.message.startswith("9 invalid cell(s) in optional field(s) opening_time")
+    assert [i.row for i in p.report.errors[1:]] == [2, 4]  # the cells, capped after it
+    assert p.report.truncated and len(p.frame) == 17
+
+
+def test_prepare_table_takes_the_policy_for_a_table_already_read(tmp_path):
+    d = definition()
+    p = prepare_table(d, read_source(d, all_day_file(tmp_path)), on_invalid_optional="null")
+    assert p.report.ok and len(p.frame) == 17 and p.frame["opening_time"].isna().sum() == 9
 
 
 def test_unknown_policy_is_refused_in_dataset_toml(tmp_path):

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
-from etl.publish import AfterPublish, Progress, PublishResult, publish
+from etl.publish import AfterPublish, InTransaction, Progress, PublishResult, publish
 from etl.read import RawTable
 from etl.report import Report
 from etl.sources import prepare_read_table, prepare_source, row_count
@@ -177,11 +177,15 @@ def publish_dataset(
     publisher: str | None = None,
     progress: Progress | None = None,
     after_publish: AfterPublish | None = None,
+    provenance: dict[str, Any] | None = None,
+    in_transaction: InTransaction | None = None,
 ) -> PublishOutcome:
     """Read ``source`` once, prepare it for ``definition``, refuse or publish it.
 
     ``engine`` may be None for a dry run (nothing is looked up: references between datasets
-    are then not checked). Raises :class:`etl.read.ReadError` when the source cannot be read
+    are then not checked). ``provenance`` and ``in_transaction`` go to
+    :func:`etl.publish.publish` untouched (accepted contributions use them). Raises
+    :class:`etl.read.ReadError` when the source cannot be read
     as a table at all; database errors propagate after the transaction has rolled back.
     """
     options = options or PublishOptions()
@@ -196,7 +200,8 @@ def publish_dataset(
         return outcome
     assert engine is not None
     result = publish(engine, prepared, publisher=publisher, force=options.force,
-                     progress=progress, after_publish=after_publish)
+                     progress=progress, after_publish=after_publish,
+                     provenance=provenance, in_transaction=in_transaction)
     return replace(outcome, row_count=result.row_count, result=result)
 
 

@@ -187,6 +187,16 @@ class Settings(BaseSettings):
         "Empty: only public addresses.",
     )
 
+    cocreation_max_body_bytes: int = Field(
+        default=65536, ge=1024,
+        description="Largest JSON body accepted by co-creation writes, in bytes.",
+    )
+    contributions_pending_per_key: int = Field(
+        default=20, ge=1,
+        description="Contributions to records one key may have waiting for a moderator at "
+        "once; the next is refused with 429 until one is decided.",
+    )
+
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:
         if self.artifact_dir is None:

@@ -13,6 +13,7 @@ from hub.api import (
     audit,
     changes,
     ckan,
+    contributions,
     dcat,
     downloads,
     ogc,
@@ -26,6 +27,7 @@ from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.data import Data
+from hub.data.contributions import Contributions
 from hub.data.people import People
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
@@ -127,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.webhook_worker = webhook_worker
     install_problem_handlers(app)
     app.state.people = People(engine)
+    app.state.contributions = Contributions(engine, settings.contributions_pending_per_key)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
@@ -142,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(people.router)
     app.include_router(audit.router)
+    app.include_router(contributions.router)
 
     @app.get("/", tags=["meta"], summary="Landing: where to go next")
     def landing(base: BaseUrlDep) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.api.ratelimit import RateLimited
 from hub.catalog import DefinitionError
+from hub.cocreation.contributions import InvalidContribution, PublishRefused
+from hub.cocreation.errors import Refused
 from hub.data import Gone, NotFound
 from hub.db.events import UnknownEventType
 from hub.people.keys import InvalidKeyRequest
@@ -123,6 +125,26 @@ def _invalid_webhook(_eh: object, _request: Request,
                    detail=str(exc))
 
 
+def _refused(_eh: object, _request: Request, exc: Refused) -> Problem:
+    """Co-creation refusals carry their own status (422, 409, 413, 415, 429) and the body
+    field at fault, when there is one."""
+    extras = {"field": exc.field} if exc.field else {}
+    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
+                   **extras)
+
+
+def _invalid_contribution(_eh: object, _request: Request, exc: InvalidContribution) -> Problem:
+    """A contribution refused on arrival: ``errors`` lists each field and the rule it broke
+    (the rule names are the ETL report's, as for a file)."""
+    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
+                   errors=[p.to_dict() for p in exc.problems])
+
+
+def _publish_refused(_eh: object, _request: Request, exc: PublishRefused) -> Problem:
+    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
+                   errors=exc.errors)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
         QueryError: _query_error,
@@ -136,6 +158,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         Forbidden: _forbidden,
         RateLimited: _rate_limited,
         InvalidKeyRequest: _invalid_key_request,
+        Refused: _refused,
+        InvalidContribution: _invalid_contribution,
+        PublishRefused: _publish_refused,
         RefusedTarget: _invalid_webhook,
         UnknownEventType: _invalid_webhook,
     }

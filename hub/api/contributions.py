@@ -19,6 +19,7 @@ from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.catalog import load_definition
 from hub.cocreation.contributions import STATUSES, decided_status, parse_proposal
 from hub.cocreation.errors import InvalidInput, PayloadTooLarge
+from hub.cocreation.provenance import CITY
 from hub.cocreation.publishing import publish_contributions
 from hub.cocreation.submission import submission
 from hub.data.contributions import Contributions
@@ -151,8 +152,7 @@ def one(contribution_id: int, principal: PrincipalDep, store: StoreDep,
         base: BaseUrlDep) -> dict[str, Any]:
     """Its contributor and moderators may read it."""
     row = store.get(contribution_id)
-    key = principal.require(Scope.CONTRIBUTE)
-    if row["key_id"] != key.id:
+    if principal.key is None or row["key_id"] != principal.key.id:
         principal.require(Scope.MODERATE, row["dataset_id"])
     return contribution_json(row, base)
 
@@ -219,3 +219,13 @@ def _page(rows: list[dict[str, Any]], limit: int, request: Request,
         query = "&".join(f"{k}={v}" for k, v in params.items())
         next_link = f"{base}{request.url.path}?{query}"
     return {"contributions": [contribution_json(r, base) for r in rows], "next": next_link}
+
+
+@router.get("/datasets/{dataset_id}/versions/{number}/provenance",
+            summary="Which rows of a version came from the community, and from whom",
+            responses=_responses(404))
+def provenance(dataset_id: str, number: int, data: DataDep) -> dict[str, Any]:
+    """Rows not listed came from the city's file (`default_source`)."""
+    version = data.version(dataset_id, number)
+    return {"dataset": dataset_id, "version": version.version, "default_source": CITY,
+            **(version.meta.get("provenance") or {})}

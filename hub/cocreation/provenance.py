@@ -52,3 +52,32 @@ def credited(records: Mapping[str, Mapping[str, Any]], published: list[int],
     return {"records": dict(sorted(records.items())), "contributions": sorted(ids),
             "published": sorted(published), "removed": dict(sorted(removed.items())),
             "contributors": sorted(names)}
+
+
+def summary(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """What a version's metadata says about its community rows (the per-record detail is at
+    ``.../provenance``)."""
+    return {"community_records": len(provenance.get("records") or {}),
+            "contributions": list(provenance.get("contributions") or []),
+            "published_contributions": list(provenance.get("published") or []),
+            "contributors": list(provenance.get("contributors") or [])}
+
+
+def annotate_changes(changes: list[dict[str, Any]], key: list[str],
+                     provenance: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Diff entries (of a diff *to* a version with ``provenance``) with the provenance of each
+    row: where an added or changed row came from, and which contributions removed a row."""
+    if len(key) != 1:
+        return changes
+    removed = provenance.get("removed") or {}
+    annotated = []
+    for change in changes:
+        record_key = str((change.get("key") or {}).get(key[0]))
+        if change.get("change") == "removed":
+            ids = removed.get(record_key)
+            origin = ({"source": COMMUNITY, "contributions": ids} if ids
+                      else {"source": CITY, "contributions": []})
+        else:
+            origin = record_provenance(provenance, record_key)
+        annotated.append({**change, "provenance": origin})
+    return annotated

@@ -63,5 +63,46 @@ def test_propose_moderate_publish(hub: ContribHub) -> None:
     assert outcome["changes"]["changed"] == 0
 
     key = f"community-{added['id']}"
-    diff = hub.client.get("/v1/datasets/test-shops/diff?from=1&to=2").json()
-    print(diff)
+    diff = hub.client.get("/v1/datasets/test-shops/versions/1/diff/2").json()
+    assert diff["summary"] == {"added": 1, "removed": 0, "changed": 0}
+    [change] = diff["changes"]
+    assert change["key"] == {"shop_id": key} and change["change"] == "added"
+    assert change["provenance"] == {"source": "community", "contributions": [added["id"]],
+                                    "contributors": ["Aiko"]}
+    assert change["record"]["step_free"] is True
+
+    version = hub.client.get("/v1/datasets/test-shops/versions/2").json()
+    assert version["provenance"]["contributors"] == ["Aiko"]
+    assert version["provenance"]["published_contributions"] == [added["id"]]
+    citation = version["citation"]
+    assert "With community contributions by Aiko" in citation["text"]
+    assert {"name": "Aiko"} in citation["cff"]["authors"] and "Aiko" in citation["bibtex"]
+    provenance = hub.client.get("/v1/datasets/test-shops/versions/2/provenance").json()
+    assert provenance["default_source"] == "city" and list(provenance["records"]) == [key]
+
+    record = hub.client.get(f"/v1/datasets/test-shops/records/{key}").json()
+    assert record["name"] == "バリアフリー喫茶" and record["step_free"] is True, record
+
+    states = {c["id"]: c for c in hub.client.get(
+        "/v1/me/contributions", headers=hub.as_("resident")).json()["contributions"]}
+    assert states[added["id"]]["status"] == "published"
+    assert states[added["id"]]["published_version"] == 2
+    rejected = hub.client.get(f"/v1/contributions/{corrected['id']}",
+                              headers=hub.as_("resident2")).json()
+    assert rejected["decision"]["reason"] == "写真では2階建て"
+
+    nothing = hub.client.post("/v1/datasets/test-shops/contributions/publish",
+                              headers=hub.as_("publisher"))
+    assert_problem(nothing, 409, "no accepted contributions")
+    actions = [(r["action"], r["object_id"], r["result"]) for r in hub.rows(
+        "SELECT action, object_id, result FROM hub.audit_log "
+        "WHERE action LIKE 'contribution.%' OR detail->>'source' = 'contributions' "
+        "ORDER BY id")]
+    assert actions == [
+        ("contribution.create", str(added["id"]), "ok"),
+        ("contribution.create", str(corrected["id"]), "ok"),
+        ("contribution.decide", str(added["id"]), "ok"),
+        ("contribution.decide", str(corrected["id"]), "ok"),
+        ("version.publish", "test-shops/2", "ok"),
+        ("version.publish", "test-shops", "failed"),
+    ]

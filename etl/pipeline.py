@@ -59,6 +59,12 @@ class RowSource(Protocol):
         ...
 
 
+def source_provenance(source: RowSource) -> dict[str, Any] | None:
+    """The provenance a source decided while preparing (a city file that keeps community
+    rows says which), or None: a source may expose it as a ``provenance`` attribute."""
+    return getattr(source, "provenance", None)
+
+
 @dataclass(frozen=True)
 class FileSource:
     """A file (or GTFS folder) on disk; ``encoding``/``delimiter``/``sheet`` override
@@ -184,7 +190,8 @@ def publish_dataset(
 
     ``engine`` may be None for a dry run (nothing is looked up: references between datasets
     are then not checked). ``provenance`` and ``in_transaction`` go to
-    :func:`etl.publish.publish` untouched (accepted contributions use them). Raises
+    :func:`etl.publish.publish` untouched (accepted contributions use them); without one,
+    the source's own (:func:`source_provenance`) is used. Raises
     :class:`etl.read.ReadError` when the source cannot be read
     as a table at all; database errors propagate after the transaction has rolled back.
     """
@@ -199,6 +206,8 @@ def publish_dataset(
     if outcome.refused is not None or options.dry_run:
         return outcome
     assert engine is not None
+    if provenance is None:
+        provenance = source_provenance(source)
     result = publish(engine, prepared, publisher=publisher, force=options.force,
                      progress=progress, after_publish=after_publish,
                      provenance=provenance, in_transaction=in_transaction)

@@ -17,7 +17,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from hub.cli_contributions import city_source, contributions_app, publish_contributions_cmd
+from hub.cli_contributions import (
+    city_source,
+    contributions_app,
+    load_example_contributions,
+    publish_contributions_cmd,
+)
 from hub.cli_people import audit_cmd, keys_app, record_operator_write
 from hub.cli_stats import stats_cmd
 from hub.people.audit import AuditEntry
@@ -620,6 +625,10 @@ def demo_cmd(
                 continue
             state = "unchanged" if outcome.status == "unchanged" else f"version {outcome.version}"
             console.print(f"[green]{dataset_id}[/]: {outcome.row_count} rows, {state}")
+        examples = load_example_contributions(settings, engine)
+        if examples:
+            console.print(f"[green]contributions[/]: {examples} example(s) waiting for a "
+                          "moderator (hub contributions list)")
     finally:
         engine.dispose()
     if failures:

@@ -176,3 +176,44 @@ def city_source(definition: Any, file_source: Any, engine: Any) -> Any:
     rows = Contributions(engine, 1).rows(version)
     return CityFileWithCommunity(file_source, {k: rows[k] for k in keys if k in rows},
                                  provenance, definition.community_on_city_publish)
+
+
+def load_example_contributions(settings: Settings, engine: Any) -> int:
+    """``hub demo``: store the example contributions of ``contribution_examples.toml``
+    (marked ``example``), each checked like any contribution, once per dataset. Returns how
+    many were added."""
+    import tomllib
+    from pathlib import Path
+
+    from hub.catalog import load_definition
+    from hub.cocreation.contributions import InvalidContribution, parse_proposal
+    from hub.cocreation.submission import submission
+    from hub.data import Data
+    from hub.data.contributions import Contributions
+    from hub.data.core import NotFound
+
+    path = Path(__file__).parent / "cocreation" / "contribution_examples.toml"
+    store = Contributions(engine, settings.contributions_pending_per_key)
+    added = 0
+    for example in tomllib.loads(path.read_text(encoding="utf-8"))["contributions"]:
+        dataset = example.pop("dataset")
+        if any(r["example"] for r in store.page(dataset=dataset, status=None, limit=1000)):
+            continue
+        try:
+            version = Data(engine).version(dataset, None)
+        except NotFound:
+            continue
+        definition = load_definition(dataset, settings.datasets_dir, settings.schemas_dir)
+        try:
+            prepared = submission(definition, version, parse_proposal(
+                {"kind": "new", "licence_consent": True, **example}), store, key_id=None,
+                example=True)
+        except InvalidContribution as exc:
+            console.print(f"[yellow]example contribution for {dataset} refused[/]: "
+                          f"{escape(exc.detail)}")
+            continue
+        store.submit(prepared.values, prepared.geometry_wkt, lambda r: AuditEntry.by_operator(
+            "contribution.create", "contribution", str(r["id"]), dataset=r["dataset_id"],
+            example=True))
+        added += 1
+    return added

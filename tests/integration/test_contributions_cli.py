@@ -13,9 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from etl.pipeline import FileSource, PublishOptions, publish_dataset
 from hub.api.app import create_app
 from hub.catalog import load_definition
 from hub.cli import app
+from hub.cli_contributions import load_example_contributions
 from hub.cocreation.contributions import PublishRefused
 from hub.cocreation.errors import Conflict
 from hub.cocreation.publishing import publish_contributions
@@ -164,3 +166,24 @@ def test_two_new_records_with_one_key_refuse_the_whole_publish(env) -> None:
                               publisher="test", audit=lambda *a, **k: None)
     assert Data(engine).version("test-shops", None).version == 1
     assert {store.get(c)["status"] for c in (first, second)} == {"accepted"}
+
+
+def test_demo_loads_one_example_contribution_once(db_url: str) -> None:
+    root = Path(__file__).resolve().parents[2]
+    settings = make_settings(db_url, datasets_dir=root / "datasets",
+                             schemas_dir=root / "schemas")
+    engine = create_engine(db_url)
+    definition = load_definition("yaizu-accessible-shops", settings.datasets_dir,
+                                 settings.schemas_dir)
+    outcome = publish_dataset(definition, FileSource(
+        definition.directory / definition.source["file"]),
+        PublishOptions(skip_invalid=bool(definition.source.get("skip_invalid"))),
+        engine=engine, publisher="demo")
+    assert outcome.status == "published", outcome.refused
+    assert load_example_contributions(settings, engine) == 1
+    assert load_example_contributions(settings, engine) == 0
+    [example] = Contributions(engine, 10).page(status="pending")
+    assert example["example"] is True and example["key_id"] is None
+    assert example["proposed"]["wheelchair_entry"] is True
+    assert example["proposed"]["phone"] == "054-628-0000"
+    engine.dispose()

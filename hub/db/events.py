@@ -58,7 +58,8 @@ EVENT_TYPES: dict[str, EventType] = {e.name: e for e in (
               _request_links),
     EventType("contribution.decided",
               "A moderator accepted or rejected a contribution. Payload: contribution, "
-              "dataset, decision.", _contribution_links),
+              "dataset, decision (accepted or rejected), reason, kind, key.",
+              _contribution_links),
 )}
 
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
+from hub.api.caching import conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.v1 import DatasetId, VersionRef, version_number
 from hub.catalog import load_definition
 from hub.cocreation.contributions import STATUSES, decided_status, parse_proposal
 from hub.cocreation.errors import InvalidInput, PayloadTooLarge
@@ -81,7 +84,6 @@ PROPOSAL_EXAMPLE = {
              responses=_responses(404, 413, 422, 429))
 def propose(
     dataset_id: str,
-    request: Request,
     principal: PrincipalDep,
     key: Annotated[Key, Depends(require(Scope.CONTRIBUTE, "dataset_id"))],
     data: DataDep,
@@ -216,16 +218,21 @@ def _page(rows: list[dict[str, Any]], limit: int, request: Request,
     if len(rows) == limit:
         params = {k: v for k, v in request.query_params.items() if k != "before"}
         params["before"] = str(rows[-1]["id"])
-        query = "&".join(f"{k}={v}" for k, v in params.items())
-        next_link = f"{base}{request.url.path}?{query}"
+        next_link = f"{base}{request.url.path}?{urlencode(params)}"
     return {"contributions": [contribution_json(r, base) for r in rows], "next": next_link}
 
 
-@router.get("/datasets/{dataset_id}/versions/{number}/provenance",
+@router.get("/datasets/{dataset_id}/versions/{version}/provenance",
             summary="Which rows of a version came from the community, and from whom",
             responses=_responses(404))
-def provenance(dataset_id: str, number: int, data: DataDep) -> dict[str, Any]:
-    """Rows not listed came from the city's file (`default_source`)."""
-    version = data.version(dataset_id, number)
-    return {"dataset": dataset_id, "version": version.version, "default_source": CITY,
-            **(version.meta.get("provenance") or {})}
+def provenance(dataset_id: DatasetId, version: VersionRef, data: DataDep,
+               request: Request) -> Response:
+    """Rows not listed came from the city's file (`default_source`). A version's provenance
+    never changes, so a pinned answer is cached like the version itself."""
+    number = version_number(version)
+    published = data.version(dataset_id, number)
+    body = {"dataset": dataset_id, "version": published.version, "default_source": CITY,
+            **(published.meta.get("provenance") or {})}
+    validator = representation(published.content_sha256, request, "provenance",
+                               pinned=number is not None)
+    return conditional(request, validator, lambda: JSONResponse(body))

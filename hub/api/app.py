@@ -146,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people.router)
     app.include_router(audit.router)
     app.include_router(contributions.router)
+    app.include_router(contributions.ogc_router)
 
     @app.get("/", tags=["meta"], summary="Landing: where to go next")
     def landing(base: BaseUrlDep) -> dict[str, Any]:

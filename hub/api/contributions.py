@@ -236,3 +236,51 @@ def provenance(dataset_id: DatasetId, version: VersionRef, data: DataDep,
     validator = representation(published.content_sha256, request, "provenance",
                                pinned=number is not None)
     return conditional(request, validator, lambda: JSONResponse(body))
+
+
+ogc_router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+
+
+@ogc_router.post("/collections/{collection_id}/items", status_code=202,
+                 summary="Propose a new record from a GIS tool (OGC API - Features Part 4 "
+                 "style; moderated)",
+                 dependencies=[Depends(limit_body)],
+                 responses=_responses(404, 413, 422, 429))
+def ogc_create_item(
+    collection_id: str,
+    principal: PrincipalDep,
+    data: DataDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    base: BaseUrlDep,
+    body: Annotated[Any, Body(media_type="application/geo+json")],
+    licence_consent: Annotated[bool, Query(
+        description="Must be true: the record is republished under the dataset's "
+        "licence.")] = False,
+    comment: Annotated[str, Query(description="Why, for the moderator.")] =
+        "Proposed through OGC API - Features (create)",
+    display_name: Annotated[str | None, Query(description="Name to be credited.")] = None,
+) -> JSONResponse:
+    """A GeoJSON Feature becomes a pending ``new`` contribution, checked on arrival like
+    one sent to `/v1/datasets/{id}/contributions`; the answer is 202 with `Location` at the
+    contribution, since the record exists only once a moderator accepts it and it is
+    published. Only the current collection (the dataset id alone) takes new items. The
+    hub does not declare the Part 4 conformance class: replacing, updating and deleting
+    items are not offered (corrections and removals go through `/v1`)."""
+    if "@" in collection_id or "." in collection_id:
+        raise InvalidInput("new items go to the dataset's current collection "
+                           f"('{collection_id.split('@')[0].split('.')[0]}'), not a pinned "
+                           "version or a layer", "collection_id")
+    key = principal.require(Scope.CONTRIBUTE, collection_id)
+    proposal = parse_proposal({"kind": "new", "feature": body, "comment": comment,
+                               "licence_consent": licence_consent,
+                               **({"display_name": display_name} if display_name else {})})
+    version = data.version(collection_id, None)
+    definition = load_definition(collection_id, settings.datasets_dir, settings.schemas_dir)
+    prepared = submission(definition, version, proposal, store, key_id=key.id)
+    row = store.submit(prepared.values, prepared.geometry_wkt, lambda r: AuditEntry.by(
+        principal, "contribution.create", "contribution", str(r["id"]),
+        dataset=collection_id, kind="new", via="ogc"))
+    answer = contribution_json(row, base)
+    return JSONResponse(answer, status_code=202,
+                        headers={"Location": answer["links"][0]["href"]})

@@ -5,6 +5,7 @@ what, and the ``contribution.decided`` webhook received by a real loopback recei
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -242,3 +243,27 @@ def test_a_decision_needs_a_reason(hub: ContribHub) -> None:
     assert answer["field"] == "reason"
     assert hub.client.get(f"/v1/contributions/{proposal['id']}",
                           headers=hub.as_("moderator")).json()["status"] == "pending"
+
+
+def test_a_gis_tool_posts_a_feature_to_the_ogc_collection(hub: ContribHub) -> None:
+    feature = new_shop("QGISから来た店", lon=139.705, lat=35.650)["feature"]
+    refused_ = assert_problem(hub.client.post(
+        "/ogc/collections/test-shops/items", content=json.dumps(feature),
+        headers={**hub.as_("resident2"), "Content-Type": "application/geo+json"}), 422)
+    assert refused_["errors"][0]["rule"] == "licence-consent"
+    answer = hub.client.post(
+        "/ogc/collections/test-shops/items?licence_consent=true&comment=現地で確認",
+        content=json.dumps(feature),
+        headers={**hub.as_("resident2"), "Content-Type": "application/geo+json"})
+    assert answer.status_code == 202, answer.text
+    created = answer.json()
+    assert answer.headers["location"].endswith(f"/v1/contributions/{created['id']}")
+    assert created["status"] == "pending" and created["record"]["step_free"] is True
+    assert created["comment"] == "現地で確認"
+    pinned = hub.client.post("/ogc/collections/test-shops@v1/items?licence_consent=true",
+                             content=json.dumps(feature),
+                             headers={**hub.as_("resident2"),
+                                      "Content-Type": "application/geo+json"})
+    assert_problem(pinned, 422, "current collection")
+    conformance = hub.client.get("/ogc/conformance").json()["conformsTo"]
+    assert not any("part4" in c or "create-replace-delete" in c for c in conformance)

@@ -90,12 +90,21 @@ def record_cells(version: PublishedVersion, key: str | None = None) -> Select[An
     which the ETL's preparation reads like any file's cells."""
     t = version.query_table()
     key_field = version.schema.primary_key[0]
-    cells = [func.coalesce(cast(t.c[f.name], String), "").label(f.name)
+    cells = [func.coalesce(_cell(t.c[f.name], f.type), "").label(f.name)
              for f in version.schema.fields]
     statement = select(cast(t.c[key_field], String).label("_key"), *cells).order_by(t.c._fid)
     if key is not None:
         statement = statement.where(cast(t.c[key_field], String) == key)
     return statement
+
+
+def _cell(column: ColumnElement[Any], field_type: str) -> ColumnElement[Any]:
+    """A stored value as text the ETL reads back to the same value. A timestamp's own text
+    (``2020-04-01 09:30:00+09``) has an offset without minutes, which the ETL does not read;
+    ISO 8601 in UTC it does (seconds are all a published datetime keeps)."""
+    if field_type == "datetime":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return cast(column, String)
 
 
 def _near(geom: ColumnElement[Any], wkt: str) -> ColumnElement[Any]:

@@ -246,15 +246,16 @@ def test_a_decision_needs_a_reason(hub: ContribHub) -> None:
 
 
 def test_a_gis_tool_posts_a_feature_to_the_ogc_collection(hub: ContribHub) -> None:
+    hub.issue("qgis", Scope.CONTRIBUTE)
     feature = new_shop("QGISから来た店", lon=139.705, lat=35.650)["feature"]
     refused_ = assert_problem(hub.client.post(
         "/ogc/collections/test-shops/items", content=json.dumps(feature),
-        headers={**hub.as_("resident2"), "Content-Type": "application/geo+json"}), 422)
+        headers={**hub.as_("qgis"), "Content-Type": "application/geo+json"}), 422)
     assert refused_["errors"][0]["rule"] == "licence-consent"
     answer = hub.client.post(
         "/ogc/collections/test-shops/items?licence_consent=true&comment=現地で確認",
         content=json.dumps(feature),
-        headers={**hub.as_("resident2"), "Content-Type": "application/geo+json"})
+        headers={**hub.as_("qgis"), "Content-Type": "application/geo+json"})
     assert answer.status_code == 202, answer.text
     created = answer.json()
     assert answer.headers["location"].endswith(f"/v1/contributions/{created['id']}")
@@ -262,7 +263,7 @@ def test_a_gis_tool_posts_a_feature_to_the_ogc_collection(hub: ContribHub) -> No
     assert created["comment"] == "現地で確認"
     pinned = hub.client.post("/ogc/collections/test-shops@v1/items?licence_consent=true",
                              content=json.dumps(feature),
-                             headers={**hub.as_("resident2"),
+                             headers={**hub.as_("qgis"),
                                       "Content-Type": "application/geo+json"})
     assert_problem(pinned, 422, "current collection")
     conformance = hub.client.get("/ogc/conformance").json()["conformsTo"]

@@ -18,6 +18,7 @@ CKAN_STAMP := $(CKAN_VENV)/.installed-$(CKAN_VERSION)
 export HUB_PORT ?= 8000
 
 .PHONY: demo test deps venv ckan-env lint serve db-up db-down clean help bench-smoke
+.PHONY: assets node-deps browser-deps
 
 help:
 	@echo "make demo  - set up and run the hub with the demo catalogue on http://127.0.0.1:$(HUB_PORT)"
@@ -51,6 +52,31 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# -- the portal's front-end assets (package-lock.json: MapLibre GL JS, Swagger UI, axe-core) --
+# Served by the hub from node_modules/ (HUB_ASSETS_DIR), never from a CDN. `npm ci` runs only
+# when the lock changed (stamp); --ignore-scripts: no package may run code or phone home.
+NPM_STAMP := node_modules/.installed
+
+node-deps:
+	@if command -v npm >/dev/null 2>&1; then echo ">> npm present ($$(npm --version))"; \
+	else $(MAKE) -s --no-print-directory node-apt; fi
+
+.PHONY: node-apt
+node-apt:
+	$(call apt_ensure,nodejs npm,Node.js and npm to install the portal's pinned front-end assets)
+
+$(NPM_STAMP): package.json package-lock.json | node-deps
+	@echo ">> installing the portal's front-end assets with npm ci (package-lock.json)"
+	@npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+assets: $(NPM_STAMP)
+
+# Debian's Chromium for the portal's browser tests (Playwright drives /usr/bin/chromium;
+# Playwright's own browser download is never used).
+browser-deps:
+	$(call apt_ensure,chromium,headless browser for the portal's browser tests)
+
 ckan-env:
 ifeq ($(HUB_SKIP_CKAN),)
 	@$(MAKE) -s --no-print-directory $(CKAN_STAMP) && echo ">> CKAN test environment ready in $(CKAN_VENV) (CKAN $(CKAN_VERSION))"
@@ -69,10 +95,10 @@ $(CKAN_STAMP):
 	@rm -f $(CKAN_VENV)/.installed-*
 	@touch $@
 
-demo: deps venv
+demo: deps venv assets
 	$(BIN)/hub demo
 
-serve: venv
+serve: venv assets
 	$(BIN)/hub serve
 
 db-up: deps venv
@@ -81,7 +107,7 @@ db-up: deps venv
 db-down: venv
 	$(BIN)/hub db down
 
-test: deps venv ckan-env
+test: deps venv assets browser-deps ckan-env
 	@echo ">> ruff (lint) on hub etl tests bench"
 	$(BIN)/ruff check hub etl tests bench
 	$(BIN)/pytest -q $(PYTEST_ARGS)

@@ -18,14 +18,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.catalog import DatasetDefinition
+from hub.catalog import DEFAULT_SOURCE_FORMAT, DatasetDefinition
 
 if TYPE_CHECKING:
     from etl.read import RawTable
 
 
 def source_format(definition: DatasetDefinition) -> str:
-    return str(definition.raw.get("format", "table"))
+    return str(definition.raw.get("format", DEFAULT_SOURCE_FORMAT))
 
 
 def prepare_source(

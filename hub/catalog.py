@@ -69,6 +69,9 @@ SQL_TYPES: dict[str, type[TypeEngine[Any]] | TypeEngine[Any]] = {
 # format fails when it is loaded, not silently at publish time.
 STRING_FORMATS = frozenset({"hh:mm", "jp-local-government-code"})
 
+# A dataset.toml without ``format`` is a table (CSV/TSV/XLSX); others: "gtfs", "gtfs-ride".
+DEFAULT_SOURCE_FORMAT = "table"
+
 
 # What happens to a row whose *optional* cell is invalid (dataset.toml
 # ``on_invalid_optional``, ``--on-invalid-optional``): ``drop-row`` makes it an error of the
@@ -516,7 +519,7 @@ class PublishedVersion:
         Unaliased, every column is written with its schema-qualified table name
         (``data.bench_tokyo_places__v1.name``): a radius page's SQL ran to 5,600 characters,
         past the 4,096 up to which psycopg caches its conversion of a query, which then cost
-        a fifth of the server's time per request (issue 8)."""
+        a fifth of the server's time per request (bench/README.md)."""
         return _cached_query_table(self.table_name, self.schema, self.has_geometry)
 
 

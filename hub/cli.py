@@ -361,15 +361,16 @@ def publish_cmd(
 
       [bold]hub publish kobe-aed new.csv --skip-invalid[/]
     """
-    from etl.pipeline import FileSource, PublishOptions, publish_dataset
+    from etl.pipeline import FileSource, publish_dataset
     from etl.read import ReadError
+    from hub.cocreation.publishing import failed_publish_audit, publish_audit, publish_options
     from hub.db.engine import make_engine
 
     settings = _settings()
     definition = _definition(dataset_id, file, settings, on_invalid_optional)
-    options = PublishOptions(dry_run=dry_run, force=force, skip_invalid=skip_invalid,
-                             max_errors=settings.max_errors,
-                             on_invalid_optional=on_invalid_optional)
+    options = publish_options(settings, dry_run=dry_run, force=force,
+                              skip_invalid=skip_invalid,
+                              on_invalid_optional=on_invalid_optional)
     engine = make_engine(settings)
     try:
         with _progress() as progress:
@@ -384,9 +385,7 @@ def publish_cmd(
     except ReadError as exc:
         _fail(str(exc), code=2)
     except Exception as exc:  # the transaction has rolled back; say so plainly
-        record_operator_write(settings, AuditEntry.by_operator(
-            "version.publish", "dataset", dataset_id, "failed", source=file.name,
-            error=str(exc)))
+        _record_publish(settings, failed_publish_audit(dataset_id, file.name, str(exc)))
         _fail(f"publish failed, nothing was published: {exc}")
     finally:
         engine.dispose()
@@ -402,12 +401,7 @@ def publish_cmd(
         return
     result = outcome.result
     assert result is not None
-    published = result.version is not None and not result.unchanged
-    record_operator_write(settings, AuditEntry.by_operator(
-        "version.publish", *(("version", f"{dataset_id}/{result.version}") if published
-                             else ("dataset", dataset_id)),
-        "ok" if published else "unchanged", source=file.name,
-        rows=result.row_count, content_sha256=result.content_sha256))
+    _record_publish(settings, publish_audit(outcome))
     if report_format == "json":
         out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
     elif result.unchanged:
@@ -420,6 +414,19 @@ def publish_cmd(
             f"{result.row_count} rows (+{changes.get('added')} -{changes.get('removed')} "
             f"~{changes.get('changed')}), sha256 {result.content_sha256[:12]}"
         )
+
+
+def _record_publish(settings: Settings, audit: Any) -> None:
+    from hub.cocreation.publishing import PUBLISH_ACTION
+
+    _record_audit(settings, PUBLISH_ACTION, audit)
+
+
+def _record_audit(settings: Settings, action: str, audit: Any) -> None:
+    """The audit entry hub.cocreation.publishing names for a publish or withdrawal, as the
+    local operator (the HTTP routes write the same entry as the calling key)."""
+    record_operator_write(settings, AuditEntry.by_operator(
+        action, audit.object_type, audit.object_id, audit.result, **audit.detail))
 
 
 # -- bulk files / withdraw --------------------------------------------------------------------
@@ -526,25 +533,25 @@ def withdraw_cmd(
 
     Example: [bold]hub withdraw kobe-aed 3 --reason "contained personal phone numbers"[/]
     """
-    from etl.withdraw import WithdrawRefused, withdraw
+    from hub.cocreation.publishing import (
+        WITHDRAW_ACTION,
+        WithdrawRefused,
+        withdraw_audit,
+        withdraw_version,
+    )
     from hub.db.engine import make_engine
-    from hub.export.formats import version_group
-    from hub.storage import store_for
 
     settings = _settings()
     engine = make_engine(settings)
     try:
-        result = withdraw(engine, dataset_id, version, reason)
+        result = withdraw_version(settings, engine, dataset_id, version, reason)
     except WithdrawRefused as exc:
-        record_operator_write(settings, AuditEntry.by_operator(
-            "version.withdraw", "version", f"{dataset_id}/{version}", "failed", reason=reason,
-            error=str(exc)))
+        _record_audit(settings, WITHDRAW_ACTION,
+                      withdraw_audit(dataset_id, version, reason, error=str(exc)))
         _fail(str(exc), code=2)
     finally:
         engine.dispose()
-    record_operator_write(settings, AuditEntry.by_operator(
-        "version.withdraw", "version", f"{dataset_id}/{version}", reason=reason))
-    store_for(settings).delete_group(version_group(dataset_id, version))
+    _record_audit(settings, WITHDRAW_ACTION, withdraw_audit(dataset_id, version, reason))
     current = result.current_version
     console.print(f"[yellow]withdrawn[/] {dataset_id} version {version}; latest is now "
                   + (f"version {current}" if current else "none (no published version left)"))
@@ -576,7 +583,8 @@ def serve_cmd(
 
 def _print_urls(host: str, port: int) -> None:
     base = f"http://{host}:{port}"
-    out.print(f"\n[bold]Co-Creation Hub[/] on {base}\n  try:")
+    out.print(f"\n[bold]Co-Creation Hub[/] on {base}")
+    out.print(f"  portal (open in a browser): [bold]{base}/[/]\n  API, try:")
     for path in ("/v1/datasets", "/v1/datasets/kobe-aed/records?limit=5",
                  "/v1/datasets/kobe-aed/records?near=34.69,135.195&radius=500&f=geojson",
                  "/docs"):
@@ -597,8 +605,11 @@ def demo_cmd(
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine
 
-    db_up()
     settings = _settings()
+    if serve:
+        console.print(f"[bold]Portal:[/] http://{settings.host}:{settings.port}/ "
+                      "(serving once the datasets below are loaded)")
+    db_up()
     definitions = load_definitions(settings.datasets_dir, settings.schemas_dir)
     engine = make_engine(settings)
     failures = 0
@@ -629,12 +640,38 @@ def demo_cmd(
         if examples:
             console.print(f"[green]contributions[/]: {examples} example(s) waiting for a "
                           "moderator (hub contributions list)")
+        _load_cocreation_examples(engine, settings)
     finally:
         engine.dispose()
     if failures:
         console.print(f"[yellow]{failures} dataset(s) could not be published[/]")
     if serve:
         serve_cmd(host=None, port=None, workers=1)
+
+
+def _load_cocreation_examples(engine: Any, settings: Settings) -> None:
+    """The demo's example requests and showcase (marked as examples), once."""
+    import tomllib
+    from functools import partial
+
+    from hub.data import Data, NotFound
+    from hub.data.cocreation import EXAMPLES_FILE, Actor, CoCreation, load_examples
+    from hub.people.audit import AuditEntry
+
+    data = Data(engine)
+
+    def current_version(dataset_id: str) -> int | None:
+        try:
+            return data.dataset(dataset_id)["current_version"]
+        except NotFound:  # a dataset the demo could not publish: its showcase is skipped
+            return None
+
+    examples = tomllib.loads(EXAMPLES_FILE.read_text(encoding="utf-8"))
+    actor = Actor(None, "demo", partial(AuditEntry.by_operator))
+    stored = load_examples(CoCreation(engine, settings.cocreation_pending_per_key), examples,
+                           actor, current_version)
+    state = f"{stored} example item(s) loaded" if stored else "examples already loaded"
+    console.print(f"[green]co-creation[/]: {state}")
 
 
 # -- ckan -------------------------------------------------------------------------------------

@@ -114,9 +114,9 @@ def publish_contributions_cmd(
     through the one publish pipeline. Atomic; refused as a whole (exit 1, with the report)
     when the result fails validation."""
     from hub.catalog import DefinitionError, load_definition
-    from hub.cocreation.contributions import PublishRefused
+    from hub.cocreation.contribution_publishing import publish_contributions
     from hub.cocreation.errors import Refused
-    from hub.cocreation.publishing import publish_contributions
+    from hub.cocreation.publishing import PUBLISH_ACTION
     from hub.data import Data
     from hub.data.core import NotFound
     from hub.data.people import People
@@ -125,57 +125,49 @@ def publish_contributions_cmd(
     store = _store(settings)
     people = People(store.engine)
 
-    def audit(action: str, object_type: str, object_id: str, result: str,
-              **detail: Any) -> None:
-        people.record(AuditEntry.by_operator(action, object_type, object_id, result,
-                                             **detail))
+    def audit(entry: Any) -> None:
+        people.record(AuditEntry.by_operator(PUBLISH_ACTION, entry.object_type,
+                                             entry.object_id, entry.result, **entry.detail))
 
     try:
         definition = load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
         version = Data(store.engine).version(dataset_id, None)
-        answer = publish_contributions(definition, version, store,
-                                       publisher=operator_actor(), audit=audit,
-                                       dry_run=dry_run)
-    except PublishRefused as exc:
-        for error in exc.errors:
-            console.print(f"{escape(error['file'])}:{error['row']}:{error['column']}: error: "
-                          f"{error['rule']}: {escape(error['message'])}")
-        _fail(exc.detail)
+        outcome, ids = publish_contributions(definition, version, store,
+                                             publisher=operator_actor(), audit=audit,
+                                             dry_run=dry_run)
     except (Refused, NotFound, DefinitionError) as exc:
         _fail(getattr(exc, "detail", str(exc)))
     finally:
         store.engine.dispose()
-    if answer["status"] != "published":
-        console.print(f"[yellow]{answer['status']}[/]: {answer['rows']} rows, contributions "
-                      f"{answer['contributions']}")
+    if outcome.refused is not None:
+        for error in outcome.report.errors:
+            console.print(f"{escape(error.file)}:{error.row}:{error.column}: error: "
+                          f"{error.rule}: {escape(error.message)}")
+        _fail(f"not published: {outcome.refused}")
+    if outcome.status != "published":
+        console.print(f"[yellow]{outcome.status}[/]: {outcome.row_count} rows, contributions "
+                      f"{ids}")
         return
-    changes = answer["changes"]
-    console.print(f"[green]published[/] {dataset_id} version {answer['version']}: "
-                  f"{answer['rows']} rows (+{changes.get('added')} -{changes.get('removed')} "
-                  f"~{changes.get('changed')}) from contributions {answer['contributions']}")
+    changes = outcome.change_summary
+    console.print(f"[green]published[/] {dataset_id} version {outcome.version}: "
+                  f"{outcome.row_count} rows (+{changes.get('added')} -{changes.get('removed')} "
+                  f"~{changes.get('changed')}) from contributions {ids}")
 
 
 def city_source(definition: Any, file_source: Any, engine: Any) -> Any:
-    """The row source for a city file: ``file_source`` itself, or, when the current version
-    has community rows, the file wrapped to keep or drop them as the dataset declares."""
-    from hub.cocreation.city_publish import CityFileWithCommunity
+    """The row source for a city file published from the shell: keeps or drops the current
+    version's community rows as the dataset declares (the rule the HTTP upload applies too,
+    :func:`hub.cocreation.city_publish.city_source`)."""
+    from hub.cocreation.city_publish import city_source as choose
     from hub.data import Data
     from hub.data.contributions import Contributions
     from hub.data.core import Gone, NotFound
 
-    if definition.raw.get("format", "table") != "table" or len(definition.primary_key) != 1:
-        return file_source
     try:
         version = Data(engine).version(definition.id, None)
     except (NotFound, Gone):
         return file_source
-    provenance = dict(version.meta.get("provenance") or {})
-    keys = provenance.get("records") or {}
-    if not keys:
-        return file_source
-    rows = Contributions(engine, 1).rows(version)
-    return CityFileWithCommunity(file_source, {k: rows[k] for k in keys if k in rows},
-                                 provenance, definition.community_on_city_publish)
+    return choose(definition, file_source, Contributions(engine, 1).community_rows(version))
 
 
 def load_example_contributions(settings: Settings, engine: Any) -> int:

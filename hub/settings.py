@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     schemas_dir: Path = Field(
         default=Path("schemas"), description="Folder of Table Schema JSON files."
     )
+    assets_dir: Path = Field(
+        default=Path("node_modules"),
+        description="Folder of the npm packages the portal serves itself (MapLibre GL JS, "
+        "Swagger UI), installed by `make` with `npm ci` from package-lock.json.",
+    )
     default_limit: int = Field(default=100, ge=1, description="Records per page when unset.")
     max_limit: int = Field(default=1000, ge=1, description="Largest accepted `limit`.")
     max_radius_m: float = Field(
@@ -83,6 +88,11 @@ class Settings(BaseSettings):
     )
     publisher: str | None = Field(
         default=None, description="Name recorded as publisher; defaults to the OS user."
+    )
+    max_upload_mb: int = Field(
+        default=200, ge=1,
+        description="Largest file `POST /v1/datasets/{id}/versions` accepts, in MiB; a bigger "
+        "upload is refused with 413 as soon as it passes the cap.",
     )
     catalogue_title: str = Field(
         default="Co-Creation Hub",
@@ -150,6 +160,19 @@ class Settings(BaseSettings):
         default=365, ge=1, description="Days until a self-service contributor key expires."
     )
 
+    cocreation_pending_per_key: int = Field(
+        default=10, ge=1,
+        description="Items one key may have waiting for staff at once, per kind (open data "
+        "requests, pending showcases).",
+    )
+    cocreation_max_body_bytes: int = Field(
+        default=65536, ge=1024,
+        description="Largest JSON body accepted by co-creation writes, in bytes.",
+    )
+    cocreation_max_image_bytes: int = Field(
+        default=2_097_152, ge=1024,
+        description="Largest showcase image accepted, in bytes.",
+    )
     usage_stats: bool = Field(
         default=True,
         description="Count requests, records served, tiles and downloads per dataset, version "
@@ -187,10 +210,6 @@ class Settings(BaseSettings):
         "Empty: only public addresses.",
     )
 
-    cocreation_max_body_bytes: int = Field(
-        default=65536, ge=1024,
-        description="Largest JSON body accepted by co-creation writes, in bytes.",
-    )
     contributions_pending_per_key: int = Field(
         default=20, ge=1,
         description="Contributions to records one key may have waiting for a moderator at "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -18,15 +17,19 @@ from hub.api import (
     downloads,
     ogc,
     people,
+    publishing,
+    reports,
+    requests,
+    showcases,
     transit,
     usage,
     v1,
     webhooks,
 )
-from hub.api.deps import BaseUrlDep
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.data import Data
+from hub.data.cocreation import CoCreation
 from hub.data.contributions import Contributions
 from hub.data.people import People
 from hub.data.records_by_key import RecordsByKey
@@ -39,6 +42,7 @@ from hub.query.model import PageLimits
 from hub.query.params import DIALECTS
 from hub.settings import Settings
 from hub.usage.recorder import UsageRecorder
+from hub.web import install_portal
 from hub.webhooks.worker import WebhookWorker
 
 DESCRIPTION = """
@@ -114,8 +118,11 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # the portal serves /docs with Swagger UI from the hub itself
+        redoc_url=None,
     )
     app.state.settings = settings
+    app.state.engine = engine  # writes that run outside hub.data (publish, withdraw)
     app.state.data = data
     app.state.records_by_key = records_by_key
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).
@@ -130,6 +137,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_problem_handlers(app)
     app.state.people = People(engine)
     app.state.contributions = Contributions(engine, settings.contributions_pending_per_key)
+    app.state.cocreation = CoCreation(engine, settings.cocreation_pending_per_key)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
@@ -144,27 +152,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(usage.router)
     app.include_router(webhooks.router)
     app.include_router(people.router)
+    app.include_router(publishing.router)
     app.include_router(audit.router)
     app.include_router(contributions.router)
     app.include_router(contributions.ogc_router)
+    app.include_router(requests.router)
+    app.include_router(showcases.router)
+    app.include_router(reports.router)
 
-    @app.get("/", tags=["meta"], summary="Landing: where to go next")
-    def landing(base: BaseUrlDep) -> dict[str, Any]:
-        return {
-            "title": "Co-Creation Hub",
-            "links": [
-                {"rel": "data", "href": f"{base}/v1/datasets", "type": "application/json"},
-                {"rel": "service-desc", "href": f"{base}/openapi.json",
-                 "type": "application/vnd.oai.openapi+json;version=3.1"},
-                {"rel": "service-doc", "href": f"{base}/docs", "type": "text/html"},
-                {"rel": "alternate", "href": f"{base}/ogc", "type": "application/json",
-                 "title": "OGC API - Features"},
-                {"rel": "describedby", "href": f"{base}/catalog.jsonld",
-                 "type": "application/ld+json", "title": "DCAT-AP 3 catalogue"},
-                {"rel": "alternate", "href": f"{base}/api/3/action/package_list",
-                 "type": "application/json", "title": "CKAN Action API (read)"},
-            ],
-        }
+    install_portal(app, settings)  # "/" (HTML or the JSON landing), pages, /docs, assets
 
     @app.get("/healthz", tags=["meta"], summary="Liveness and database check")
     def health() -> dict[str, str]:

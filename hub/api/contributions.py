@@ -13,17 +13,22 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
 from hub.api.caching import conditional, representation
+from hub.api.cocreation import limit_body
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.errors import PublishRefused
+from hub.api.publishing import outcome_json
 from hub.api.v1 import DatasetId, VersionRef, version_number
 from hub.catalog import load_definition
+from hub.cocreation.contribution_publishing import publish_contributions
 from hub.cocreation.contributions import STATUSES, decided_status, parse_proposal
-from hub.cocreation.errors import InvalidInput, PayloadTooLarge
+from hub.cocreation.errors import InvalidInput
 from hub.cocreation.provenance import CITY
-from hub.cocreation.publishing import publish_contributions
+from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
 from hub.data.contributions import Contributions
 from hub.people.audit import AuditEntry
@@ -39,18 +44,6 @@ async def _store(request: Request) -> Contributions:
 
 
 StoreDep = Annotated[Contributions, Depends(_store)]
-
-
-async def limit_body(request: Request) -> None:
-    """Refuse a body over ``HUB_COCREATION_MAX_BODY_BYTES`` with 413, by its declared length
-    and by what arrived (a chunked body declares none)."""
-    limit = request.app.state.settings.cocreation_max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the body is {declared} bytes; at most {limit} are accepted")
-    size = len(await request.body())
-    if size > limit:
-        raise PayloadTooLarge(f"the body is {size} bytes; at most {limit} are accepted")
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -190,21 +183,26 @@ def publish(
     data: DataDep,
     settings: SettingsDep,
     store: StoreDep,
+    base: BaseUrlDep,
 ) -> Response:
     """The current version plus every accepted contribution, through the one publish
-    pipeline: atomic, and refused as a whole when the result fails validation."""
+    pipeline: atomic, and refused as a whole when the result fails validation (422, the
+    same answer as a refused upload)."""
     version = data.version(dataset_id, None)
     definition = load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
     people = request.app.state.people
 
-    def audit(action: str, object_type: str, object_id: str, result: str,
-              **detail: Any) -> None:
-        people.record(AuditEntry.by(principal, action, object_type, object_id, result,
-                                    **detail))
+    def audit(entry: PublishAudit) -> None:
+        people.record(AuditEntry.by(principal, PUBLISH_ACTION, entry.object_type,
+                                    entry.object_id, entry.result, **entry.detail))
 
-    answer = publish_contributions(definition, version, store, publisher=principal.actor,
-                                   audit=audit)
-    return JSONResponse(answer, status_code=201 if answer["status"] == "published" else 200)
+    outcome, ids = publish_contributions(definition, version, store,
+                                         publisher=principal.actor, audit=audit)
+    body = {**outcome_json(outcome, base), "contributions": ids}
+    if outcome.refused is not None:
+        raise PublishRefused(body, outcome.refused)
+    return JSONResponse(jsonable_encoder(body),
+                        status_code=201 if outcome.status == "published" else 200)
 
 
 def _audit(principal: Any, action: str, row: dict[str, Any], **detail: Any) -> AuditEntry:

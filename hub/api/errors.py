@@ -8,6 +8,7 @@ internals in the body (they are logged).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -16,9 +17,11 @@ from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from sqlalchemy.exc import DBAPIError
 
 from hub.api.ratelimit import RateLimited
+from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
-from hub.cocreation.contributions import InvalidContribution, PublishRefused
+from hub.cocreation.contributions import InvalidContribution
 from hub.cocreation.errors import Refused
+from hub.cocreation.publishing import UnknownDataset, WithdrawRefused
 from hub.data import Gone, NotFound
 from hub.db.events import UnknownEventType
 from hub.people.keys import InvalidKeyRequest
@@ -32,6 +35,25 @@ logger = logging.getLogger("hub.api")
 
 class NotAcceptable(Exception):
     """The client asked for a representation we cannot produce."""
+
+
+class PublishRefused(Exception):
+    """The publish pipeline refused an uploaded file (422); ``outcome`` is the answer's body
+    (the report, and ``errors``: each error with file, row, column, value, rule, message)."""
+
+    def __init__(self, outcome: dict[str, Any], reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+class UnreadableUpload(Exception):
+    """An uploaded file could not be read as a table at all (422)."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.message = message
 
 
 def _query_error(_eh: object, _request: Request, exc: QueryError) -> Problem:
@@ -119,18 +141,18 @@ def _invalid_key_request(_eh: object, _request: Request, exc: InvalidKeyRequest)
                    detail=str(exc))
 
 
-def _invalid_webhook(_eh: object, _request: Request,
-                     exc: RefusedTarget | UnknownEventType) -> Problem:
-    return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
-                   detail=str(exc))
-
-
 def _refused(_eh: object, _request: Request, exc: Refused) -> Problem:
     """Co-creation refusals carry their own status (422, 409, 413, 415, 429) and the body
     field at fault, when there is one."""
     extras = {"field": exc.field} if exc.field else {}
     return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
                    **extras)
+
+
+def _invalid_webhook(_eh: object, _request: Request,
+                     exc: RefusedTarget | UnknownEventType) -> Problem:
+    return Problem(title="Invalid webhook", type_="invalid-webhook", status=400,
+                   detail=str(exc))
 
 
 def _invalid_contribution(_eh: object, _request: Request, exc: InvalidContribution) -> Problem:
@@ -141,8 +163,33 @@ def _invalid_contribution(_eh: object, _request: Request, exc: InvalidContributi
 
 
 def _publish_refused(_eh: object, _request: Request, exc: PublishRefused) -> Problem:
-    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
-                   errors=exc.errors)
+    extras = {k: v for k, v in exc.outcome.items() if k not in ("status", "refused")}
+    return Problem(title="Not published", type_="publish-refused", status=422,
+                   detail=f"not published: {exc.reason}", **extras)
+
+
+def _unreadable_upload(_eh: object, _request: Request, exc: UnreadableUpload) -> Problem:
+    error = {"file": exc.file, "row": None, "column": None, "value": None, "rule": "readable",
+             "message": exc.message, "severity": "error"}
+    return Problem(title="Not published", type_="publish-refused", status=422,
+                   detail=f"not published: {exc.file}: {exc.message}", errors=[error])
+
+
+def _upload_too_large(_eh: object, _request: Request, exc: UploadTooLarge) -> Problem:
+    return Problem(title="Upload too large", type_="upload-too-large", status=413,
+                   detail=str(exc), max_bytes=exc.max_bytes)
+
+
+def _bad_upload(_eh: object, _request: Request, exc: BadUpload) -> Problem:
+    return Problem(title="Invalid upload", type_="invalid-upload", status=400, detail=str(exc))
+
+
+def _unknown_dataset(_eh: object, _request: Request, exc: UnknownDataset) -> Problem:
+    return Problem(title="Not found", type_="not-found", status=404, detail=str(exc))
+
+
+def _withdraw_refused(_eh: object, _request: Request, exc: WithdrawRefused) -> Problem:
+    return Problem(title="Not withdrawn", type_="withdraw-refused", status=409, detail=str(exc))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -160,9 +207,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         InvalidKeyRequest: _invalid_key_request,
         Refused: _refused,
         InvalidContribution: _invalid_contribution,
-        PublishRefused: _publish_refused,
         RefusedTarget: _invalid_webhook,
         UnknownEventType: _invalid_webhook,
+        PublishRefused: _publish_refused,
+        UnreadableUpload: _unreadable_upload,
+        UploadTooLarge: _upload_too_large,
+        BadUpload: _bad_upload,
+        UnknownDataset: _unknown_dataset,
+        WithdrawRefused: _withdraw_refused,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     app.state.problem_handler = handler  # for middleware, which answers before the routes

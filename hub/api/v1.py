@@ -140,11 +140,16 @@ def list_datasets(
     organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
     licence: Annotated[str | None, Query(description="Licence id, e.g. CC-BY-4.0 or "
                                          "PDL-1.0 (docs/publishing.md).")] = None,
+    format: Annotated[str | None, Query(description="Source format: `table` (CSV/Excel), "
+                                        "`gtfs` or `gtfs-ride`.")] = None,
+    has_map: Annotated[bool | None, Query(description="Only datasets whose current version "
+                                          "has (true) or lacks (false) geometry.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     search = DatasetSearch(q=q, keyword=tuple(keyword or ()), organisation=organisation,
-                           licence=licence, limit=limit, offset=offset)
+                           licence=licence, format=format, has_map=has_map, limit=limit,
+                           offset=offset)
     rows, total, facets = data.search_datasets(search)
     return {
         "total": total,

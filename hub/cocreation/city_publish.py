@@ -78,6 +78,21 @@ class CityFileWithCommunity:
         return _appended(prepared, kept)
 
 
+CommunityRows = tuple[dict[str, dict[str, str]], dict[str, Any]]
+
+
+def city_source(definition: DatasetDefinition, file: RowSource,
+                community: CommunityRows | None) -> RowSource:
+    """The row source for a city file: ``file`` itself, or, when the current version has
+    community rows (``community``: their cells and the version's provenance, from
+    ``hub.data.contributions.Contributions.community_rows``), the file wrapped to keep or drop
+    them as the dataset declares. Every door that publishes a city file uses it."""
+    if community is None or definition.raw.get("format", "table") != "table":
+        return file
+    rows, provenance = community
+    return CityFileWithCommunity(file, rows, provenance, definition.community_on_city_publish)
+
+
 def _note(file: str, rule: str, message: str) -> Issue:
     return Issue(file=file, row=None, column=None, field=None, value=None, rule=rule,
                  message=message, severity="warning")

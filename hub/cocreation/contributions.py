@@ -62,20 +62,6 @@ class InvalidContribution(Exception):
         super().__init__(self.detail)
 
 
-class PublishRefused(Exception):
-    """422: the version the accepted contributions would make fails validation; nothing was
-    published. ``errors`` are the preparation's report, as for a file."""
-
-    status = 422
-    type_ = "publish-refused"
-    title = "Publish refused"
-
-    def __init__(self, detail: str, errors: list[dict[str, Any]]) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors
-
-
 @dataclass(frozen=True)
 class Proposal:
     """A contribution body that has the right shape; its values are not yet checked."""

@@ -1,186 +1,141 @@
-"""The current version plus accepted contributions -> the next version, through the one
-publish pipeline (:func:`etl.pipeline.publish_dataset` with a
-:class:`~etl.pipeline.ReadTableSource`).
+"""Publish and withdraw on behalf of a key: the same pipeline, options and audit entry as the
+``hub publish`` and ``hub withdraw`` commands.
 
-The current version's rows are read back as text cells (as a CSV export would write them),
-the accepted changes are applied to those cells, and the whole table is prepared and checked
-like any file: a result that fails validation is refused as a whole and nothing changes. The
-contributions are marked ``published`` inside the publish transaction, so they are published
-if and only if their version is. Which rows came from whom goes into the version's
-provenance (:mod:`hub.cocreation.provenance`).
-
-This module imports ``etl`` (allowed for ``hub.cocreation`` only: see the package docstring).
+The routes (``hub.api.publishing``) hand over a file already on disk and the caller's choices;
+this module loads the dataset's definition, runs :func:`etl.pipeline.publish_dataset` with the
+same :class:`PublishOptions` the CLI builds, and names the audit entry of the outcome
+(:func:`publish_audit`), which the CLI uses too, so both doors write the same log.
+Version events (``version.published``, ``version.withdrawn``) need no call here: the trigger on
+``hub.changes`` emits them in the publish's own transaction, whichever door published.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-import numpy as np
-import pandas as pd
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
-from etl.pipeline import PublishOptions, PublishOutcome, ReadTableSource, publish_dataset
-from etl.read import RawTable
-from hub.catalog import DatasetDefinition, PublishedVersion
-from hub.cocreation.arrival import COMMUNITY_KEY_PREFIX, PENDING_KEY, cell_text
-from hub.cocreation.contributions import PublishRefused
-from hub.cocreation.errors import Conflict
-from hub.cocreation.provenance import COMMUNITY, carried, credited
+from etl.pipeline import FileSource, PublishOptions, PublishOutcome, publish_dataset
+from etl.read import ReadError
+from etl.withdraw import WithdrawRefused, WithdrawResult, withdraw
+from hub.catalog import DatasetDefinition, load_definition
+from hub.cocreation.city_publish import CommunityRows, city_source
+from hub.export.formats import version_group
+from hub.settings import Settings
+from hub.storage import store_for
 
-# (connection, new version number, version the rows were read from, contribution ids):
-# marks them published in the publish transaction (``hub.data.contributions``); raises when
-# any is no longer accepted or another version came in between, which rolls it all back.
-MarkPublished = Callable[[Connection, int, int, list[int]], None]
+__all__ = [
+    "PUBLISH_ACTION",
+    "WITHDRAW_ACTION",
+    "PublishAudit",
+    "PublishOptions",
+    "PublishOutcome",
+    "ReadError",
+    "UnknownDataset",
+    "WithdrawRefused",
+    "WithdrawResult",
+    "definition_of",
+    "failed_publish_audit",
+    "publish_audit",
+    "publish_file",
+    "publish_options",
+    "withdraw_audit",
+    "withdraw_version",
+]
+
+PUBLISH_ACTION = "version.publish"
+WITHDRAW_ACTION = "version.withdraw"
+
+# The audit result of each pipeline status. "ok" is the audit log's word for a write that
+# happened (hub.people.audit); the other statuses keep their names.
+_AUDIT_RESULTS = {"published": "ok", "unchanged": "unchanged", "refused": "refused",
+                  "dry-run": "dry-run"}
+
+
+class UnknownDataset(LookupError):
+    """No dataset definition has this id: nothing can be published to it."""
 
 
 @dataclass(frozen=True)
-class CurrentRows:
-    """The version contributions apply to: its number, rows as text cells keyed by record
-    key (in the version's order) and its provenance."""
+class PublishAudit:
+    """What the audit log says about one publish: the object, the result and the details."""
 
-    version: int
-    rows: dict[str, dict[str, str]]
-    provenance: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Assembled:
-    table: RawTable
-    provenance: dict[str, Any]
-    applied: list[int]
+    object_type: str
+    object_id: str
+    result: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
-def new_record_key(contribution_id: int) -> str:
-    """The key the hub gives a new record sent without one."""
-    return f"{COMMUNITY_KEY_PREFIX}{contribution_id}"
+def publish_options(settings: Settings, *, dry_run: bool = False, force: bool = False,
+                    skip_invalid: bool = False,
+                    on_invalid_optional: str | None = None) -> PublishOptions:
+    """The pipeline options for a caller's choices, with the error cap from settings."""
+    return PublishOptions(dry_run=dry_run, force=force, skip_invalid=skip_invalid,
+                          max_errors=settings.max_errors,
+                          on_invalid_optional=on_invalid_optional)
 
 
-def assemble(definition: DatasetDefinition, current: CurrentRows,
-             accepted: list[dict[str, Any]]) -> Assembled:
-    """The next version's rows as a :class:`RawTable`: ``current`` with ``accepted`` applied
-    in id order. A contribution that no longer fits (its record was removed, a new record's
-    key is taken) refuses the whole publish with :class:`Conflict` naming it."""
-    key_field = definition.schema.primary_key[0]
-    rows = {k: dict(v) for k, v in current.rows.items()}
-    records = carried(current.provenance, rows)
-    removed: dict[str, list[int]] = {}
-    removal_names: list[str] = []
-    for c in sorted(accepted, key=lambda c: c["id"]):
-        cid, key = int(c["id"]), c["record_key"]
-        names = [c["display_name"]] if c.get("display_name") else []
-        if c["kind"] == "new":
-            values = dict(c["proposed"])
-            if values.get(key_field) in (None, PENDING_KEY):
-                values[key_field] = new_record_key(cid)
-            key = str(values[key_field])
-            if key in rows:
-                raise Conflict(f"contribution {cid} adds record '{key}', which exists now; "
-                               "reject it or propose a correction instead")
-            rows[key] = {name: cell_text(value) for name, value in values.items()}
-            records[key] = {"source": COMMUNITY, "contributions": [cid], "contributors": names}
-            continue
-        if key not in rows:
-            raise Conflict(f"contribution {cid} ({c['kind']}) names record '{key}', which the "
-                           f"current version {current.version} does not have")
-        if c["kind"] == "removal":
-            del rows[key]
-            records.pop(key, None)
-            removed[key] = [cid]
-            removal_names += names
-            continue
-        rows[key].update({name: cell_text(value) for name, value in c["proposed"].items()})
-        before = records.get(key, {"contributions": [], "contributors": []})
-        records[key] = {"source": COMMUNITY,
-                        "contributions": sorted({*before["contributions"], cid}),
-                        "contributors": sorted({*before["contributors"], *names})}
-    applied = sorted(int(c["id"]) for c in accepted)
-    return Assembled(_raw_table(definition, rows, applied),
-                     credited(records, applied, removed, removal_names), applied)
+def definition_of(settings: Settings, dataset_id: str) -> DatasetDefinition:
+    """The dataset's definition, or :class:`UnknownDataset` when no folder defines it."""
+    if not (settings.datasets_dir / dataset_id / "dataset.toml").is_file():
+        raise UnknownDataset(f"no dataset {dataset_id!r} is defined on this hub")
+    return load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
 
 
-def _raw_table(definition: DatasetDefinition, rows: dict[str, dict[str, str]],
-               applied: list[int]) -> RawTable:
-    headers = list(definition.schema.field_names)
-    frame = pd.DataFrame({h: [r.get(h, "") for r in rows.values()] for h in headers},
-                         dtype=object)
-    name = "contributions " + ",".join(map(str, applied))
-    digest = hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
-    return RawTable(source_name=name[:200], source_sha256=digest, encoding="utf-8",
-                    delimiter=None, headers=headers, frame=frame,
-                    source_rows=np.arange(1, len(frame) + 1))
+def publish_file(engine: Engine, definition: DatasetDefinition, path: Path,
+                 options: PublishOptions, *, publisher: str,
+                 community: CommunityRows | None = None) -> PublishOutcome:
+    """Publish the file at ``path`` (its name is the one reports show) as the next version of
+    the dataset through the one pipeline. Blocking: call it from a worker thread.
+    ``community``: the current version's community rows, kept or dropped as the dataset
+    declares (:func:`hub.cocreation.city_publish.city_source`).
+
+    Raises :class:`ReadError` (not readable as a table) and database errors after the
+    publish's transaction has rolled back."""
+    return publish_dataset(definition, city_source(definition, FileSource(path), community),
+                           options, engine=engine, publisher=publisher)
 
 
-def publish_accepted(definition: DatasetDefinition, engine: Engine, current: CurrentRows,
-                     accepted: list[dict[str, Any]], *, publisher: str,
-                     mark_published: MarkPublished, dry_run: bool = False,
-                     max_errors: int = 1000) -> PublishOutcome:
-    """Publish ``accepted`` onto ``current`` as the next version, or refuse as a whole.
-
-    Refused (nothing written) when there is nothing to publish, when a contribution no longer
-    fits, when the result fails validation, or when another version was published since
-    ``current`` was read (the rows would be stale)."""
-    if not accepted:
-        raise Conflict(f"dataset '{definition.id}' has no accepted contributions to publish")
-    assembled = assemble(definition, current, accepted)
-    expected = current.version
-
-    def in_transaction(conn: Connection, number: int) -> None:
-        mark_published(conn, number, expected, assembled.applied)
-
-    return publish_dataset(
-        definition, ReadTableSource(assembled.table),
-        PublishOptions(dry_run=dry_run, max_errors=max_errors),
-        engine=engine, publisher=publisher, provenance=assembled.provenance,
-        in_transaction=in_transaction)
-
-
-class ContributionStore(Protocol):
-    """What publishing reads (``hub.data.contributions.Contributions`` provides it)."""
-
-    engine: Engine
-
-    def accepted(self, dataset_id: str) -> list[dict[str, Any]]: ...
-
-    def rows(self, version: PublishedVersion) -> dict[str, dict[str, str]]: ...
-
-    @staticmethod
-    def mark_published(conn: Connection, number: int, base_version: int,
-                       ids: list[int]) -> None: ...
-
-
-def publish_contributions(definition: DatasetDefinition, version: PublishedVersion,
-                          store: ContributionStore, *, publisher: str,
-                          audit: Callable[..., Any], dry_run: bool = False
-                          ) -> dict[str, Any]:
-    """The one door for ``hub publish-contributions`` and its HTTP route: publish, record
-    the outcome in the audit log (``audit(action, object_type, object_id, result, **detail)``
-    is the caller's one audit function), answer with the outcome and the provenance.
-    Raises :class:`PublishRefused` or :class:`Conflict` when nothing was published."""
-    accepted = store.accepted(definition.id)
-    current = CurrentRows(version.version, store.rows(version),
-                          dict(version.meta.get("provenance") or {}))
-    ids = [int(c["id"]) for c in accepted]
-    try:
-        outcome = publish_accepted(definition, store.engine, current, accepted,
-                                   publisher=publisher, mark_published=store.mark_published,
-                                   dry_run=dry_run)
-    except Exception as exc:
-        audit("version.publish", "dataset", definition.id, "failed",
-              source="contributions", contributions=ids, error=str(exc))
-        raise
-    answer = outcome.to_dict()
-    if outcome.refused is not None:
-        audit("version.publish", "dataset", definition.id, "failed",
-              source="contributions", contributions=ids, error=outcome.refused)
-        raise PublishRefused(f"not published: {outcome.refused}",
-                             [i.to_dict() for i in outcome.report.errors])
+def publish_audit(outcome: PublishOutcome) -> PublishAudit:
+    """The audit entry of a publish that ran: a new version is the object when one was
+    written, else the dataset."""
+    detail: dict[str, Any] = {"source": outcome.source_name, "rows": outcome.row_count}
     if outcome.status == "published":
-        audit("version.publish", "version", f"{definition.id}/{outcome.version}", "ok",
-              source="contributions", contributions=ids)
-    answer["contributions"] = ids
-    return answer
+        assert outcome.result is not None
+        return PublishAudit("version", f"{outcome.dataset_id}/{outcome.version}", "ok",
+                            {**detail, "content_sha256": outcome.result.content_sha256})
+    if outcome.result is not None:
+        detail["content_sha256"] = outcome.result.content_sha256
+    if outcome.refused is not None:
+        detail.update(refused=outcome.refused, errors=len(outcome.report.errors))
+    return PublishAudit("dataset", outcome.dataset_id, _AUDIT_RESULTS[outcome.status], detail)
+
+
+def failed_publish_audit(dataset_id: str, source_name: str | None, error: str,
+                         result: str = "failed") -> PublishAudit:
+    """The audit entry of a publish that never reached the pipeline's outcome: ``refused``
+    when the upload itself was refused (too large, not a form, not readable as a table),
+    ``failed`` when the publish broke (a database failure). Nothing was written."""
+    return PublishAudit("dataset", dataset_id, result, {"source": source_name, "error": error})
+
+
+def withdraw_audit(dataset_id: str, version: int, reason: str,
+                   error: str | None = None) -> PublishAudit:
+    """The audit entry of a withdrawal: ``ok``, or ``failed`` with why it was refused."""
+    detail: dict[str, Any] = {"reason": reason}
+    if error is not None:
+        detail["error"] = error
+    return PublishAudit("version", f"{dataset_id}/{version}",
+                        "ok" if error is None else "failed", detail)
+
+
+def withdraw_version(settings: Settings, engine: Engine, dataset_id: str, version: int,
+                     reason: str) -> WithdrawResult:
+    """Withdraw ``version`` (410 Gone for its pinned URLs, ``latest`` moved back) in one
+    transaction, then delete its bulk files, so nothing withdrawn is served from the
+    artifact store; :class:`WithdrawRefused` when it cannot be withdrawn. Blocking."""
+    result = withdraw(engine, dataset_id, version, reason)
+    store_for(settings).delete_group(version_group(dataset_id, version))
+    return result

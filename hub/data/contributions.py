@@ -3,7 +3,7 @@
 A contribution and its audit entry are written in one transaction; a decision, its audit
 entry and its ``contribution.decided`` event too (the event exists if and only if the
 decision committed). Marking contributions published runs inside the publish transaction
-(:meth:`Contributions.mark_published`, handed to ``hub.cocreation.publishing``).
+(:meth:`Contributions.mark_published`, handed to ``hub.cocreation.contribution_publishing``).
 """
 
 from __future__ import annotations
@@ -106,6 +106,17 @@ class Contributions:
         with self.engine.connect() as conn:
             return {r["_key"]: {k: v for k, v in r.items() if k != "_key"}
                     for r in conn.execute(contributions_q.record_cells(version)).mappings()}
+
+    def community_rows(self, version: PublishedVersion
+                       ) -> tuple[dict[str, dict[str, str]], dict[str, Any]] | None:
+        """The community rows of ``version`` as text cells, with its provenance; None when
+        it has none (what a city file published over it decides about)."""
+        provenance = dict(version.meta.get("provenance") or {})
+        keys = provenance.get("records") or {}
+        if not keys or len(version.schema.primary_key) != 1:
+            return None
+        rows = self.rows(version)
+        return {k: rows[k] for k in keys if k in rows}, provenance
 
     def near_duplicates(self, version: PublishedVersion, dataset_id: str, wkt: str,
                         name: str | None) -> list[Row]:

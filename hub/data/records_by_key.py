@@ -1,4 +1,4 @@
-"""One record by its key, served on the event loop: the hub's most frequent read (issue 8).
+"""One record by its key, served on the event loop: the hub's most frequent read (bench/README.md).
 
 Why this is not the SQLAlchemy path every other read takes: a lookup by key does almost no
 database work (one index probe), so its cost is all per-request overhead: a thread-pool hop,

@@ -41,6 +41,10 @@ def _request_links(payload: Mapping[str, Any], base: str) -> dict[str, str]:
     return {"request": f"{base}/v1/requests/{payload['request']}"}
 
 
+def _showcase_links(payload: Mapping[str, Any], base: str) -> dict[str, str]:
+    return {"showcase": f"{base}/v1/showcases/{payload['showcase']}"}
+
+
 def _contribution_links(payload: Mapping[str, Any], base: str) -> dict[str, str]:
     return {"contribution": f"{base}/v1/contributions/{payload['contribution']}",
             "dataset": f"{base}/v1/datasets/{payload['dataset']}"}
@@ -54,8 +58,13 @@ EVENT_TYPES: dict[str, EventType] = {e.name: e for e in (
               "A version was withdrawn (its pinned URLs now answer 410). Payload: dataset, "
               "version, change, reason.", _version_links),
     EventType("request.status_changed",
-              "A data request moved to another status. Payload: request, status.",
+              "A data request moved to another status. Payload: request, status, "
+              "previous_status, note, reason_code, target_date, dataset, version, requester "
+              "and notify (key ids of the requester and followers).",
               _request_links),
+    EventType("showcase.decided",
+              "Staff approved or rejected a showcase. Payload: showcase, decision, submitter "
+              "(key id).", _showcase_links),
     EventType("contribution.decided",
               "A moderator accepted or rejected a contribution. Payload: contribution, "
               "dataset, decision (accepted or rejected), reason, kind, key.",

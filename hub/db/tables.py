@@ -140,6 +140,137 @@ audit_log = Table(
     Column("detail", JSONB, nullable=False),
 )
 
+# -- co-creation (migration 0009_requests) -------------------------------------------------------
+
+# A data request; ``status`` .. ``reason_code`` repeat its last timeline event, ``votes``
+# counts its votes (written with them), ``search_text`` is its folded title and description.
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("wanted", JSONB, nullable=False),
+    Column("area", Geometry("Geometry", 4326, spatial_index=False)),
+    Column("municipality", Text),
+    Column("organisation", Text),
+    Column("status", Text, nullable=False),
+    Column("target_date", Date),
+    Column("dataset_id", Text),
+    Column("version", Integer),
+    Column("reason_code", Text),
+    Column("votes", Integer, nullable=False),
+    Column("key_id", BigInteger),
+    Column("author", Text, nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("example", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("request_id", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("note", Text),
+    Column("reason_code", Text),
+    Column("target_date", Date),
+    Column("dataset_id", Text),
+    Column("version", Integer),
+    Column("key_id", BigInteger),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+request_votes = Table(
+    "request_votes",
+    metadata,
+    Column("request_id", BigInteger, nullable=False),
+    Column("key_id", BigInteger, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("request_id", "key_id"),
+)
+
+request_followers = Table(
+    "request_followers",
+    metadata,
+    Column("request_id", BigInteger, nullable=False),
+    Column("key_id", BigInteger, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("request_id", "key_id"),
+)
+
+request_comments = Table(
+    "request_comments",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("request_id", BigInteger, nullable=False),
+    Column("key_id", BigInteger),
+    Column("author", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+showcases = Table(
+    "showcases",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("authors", ARRAY(Text), nullable=False),
+    Column("request_id", BigInteger),
+    Column("status", Text, nullable=False),
+    Column("decision_reason", Text),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", Text),
+    Column("image", LargeBinary),
+    Column("image_type", Text),
+    Column("key_id", BigInteger),
+    Column("author", Text, nullable=False),
+    Column("example", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+showcase_datasets = Table(
+    "showcase_datasets",
+    metadata,
+    Column("showcase_id", BigInteger, nullable=False),
+    Column("dataset_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("showcase_id", "dataset_id", "version"),
+)
+
+# One report per (item, key); items of every reportable kind share the table.
+reports = Table(
+    "reports",
+    metadata,
+    Column("item_type", Text, nullable=False),
+    Column("item_id", Text, nullable=False),
+    Column("key_id", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("item_type", "item_id", "key_id"),
+)
+
+# Whether an item is hidden (reported enough) and what a moderator decided about it.
+item_moderation = Table(
+    "item_moderation",
+    metadata,
+    Column("item_type", Text, nullable=False),
+    Column("item_id", Text, nullable=False),
+    Column("hidden", Boolean, nullable=False),
+    Column("decision", Text),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("reviewed_by", Text),
+    Column("note", Text),
+    PrimaryKeyConstraint("item_type", "item_id"),
+)
+
 # Usage statistics (migration usage_and_webhooks): counts per day, dataset, version, kind
 # and format; the day's salted client hashes (first sighting adds to usage_client_counts);
 # the day's salt.

@@ -2,7 +2,8 @@
 
 Actions are dotted names, ``<object>.<verb>``: ``key.create``, ``key.create_self``,
 ``key.revoke``, ``version.publish``, ``version.withdraw``; co-creation adds its own the same
-way. Results: ``ok``, ``failed`` (the write was attempted and did not happen), ``unchanged``.
+way. Results: ``ok``, ``failed`` (the write was attempted and did not happen), ``unchanged``;
+a publish may also be ``dry-run`` or ``refused`` (hub.cocreation.publishing names them).
 """
 
 from __future__ import annotations

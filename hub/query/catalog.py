@@ -7,21 +7,34 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Select,
     and_,
     bindparam,
     case,
     func,
     literal,
-    or_,
     select,
     true,
 )
 
+from hub.catalog import DEFAULT_SOURCE_FORMAT
 from hub.db.tables import datasets, versions
-from hub.textfold import fold_query
+from hub.query.textmatch import all_terms_in, query_terms
 
-FACETS = ("keyword", "organisation", "licence")
+FACETS = ("keyword", "organisation", "licence", "format", "has_map")
+
+# The dataset's current version, joined to every catalogue search (row count, date, map).
+_CURRENT: FromClause = datasets.outerjoin(
+    versions,
+    and_(versions.c.dataset_id == datasets.c.id,
+         versions.c.version == datasets.c.current_version),
+)
+# What kind of source a dataset is published from (dataset.toml ``format``): a facet.
+SOURCE_FORMAT: ColumnElement[str] = func.coalesce(
+    datasets.c.definition["format"].astext, DEFAULT_SOURCE_FORMAT)
+# A dataset "has a map" when its current version has geometry (a bounding box).
+HAS_MAP: ColumnElement[bool] = versions.c.bbox.is_not(None)
 
 
 @dataclass(frozen=True)
@@ -34,13 +47,15 @@ class DatasetSearch:
     keyword: tuple[str, ...] = ()
     organisation: str | None = None
     licence: str | None = None
+    format: str | None = None
+    has_map: bool | None = None
     limit: int = 50
     offset: int = 0
 
 
 def _terms(search: DatasetSearch) -> list[str]:
     """The words of ``q``, folded as the catalogue's search columns are (hub.textfold)."""
-    return fold_query(search.q).split() if search.q else []
+    return query_terms(search.q)
 
 
 # Where a word of ``q`` can match, best first: the order of catalogue search results.
@@ -50,14 +65,17 @@ _TIERS = (datasets.c.search_title, datasets.c.search_keywords, datasets.c.search
 def _search_predicate(search: DatasetSearch, *, skip: str | None = None) -> ColumnElement[bool]:
     """All filters of a search; ``skip`` leaves one facet out so its counts show alternatives."""
     parts: list[ColumnElement[bool]] = [datasets.c.current_version.is_not(None)]
-    for term in _terms(search):
-        parts.append(or_(*(tier.contains(term, autoescape=True) for tier in _TIERS)))
+    parts.append(all_terms_in(_terms(search), *_TIERS))
     if search.keyword and skip != "keyword":
         parts.append(datasets.c.keywords.contains(list(search.keyword)))
     if search.organisation and skip != "organisation":
         parts.append(datasets.c.organisation == search.organisation)
     if search.licence and skip != "licence":
         parts.append(datasets.c.licence == search.licence)
+    if search.format and skip != "format":
+        parts.append(search.format == SOURCE_FORMAT)
+    if search.has_map is not None and skip != "has_map":
+        parts.append(HAS_MAP if search.has_map else ~HAS_MAP)
     return and_(true(), *parts)
 
 
@@ -77,12 +95,9 @@ def _ranking(search: DatasetSearch) -> list[ColumnElement[Any]]:
 
 def dataset_page(search: DatasetSearch) -> Select[Any]:
     return (
-        select(datasets, versions.c.row_count, versions.c.published_at, versions.c.bbox)
-        .outerjoin(
-            versions,
-            and_(versions.c.dataset_id == datasets.c.id,
-                 versions.c.version == datasets.c.current_version),
-        )
+        select(datasets, versions.c.row_count, versions.c.published_at, versions.c.bbox,
+               SOURCE_FORMAT.label("format"), HAS_MAP.label("has_map"))
+        .select_from(_CURRENT)
         .where(_search_predicate(search))
         .order_by(*_ranking(search))
         .limit(search.limit)
@@ -91,7 +106,7 @@ def dataset_page(search: DatasetSearch) -> Select[Any]:
 
 
 def dataset_count(search: DatasetSearch) -> Select[Any]:
-    return select(func.count()).select_from(datasets).where(_search_predicate(search))
+    return select(func.count()).select_from(_CURRENT).where(_search_predicate(search))
 
 
 def facet_counts(search: DatasetSearch, facet: str) -> Select[Any]:
@@ -100,9 +115,14 @@ def facet_counts(search: DatasetSearch, facet: str) -> Select[Any]:
         value = func.unnest(datasets.c.keywords).label("value")
     elif facet == "organisation":
         value = datasets.c.organisation.label("value")
-    else:
+    elif facet == "licence":
         value = datasets.c.licence.label("value")
-    inner = select(value).where(_search_predicate(search, skip=facet)).subquery()
+    elif facet == "format":
+        value = SOURCE_FORMAT.label("value")
+    else:
+        value = HAS_MAP.label("value")
+    inner = (select(value).select_from(_CURRENT)
+             .where(_search_predicate(search, skip=facet)).subquery())
     return (
         select(inner.c.value, func.count().label("count"), literal(facet).label("facet"))
         .group_by(inner.c.value)

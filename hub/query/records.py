@@ -67,7 +67,7 @@ def _near_point(near: Near) -> ColumnElement[str]:
 
     A nearest page names the point a dozen times; as ``ST_MakePoint(lon, lat)`` with its own
     parameters each time, that was a third of the statement's text and pushed it past the
-    size up to which psycopg caches its conversion of a query (issue 8). ``repr`` writes the
+    size up to which psycopg caches its conversion of a query (bench/README.md). ``repr`` writes the
     shortest text that reads back as the same double, so no precision is lost."""
     return bindparam("near_point", f"SRID=4326;POINT({near.lon!r} {near.lat!r})", type_=Text())
 
@@ -271,7 +271,7 @@ def records_statement(
 
     if distance is None and not nearest:
         # No per-request value in the projection: reuse one expression per shape, so it is
-        # built once and SQLAlchemy's cache key for it is memoised (issue 8: building and
+        # built once and SQLAlchemy's cache key for it is memoised (bench/README.md: building and
         # keying the projection was a third of the Python time of a by-id lookup).
         shape = (table, query.fields, output, query.output_crs, has_geometry)
         cached = _STATIC_PAYLOADS.get(shape)
@@ -370,7 +370,7 @@ def record_by_key_statement(
     the CSV column names (csv output; the row is the payload column otherwise).
 
     The key is the bind parameter ``key`` and nothing else varies, so the executor compiles
-    this once per (table, format, CRS) and runs it as a prepared statement (issue 8: the
+    this once per (table, format, CRS) and runs it as a prepared statement (bench/README.md: the
     by-id lookup is the hub's most frequent request).
     """
     query = FeatureQuery(limit=1, output_crs=output_crs)
@@ -428,7 +428,7 @@ def sql_text(value: str) -> ColumnElement[str]:
     """A constant string written into the SQL, not bound: JSON keys are the same in every
     execution of a statement, and as parameters they made each records statement carry
     40-50 of them, past the 50 up to which psycopg caches its conversion of a query
-    (issue 8: that conversion was a fifth of the server's time on a radius page)."""
+    (bench/README.md: that conversion was a fifth of the server's time on a radius page)."""
     return literal_column("'" + value.replace("'", "''") + "'", Text())
 
 

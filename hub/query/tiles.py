@@ -6,7 +6,7 @@ never the column); only the selected rows' geometries are transformed to 3857 fo
 ``ST_AsMVTGeom``. The filter is the same :func:`hub.query.records.where_clause` as the records
 API, so a tile can carry property or CQL2 filters too. PostGIS writes the tile bytes.
 
-Two details keep a dense tile cheap (measured in bench/, issue 8): the spatial filter is the
+Two details keep a dense tile cheap (measured in bench/, bench/README.md): the spatial filter is the
 bounding-box operator ``&&`` alone, because ``ST_AsMVTGeom`` clips exactly anyway (an exact
 ``ST_Intersects`` per candidate row cost as much again); and the row subquery is fenced with
 ``OFFSET 0`` so PostgreSQL cannot inline it, which would evaluate the transform and

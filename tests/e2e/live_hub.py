@@ -37,7 +37,8 @@ class LiveHub:
     shops_v2: list[Shop]
 
 
-def _publish_catalogue(url: str, folder: Path) -> tuple[list[Shop], list[Shop]]:
+def _publish_catalogue(url: str, folder: Path,
+                       datasets: tuple[str, ...]) -> tuple[list[Shop], list[Shop]]:
     settings = make_settings(url)
     engine = create_engine(url)
     try:
@@ -45,7 +46,7 @@ def _publish_catalogue(url: str, folder: Path) -> tuple[list[Shop], list[Shop]]:
         v1, v2 = make_shops(300), make_shops(300)[:-10]
         publish(engine, prepare(shops, write_csv(folder / "v1.csv", v1)))
         publish(engine, prepare(shops, write_csv(folder / "v2.csv", v2)))
-        for dataset_id in DEMO_DATASETS:
+        for dataset_id in datasets:
             definition = load_definition(dataset_id, ROOT / "datasets", ROOT / "schemas")
             prepared = prepare_source(definition,
                                       definition.directory / definition.source["file"])
@@ -56,10 +57,12 @@ def _publish_catalogue(url: str, folder: Path) -> tuple[list[Shop], list[Shop]]:
 
 
 @contextmanager
-def running_hub(cluster: LocalCluster, folder: Path) -> Iterator[LiveHub]:
+def running_hub(cluster: LocalCluster, folder: Path,
+                datasets: tuple[str, ...] = DEMO_DATASETS) -> Iterator[LiveHub]:
+    """A live hub over the test shops and ``datasets`` of the demo catalogue."""
     database_url = create_test_database(cluster)
     try:
-        v1, v2 = _publish_catalogue(database_url, folder)
+        v1, v2 = _publish_catalogue(database_url, folder, datasets)
         port = free_port()
         app = create_app(make_settings(database_url, max_limit=1000,
                                        artifact_dir=folder / "artifacts"))

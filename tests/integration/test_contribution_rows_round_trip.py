@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 
 from etl.prepare import prepare, prepare_table
 from etl.publish import publish
-from hub.cocreation.publishing import CurrentRows, assemble
+from hub.cocreation.contribution_publishing import CurrentRows, assemble
 from hub.data import Data
 from hub.data.contributions import Contributions
 from tests.unit.test_prepare import definition, write_crafted

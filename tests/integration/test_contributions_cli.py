@@ -18,9 +18,8 @@ from hub.api.app import create_app
 from hub.catalog import load_definition
 from hub.cli import app
 from hub.cli_contributions import load_example_contributions
-from hub.cocreation.contributions import PublishRefused
+from hub.cocreation.contribution_publishing import publish_contributions
 from hub.cocreation.errors import Conflict
-from hub.cocreation.publishing import publish_contributions
 from hub.data import Data
 from hub.data.contributions import Contributions
 from hub.people.audit import AuditEntry
@@ -142,10 +141,12 @@ def test_a_result_that_fails_validation_is_refused_as_a_whole(env) -> None:
     store = Contributions(engine, 10)
     definition = load_definition("test-shops", settings.datasets_dir, settings.schemas_dir)
     version = Data(engine).version("test-shops", None)
-    with pytest.raises(PublishRefused) as refused:
-        publish_contributions(definition, version, store, publisher="test",
-                              audit=lambda *a, **k: None)
-    assert [e["rule"] for e in refused.value.errors] == ["maximum"]
+    audits: list = []
+    outcome, ids = publish_contributions(definition, version, store, publisher="test",
+                                         audit=audits.append)
+    assert outcome.refused is not None and ids == [cid]
+    assert [e.rule for e in outcome.report.errors] == ["maximum"]
+    assert [(a.result, a.detail["contributions"]) for a in audits] == [("refused", [cid])]
     assert Data(engine).version("test-shops", None).version == 1
     assert store.get(cid)["status"] == "accepted"
     result = cli("publish-contributions", "test-shops")
@@ -163,7 +164,7 @@ def test_two_new_records_with_one_key_refuse_the_whole_publish(env) -> None:
     definition = load_definition("test-shops", settings.datasets_dir, settings.schemas_dir)
     with pytest.raises(Conflict, match=f"contribution {second} adds record 'X9'"):
         publish_contributions(definition, Data(engine).version("test-shops", None), store,
-                              publisher="test", audit=lambda *a, **k: None)
+                              publisher="test", audit=lambda entry: None)
     assert Data(engine).version("test-shops", None).version == 1
     assert {store.get(c)["status"] for c in (first, second)} == {"accepted"}
 

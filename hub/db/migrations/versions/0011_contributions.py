@@ -7,7 +7,7 @@ ids and credited display names) and whom the version credits; rows it does not n
 from the city's file. It is written in the publish transaction, like the rest of the row.
 
 Revision ID: 0011_contributions
-Revises: 0008
+Revises: 0009_requests
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0011_contributions"
-down_revision = "0008"
+down_revision = "0009_requests"
 branch_labels = None
 depends_on = None
 

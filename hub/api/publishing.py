@@ -1,0 +1,235 @@
+"""Publish and withdraw over HTTP: ``POST /v1/datasets/{id}/versions`` (a file) and
+``POST /v1/datasets/{id}/versions/{n}/withdraw``, for keys with the ``publish`` scope on the
+dataset.
+
+Routes only translate: the upload is streamed to disk (``hub.api.uploads``), the publish and
+the withdrawal run in ``hub.cocreation.publishing`` (the one publish pipeline, in a worker
+thread: it reads, validates and COPYs synchronously), and every request that passed the key
+check leaves one audit entry, whatever its end.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
+from hub.api.deps import BaseUrlDep
+from hub.api.errors import PublishRefused, UnreadableUpload
+from hub.api.uploads import BadUpload, UploadTooLarge, receive_upload
+from hub.catalog import INVALID_OPTIONAL_POLICIES
+from hub.cocreation.city_publish import CommunityRows
+from hub.cocreation.publishing import (
+    PUBLISH_ACTION,
+    WITHDRAW_ACTION,
+    PublishAudit,
+    PublishOutcome,
+    ReadError,
+    UnknownDataset,
+    WithdrawRefused,
+    definition_of,
+    failed_publish_audit,
+    publish_audit,
+    publish_file,
+    publish_options,
+    withdraw_audit,
+    withdraw_version,
+)
+from hub.data import Gone, NotFound
+from hub.people.audit import AuditEntry
+from hub.people.principal import Key, Principal
+from hub.people.scopes import Scope
+from hub.query.model import QueryError
+from hub.query.values import parse_flag
+from hub.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["publishing"])
+
+FLAG_OPTIONS = ("dry_run", "skip_invalid", "force")
+
+
+class WithdrawRequest(BaseModel):
+    reason: str = Field(min_length=1, description="Why; shown with every 410 Gone answer for "
+                        "the version.", examples=["contained personal phone numbers"])
+
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary",
+                     "description": "The file, as for `hub publish` (CSV, XLSX, GTFS zip); "
+                     "its name is kept (sanitised) for the report."},
+            **{name: {"type": "boolean", "description": "Also accepted as a query parameter."}
+               for name in FLAG_OPTIONS},
+            "on_invalid_optional": {"type": "string", "enum": list(INVALID_OPTIONAL_POLICIES)},
+        },
+    }}},
+}
+
+PUBLISH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    200: {"description": "A dry run, or content equal to the current version (`status` "
+          "says which): nothing was written"},
+    201: {"description": "Published: the new version (`Location`) and the report"},
+    400: problem_response("Not a multipart form with one `file`, or an invalid option "
+                          "(`parameter` names it)"),
+    404: problem_response("No dataset with this id is defined"),
+    413: problem_response("The file passed HUB_MAX_UPLOAD_MB; nothing was kept"),
+    422: problem_response("Refused: `errors` lists each problem (file, row, column, value, "
+                          "rule, message), `report` the whole validation report; the previous "
+                          "version keeps serving"),
+}
+
+WITHDRAW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEM_RESPONSES,
+    409: problem_response("Unknown dataset or version, or the version is already withdrawn"),
+}
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _record(request: Request, principal: Principal, action: str, audit: PublishAudit) -> None:
+    request.app.state.people.record(AuditEntry.by(
+        principal, action, audit.object_type, audit.object_id, audit.result, **audit.detail))
+
+
+def _options(request: Request, fields: dict[str, str]) -> dict[str, Any]:
+    """The caller's choices from form fields or query parameters (400 if both disagree)."""
+    chosen: dict[str, Any] = {}
+    for name in (*FLAG_OPTIONS, "on_invalid_optional"):
+        given = {v for v in (fields.get(name), request.query_params.get(name)) if v is not None}
+        if len(given) > 1:
+            raise QueryError(f"{name} is given twice with different values", name)
+        if not given:
+            continue
+        text = given.pop()
+        if name == "on_invalid_optional":
+            if text not in INVALID_OPTIONAL_POLICIES:
+                raise QueryError(f"on_invalid_optional {text!r} is not one of "
+                                 f"{', '.join(INVALID_OPTIONAL_POLICIES)}", name)
+            chosen[name] = text
+            continue
+        try:
+            chosen[name] = parse_flag(text)
+        except ValueError as exc:
+            raise QueryError(f"{name}: {exc}", name) from exc
+    return chosen
+
+
+def outcome_json(outcome: PublishOutcome, base: str) -> dict[str, Any]:
+    """A publish outcome as every publish route answers it (upload or contributions)."""
+    body = outcome.to_dict()
+    body["errors"] = [issue.to_dict() for issue in outcome.report.errors]
+    if outcome.version is not None:
+        body["links"] = {"version": f"{base}/v1/datasets/{outcome.dataset_id}/versions/"
+                                    f"{outcome.version}"}
+    return body
+
+
+@router.post(
+    "/datasets/{dataset_id}/versions", summary="Publish a file as the next version (publish)",
+    status_code=201, responses=PUBLISH_RESPONSES, openapi_extra={"requestBody": _UPLOAD_BODY},
+)
+async def publish_version(
+    dataset_id: Annotated[str, Path(description="Dataset id, as in `hub publish`.")],
+    request: Request,
+    principal: PrincipalDep,
+    base: BaseUrlDep,
+    _key: Annotated[Key, Depends(require(Scope.PUBLISH, "dataset_id"))],
+    dry_run: Annotated[str | None, Query(description="Validate and report; write "
+                                          "nothing (200).")] = None,
+    skip_invalid: Annotated[str | None, Query(description="Publish the valid rows only; "
+                                               "the report lists the skipped ones.")] = None,
+    force: Annotated[str | None, Query(description="Publish even when the content equals "
+                                        "the current version.")] = None,
+    on_invalid_optional: Annotated[str | None, Query(
+        description="An invalid optional cell: " + ", ".join(INVALID_OPTIONAL_POLICIES)
+        + " (default: the dataset's)")] = None,
+) -> JSONResponse:
+    """The same pipeline, options and report as `hub publish`; nothing is half-published."""
+    settings = _settings(request)
+
+    def refused(source: str | None, exc: Exception, result: str = "refused") -> None:
+        _record(request, principal, PUBLISH_ACTION,
+                failed_publish_audit(dataset_id, source, str(exc), result=result))
+
+    try:  # before the body is read: an unknown dataset costs no upload
+        definition = await anyio.to_thread.run_sync(definition_of, settings, dataset_id)
+        upload = await receive_upload(request, settings.data_dir / "uploads",
+                                      settings.max_upload_mb * 2**20)
+    except (UnknownDataset, UploadTooLarge, BadUpload) as exc:
+        refused(None, exc)
+        raise
+    try:
+        options = publish_options(settings, **_options(request, upload.fields))
+        outcome = await anyio.to_thread.run_sync(
+            lambda: publish_file(request.app.state.engine, definition, upload.path, options,
+                                 publisher=principal.actor,
+                                 community=_community_rows(request, definition.id)))
+    except QueryError as exc:
+        refused(upload.path.name, exc)
+        raise
+    except ReadError as exc:
+        refused(upload.path.name, exc)
+        raise UnreadableUpload(exc.file, exc.message) from exc
+    except Exception as exc:  # the publish's transaction has rolled back
+        refused(upload.path.name, exc, result="failed")
+        raise
+    finally:
+        upload.discard()
+    _record(request, principal, PUBLISH_ACTION, publish_audit(outcome))
+    body = outcome_json(outcome, base)
+    if outcome.refused is not None:
+        raise PublishRefused(body, outcome.refused)
+    if outcome.status != "published":
+        return JSONResponse(jsonable_encoder(body), status_code=200)
+    return JSONResponse(jsonable_encoder(body), status_code=201,
+                        headers={"Location": body["links"]["version"]})
+
+
+@router.post(
+    "/datasets/{dataset_id}/versions/{version}/withdraw",
+    summary="Withdraw a version (publish)", responses=WITHDRAW_RESPONSES,
+)
+async def withdraw_version_route(
+    dataset_id: str,
+    version: Annotated[int, Path(ge=1)],
+    body: WithdrawRequest,
+    request: Request,
+    principal: PrincipalDep,
+    base: BaseUrlDep,
+    _key: Annotated[Key, Depends(require(Scope.PUBLISH, "dataset_id"))],
+) -> dict[str, Any]:
+    """As `hub withdraw`: pinned URLs answer 410 Gone with the reason, the metadata stays
+    listed, the bulk files are deleted and `latest` moves back to the newest version left."""
+    settings = _settings(request)
+    try:
+        result = await anyio.to_thread.run_sync(
+            withdraw_version, settings, request.app.state.engine, dataset_id, version,
+            body.reason)
+    except WithdrawRefused as exc:
+        _record(request, principal, WITHDRAW_ACTION,
+                withdraw_audit(dataset_id, version, body.reason, error=str(exc)))
+        raise
+    _record(request, principal, WITHDRAW_ACTION, withdraw_audit(dataset_id, version, body.reason))
+    return {**result.to_dict(),
+            "links": {"version": f"{base}/v1/datasets/{dataset_id}/versions/{version}"}}
+
+
+def _community_rows(request: Request, dataset_id: str) -> CommunityRows | None:
+    """The current version's community rows, which the upload keeps or drops as the dataset
+    declares; None when there is no current version or it has none."""
+    try:
+        version = request.app.state.data.version(dataset_id, None)
+    except (NotFound, Gone):
+        return None
+    return request.app.state.contributions.community_rows(version)

@@ -1,0 +1,46 @@
+"""Mount the portal on the app: pages, the hub-served assets and the API docs page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from hub.settings import Settings
+from hub.web import pages
+from hub.web.rendering import Portal
+
+STATIC_DIR = Path(__file__).parent / "static"
+# npm package -> (folder inside it, URL prefix). MapLibre's LICENSE.txt sits in dist/ and is
+# served beside the library; Swagger UI's LICENSE and NOTICE sit at the package's root.
+VENDOR = {
+    "maplibre-gl": ("dist", "/static/vendor/maplibre-gl"),
+    "swagger-ui-dist": ("", "/static/vendor/swagger-ui"),
+}
+
+
+def install_portal(app: FastAPI, settings: Settings) -> None:
+    """Add the portal's routes and static files to ``app`` (created with ``docs_url=None``:
+    the docs page here loads Swagger UI from the hub, never from a CDN)."""
+    app.state.portal = Portal()
+    app.include_router(pages.router)
+    app.mount("/static/portal", StaticFiles(directory=STATIC_DIR), name="portal-static")
+    for package, (folder, prefix) in VENDOR.items():
+        # check_dir=False: without `npm ci` the pages still work (no map) and the file
+        # requests answer 404 instead of the app refusing to start.
+        app.mount(prefix, StaticFiles(directory=settings.assets_dir / package / folder,
+                                      check_dir=False), name=f"vendor-{package}")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        swagger = VENDOR["swagger-ui-dist"][1]
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — API",
+            swagger_js_url=f"{swagger}/swagger-ui-bundle.js",
+            swagger_css_url=f"{swagger}/swagger-ui.css",
+            swagger_favicon_url="/static/portal/favicon.svg",
+        )

@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
-from etl.publish import AfterPublish, Progress, PublishResult, publish
+from etl.publish import AfterPublish, InTransaction, Progress, PublishResult, publish
 from etl.read import RawTable
 from etl.report import Report
 from etl.sources import prepare_read_table, prepare_source, row_count
@@ -57,6 +57,12 @@ class RowSource(Protocol):
                 references: References | None, progress: Progress | None) -> Any:
         """The rows read once and prepared: a Prepared table or a multi-layer Publishable."""
         ...
+
+
+def source_provenance(source: RowSource) -> dict[str, Any] | None:
+    """The provenance a source decided while preparing (a city file that keeps community
+    rows says which), or None: a source may expose it as a ``provenance`` attribute."""
+    return getattr(source, "provenance", None)
 
 
 @dataclass(frozen=True)
@@ -177,11 +183,16 @@ def publish_dataset(
     publisher: str | None = None,
     progress: Progress | None = None,
     after_publish: AfterPublish | None = None,
+    provenance: dict[str, Any] | None = None,
+    in_transaction: InTransaction | None = None,
 ) -> PublishOutcome:
     """Read ``source`` once, prepare it for ``definition``, refuse or publish it.
 
     ``engine`` may be None for a dry run (nothing is looked up: references between datasets
-    are then not checked). Raises :class:`etl.read.ReadError` when the source cannot be read
+    are then not checked). ``provenance`` and ``in_transaction`` go to
+    :func:`etl.publish.publish` untouched (accepted contributions use them); without one,
+    the source's own (:func:`source_provenance`) is used. Raises
+    :class:`etl.read.ReadError` when the source cannot be read
     as a table at all; database errors propagate after the transaction has rolled back.
     """
     options = options or PublishOptions()
@@ -195,8 +206,11 @@ def publish_dataset(
     if outcome.refused is not None or options.dry_run:
         return outcome
     assert engine is not None
+    if provenance is None:
+        provenance = source_provenance(source)
     result = publish(engine, prepared, publisher=publisher, force=options.force,
-                     progress=progress, after_publish=after_publish)
+                     progress=progress, after_publish=after_publish,
+                     provenance=provenance, in_transaction=in_transaction)
     return replace(outcome, row_count=result.row_count, result=result)
 
 

@@ -28,6 +28,10 @@ from hub.textfold import fold_identity
 
 Progress = Callable[[str, int, int], None]
 AfterPublish = Callable[["PublishResult"], None]
+# Runs inside the publish transaction once the version row exists (connection, version
+# number); raising rolls the whole publish back. Accepted contributions are marked published
+# this way, so they are published if and only if their version is.
+InTransaction = Callable[[Connection, int], None]
 log = logging.getLogger(__name__)
 
 
@@ -112,8 +116,14 @@ def publish(
     force: bool = False,
     progress: Progress | None = None,
     after_publish: AfterPublish | None = None,
+    provenance: dict[str, Any] | None = None,
+    in_transaction: InTransaction | None = None,
 ) -> PublishResult:
     """Publish prepared rows as version N+1 in one transaction.
+
+    ``provenance`` is stored with the version as given (which rows came from the community
+    and whom the version credits; empty: every row is the city's). ``in_transaction`` runs
+    after the version row is written and before the commit.
 
     This step does not judge the validation report: whether rows with errors may be published
     is decided once, by :func:`etl.pipeline.publish_dataset`, the function every caller uses.
@@ -176,6 +186,7 @@ def publish(
             warnings=[i.to_dict() for i in data.report.warnings[:200]],
             main_layer=data.main_layer,
             search_fold=fold_identity(),
+            provenance=provenance or {},
             layers={
                 name: {
                     "table_name": loaded.table_name,
@@ -191,6 +202,8 @@ def publish(
         conn.execute(
             update(datasets).where(datasets.c.id == definition.id).values(current_version=number)
         )
+        if in_transaction is not None:
+            in_transaction(conn, number)
     result = PublishResult(definition.id, number, main.row_count, content_sha256, summary)
     _run_after_publish(after_publish, result)
     return result

@@ -81,6 +81,12 @@ DEFAULT_SOURCE_FORMAT = "table"
 # even with --skip-invalid. Required fields and the key always behave as ``drop-row``.
 INVALID_OPTIONAL_POLICIES = ("drop-row", "null", "refuse")
 
+# What a city file published over a version with community rows does with them (dataset.toml
+# ``[community] on_city_publish``): ``keep`` carries each community row whose key the file
+# does not have into the new version (a key the file has is the city's from then on);
+# ``drop`` publishes the file as it is. Either way the publish report says which rows.
+COMMUNITY_ON_CITY_PUBLISH = ("keep", "drop")
+
 
 class DefinitionError(ValueError):
     """A dataset.toml or Table Schema is malformed; the message names the file and the key."""
@@ -287,6 +293,7 @@ class DatasetDefinition(DatasetDescription):
     on_invalid_optional: str = "drop-row"
     read: ReadRules = field(default_factory=lambda: ReadRules())
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    community_on_city_publish: str = "keep"
 
     @property
     def primary_key(self) -> tuple[str, ...]:
@@ -351,6 +358,10 @@ class DatasetDefinition(DatasetDescription):
         if policy not in INVALID_OPTIONAL_POLICIES:
             raise DefinitionError(f"{where}: on_invalid_optional {policy!r} is not one of "
                                   f"{', '.join(INVALID_OPTIONAL_POLICIES)}")
+        community = data.get("community", {}).get("on_city_publish", "keep")
+        if community not in COMMUNITY_ON_CITY_PUBLISH:
+            raise DefinitionError(f"{where}: [community] on_city_publish {community!r} is not "
+                                  f"one of {', '.join(COMMUNITY_ON_CITY_PUBLISH)}")
         return cls(
             id=dataset_id,
             title_ja=title.get("ja") or title.get("en"),
@@ -370,6 +381,7 @@ class DatasetDefinition(DatasetDescription):
             on_invalid_optional=policy,
             read=_read_rules(data.get("read", {}), schema, where),
             value_maps=_value_maps(data.get("values", {}), schema, where),
+            community_on_city_publish=community,
         )
 
 

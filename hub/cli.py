@@ -17,6 +17,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub.cli_contributions import (
+    city_source,
+    contributions_app,
+    load_example_contributions,
+    publish_contributions_cmd,
+)
 from hub.cli_people import audit_cmd, keys_app, record_operator_write
 from hub.cli_stats import stats_cmd
 from hub.people.audit import AuditEntry
@@ -34,6 +40,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.command("stats")(stats_cmd)
 app.command("audit")(audit_cmd)
+app.add_typer(contributions_app, name="contributions")
+app.command("publish-contributions")(publish_contributions_cmd)
 
 console = Console(stderr=True)
 out = Console()
@@ -367,7 +375,8 @@ def publish_cmd(
     try:
         with _progress() as progress:
             outcome = publish_dataset(
-                definition, FileSource(file, encoding, delimiter, sheet), options,
+                definition, city_source(definition, FileSource(file, encoding, delimiter,
+                                                               sheet), engine), options,
                 engine=engine, publisher=settings.publisher,
                 progress=_stage_progress(progress),
                 after_publish=_chained(
@@ -615,7 +624,8 @@ def demo_cmd(
                 skip_invalid=bool(definition.source.get("skip_invalid", False)),
                 max_errors=settings.max_errors)
             outcome = publish_dataset(
-                definition, FileSource(definition.directory / source), options, engine=engine,
+                definition, city_source(definition, FileSource(definition.directory / source),
+                                        engine), options, engine=engine,
                 publisher="demo",
                 after_publish=_chained(_bulk_files_hook(settings, engine, None),
                                        _ckan_after_publish(settings, engine)))
@@ -626,6 +636,10 @@ def demo_cmd(
                 continue
             state = "unchanged" if outcome.status == "unchanged" else f"version {outcome.version}"
             console.print(f"[green]{dataset_id}[/]: {outcome.row_count} rows, {state}")
+        examples = load_example_contributions(settings, engine)
+        if examples:
+            console.print(f"[green]contributions[/]: {examples} example(s) waiting for a "
+                          "moderator (hub contributions list)")
         _load_cocreation_examples(engine, settings)
     finally:
         engine.dispose()

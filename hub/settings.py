@@ -221,6 +221,11 @@ class Settings(BaseSettings):
         description="Origins whose scripts may send writes (POST, PUT, PATCH, DELETE) across "
         "origins, with a key in `Authorization`; empty: none (the default).",
     )
+    contributions_pending_per_key: int = Field(
+        default=20, ge=1,
+        description="Contributions to records one key may have waiting for a moderator at "
+        "once; the next is refused with 429 until one is decided.",
+    )
 
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:

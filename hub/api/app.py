@@ -12,6 +12,7 @@ from hub.api import (
     audit,
     changes,
     ckan,
+    contributions,
     dcat,
     downloads,
     ogc,
@@ -32,6 +33,7 @@ from hub.api.routing import AllowEveryMethod
 from hub.api.security_headers import add_security_middleware
 from hub.data import Data
 from hub.data.cocreation import CoCreation
+from hub.data.contributions import Contributions
 from hub.data.people import People
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
@@ -137,6 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.webhook_worker = webhook_worker
     install_problem_handlers(app)
     app.state.people = People(engine)
+    app.state.contributions = Contributions(engine, settings.contributions_pending_per_key)
     app.state.cocreation = CoCreation(engine, settings.cocreation_pending_per_key)
     app.state.limiter = RateLimiter(settings)
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
@@ -157,6 +160,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(people.router)
     app.include_router(publishing.router)
     app.include_router(audit.router)
+    app.include_router(contributions.router)
+    app.include_router(contributions.ogc_router)
     app.include_router(requests.router)
     app.include_router(showcases.router)
     app.include_router(reports.router)

@@ -16,6 +16,7 @@ from hub.api.bounds import MAX_ID, MAX_VERSION
 from hub.api.caching import LATEST_CACHE, conditional, representation
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.paging import next_link_header, next_page_url
+from hub.cocreation.provenance import annotate_changes
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
 from hub.query.model import QueryError
@@ -100,6 +101,9 @@ def version_diff(
             if page.summary is not None:
                 body["summary"] = page.summary
             body["changes"] = page.changes
+            if layer in (None, new.main_layer):  # provenance names main-layer rows
+                body["changes"] = annotate_changes(page.changes, list(page.plan.key),
+                                                   new.meta.get("provenance") or {})
             body["links"] = [{"rel": "self", "href": str(request.url),
                               "type": "application/json"}]
             if next_url:

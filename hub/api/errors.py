@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from hub.api.ratelimit import RateLimited
 from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
+from hub.cocreation.contributions import InvalidContribution
 from hub.cocreation.errors import Refused
 from hub.cocreation.publishing import UnknownDataset, WithdrawRefused
 from hub.data import Gone, NotFound
@@ -154,6 +155,13 @@ def _invalid_webhook(_eh: object, _request: Request,
                    detail=str(exc))
 
 
+def _invalid_contribution(_eh: object, _request: Request, exc: InvalidContribution) -> Problem:
+    """A contribution refused on arrival: ``errors`` lists each field and the rule it broke
+    (the rule names are the ETL report's, as for a file)."""
+    return Problem(title=exc.title, type_=exc.type_, status=exc.status, detail=exc.detail,
+                   errors=[p.to_dict() for p in exc.problems])
+
+
 def _publish_refused(_eh: object, _request: Request, exc: PublishRefused) -> Problem:
     extras = {k: v for k, v in exc.outcome.items() if k not in ("status", "refused")}
     return Problem(title="Not published", type_="publish-refused", status=422,
@@ -198,6 +206,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         RateLimited: _rate_limited,
         InvalidKeyRequest: _invalid_key_request,
         Refused: _refused,
+        InvalidContribution: _invalid_contribution,
         RefusedTarget: _invalid_webhook,
         UnknownEventType: _invalid_webhook,
         PublishRefused: _publish_refused,

@@ -24,6 +24,7 @@ from hub.api.deps import BaseUrlDep
 from hub.api.errors import PublishRefused, UnreadableUpload
 from hub.api.uploads import BadUpload, UploadTooLarge, receive_upload
 from hub.catalog import INVALID_OPTIONAL_POLICIES
+from hub.cocreation.city_publish import CommunityRows
 from hub.cocreation.publishing import (
     PUBLISH_ACTION,
     WITHDRAW_ACTION,
@@ -40,6 +41,7 @@ from hub.cocreation.publishing import (
     withdraw_audit,
     withdraw_version,
 )
+from hub.data import Gone, NotFound
 from hub.people.audit import AuditEntry
 from hub.people.principal import Key, Principal
 from hub.people.scopes import Scope
@@ -124,7 +126,8 @@ def _options(request: Request, fields: dict[str, str]) -> dict[str, Any]:
     return chosen
 
 
-def _outcome_json(outcome: PublishOutcome, base: str) -> dict[str, Any]:
+def outcome_json(outcome: PublishOutcome, base: str) -> dict[str, Any]:
+    """A publish outcome as every publish route answers it (upload or contributions)."""
     body = outcome.to_dict()
     body["errors"] = [issue.to_dict() for issue in outcome.report.errors]
     if outcome.version is not None:
@@ -171,7 +174,8 @@ async def publish_version(
         options = publish_options(settings, **_options(request, upload.fields))
         outcome = await anyio.to_thread.run_sync(
             lambda: publish_file(request.app.state.engine, definition, upload.path, options,
-                                 publisher=principal.actor))
+                                 publisher=principal.actor,
+                                 community=_community_rows(request, definition.id)))
     except QueryError as exc:
         refused(upload.path.name, exc)
         raise
@@ -184,7 +188,7 @@ async def publish_version(
     finally:
         upload.discard()
     _record(request, principal, PUBLISH_ACTION, publish_audit(outcome))
-    body = _outcome_json(outcome, base)
+    body = outcome_json(outcome, base)
     if outcome.refused is not None:
         raise PublishRefused(body, outcome.refused)
     if outcome.status != "published":
@@ -220,3 +224,13 @@ async def withdraw_version_route(
     _record(request, principal, WITHDRAW_ACTION, withdraw_audit(dataset_id, version, body.reason))
     return {**result.to_dict(),
             "links": {"version": f"{base}/v1/datasets/{dataset_id}/versions/{version}"}}
+
+
+def _community_rows(request: Request, dataset_id: str) -> CommunityRows | None:
+    """The current version's community rows, which the upload keeps or drops as the dataset
+    declares; None when there is no current version or it has none."""
+    try:
+        version = request.app.state.data.version(dataset_id, None)
+    except (NotFound, Gone):
+        return None
+    return request.app.state.contributions.community_rows(version)

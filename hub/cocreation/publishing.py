@@ -21,6 +21,7 @@ from etl.pipeline import FileSource, PublishOptions, PublishOutcome, publish_dat
 from etl.read import ReadError
 from etl.withdraw import WithdrawRefused, WithdrawResult, withdraw
 from hub.catalog import DatasetDefinition, load_definition
+from hub.cocreation.city_publish import CommunityRows, city_source
 from hub.export.formats import version_group
 from hub.settings import Settings
 from hub.storage import store_for
@@ -84,14 +85,17 @@ def definition_of(settings: Settings, dataset_id: str) -> DatasetDefinition:
 
 
 def publish_file(engine: Engine, definition: DatasetDefinition, path: Path,
-                 options: PublishOptions, *, publisher: str) -> PublishOutcome:
+                 options: PublishOptions, *, publisher: str,
+                 community: CommunityRows | None = None) -> PublishOutcome:
     """Publish the file at ``path`` (its name is the one reports show) as the next version of
     the dataset through the one pipeline. Blocking: call it from a worker thread.
+    ``community``: the current version's community rows, kept or dropped as the dataset
+    declares (:func:`hub.cocreation.city_publish.city_source`).
 
     Raises :class:`ReadError` (not readable as a table) and database errors after the
     publish's transaction has rolled back."""
-    return publish_dataset(definition, FileSource(path), options, engine=engine,
-                           publisher=publisher)
+    return publish_dataset(definition, city_source(definition, FileSource(path), community),
+                           options, engine=engine, publisher=publisher)
 
 
 def publish_audit(outcome: PublishOutcome) -> PublishAudit:

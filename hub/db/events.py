@@ -67,7 +67,8 @@ EVENT_TYPES: dict[str, EventType] = {e.name: e for e in (
               "(key id).", _showcase_links),
     EventType("contribution.decided",
               "A moderator accepted or rejected a contribution. Payload: contribution, "
-              "dataset, decision.", _contribution_links),
+              "dataset, decision (accepted or rejected), reason, kind, key.",
+              _contribution_links),
 )}
 
 

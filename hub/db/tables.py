@@ -77,6 +77,9 @@ versions = Table(
     # Identity of the folding rules the version's _search text was written with (NULL: NFKC
     # and lower case only, before folding); `hub db refold` rewrites stale ones.
     Column("search_fold", Text),
+    # Which rows came from the community, and whom the version credits (migration
+    # 0011_contributions; hub.cocreation.provenance says what it holds).
+    Column("provenance", JSONB, nullable=False, server_default="{}"),
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )
@@ -353,4 +356,37 @@ webhook_deliveries = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     ForeignKeyConstraint(["endpoint_id"], ["hub.webhook_endpoints.id"], ondelete="CASCADE"),
     ForeignKeyConstraint(["event_id"], ["hub.webhook_events.id"]),
+)
+
+# Community contributions to records (migration 0011_contributions): proposals normalised on
+# arrival, queued for moderation, published into a version through the one pipeline.
+contributions = Table(
+    "contributions",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("dataset_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("record_key", Text),
+    Column("base_version", Integer, nullable=False),
+    Column("proposed", JSONB, nullable=False, server_default="{}"),
+    Column("previous", JSONB, nullable=False, server_default="{}"),
+    Column("sent", JSONB, nullable=False),
+    Column("name_folded", Text),
+    Column("reason", Text),
+    Column("comment", Text, nullable=False),
+    Column("source", JSONB),
+    Column("display_name", Text),
+    Column("licence", Text, nullable=False),
+    Column("key_id", BigInteger),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("duplicates", JSONB, nullable=False, server_default="[]"),
+    Column("warnings", JSONB, nullable=False, server_default="[]"),
+    Column("example", Boolean, nullable=False, server_default="false"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", Text),
+    Column("decision_reason", Text),
+    Column("published_version", Integer),
+    Column("geom", Geometry("GEOMETRY", 4326, spatial_index=False)),
+    ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )

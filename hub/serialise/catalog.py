@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.catalog import Licence
+from hub.cocreation.provenance import summary as provenance_summary
 
 
 def _iso(value: Any) -> Any:
@@ -83,6 +84,8 @@ def version_detail(row: dict[str, Any], base_url: str) -> dict[str, Any]:
              "type": "application/json"},
             *download_links(url),
         ],
+        "provenance": {**provenance_summary(row.get("provenance") or {}),
+                       "href": f"{url}/provenance"},
         "citation": citation(row, base_url),
     }
 
@@ -113,14 +116,17 @@ def citation(row: dict[str, Any], base_url: str) -> dict[str, Any]:
     checksum = f"sha256:{row['content_sha256']}"
     full_title = title + (f" [{title_ja}]" if title_ja and title_ja != title else "")
     licence = Licence.from_columns(row)
+    contributors = list((row.get("provenance") or {}).get("contributors") or [])
+    credit = f". With community contributions by {', '.join(contributors)}" \
+        if contributors else ""
     text = (f"{publisher}. ({date[:4]}). {full_title} (Version {number}) [Data set]. "
-            f"Co-Creation Hub. {url} ({checksum}). Licence: {licence.label}")
+            f"Co-Creation Hub. {url} ({checksum}). Licence: {licence.label}{credit}")
     cff: dict[str, Any] = {
         "cff-version": "1.2.0",
         "message": "If you use this dataset, please cite it as below.",
         "type": "dataset",
         "title": full_title,
-        "authors": [{"name": publisher}],
+        "authors": [{"name": publisher}, *({"name": n} for n in contributors)],
         "version": str(number),
         "date-released": date,
         "url": url,
@@ -134,12 +140,13 @@ def citation(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         cff["license-url"] = licence.document_url
     key = f"{dataset_id.replace('-', '_')}_v{number}"
     note = f"Data set, {checksum}, licence {licence.spdx_id or licence.label}"
-    bibtex = (f"@misc{{{key},\n  author = {{{{{publisher}}}}},\n  title = {{{full_title}}},\n"
+    authors = " and ".join([f"{{{publisher}}}", *contributors])
+    bibtex = (f"@misc{{{key},\n  author = {{{authors}}},\n  title = {{{full_title}}},\n"
               f"  year = {{{date[:4]}}},\n  version = {{{number}}},\n  url = {{{url}}},\n"
               f"  note = {{{note}}}\n}}")
     return {"title": full_title, "publisher": publisher, "version": number, "date": date,
             "url": url, "checksum": checksum, "licence": licence.as_json(), "text": text,
-            "cff": cff, "bibtex": bibtex}
+            "contributors": contributors, "cff": cff, "bibtex": bibtex}
 
 
 def version_summary(row: dict[str, Any], base_url: str) -> dict[str, Any]:

@@ -41,6 +41,8 @@ CACHEABLE = [
     ("/v1/datasets/test-shops/versions/2/layers/visits/records/1", PINNED),
     ("/v1/datasets/test-shops/layers/visits/records/1?f=geojson", LATEST),
     ("/v1/datasets/test-shops/versions/1/diff/2?limit=2", PINNED),
+    ("/v1/datasets/test-shops/versions/1/provenance", PINNED),
+    ("/v1/datasets/test-shops/versions/latest/provenance", LATEST),
     ("/v1/datasets/test-shops/versions/1/download.csv", PINNED),
     ("/v1/datasets/test-shops/versions/2/layers/visits/download.csv", PINNED),
     ("/v1/downloads/catalogue.zip", LATEST),

@@ -133,3 +133,9 @@ def document_optional_keys(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The callers most co-creation routes need, written once: a key that may contribute, or
+# moderate, on any dataset.
+Contributor = Annotated[Key, Depends(require(Scope.CONTRIBUTE))]
+Moderator = Annotated[Key, Depends(require(Scope.MODERATE))]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hub.api.auth import PrincipalDep, require
+from hub.api.auth import Contributor, Moderator, PrincipalDep
 from hub.api.cocreation import (
     INVALID,
     NOT_FOUND,
@@ -21,14 +21,10 @@ from hub.api.cocreation import (
 )
 from hub.cocreation.reports import ItemKind, Review
 from hub.cocreation.text import SHORT_MAX, TEXT_MAX, clean_optional, clean_text
-from hub.people.principal import Key
-from hub.people.scopes import Scope
 from hub.serialise.cocreation import report_queue_json
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
 
-Contributor = Annotated[Key, Depends(require(Scope.CONTRIBUTE))]
-Moderator = Annotated[Key, Depends(require(Scope.MODERATE))]
 
 
 class ReportBody(BaseModel):

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from hub.api.auth import PrincipalDep, require
+from hub.api.auth import Contributor, Moderator, PrincipalDep
 from hub.api.bounds import MAX_ID
 from hub.api.cocreation import (
     CONFLICT,
@@ -31,16 +31,12 @@ from hub.cocreation.area import check_area
 from hub.cocreation.requests import REASON_TEXT, SORTS, RequestStatus, status_change
 from hub.cocreation.text import SHORT_MAX, TEXT_MAX, TITLE_MAX, clean_optional, clean_text
 from hub.data.cocreation import NewRequest
-from hub.people.principal import Key
-from hub.people.scopes import Scope
 from hub.query.requests import RequestSearch, cursor_after, decode_after
 from hub.serialise.cocreation import comment_json, request_json, request_summary, suggestions_json
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
 
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID, description="A data request's id.")]
-Contributor = Annotated[Key, Depends(require(Scope.CONTRIBUTE))]
-Moderator = Annotated[Key, Depends(require(Scope.MODERATE))]
 
 
 class Wanted(BaseModel):

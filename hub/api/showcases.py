@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from hub.api.auth import PrincipalDep, problem_response, require
+from hub.api.auth import Contributor, Moderator, PrincipalDep, problem_response
 from hub.api.bounds import MAX_ID
 from hub.api.cocreation import (
     CONFLICT,
@@ -42,15 +42,13 @@ from hub.cocreation.text import (
 )
 from hub.data.cocreation import NewShowcase
 from hub.data.core import NotFound
-from hub.people.principal import Key, Principal
+from hub.people.principal import Principal
 from hub.people.scopes import Scope, grants
 from hub.serialise.cocreation import showcase_json
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
 
 ShowcaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="A showcase's id.")]
-Contributor = Annotated[Key, Depends(require(Scope.CONTRIBUTE))]
-Moderator = Annotated[Key, Depends(require(Scope.MODERATE))]
 IMAGE = {415: problem_response("The upload is not a PNG, JPEG or WebP image"),
          413: problem_response("The image is larger than HUB_COCREATION_MAX_IMAGE_BYTES")}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser
 from sqlalchemy import create_engine
 
 from etl.prepare import prepare
@@ -18,7 +19,9 @@ from etl.sources import prepare_source
 from hub.api.app import create_app
 from hub.catalog import load_definition
 from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
+from tests.e2e.live_hub import LiveHub
 from tests.shopdata import Shop, make_shops, write_csv
+from tests.web.browser import GuardedContext, chromium, guarded_context
 
 DEMO = ("yaizu-aed", "bus-routes-muroran")
 BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -63,3 +66,22 @@ def portal(pg_cluster, tmp_path_factory) -> Iterator[Portal]:
     with TestClient(create_app(settings)) as client:
         yield Portal(client, v1, v2)
     drop_test_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, one per test module."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def guarded(browser: Browser, live: LiveHub) -> Iterator[GuardedContext]:
+    """A browser context on the module's live hub (its ``live`` fixture) that fails the test
+    when a request leaves the hub, the quota refuses one, or the page's policy refuses a load."""
+    context = guarded_context(browser, live.url, locale="ja-JP")
+    yield context
+    context.context.close()
+    assert context.foreign == [], f"requests left the hub: {context.foreign}"
+    assert context.rate_limited == [], f"the quota refused: {context.rate_limited}"
+    assert context.csp_refused == [], f"the page's policy refused: {context.csp_refused}"

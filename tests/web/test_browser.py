@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations, chromium, guarded_context
+from tests.web.browser import GuardedContext, axe_violations, guarded_context
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +29,6 @@ MAP_TIMEOUT_MS = 30_000  # generous: two shared cores; speed is measured in benc
 def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
     with running_hub(pg_cluster, tmp_path_factory.mktemp("portal-live"), DATASETS) as hub:
         yield hub
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def guarded(browser: Browser, live: LiveHub) -> Iterator[GuardedContext]:
-    context = guarded_context(browser, live.url, locale="ja-JP")
-    yield context
-    context.context.close()
-    assert context.foreign == [], f"requests left the hub: {context.foreign}"
-    assert context.rate_limited == [], f"the quota refused: {context.rate_limited}"
-    assert context.csp_refused == [], f"the page's policy refused: {context.csp_refused}"
 
 
 @pytest.fixture

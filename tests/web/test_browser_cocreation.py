@@ -19,7 +19,7 @@ from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations, chromium, guarded_context
+from tests.web.browser import GuardedContext, axe_violations, guarded_context
 
 pytestmark = pytest.mark.slow
 
@@ -73,21 +73,6 @@ def made(live: LiveHub) -> dict[str, int]:
         assert response.status_code == 200, response.text
         post(f"/v1/showcases/{sid}/decision", {"decision": "approve"}, staff)
     return {"request": rid, "showcase": sid}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def guarded(browser: Browser, live: LiveHub) -> Iterator[GuardedContext]:
-    context = guarded_context(browser, live.url, locale="ja-JP")
-    yield context
-    context.context.close()
-    assert context.foreign == [], f"requests left the hub: {context.foreign}"
-    assert context.rate_limited == [], f"the quota refused: {context.rate_limited}"
 
 
 @pytest.fixture

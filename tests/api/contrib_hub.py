@@ -18,6 +18,7 @@ from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from hub.settings import Settings
+from tests.api.cocreation_hub import assert_problem as assert_problem
 from tests.conftest import make_settings
 from tests.shopdata import Shop, make_shops, write_csv
 
@@ -83,16 +84,6 @@ def start_hub(url: str, folder: Path, **overrides: Any) -> Iterator[ContribHub]:
                   datasets=frozenset({"kobe-aed"}))
         yield hub
     engine.dispose()
-
-
-def assert_problem(response: Any, status: int, *detail_words: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM), response.headers
-    body = response.json()
-    assert body["status"] == status
-    for word in detail_words:
-        assert word in body["detail"], body
-    return body
 
 
 def new_shop(name: str = "バリアフリー喫茶", lon: float = 139.7100, lat: float = 35.6650,

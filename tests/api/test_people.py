@@ -27,6 +27,7 @@ from hub.people.keys import NewKey
 from hub.people.principal import Key
 from hub.people.scopes import KeyKind, Scope
 from hub.settings import Settings
+from tests.api.cocreation_hub import assert_problem
 from tests.conftest import make_settings
 from tests.shopdata import make_shops, write_csv
 
@@ -102,16 +103,6 @@ def limited(db_url: str, tmp_path) -> Iterator[People]:
     publish(engine, prepare(definition, write_csv(tmp_path / "v1.csv", make_shops(20))))
     engine.dispose()
     yield from _people(settings)
-
-
-def assert_problem(response: Any, status: int, *detail_words: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status
-    for word in detail_words:
-        assert word in body["detail"], body
-    return body
 
 
 # -- 401 -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from hub.api.caching import conditional, representation
-from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
+from hub.api.deps import BaseUrlDep, DataDep, SettingsDep, page_limits
 from hub.api.v1 import (
     DatasetId,
     VersionAddress,
@@ -31,6 +31,7 @@ from hub.api.v1 import (
 from hub.data import NotFound
 from hub.data.transit import ridership_per_stop
 from hub.query.model import QueryError
+from hub.query.params import V1
 from hub.query.transit import RIDERSHIP_SORTABLE, RidershipQuery, route_stop_ids
 from hub.serialise.records import FORMATS, PageContext
 
@@ -103,9 +104,7 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
     output = choose_format(request)
     if wheelchair not in (None, "yes", "no", "unknown"):
         raise QueryError("parameter 'wheelchair' must be yes, no or unknown", "wheelchair")
-    if not 1 <= limit <= settings.max_limit:
-        raise QueryError(f"parameter 'limit' must be between 1 and {settings.max_limit}",
-                         "limit")
+    limit = page_limits(request, V1).checked(limit)
     query = RidershipQuery(
         month_from=_month(month_from, "from"), month_to=_month(month_to, "to"),
         wheelchair=wheelchair, route_id=route, sort=_parse_sort(sort),  # type: ignore[arg-type]

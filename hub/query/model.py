@@ -57,6 +57,16 @@ class PageLimits:
     max_radius_m: float
     over_limit: OverLimit = "refuse"
 
+    def checked(self, limit: int) -> int:
+        """``limit`` as this surface serves it: clamped or refused above the maximum, refused
+        below 1."""
+        if limit > self.maximum and self.over_limit == "clamp":
+            return self.maximum
+        if not 1 <= limit <= self.maximum:
+            raise QueryError(f"parameter 'limit' must be between 1 and {self.maximum}, "
+                             f"not {limit}", "limit")
+        return limit
+
     @classmethod
     def from_settings(cls, settings: Settings, over_limit: OverLimit) -> PageLimits:
         return cls(settings.default_limit, settings.max_limit, settings.max_radius_m,

@@ -295,12 +295,7 @@ def _parse_limit(raw: str | None, limits: PageLimits) -> int:
         limit = int(raw)
     except ValueError:
         raise QueryError(f"parameter 'limit' must be an integer, not {raw!r}", "limit") from None
-    if limit > limits.maximum and limits.over_limit == "clamp":
-        return limits.maximum
-    if not 1 <= limit <= limits.maximum:
-        raise QueryError(f"parameter 'limit' must be between 1 and {limits.maximum}, "
-                         f"not {limit}", "limit")
-    return limit
+    return limits.checked(limit)
 
 
 def _parse_fields(raw: str | None, schema: TableSchema, param: str) -> tuple[str, ...] | None:

@@ -24,6 +24,7 @@ from etl import normalise as norm
 from etl.arrow_memory import return_freed_memory
 from etl.outliers import far_points
 from etl.read import RawTable, read_table
+from etl.read_limits import ReadLimits
 from etl.report import Issue, Report
 from etl.validate import (
     Finding,
@@ -111,6 +112,7 @@ def prepare(
     skip_invalid: bool = False,
     on_invalid_optional: str | None = None,
     progress: Progress | None = None,
+    read_limits: ReadLimits | None = None,
 ) -> Prepared:
     """Read ``path`` and make it a table of ``definition``'s schema, with a report.
 
@@ -130,7 +132,7 @@ def prepare(
     return_freed_memory()  # big files: Arrow's freed buffers back to the OS between steps
     tick("read", 0, 1)
     raw = read_source(definition, Path(path), encoding=encoding, delimiter=delimiter,
-                      sheet=sheet)
+                      sheet=sheet, limits=read_limits)
     tick("read", 1, 1)
     return prepare_table(definition, raw, max_errors=max_errors, skip_invalid=skip_invalid,
                          on_invalid_optional=on_invalid_optional, progress=progress)
@@ -143,6 +145,7 @@ def read_source(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> RawTable:
     """Read ``path`` as :func:`prepare_table` wants it (compact Arrow cells), with the reading
     hints of ``definition``'s ``[source]`` when ``path`` is the file it names."""
@@ -159,6 +162,7 @@ def read_source(
         compact=True,
         known_header=norm.known_header(definition.schema, definition.column_map),
         section_rows=definition.read.section_rows is not None,
+        limits=limits,
     )
 
 

@@ -624,15 +624,20 @@ def _xlsx_rows(path: Path, data: bytes, sheet: str | None, limits: ReadLimits
             raise ReadError(path.name, f"no sheet {sheet!r}; sheets are {book.sheetnames}")
         rows: list[list[str]] = []
         numbers: list[int] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = _trimmed([_cell_text(v) for v in values])
-            # Filled width: a sheet formatted to its last column (XFD) pads every row.
-            limits.check_columns(path.name, len(cells), f"row {number}")
-            if number > limits.max_rows + HEAD_RECORDS:
-                limits.check_rows(path.name, number)
-            rows.append(cells)
-            numbers.append(number)
-        merged = _merged_ranges(ws)
+        try:
+            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = _trimmed([_cell_text(v) for v in values])
+                # Filled width: a sheet formatted to its last column (XFD) pads every row.
+                limits.check_columns(path.name, len(cells), f"row {number}")
+                if number > limits.max_rows + HEAD_RECORDS:
+                    limits.check_rows(path.name, number)
+                rows.append(cells)
+                numbers.append(number)
+            merged = _merged_ranges(ws)
+        except ReadError:
+            raise
+        except Exception as exc:  # the sheet's XML: broken, or entities refused by defusedxml
+            raise ReadError(path.name, f"the sheet's XML cannot be read: {exc}") from exc
     finally:
         book.close()
     while rows and not any(rows[-1]):

@@ -52,7 +52,7 @@ def test_two_hundred_thousand_columns_are_refused_at_the_header(tmp_path: Path) 
 def test_column_bound_applies_to_a_record_wider_than_the_header(tmp_path: Path) -> None:
     path = write(tmp_path, "ragged.csv", "a,b\n1,2\n" + ",".join("x" * 50) + "\n")
     assert read_table(path, limits=ReadLimits(max_columns=60)).frame.shape[0] == 2
-    with pytest.raises(ReadError, match="has 50 columns.*limit is 10 columns"):
+    with pytest.raises(ReadError, match=r"has 50 columns.*limit is 10 columns"):
         read_table(path, limits=ReadLimits(max_columns=10))
 
 
@@ -68,7 +68,7 @@ def test_file_size_is_checked_before_reading(tmp_path: Path) -> None:
 def test_record_count_is_bounded(tmp_path: Path, compact: bool) -> None:
     path = write(tmp_path, "rows.csv", "a,b\n" + "1,2\n" * 100)
     assert len(read_table(path, compact=compact, limits=ReadLimits(max_rows=100)).frame) == 100
-    with pytest.raises(ReadError, match="more than 99 records.*HUB_READ_MAX_ROWS"):
+    with pytest.raises(ReadError, match=r"more than 99 records.*HUB_READ_MAX_ROWS"):
         read_table(path, compact=compact, limits=ReadLimits(max_rows=99))
 
 
@@ -95,7 +95,7 @@ def test_xlsx_is_bounded_by_filled_columns_not_its_formatted_width(tmp_path: Pat
     sheet.append([f"v{i}" for i in range(40)])
     wide = tmp_path / "wide.xlsx"
     book.save(wide)
-    with pytest.raises(ReadError, match="wide.xlsx: row 3 has 40 columns"):
+    with pytest.raises(ReadError, match=r"wide\.xlsx: row 3 has 40 columns"):
         read_table(wide, limits=ReadLimits(max_columns=20))
 
 
@@ -119,3 +119,36 @@ def test_unterminated_quote_names_the_line_it_opened(tmp_path: Path, content: st
 def test_a_quote_inside_a_cell_is_text_not_an_opening(tmp_path: Path) -> None:
     path = write(tmp_path, "inner.csv", 'a,b\n5" screen,2\n3,4\n')
     assert read_table(path).frame.iloc[0, 0] == '5" screen'
+
+
+def _entity_bomb_xlsx(path: Path, part: str) -> Path:
+    """An XLSX whose ``part`` declares "billion laughs" entities (10^9 "lol"s, ~3 GB when
+    expanded) and uses the biggest in a cell."""
+    import io
+    import zipfile
+
+    book = openpyxl.Workbook()
+    book.active.append(["名称", "住所"])
+    book.active.append(["A", "x"])
+    plain = io.BytesIO()
+    book.save(plain)
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "' + (f"&lol{i - 1};" if i > 1 else "&lol;") * 10 + '">'
+        for i in range(1, 10))
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as out:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == part:
+                text = data.decode()
+                text = f"<!DOCTYPE lolz [{entities}]>" + text.split("?>", 1)[-1]
+                data = text.replace(">A<", ">&lol9;<", 1).encode()
+            out.writestr(item, data)
+    return path
+
+
+def test_xlsx_entity_expansion_is_refused(tmp_path: Path) -> None:
+    import defusedxml  # noqa: F401  (a dependency: openpyxl refuses entities only with it)
+
+    bomb = _entity_bomb_xlsx(tmp_path / "bomb.xlsx", "xl/worksheets/sheet1.xml")
+    with pytest.raises(ReadError, match=r"bomb\.xlsx: .*(XML|workbook)"):
+        read_table(bomb)

@@ -197,6 +197,13 @@ def detect_encoding(data: bytes, file: str, encoding: str | None = None) -> str:
         if failure:
             raise ReadError(file, f"not valid {encoding}: {failure}")
         return encoding
+    for mark, name in _UNICODE_BOMS:
+        if data.startswith(mark):
+            failure = _decode_failure(data, name)
+            if failure:
+                raise ReadError(file, f"starts with a {name.upper()} byte order mark but is "
+                                f"not {name.upper()}: {failure}")
+            return name
     if data.startswith(BOM):
         failure = _decode_failure(data, "utf-8-sig")
         if failure:
@@ -215,6 +222,12 @@ def detect_encoding(data: bytes, file: str, encoding: str | None = None) -> str:
     if guess is not None:
         return guess
     raise ReadError(file, "cannot detect the text encoding: " + "; ".join(failures))
+
+
+# Excel's "Unicode text" export is UTF-16 with a BOM; without this check its bytes decode,
+# wrongly, as CP932. UTF-32 marks first: UTF-32-LE's starts with UTF-16-LE's.
+_UNICODE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                 (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
 def _decode_failure(data: bytes, encoding: str, chunk: int = 1 << 22) -> str | None:

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     max_errors: int = Field(
         default=1000, ge=1, description="Validation stops collecting errors after this many."
     )
+    body_idle_timeout_s: float = Field(
+        default=30.0, ge=0,
+        description="Seconds a request body may pause before the request is answered 408 and "
+        "nothing is stored (0: wait forever). Stops slow-body clients holding workers.",
+    )
     read_max_file_bytes: int = Field(
         default=8 << 30, ge=1,
         description="Largest file `hub validate`/`hub publish` and uploads will read, in bytes. "

@@ -16,7 +16,6 @@ from fastapi_problem.error import Problem
 from fastapi_problem.handler import add_exception_handler, new_exception_handler
 from sqlalchemy.exc import DBAPIError
 
-from hub.api.body_timeout import BodyTimedOut
 from hub.api.ratelimit import RateLimited
 from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
@@ -181,11 +180,6 @@ def _upload_too_large(_eh: object, _request: Request, exc: UploadTooLarge) -> Pr
                    detail=str(exc), max_bytes=exc.max_bytes)
 
 
-def _body_timed_out(_eh: object, _request: Request, exc: BodyTimedOut) -> Problem:
-    return Problem(title="Request timeout", type_="body-timeout", status=408, detail=str(exc),
-                   headers={"Connection": "close"})
-
-
 def _bad_upload(_eh: object, _request: Request, exc: BadUpload) -> Problem:
     return Problem(title="Invalid upload", type_="invalid-upload", status=400, detail=str(exc))
 
@@ -219,7 +213,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         UnreadableUpload: _unreadable_upload,
         UploadTooLarge: _upload_too_large,
         BadUpload: _bad_upload,
-        BodyTimedOut: _body_timed_out,
         UnknownDataset: _unknown_dataset,
         WithdrawRefused: _withdraw_refused,
     }

@@ -22,8 +22,6 @@ from fastapi import Request
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
-from hub.api.body_timeout import BodyTimedOut
-
 FORM_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and the small option fields
 _FIELD_MAX_BYTES = 1024
 _PARTIAL_NAME = ".upload-in-progress"
@@ -181,7 +179,7 @@ async def receive_upload(request: Request, uploads_dir: Path, max_bytes: int,
     except Exception as exc:
         writer.close()
         shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(exc, (UploadTooLarge, BadUpload, BodyTimedOut)):
+        if isinstance(exc, (UploadTooLarge, BadUpload)):
             raise
         raise BadUpload(f"the form could not be read: {exc}") from exc
     writer.close()

@@ -16,7 +16,7 @@ prepared like any file).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from etl.publish import AfterPublish, InTransaction, Progress, PublishResult, publish
 from etl.read import RawTable
+from etl.read_limits import ReadLimits
 from etl.report import Report
 from etl.sources import prepare_read_table, prepare_source, row_count
 from hub.catalog import DatasetDefinition
@@ -43,6 +44,7 @@ class PublishOptions:
     skip_invalid: bool = False
     max_errors: int = 1000
     on_invalid_optional: str | None = None
+    read_limits: ReadLimits = field(default_factory=ReadLimits)
 
 
 class RowSource(Protocol):
@@ -85,7 +87,7 @@ class FileSource:
             definition, self.path, encoding=self.encoding, delimiter=self.delimiter,
             sheet=self.sheet, max_errors=options.max_errors, skip_invalid=options.skip_invalid,
             on_invalid_optional=options.on_invalid_optional, progress=progress,
-            references=references,
+            references=references, read_limits=options.read_limits,
         )
 
 

@@ -24,6 +24,7 @@ from etl import normalise as norm
 from etl.arrow_memory import return_freed_memory
 from etl.outliers import far_points
 from etl.read import RawTable, read_table
+from etl.read_limits import ReadLimits
 from etl.report import Issue, Report
 from etl.validate import (
     Finding,
@@ -111,6 +112,7 @@ def prepare(
     skip_invalid: bool = False,
     on_invalid_optional: str | None = None,
     progress: Progress | None = None,
+    read_limits: ReadLimits | None = None,
 ) -> Prepared:
     """Read ``path`` and make it a table of ``definition``'s schema, with a report.
 
@@ -130,7 +132,7 @@ def prepare(
     return_freed_memory()  # big files: Arrow's freed buffers back to the OS between steps
     tick("read", 0, 1)
     raw = read_source(definition, Path(path), encoding=encoding, delimiter=delimiter,
-                      sheet=sheet)
+                      sheet=sheet, limits=read_limits)
     tick("read", 1, 1)
     return prepare_table(definition, raw, max_errors=max_errors, skip_invalid=skip_invalid,
                          on_invalid_optional=on_invalid_optional, progress=progress)
@@ -143,6 +145,7 @@ def read_source(
     encoding: str | None = None,
     delimiter: str | None = None,
     sheet: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> RawTable:
     """Read ``path`` as :func:`prepare_table` wants it (compact Arrow cells), with the reading
     hints of ``definition``'s ``[source]`` when ``path`` is the file it names."""
@@ -159,6 +162,7 @@ def read_source(
         compact=True,
         known_header=norm.known_header(definition.schema, definition.column_map),
         section_rows=definition.read.section_rows is not None,
+        limits=limits,
     )
 
 
@@ -205,7 +209,7 @@ def prepare_table(
         # (geometry fields keep theirs for the geometry step and its messages).
         name = column.field.name
         column.text = _normalised(column, missing_values)
-        findings += _strip_nul(column)
+        findings += _strip_junk_characters(column)
         unlisted = _map_values(column, definition.value_maps.get(name))
         if column.header is not None:
             readers[column.header] -= 1
@@ -401,31 +405,43 @@ def _normalised(column: _Column, missing_values: set[str]) -> pd.Series:
     return text
 
 
-def _strip_nul(column: _Column) -> list[Finding]:
-    """Remove NUL characters from a column's normalised text, with a warning per cell.
+# Characters that never mean anything in a cell, removed with a warning per cell: NUL,
+# which PostgreSQL text cannot hold (a NUL that reached COPY failed the publish with a raw
+# "invalid byte sequence" after validation had passed), and a byte order mark inside the
+# data, left where two exports were concatenated (an invisible U+FEFF that breaks equality).
+_JUNK_CHARACTERS = (
+    ("\x00", "nul-byte", "the cell holds NUL (\\0) characters, which were removed", "\\0"),
+    ("\ufeff", "stray-bom", "the cell holds a byte order mark (U+FEFF), which was removed",
+     "<U+FEFF>"),
+)
 
-    PostgreSQL text cannot hold U+0000, so a NUL that reached COPY failed the publish with
-    a raw "invalid byte sequence" after validation had passed. Stripping here, where
-    ``hub validate`` and ``hub publish`` both pass, makes them agree; a NUL is never
-    meaningful in a CSV cell (it is left by broken exports and binary junk)."""
+
+def _strip_junk_characters(column: _Column) -> list[Finding]:
+    """Remove :data:`_JUNK_CHARACTERS` from a column's normalised text, with a warning per
+    cell. Stripping here, where ``hub validate`` and ``hub publish`` both pass, makes them
+    agree."""
     if column.header is None or column.text is None:
         return []
     cells = norm.arrow_strings(column.text)
     if cells is None:
         cells = pa.array(column.text.to_numpy(dtype=object), type=pa.large_string())
-    has_nul = pc.match_substring(cells, "\x00").to_numpy(zero_copy_only=False)
-    if not has_nul.any():
-        return []
-    column.text = pd.Series(
-        pd.arrays.ArrowStringArray(pc.replace_substring(cells, "\x00", "")),
-        index=column.text.index, copy=False)
+    findings: list[Finding] = []
     original = column.original
     assert original is not None
-    return [Finding(
-        rule="nul-byte", field=column.field.name, positions=np.flatnonzero(has_nul),
-        message=lambda p: "the cell holds NUL (\\0) characters, which were removed",
-        value=lambda p: str(original.iloc[p]).replace("\x00", "\\0"), severity="warning",
-    )]
+    for char, rule, message, shown in _JUNK_CHARACTERS:
+        found = pc.match_substring(cells, char).to_numpy(zero_copy_only=False)
+        if not found.any():
+            continue
+        cells = pc.replace_substring(cells, char, "")
+        findings.append(Finding(
+            rule=rule, field=column.field.name, positions=np.flatnonzero(found),
+            message=lambda p, m=message: m,
+            value=lambda p, c=char, s=shown: str(original.iloc[p]).replace(c, s),
+            severity="warning"))
+    if findings:
+        column.text = pd.Series(pd.arrays.ArrowStringArray(cells), index=column.text.index,
+                                copy=False)
+    return findings
 
 
 def _missing_column(report: Report, f: SchemaField, in_key: bool) -> None:

@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from etl.read_limits import ReadLimits
+
 DELIMITERS = (",", "\t", ";", "|")
 # Records parsed per chunk when a body is read into Arrow strings (read_table(compact=True)).
 BODY_CHUNK_ROWS = 100_000
@@ -87,6 +89,7 @@ def read_table(
     compact: bool = False,
     known_header: Callable[[str], bool] | None = None,
     section_rows: bool = False,
+    limits: ReadLimits | None = None,
 ) -> RawTable:
     """Read ``path`` (CSV/TSV/text or XLSX) into a :class:`RawTable` of strings.
 
@@ -99,22 +102,29 @@ def read_table(
     ``compact`` keeps a CSV body's cells in Arrow string columns, parsed and converted
     :data:`BODY_CHUNK_ROWS` records at a time: a Python str costs ~50 bytes over its text,
     so 1M rows x 16 columns of object cells took ~760 MB where Arrow takes ~250 MB.
+    ``limits`` bounds bytes, columns, records and cells (:mod:`etl.read_limits`; default:
+    the settings' defaults).
     """
     path = Path(path)
+    limits = limits or ReadLimits()
     try:
+        limits.check_file_size(path.name, path.stat().st_size)
         data = path.read_bytes()
     except OSError as exc:
         raise ReadError(path.name, f"cannot open file: {exc.strerror or exc}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if data[:4] == b"PK\x03\x04" or path.suffix.lower() in (".xlsx", ".xlsm"):
-        rows, row_numbers, merged = _xlsx_rows(path, data, sheet)
+        rows, row_numbers, merged = _xlsx_rows(path, data, sheet, limits)
         layout = _find_layout(rows, row_numbers, header_row, path.name, known_header)
         layout.headers = _merged_header(layout, rows, row_numbers, merged)
         frame, source_rows = _xlsx_frame(rows, row_numbers, layout)
-        return _finish(path.name, digest, "xlsx", None, layout, frame, source_rows,
-                       section_rows)
-    return _read_csv(path.name, data, digest, encoding, delimiter, header_row, compact,
-                     known_header, section_rows)
+        table = _finish(path.name, digest, "xlsx", None, layout, frame, source_rows,
+                        section_rows)
+    else:
+        table = _read_csv(path.name, data, digest, encoding, delimiter, header_row, compact,
+                          known_header, section_rows, limits)
+    limits.check_cells(table.source_name, table.frame, table.headers, table.source_rows)
+    return table
 
 
 def _read_csv(
@@ -127,9 +137,11 @@ def _read_csv(
     compact: bool = False,
     known_header: Callable[[str], bool] | None = None,
     section_rows: bool = False,
+    limits: ReadLimits | None = None,
 ) -> RawTable:
     """Delimited text: the head (preamble, title, header) record by record with the csv
     module, the body in one pandas call starting at the byte after the header."""
+    limits = limits or ReadLimits()
     used_encoding = detect_encoding(data, name, encoding)
     raw, parse_encoding, text_start = _line_safe_bytes(data, used_encoding)
     sample = raw[text_start : text_start + 65536].decode(parse_encoding, errors="ignore")
@@ -142,6 +154,7 @@ def _read_csv(
     try:
         for row in records:
             row_numbers.append((ends[-1][1] if ends else 0) + 1)
+            limits.check_columns(name, len(row), f"line {row_numbers[-1]}")
             rows.append(row)
             ends.append((head.pos, head.lines))
             limit = HEAD_RECORDS if header_row is None else max(HEAD_RECORDS, header_row + 1)
@@ -149,11 +162,15 @@ def _read_csv(
                 break
     except csv.Error as exc:
         raise ReadError(name, f"malformed CSV near line {head.lines}: {exc}") from exc
+    if head.pos >= len(raw):
+        # The csv module reads an unclosed quote to the end of the file without a word.
+        _refuse_open_quote(raw, text_start, parse_encoding, delim, name, 0)
     layout = _find_layout(rows, row_numbers, header_row, name, known_header)
     body_start, lines_before_body = ends[layout.last_head_record]
     width = len(layout.headers)
     frame = _parse_body(raw, body_start, parse_encoding, delim, width, name, lines_before_body,
-                        compact)
+                        compact, limits)
+    limits.check_rows(name, len(frame))
     body_lines = raw.count(b"\n", body_start) + (0 if raw[-1:] in (b"\n", b"") else 1)
     if body_start >= len(raw):
         body_lines = 0
@@ -180,6 +197,13 @@ def detect_encoding(data: bytes, file: str, encoding: str | None = None) -> str:
         if failure:
             raise ReadError(file, f"not valid {encoding}: {failure}")
         return encoding
+    for mark, name in _UNICODE_BOMS:
+        if data.startswith(mark):
+            failure = _decode_failure(data, name)
+            if failure:
+                raise ReadError(file, f"starts with a {name.upper()} byte order mark but is "
+                                f"not {name.upper()}: {failure}")
+            return name
     if data.startswith(BOM):
         failure = _decode_failure(data, "utf-8-sig")
         if failure:
@@ -198,6 +222,12 @@ def detect_encoding(data: bytes, file: str, encoding: str | None = None) -> str:
     if guess is not None:
         return guess
     raise ReadError(file, "cannot detect the text encoding: " + "; ".join(failures))
+
+
+# Excel's "Unicode text" export is UTF-16 with a BOM; without this check its bytes decode,
+# wrongly, as CP932. UTF-32 marks first: UTF-32-LE's starts with UTF-16-LE's.
+_UNICODE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                 (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
 def _decode_failure(data: bytes, encoding: str, chunk: int = 1 << 22) -> str | None:
@@ -422,7 +452,7 @@ class _HeadReader:
 
 def _parse_body(
     raw: bytes, start: int, encoding: str, delim: str, width: int, file: str, lines_before: int,
-    compact: bool = False,
+    compact: bool = False, limits: ReadLimits | None = None,
 ) -> pd.DataFrame:
     """All data records as columns 0..n-1 of str (object, or Arrow strings when
     ``compact``), missing cells as "".
@@ -430,6 +460,7 @@ def _parse_body(
     One pass of pandas' C parser (in chunks when ``compact``); blank lines are kept as empty
     records (dropped later, after line numbers are known) so that the line count stays exact.
     """
+    limits = limits or ReadLimits()
     empty = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
     if not _CONTENT.search(raw, start):
         return empty
@@ -465,13 +496,54 @@ def _parse_body(
             if saw and int(saw.group(1)) > ncols:
                 # A record has more cells than the header: widen and parse again; extra
                 # columns that stay empty everywhere are dropped later.
-                ncols = max(int(saw.group(1)), ncols * 2)
+                limits.check_columns(file, int(saw.group(1)),
+                                     f"a record after line {lines_before}")
+                ncols = min(max(int(saw.group(1)), ncols * 2), limits.max_columns)
                 continue
+            if "EOF inside string" in str(exc):
+                _refuse_open_quote(raw, start, encoding, delim, file, lines_before)
             where = f"malformed CSV in the records after line {lines_before}"
             raise ReadError(file, f"{where}: {exc}") from exc
         except pd.errors.EmptyDataError:
             return empty
     raise ReadError(file, "a record has far more cells than the header")
+
+
+def _refuse_open_quote(raw: bytes, start: int, encoding: str, delim: str, file: str,
+                       lines_before: int) -> None:
+    """Raise naming the line where a quote opened and never closed, if one did.
+
+    Both parsers only say "EOF inside string" and count records, not lines, so the line is
+    found here: fields are walked as the parsers read them (a quote opens a quoted cell only
+    at the start of a cell; a doubled quote inside is a literal), jumping from one quote,
+    delimiter or line break to the next."""
+    text = raw[start:].decode(encoding, errors="replace")
+    special = re.compile("[" + re.escape(delim) + '"\n]')
+    line, pos, cell_start, opened = 1, 0, True, None
+    while True:
+        if opened is not None:
+            close = text.find('"', pos)
+            if close < 0:
+                raise ReadError(file, f"line {lines_before + opened}: a quote (\") opens a "
+                                "cell here and is never closed; every line after it was read "
+                                "as part of that cell")
+            line += text.count("\n", pos, close)
+            if text.startswith('""', close):
+                pos = close + 2
+                continue
+            opened, pos, cell_start = None, close + 1, False
+            continue
+        found = special.search(text, pos)
+        if found is None:
+            return
+        char = found.group()
+        if char == '"' and (cell_start and found.start() == pos):
+            opened, pos = line, found.end()
+            continue
+        if char == "\n":
+            line += 1
+        cell_start = char != '"'
+        pos = found.end()
 
 
 def _arrow_body(raw: bytes, start: int, encoding: str, delim: str, ncols: int
@@ -548,7 +620,7 @@ def _record_lines(frame: pd.DataFrame, first_line: int, body_lines: int) -> np.n
 CellBounds = tuple[int, int, int, int]
 
 
-def _xlsx_rows(path: Path, data: bytes, sheet: str | None
+def _xlsx_rows(path: Path, data: bytes, sheet: str | None, limits: ReadLimits
                ) -> tuple[list[list[str]], list[int], list[CellBounds]]:
     from openpyxl import load_workbook
 
@@ -565,16 +637,33 @@ def _xlsx_rows(path: Path, data: bytes, sheet: str | None
             raise ReadError(path.name, f"no sheet {sheet!r}; sheets are {book.sheetnames}")
         rows: list[list[str]] = []
         numbers: list[int] = []
-        for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            rows.append([_cell_text(v) for v in values])
-            numbers.append(number)
-        merged = _merged_ranges(ws)
+        try:
+            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = _trimmed([_cell_text(v) for v in values])
+                # Filled width: a sheet formatted to its last column (XFD) pads every row.
+                limits.check_columns(path.name, len(cells), f"row {number}")
+                if number > limits.max_rows + HEAD_RECORDS:
+                    limits.check_rows(path.name, number)
+                rows.append(cells)
+                numbers.append(number)
+            merged = _merged_ranges(ws)
+        except ReadError:
+            raise
+        except Exception as exc:  # the sheet's XML: broken, or entities refused by defusedxml
+            raise ReadError(path.name, f"the sheet's XML cannot be read: {exc}") from exc
     finally:
         book.close()
     while rows and not any(rows[-1]):
         rows.pop()
         numbers.pop()
     return rows, numbers, merged
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return cells if end == len(cells) else cells[:end]
 
 
 _MERGE_CELL = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}mergeCell"

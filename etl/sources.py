@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from etl.read_limits import ReadLimits
 from hub.catalog import DEFAULT_SOURCE_FORMAT, DatasetDefinition
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def prepare_source(
     skip_invalid: bool = False, on_invalid_optional: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     references: Mapping[str, frozenset[str] | None] | None = None,
+    read_limits: ReadLimits | None = None,
 ) -> Any:
     """Prepare ``path`` for ``definition``: a Prepared (tables) or a Publishable (feeds).
 
@@ -52,7 +54,8 @@ def prepare_source(
 
     prepared = prepare(definition, path, encoding=encoding, delimiter=delimiter, sheet=sheet,
                        max_errors=max_errors, skip_invalid=skip_invalid,
-                       on_invalid_optional=on_invalid_optional, progress=progress)
+                       on_invalid_optional=on_invalid_optional, progress=progress,
+                       read_limits=read_limits)
     return _checked_references(prepared, definition, references, skip_invalid)
 
 

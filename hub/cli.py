@@ -206,6 +206,7 @@ def _stage_progress(progress: Progress) -> Any:
 def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str | None,
              sheet: str | None, settings: Settings, on_invalid_optional: str | None) -> Any:
     from etl.read import ReadError
+    from etl.read_limits import ReadLimits
     from etl.sources import prepare_source
 
     definition = _definition(dataset_id, file, settings, on_invalid_optional)
@@ -214,7 +215,7 @@ def _prepare(dataset_id: str, file: Path, encoding: str | None, delimiter: str |
             return prepare_source(
                 definition, file, encoding=encoding, delimiter=delimiter, sheet=sheet,
                 max_errors=settings.max_errors, on_invalid_optional=on_invalid_optional,
-                progress=_stage_progress(progress),
+                progress=_stage_progress(progress), read_limits=ReadLimits.from_settings(settings),
             )
         except ReadError as exc:
             _fail(str(exc), code=2)
@@ -601,6 +602,7 @@ def demo_cmd(
     Idempotent: datasets whose content is unchanged are not published again.
     """
     from etl.pipeline import FileSource, PublishOptions, publish_dataset
+    from etl.read_limits import ReadLimits
     from etl.ridership import publication_order
     from hub.catalog import load_definitions
     from hub.db.engine import make_engine
@@ -622,7 +624,7 @@ def demo_cmd(
                 continue
             options = PublishOptions(
                 skip_invalid=bool(definition.source.get("skip_invalid", False)),
-                max_errors=settings.max_errors)
+                max_errors=settings.max_errors, read_limits=ReadLimits.from_settings(settings))
             outcome = publish_dataset(
                 definition, city_source(definition, FileSource(definition.directory / source),
                                         engine), options, engine=engine,

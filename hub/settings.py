@@ -86,6 +86,29 @@ class Settings(BaseSettings):
     max_errors: int = Field(
         default=1000, ge=1, description="Validation stops collecting errors after this many."
     )
+    body_idle_timeout_s: float = Field(
+        default=30.0, ge=0,
+        description="Seconds a request body may pause before the request is answered 408 and "
+        "nothing is stored (0: wait forever). Stops slow-body clients holding workers.",
+    )
+    read_max_file_bytes: int = Field(
+        default=8 << 30, ge=1,
+        description="Largest file `hub validate`/`hub publish` and uploads will read, in bytes. "
+        "Checked before reading, so a hostile file costs nothing.",
+    )
+    read_max_columns: int = Field(
+        default=2000, ge=1,
+        description="Most columns a table may have (header or any record). Checked while the "
+        "head is read, before any per-column work.",
+    )
+    read_max_rows: int = Field(
+        default=50_000_000, ge=1, description="Most records a table may have.",
+    )
+    read_max_cell_bytes: int = Field(
+        default=1 << 20, ge=1,
+        description="Longest cell, in bytes of its text (an XLSX cell holds at most 32,767 "
+        "characters; anything past this is a broken or hostile file).",
+    )
     publisher: str | None = Field(
         default=None, description="Name recorded as publisher; defaults to the OS user."
     )

@@ -27,6 +27,7 @@ from hub.api import (
     webhooks,
 )
 from hub.api.auth import document_optional_keys
+from hub.api.body_timeout import BodyIdleTimeout
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
@@ -145,6 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
     app.add_middleware(AllowEveryMethod, routes=lambda: app.router.routes)
+    app.add_middleware(BodyIdleTimeout, idle_s=settings.body_idle_timeout_s)
     add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
     document_optional_keys(app)

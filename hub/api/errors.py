@@ -7,6 +7,7 @@ internals in the body (they are logged).
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -117,6 +118,26 @@ def _psycopg_operational(_eh: object, _request: Request,
     return _database_trouble(exc)
 
 
+# What the disk says when it, or the user's quota, is full: the operator's trouble, and it
+# passes; never a bug to hide behind a 500.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _os_error(_eh: object, _request: Request, exc: OSError) -> Problem:
+    """A full disk while bulk files are built is 503 with Retry-After and says so (nothing
+    half-written is served: files are staged and committed together, see hub.storage);
+    any other OS error is a 500, logged."""
+    if exc.errno in _NO_SPACE:
+        logger.error("storage full: %s", exc)
+        return Problem(title="Storage full", type_="storage-full", status=503,
+                       detail="the server's file store is full, so the files could not be "
+                       "built; nothing partial was kept and the request can be retried later",
+                       headers={"Retry-After": "60"})
+    logger.error("operating system error", exc_info=exc)
+    return Problem(title="Internal server error", type_="internal-error", status=500,
+                   detail="the server failed to answer; the operators have been told")
+
+
 def _unauthenticated(_eh: object, _request: Request, exc: Unauthenticated) -> Problem:
     """401 with the RFC 6750 challenge: ``error="invalid_token"`` when a token was sent and
     cannot be used, no error code when none was sent."""
@@ -201,6 +222,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         DefinitionError: _definition_error,
         DBAPIError: _database_error,
         psycopg.OperationalError: _psycopg_operational,
+        OSError: _os_error,
         Unauthenticated: _unauthenticated,
         Forbidden: _forbidden,
         RateLimited: _rate_limited,

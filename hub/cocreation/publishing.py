@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from etl.pipeline import FileSource, PublishOptions, PublishOutcome, publish_dataset
 from etl.read import ReadError
+from etl.read_limits import ReadLimits
 from etl.withdraw import WithdrawRefused, WithdrawResult, withdraw
 from hub.catalog import DatasetDefinition, load_definition
 from hub.cocreation.city_publish import CommunityRows, city_source
@@ -74,7 +75,8 @@ def publish_options(settings: Settings, *, dry_run: bool = False, force: bool = 
     """The pipeline options for a caller's choices, with the error cap from settings."""
     return PublishOptions(dry_run=dry_run, force=force, skip_invalid=skip_invalid,
                           max_errors=settings.max_errors,
-                          on_invalid_optional=on_invalid_optional)
+                          on_invalid_optional=on_invalid_optional,
+                          read_limits=ReadLimits.from_settings(settings))
 
 
 def definition_of(settings: Settings, dataset_id: str) -> DatasetDefinition:

@@ -38,6 +38,7 @@ from sqlalchemy.types import Boolean
 
 from hub.catalog import SchemaField, TableSchema
 from hub.query.geodesic import geography_of, within_metres
+from hub.query.geometry_input import placement_problem, vertex_problem
 from hub.query.model import QueryError
 from hub.query.values import parse_value
 
@@ -299,20 +300,15 @@ class _Checker:
         except (ValueError, TypeError, KeyError, AttributeError, IndexError,
                 shapely.errors.GEOSException) as exc:
             raise _error(f"invalid geometry in filter: {exc}") from None
-        if geometry.is_empty:
-            raise _error("empty geometry in filter")
-        if shapely.get_num_coordinates(geometry) > 10_000:
-            raise _error("a geometry in the filter has more than 10000 vertices")
-        if self.to_crs84 is not None:
-            geometry = self.to_crs84(geometry)
-        minx, miny, maxx, maxy = geometry.bounds
-        if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
-            raise _error(
-                "a geometry in the filter lies outside lon -180..180 / lat -90..90; CQL2 "
-                "geometries are lon lat (CRS84) unless filter-crs says otherwise"
-            )
-        if not geometry.is_valid:
-            raise _error(f"invalid geometry in filter: {shapely.is_valid_reason(geometry)}")
+        problem = vertex_problem(geometry)
+        if problem is None:
+            if self.to_crs84 is not None:
+                geometry = self.to_crs84(geometry)
+            problem = placement_problem(
+                geometry, coordinates_hint="CQL2 geometries are lon lat (CRS84) unless "
+                "filter-crs says otherwise")
+        if problem:
+            raise _error(f"a geometry in the filter {problem}")
         return {"wkt": geometry.wkt}
 
     def _is_geometry_property(self, node: Any) -> bool:

@@ -30,6 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hub.catalog import TableSchema
 from hub.query.cql2 import parse_cql2
+from hub.query.geometry_input import placement_problem, vertex_problem
 from hub.query.model import (
     Cursor,
     FeatureQuery,
@@ -53,8 +54,6 @@ from hub.query.ogc_params import (
 from hub.query.operators import MAX_LIST_VALUES, OPERATORS
 from hub.query.values import parse_flag, parse_value, type_error_detail
 from hub.textfold import fold_query
-
-MAX_POLYGON_VERTICES = 10_000
 
 
 @dataclass(frozen=True)
@@ -458,28 +457,19 @@ def _parse_geometry(raw: str, param: str, has_geometry: bool, *,
         raise QueryError(
             f"parameter '{param}' is neither a GeoJSON geometry nor WKT: {exc}", param
         ) from None
-    if geometry is None or geometry.is_empty:
+    if geometry is None:
         raise QueryError(f"parameter '{param}' is an empty geometry", param)
+    problem = vertex_problem(geometry)
+    if problem:
+        raise QueryError(f"parameter '{param}' {problem}", param)
     if polygonal and geometry.geom_type not in ("Polygon", "MultiPolygon"):
         raise QueryError(
             f"parameter '{param}' must be a Polygon or MultiPolygon, not {geometry.geom_type}",
             param,
         )
-    if shapely.get_num_coordinates(geometry) > MAX_POLYGON_VERTICES:
-        raise QueryError(f"parameter '{param}' has more than {MAX_POLYGON_VERTICES} vertices",
-                         param)
-    minx, miny, maxx, maxy = geometry.bounds
-    if not (minx >= -180 and maxx <= 180 and miny >= -90 and maxy <= 90):
-        raise QueryError(
-            f"parameter '{param}' has coordinates outside lon -180..180 / lat -90..90 "
-            "(coordinates are lon lat, EPSG:4326)",
-            param,
-        )
-    if not geometry.is_valid:
-        raise QueryError(
-            f"parameter '{param}' is not a valid geometry: {shapely.is_valid_reason(geometry)}",
-            param,
-        )
+    problem = placement_problem(geometry, coordinates_hint="coordinates are lon lat, EPSG:4326")
+    if problem:
+        raise QueryError(f"parameter '{param}' {problem}", param)
     return geometry
 
 

@@ -321,7 +321,7 @@ def test_header_only_file(tmp_path: Path) -> None:
 
 
 def test_unterminated_quote_is_a_read_error(tmp_path: Path) -> None:
-    with pytest.raises(ReadError, match=r"bad\.csv: malformed CSV"):
+    with pytest.raises(ReadError, match=r"bad\.csv: line 2: a quote .* never closed"):
         read_table(write(tmp_path, "bad.csv", b'a,b\n1,"open\n2,3\n'))
 
 

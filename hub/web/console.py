@@ -21,6 +21,7 @@ from hub.api.bounds import MAX_ID
 from hub.api.cocreation import StoreDep, actor_of
 from hub.api.contributions import decide_contribution, moderation_queue
 from hub.api.deps import DataDep
+from hub.api.usage import DETAIL_SCOPES
 from hub.cocreation.errors import Refused
 from hub.cocreation.requests import (
     REASON_TEXT,
@@ -32,8 +33,8 @@ from hub.cocreation.requests import (
 from hub.data import Gone, NotFound
 from hub.data.contributions import Contributions
 from hub.data.usage import UsageStore
-from hub.people.principal import Key, Principal
-from hub.people.scopes import Scope, grants
+from hub.people.principal import Forbidden, Key, Principal
+from hub.people.scopes import Scope
 from hub.query.catalog import DatasetSearch
 from hub.query.requests import RequestSearch
 from hub.serialise.contributions import changes_side_by_side
@@ -44,6 +45,7 @@ from hub.web.usage_chart import chart, daily_series
 
 router = APIRouter(tags=["portal"], include_in_schema=False)
 
+# Who may open the console: a key that publishes or moderates (admin implies both).
 STAFF_SCOPES = (Scope.PUBLISH, Scope.MODERATE)
 Staff = Annotated[Key, Depends(signed_in_key(*STAFF_SCOPES))]
 Moderator = Annotated[Key, Depends(signed_in_key(Scope.MODERATE))]
@@ -67,10 +69,13 @@ def catalogue(data: Any, language: str) -> list[dict[str, Any]]:
 
 
 def may(key: Key, scope: Scope, dataset: str | None = None) -> bool:
-    """Whether ``key`` may act with ``scope`` (on ``dataset``): what the console offers."""
-    if not grants(key.scopes, scope):
+    """Whether ``key`` may act with ``scope`` (on ``dataset``), asked of the one rule
+    (``Principal.require``): what the console offers is what its routes then allow."""
+    try:
+        Principal(None, key=key).require(scope, dataset)
+    except Forbidden:
         return False
-    return dataset is None or key.datasets is None or dataset in key.datasets
+    return True
 
 
 def staff_context(key: Key) -> dict[str, Any]:
@@ -92,7 +97,7 @@ def overview(request: Request, portal: PortalDep, data: DataDep, key: Staff,
         **staff_context(key),
         "publishable": [d for d in datasets if may(key, Scope.PUBLISH, d["id"])],
         "watched": [d for d in datasets
-                    if any(may(key, s, d["id"]) for s in STAFF_SCOPES)],
+                    if any(may(key, s, d["id"]) for s in DETAIL_SCOPES)],
         "pending": pending, "queue_size": QUEUE_SIZE,
     })
 
@@ -250,12 +255,12 @@ def usage(request: Request, portal: PortalDep, data: DataDep, key: Staff,
     numbers as a table: the per-day rows of ``/v1/stats?detail=day``."""
     language = portal.language(request)
     datasets = [d for d in catalogue(data, language)
-                if any(may(key, s, d["id"]) for s in STAFF_SCOPES)]
+                if any(may(key, s, d["id"]) for s in DETAIL_SCOPES)]
     chosen = dataset or (datasets[0]["id"] if datasets else None)
     if days not in USAGE_DAYS:
         return problem_page(portal, request, 400, "days must be one of "
                             + ", ".join(str(d) for d in USAGE_DAYS))
-    if chosen is not None and not any(may(key, s, chosen) for s in STAFF_SCOPES):
+    if chosen is not None and not any(may(key, s, chosen) for s in DETAIL_SCOPES):
         return problem_page(portal, request, 403, f"key {key.name!r} may not read the usage "
                             f"of {chosen!r}")
     drawn = None

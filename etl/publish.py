@@ -130,7 +130,7 @@ def _lock_dataset(conn: Connection, definition: DatasetDefinition, now: datetime
 
 @dataclass(frozen=True)
 class _Staged:
-    """One layer on its way in: its staging table, the name it will have, and its data."""
+    """One layer on its way in: its layer name, its staging table, and its data."""
 
     name: str | None  # None: the main layer
     staged: str
@@ -168,17 +168,20 @@ def publish(
             for n, (name, layer) in enumerate(sorted(data.extra_layers.items()), start=1)
         ]
         try:
-            return _publish_staged(engine, data, layers, publisher=publisher, force=force,
-                                   progress=progress, after_publish=after_publish,
-                                   provenance=provenance, in_transaction=in_transaction)
+            result = _publish_staged(engine, data, layers, publisher=publisher, force=force,
+                                     progress=progress, provenance=provenance,
+                                     in_transaction=in_transaction)
         finally:
             _drop_leftovers(engine, [s.staged for s in layers])
+    if not result.unchanged:  # after the lease: bulk files or a CKAN push hold no lock
+        _run_after_publish(after_publish, result)
+    return result
 
 
 def _publish_staged(
     engine: Engine, data: Publishable, layers: list[_Staged], *, publisher: str | None,
-    force: bool, progress: Progress | None, after_publish: AfterPublish | None,
-    provenance: dict[str, Any] | None, in_transaction: InTransaction | None,
+    force: bool, progress: Progress | None, provenance: dict[str, Any] | None,
+    in_transaction: InTransaction | None,
 ) -> PublishResult:
     definition = data.definition
 
@@ -270,9 +273,7 @@ def _publish_staged(
         if in_transaction is not None:
             in_transaction(conn, number)
         fault_point("register")  # everything written, nothing committed
-    result = PublishResult(definition.id, number, row_count, content_sha256, summary)
-    _run_after_publish(after_publish, result)
-    return result
+    return PublishResult(definition.id, number, row_count, content_sha256, summary)
 
 
 def _content_hash(hashes: dict[str | None, str]) -> str:

@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 COLOURS = {"hub": "#1b9e77", "hub-ogc": "#66c2a5", "tipg": "#d95f02", "pygeoapi": "#7570b3",
-           "hub-cold": "#a6d854"}
+           "hub-cold": "#a6d854", "hub-ogc-exact": "#e7298a"}
 PERCENTILES = (("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"))
 
 

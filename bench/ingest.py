@@ -165,6 +165,49 @@ def ogr2ogr_load(database_url: str, csv: Path, table: str = "places") -> Timed:
     return result
 
 
+OGR_INDEXED = "ogr2ogr + the hub's indexes (one by one)"
+# The bench schema's x-search fields (bench/schemas/bench-places.json) by their CSV headers,
+# which ogr2ogr keeps as column names: the text the hub's trigram index covers.
+SEARCH_HEADERS = ("名称", "名称_カナ", "種別", "住所", "区")
+
+
+def ogr2ogr_with_indexes(database_url: str, csv: Path) -> tuple[Timed, Timed]:
+    """ogr2ogr's load, then the indexes the hub builds that ogr2ogr does not, one after
+    another as a person with psql would: GiST on ``geography(geom)``, trigram GIN on the same
+    search fields, unique B-tree on the id, then ANALYZE. They get the publish's
+    ``maintenance_work_mem`` (etl.load.INDEX_BUILD_MEMORY), so the comparison is of the
+    work and its order, not of a memory setting. Returns (ogr2ogr alone, ogr2ogr + indexes);
+    ``detail`` of the second has the seconds of each build."""
+    from etl.load import INDEX_BUILD_MEMORY
+
+    plain = ogr2ogr_load(database_url, csv)
+    search = " || ' ' || ".join(f'coalesce("{h}"::text, \'\')' for h in SEARCH_HEADERS)
+    statements = {
+        "GiST (geography(geom))": "CREATE INDEX ON ogr.places USING gist ((geography(geom)))",
+        "GIN trigram (search fields)":
+            f"CREATE INDEX ON ogr.places USING gin (({search}) gin_trgm_ops)",
+        "unique B-tree (id)": "CREATE UNIQUE INDEX ON ogr.places (id)",
+        "ANALYZE": "ANALYZE ogr.places",
+    }
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET search_path = hub, public"))
+            conn.execute(text(f"SET maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
+            for name, sql in statements.items():
+                began = time.perf_counter()
+                conn.execute(text(sql))
+                timings[name] = round(time.perf_counter() - began, 2)
+    finally:
+        engine.dispose()
+    extra = time.perf_counter() - started
+    indexed = Timed(plain.wall_s + extra, plain.user_s, plain.sys_s, plain.peak_rss_mb,
+                    plain.exit_code, detail={"ogr2ogr_s": round(plain.wall_s, 2), **timings})
+    return plain, indexed
+
+
 def copy_load(database_url: str, csv: Path, table: str = "places_copy") -> Timed:
     """The floor: psql's \\copy of the raw text into a table with a generated point column
     (no validation, no normalisation: era dates and full-width digits stay as written),
@@ -204,7 +247,7 @@ COMMIT;
 def index_breakdown(database_url: str, table: str) -> dict[str, float]:
     """Seconds each of the publish's index builds (and ANALYZE) takes on the loaded table,
     rebuilt under other names in a transaction that is rolled back: which part of the
-    server-side work dominates a publish. Mirrors etl.load.index_and_analyse."""
+    server-side work dominates a publish. Mirrors etl.load.index_statements."""
     qualified = f'data."{table}"'
     statements = {
         "GiST (geom)": f"CREATE INDEX bench_ix_geom ON {qualified} USING gist (geom)",

@@ -236,8 +236,10 @@ def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
         skip["ogr2ogr"] = reason
     else:
         url = cluster.database("ingest")
-        log("ingest: ogr2ogr (PG driver, COPY mode)")
-        results["ogr2ogr (PG_USE_COPY)"] = _with_load(ingest.ogr2ogr_load(url, utf8).to_dict())
+        log("ingest: ogr2ogr (PG driver, COPY mode), then the hub's other indexes")
+        plain, indexed = ingest.ogr2ogr_with_indexes(url, utf8)
+        results["ogr2ogr (PG_USE_COPY)"] = _with_load(plain.to_dict())
+        results[ingest.OGR_INDEXED] = _with_load(indexed.to_dict())
         cluster.drop("ingest")
     if shutil.which("psql"):
         url = cluster.database("ingest")
@@ -287,9 +289,13 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                     log(f"{peer}: {skip[peer]}")
             cold = pool.submit(systems.start_hub_cold, db, workdir,
                                ingest.hub_env(url)) if "hub-cold" in wanted else None
+            exact = pool.submit(systems.start_hub_exact_count, db, workdir,
+                                ingest.hub_env(url)) if "hub-ogc-exact" in wanted else None
             hub = hub_future.result()
             if cold is not None:
                 servers["hub-cold"] = cold.result()
+            if exact is not None:
+                servers["hub-ogc-exact"] = exact.result()
         servers["hub"] = hub
         servers["hub-ogc"] = hub
         for query in [q for q in systems.QUERIES if q in settings["queries"]]:

@@ -1,14 +1,18 @@
-"""Load prepared layers into new version tables with COPY, then index and measure them.
+"""Load prepared layers into staging tables with COPY, then index and measure them.
 
-Everything here runs inside the caller's transaction: tables are created, filled, indexed
-and analysed in the same transaction that publishes them, so a failure anywhere (bad data, a
-killed process, a dropped connection, a full disk) rolls all of it back and PostgreSQL leaves
-no trace. That is why there is no separate staging name to clean up.
+A publish builds each table under a staging name no catalogue row points at
+(:mod:`hub.db.staging`), so it is never visible half-built: the rows are COPYed and committed
+on one connection, then the indexes are built on :data:`INDEX_CONNECTIONS` connections at
+once (PostgreSQL builds one index per backend, and ``CREATE INDEX`` takes a lock that other
+index builds on the same table share), then the table is analysed and measured.
+:func:`rename_layer_table` gives a table and its indexes their version names inside the
+publish's final transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.schema import CreateTable
 
 from etl.copy_text import column_cells, csv_lines, text_cells
@@ -149,30 +153,82 @@ def index_stem(table_name: str) -> str:
     return f"{table_name[:31]}_{hashlib.sha256(table_name.encode()).hexdigest()[:8]}"
 
 
-def index_and_analyse(conn: Connection, table_name: str, layer: LayerData) -> None:
-    """Indexes every query path needs, then ANALYZE so the planner knows the new table.
+INDEX_CONNECTIONS = 2
+# Per index-building session: a GIN build flushes its entries each time this fills, so a
+# larger budget builds the trigram index in fewer passes. Two sessions at once: 512 MB.
+INDEX_BUILD_MEMORY = "256MB"
 
-    GiST on ``geom`` serves bbox/within/tiles; GiST on ``geography(geom)`` serves radius
-    searches in metres and KNN ordering; trigram GIN on ``_search`` serves ``q`` (Japanese
-    text has no word boundaries, so trigrams beat tsvector here); B-tree on the primary key.
-    """
+
+def index_statements(table_name: str, layer: LayerData) -> list[str]:
+    """The indexes every query path needs, slowest to build first (so that two connections
+    taking them in turn finish close together).
+
+    Trigram GIN on ``_search`` serves ``q`` (Japanese text has no word boundaries, so trigrams
+    beat tsvector here); GiST on ``geography(geom)`` serves radius searches in metres and KNN
+    ordering; GiST on ``geom`` serves bbox/within/tiles; B-tree on the primary key."""
     qualified = f'{DATA_SCHEMA}."{table_name}"'
     stem = index_stem(table_name)
-    statements = []
+    statements = [
+        f'CREATE INDEX "{stem}_search" ON {qualified} USING gin (_search gin_trgm_ops)'
+    ]
     if layer.has_geometry:
         statements += [
-            f'CREATE INDEX "{stem}_geom" ON {qualified} USING gist (geom)',
             f'CREATE INDEX "{stem}_geog" ON {qualified} USING gist ((geography(geom)))',
+            f'CREATE INDEX "{stem}_geom" ON {qualified} USING gist (geom)',
         ]
-    statements.append(
-        f'CREATE INDEX "{stem}_search" ON {qualified} USING gin (_search gin_trgm_ops)'
-    )
     if layer.schema.primary_key:
         pk = ", ".join(f'"{c}"' for c in layer.schema.primary_key)
         statements.append(f'CREATE UNIQUE INDEX "{stem}_pk" ON {qualified} ({pk})')
-    for statement in statements:
-        conn.execute(text(statement))
-    conn.execute(text(f"ANALYZE {qualified}"))
+    return statements
+
+
+def build_indexes(engine: Engine, statements: list[str],
+                  connections: int = INDEX_CONNECTIONS) -> None:
+    """Run the index builds on ``connections`` connections at once, each committing its own.
+
+    Each connection takes the next statement when its last one finishes. The tables are
+    staging tables, invisible to readers, so nothing waits for these commits; the first
+    failure (a duplicate key in a unique index) is raised once every build has stopped."""
+    pending = iter(list(statements))
+    lock = threading.Lock()
+
+    def next_statement() -> str | None:
+        with lock:
+            return next(pending, None)
+
+    def worker() -> None:
+        with engine.connect() as conn:
+            while (statement := next_statement()) is not None:
+                # SET LOCAL: the pooled connection goes back with the server's default.
+                conn.execute(text(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'"))
+                conn.execute(text(statement))
+                conn.commit()
+
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        futures = [pool.submit(worker) for _ in range(max(1, min(connections, len(statements))))]
+    for future in futures:
+        future.result()
+
+
+def analyse(conn: Connection, table_name: str) -> None:
+    """ANALYZE once the indexes exist (the geography index's expression gets statistics)."""
+    conn.execute(text(f'ANALYZE {DATA_SCHEMA}."{table_name}"'))
+
+
+def rename_layer_table(conn: Connection, staged: str, final: str) -> None:
+    """Give a staging table its version name, and its indexes the names they would have had
+    had they been built under it (:func:`index_stem` of the final name); the caller's
+    transaction makes it visible together with the catalogue rows."""
+    conn.execute(text(f'ALTER TABLE {DATA_SCHEMA}."{staged}" RENAME TO "{final}"'))
+    old_stem, new_stem = index_stem(staged), index_stem(final)
+    names = conn.execute(
+        text("SELECT indexname FROM pg_indexes WHERE schemaname = :s AND tablename = :t"),
+        {"s": DATA_SCHEMA, "t": final},
+    ).scalars().all()
+    for name in names:
+        if name.startswith(old_stem):
+            renamed = new_stem + name[len(old_stem):]
+            conn.execute(text(f'ALTER INDEX {DATA_SCHEMA}."{name}" RENAME TO "{renamed}"'))
 
 
 def measure(
@@ -193,15 +249,13 @@ def measure(
     return count, bbox
 
 
-def load_layer(
+def stage_layer(
     conn: Connection,
     table_name: str,
     layer: LayerData,
     progress: Callable[[int, int], None] | None = None,
-) -> LoadedLayer:
-    """Create, fill, index and measure one layer table."""
+) -> str:
+    """Create one staging table and COPY its rows in the caller's transaction; return the
+    content's SHA-256. Indexes come after the commit (:func:`build_indexes`)."""
     create_layer_table(conn, table_name, layer)
-    content_sha256 = copy_rows(conn, table_name, layer, progress)
-    index_and_analyse(conn, table_name, layer)
-    row_count, bbox = measure(conn, table_name, layer.has_geometry)
-    return LoadedLayer(table_name, row_count, bbox, content_sha256)
+    return copy_rows(conn, table_name, layer, progress)

@@ -3,7 +3,7 @@
 Every door into the catalogue goes through :func:`publish_dataset`: ``hub publish``, ``hub
 demo``, ``hub ckan pull``, and the HTTP upload and accepted community contributions to come.
 It reads its source once, prepares it, applies the one refusal rule (:func:`refusal`),
-publishes in one transaction (:func:`etl.publish.publish`) and answers with one
+publishes it staged and registered at once (:func:`etl.publish.publish`) and answers with one
 :class:`PublishOutcome`, so every door reports and refuses alike.
 
 Where rows come from is a :class:`RowSource`: a file on disk (:class:`FileSource`: CSV, XLSX,
@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Engine
 
+from etl.fault_hook import fault_point
 from etl.publish import AfterPublish, InTransaction, Progress, PublishResult, publish
 from etl.read import RawTable
 from etl.read_limits import ReadLimits
@@ -201,7 +202,7 @@ def publish_dataset(
     if engine is None and not options.dry_run:
         raise ValueError("publishing needs a database engine (engine=None is for dry runs)")
     prepared = source.prepare(definition, options, references=_references(engine, definition),
-                              progress=progress)
+                              progress=_with_fault_points(progress))
     outcome = PublishOutcome(dataset_id=definition.id, source_name=source.name,
                              report=prepared.report, row_count=row_count(prepared),
                              refused=refusal(prepared.report, options))
@@ -214,6 +215,19 @@ def publish_dataset(
                      progress=progress, after_publish=after_publish,
                      provenance=provenance, in_transaction=in_transaction)
     return replace(outcome, row_count=result.row_count, result=result)
+
+
+def _with_fault_points(progress: Progress | None) -> Progress:
+    """``progress``, plus the test-only fault hook at the preparing stages it reports
+    (:mod:`etl.fault_hook`; nothing happens unless the hook's variable is set)."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+        if stage in ("read", "validate"):
+            fault_point(stage)
+
+    return report
 
 
 def _references(engine: Engine | None, definition: DatasetDefinition) -> References | None:

@@ -1,10 +1,14 @@
-"""Publish prepared data as the next immutable version of a dataset, atomically.
+"""Publish prepared data as the next immutable version of a dataset, never half-built.
 
-One transaction does everything: lock the dataset row (so two publishes of one dataset
-queue rather than race), create and fill ``data.<base>__v<N>`` (plus one table per extra
-layer) with COPY, index, analyse, measure, summarise changes, insert the version row and
-move the dataset's current pointer. Readers see either the old version or the complete new
-one; never a partial table.
+Three steps. Stage: COPY each layer into a staging table no catalogue row points at
+(:mod:`hub.db.staging`), commit, build its indexes on two connections at once, analyse and
+measure it, and summarise its changes against the current version. Register: one short
+transaction locks the dataset row (so two publishes of one dataset queue rather than race
+for a version number), renames the staging tables to ``data.<base>__v<N>``, inserts the
+version row and moves the dataset's current pointer. Readers see the old version until that
+commit and the complete new one after it. Whatever stops a publish before it commits leaves
+only staging tables: dropped on the way out when the process lives, or, when it was killed,
+by the next publish or ``hub db gc`` (:func:`hub.db.staging.drop_orphaned_staging`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,24 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from etl.changes import change_summary
-from etl.load import LayerData, Publishable, load_layer
+from etl.fault_hook import fault_point
+from etl.load import (
+    LayerData,
+    Publishable,
+    analyse,
+    build_indexes,
+    index_statements,
+    measure,
+    rename_layer_table,
+    stage_layer,
+)
 from hub.catalog import DatasetDefinition, PublishedVersion, TableSchema, version_table_name
+from hub.db.staging import (
+    drop_orphaned_staging,
+    drop_staging_tables,
+    staging_lease,
+    staging_table_name,
+)
 from hub.db.tables import datasets, versions
 from hub.textfold import fold_identity
 
@@ -108,6 +128,15 @@ def _lock_dataset(conn: Connection, definition: DatasetDefinition, now: datetime
     ).scalar_one()
 
 
+@dataclass(frozen=True)
+class _Staged:
+    """One layer on its way in: its layer name, its staging table, and its data."""
+
+    name: str | None  # None: the main layer
+    staged: str
+    layer: LayerData
+
+
 def publish(
     engine: Engine,
     prepared: Any,
@@ -119,11 +148,12 @@ def publish(
     provenance: dict[str, Any] | None = None,
     in_transaction: InTransaction | None = None,
 ) -> PublishResult:
-    """Publish prepared rows as version N+1 in one transaction.
+    """Publish prepared rows as version N+1: staged, indexed, then registered at once.
 
     ``provenance`` is stored with the version as given (which rows came from the community
     and whom the version credits; empty: every row is the city's). ``in_transaction`` runs
-    after the version row is written and before the commit.
+    in the registering transaction after the version row is written and before the commit;
+    raising rolls the registration back.
 
     This step does not judge the validation report: whether rows with errors may be published
     is decided once, by :func:`etl.pipeline.publish_dataset`, the function every caller uses.
@@ -131,51 +161,90 @@ def publish(
     result says ``unchanged``) unless ``force`` is set: a version number should mean new data.
     """
     data = publishable(prepared)
+    drop_orphaned_staging(engine)  # a killed publish's tables go before ours are built
+    with staging_lease(engine) as token:
+        layers = [_Staged(None, staging_table_name(token, 0), data.main)] + [
+            _Staged(name, staging_table_name(token, n), layer)
+            for n, (name, layer) in enumerate(sorted(data.extra_layers.items()), start=1)
+        ]
+        try:
+            result = _publish_staged(engine, data, layers, publisher=publisher, force=force,
+                                     progress=progress, provenance=provenance,
+                                     in_transaction=in_transaction)
+        finally:
+            _drop_leftovers(engine, [s.staged for s in layers])
+    if not result.unchanged:  # after the lease: bulk files or a CKAN push hold no lock
+        _run_after_publish(after_publish, result)
+    return result
+
+
+def _publish_staged(
+    engine: Engine, data: Publishable, layers: list[_Staged], *, publisher: str | None,
+    force: bool, progress: Progress | None, provenance: dict[str, Any] | None,
+    in_transaction: InTransaction | None,
+) -> PublishResult:
     definition = data.definition
+
+    def copied(done: int, total: int) -> None:
+        if progress:
+            progress("load", done, total)
+        fault_point("copy")  # mid-COPY: the staging table exists, uncommitted
+
+    hashes: dict[str | None, str] = {}
+    with engine.begin() as conn:
+        for staged in layers:
+            hashes[staged.name] = stage_layer(conn, staged.staged, staged.layer,
+                                              copied if staged.name is None else None)
+    content_sha256 = _content_hash(hashes)
+    with engine.connect() as conn:
+        previous = _current_version(conn, definition.id)
+    if _unchanged(previous, content_sha256, force):
+        assert previous is not None
+        return PublishResult(definition.id, None, int(previous["row_count"]), content_sha256,
+                             {}, unchanged=True)
+
+    fault_point("index")  # committed staging tables, not yet indexed
+    if progress:
+        progress("index", 0, 1)
+    build_indexes(engine, [statement for s in layers
+                           for statement in index_statements(s.staged, s.layer)])
+    measured: dict[str | None, tuple[int, list[float] | None]] = {}
+    with engine.begin() as conn:
+        for staged in layers:
+            analyse(conn, staged.staged)
+            measured[staged.name] = measure(conn, staged.staged, staged.layer.has_geometry)
+        summary = _summary(conn, data, layers[0].staged, previous)
+    if progress:
+        progress("index", 1, 1)
+
     now = datetime.now(UTC)
     with engine.begin() as conn:
         current = _lock_dataset(conn, definition, now)
+        if (previous["version"] if previous is not None else None) != current:
+            # Another publish registered while this one was staging: compare with that one.
+            previous = _current_version(conn, definition.id)
+            if _unchanged(previous, content_sha256, force):
+                assert previous is not None
+                conn.rollback()
+                return PublishResult(definition.id, None, int(previous["row_count"]),
+                                     content_sha256, {}, unchanged=True)
+            summary = _summary(conn, data, layers[0].staged, previous)
         last = conn.execute(
             select(func.max(versions.c.version)).where(versions.c.dataset_id == definition.id)
         ).scalar_one()
-        previous = None
-        if current is not None:
-            previous = conn.execute(select(versions).where(
-                versions.c.dataset_id == definition.id, versions.c.version == current
-            )).mappings().one()
         number = (last or 0) + 1
         table_name = version_table_name(definition.table_base, number)
-
-        def report(done: int, total: int) -> None:
-            if progress:
-                progress("load", done, total)
-
-        main = load_layer(conn, table_name, data.main, report)
-        extras = {
-            name: load_layer(conn, f"{table_name}__{name}", layer)
-            for name, layer in sorted(data.extra_layers.items())
-        }
-        content_sha256 = main.content_sha256
-        if extras:
-            combined = hashlib.sha256(main.content_sha256.encode())
-            for name, loaded in extras.items():
-                combined.update(f"{name}:{loaded.content_sha256}".encode())
-            content_sha256 = combined.hexdigest()
-        if previous is not None and previous["content_sha256"] == content_sha256 and not force:
-            conn.rollback()
-            return PublishResult(definition.id, None, int(previous["row_count"]),
-                                 content_sha256, {}, unchanged=True)
-        summary = change_summary(
-            conn, new_table=table_name, new_schema=data.main.schema,
-            new_geometry=data.main.has_geometry,
-            previous=PublishedVersion.from_row(previous) if previous is not None else None,
-        )
+        final = {s.name: table_name if s.name is None else f"{table_name}__{s.name}"
+                 for s in layers}
+        for staged in layers:
+            rename_layer_table(conn, staged.staged, final[staged.name])
+        row_count, bbox = measured[None]
         conn.execute(insert(versions).values(
             dataset_id=definition.id,
             version=number,
             table_name=table_name,
-            row_count=main.row_count,
-            bbox=main.bbox,
+            row_count=row_count,
+            bbox=bbox,
             schema=stored_schema(data.main.schema, data.main.has_geometry),
             content_sha256=content_sha256,
             source_name=data.source_name,
@@ -188,15 +257,14 @@ def publish(
             search_fold=fold_identity(),
             provenance=provenance or {},
             layers={
-                name: {
-                    "table_name": loaded.table_name,
-                    "row_count": loaded.row_count,
-                    "bbox": loaded.bbox,
-                    "content_sha256": loaded.content_sha256,
-                    "schema": stored_schema(data.extra_layers[name].schema,
-                                            data.extra_layers[name].has_geometry),
+                s.name: {
+                    "table_name": final[s.name],
+                    "row_count": measured[s.name][0],
+                    "bbox": measured[s.name][1],
+                    "content_sha256": hashes[s.name],
+                    "schema": stored_schema(s.layer.schema, s.layer.has_geometry),
                 }
-                for name, loaded in extras.items()
+                for s in layers if s.name is not None
             },
         ))
         conn.execute(
@@ -204,9 +272,55 @@ def publish(
         )
         if in_transaction is not None:
             in_transaction(conn, number)
-    result = PublishResult(definition.id, number, main.row_count, content_sha256, summary)
-    _run_after_publish(after_publish, result)
-    return result
+        fault_point("register")  # everything written, nothing committed
+    return PublishResult(definition.id, number, row_count, content_sha256, summary)
+
+
+def _content_hash(hashes: dict[str | None, str]) -> str:
+    """The version's content hash: the main layer's, combined with each extra layer's."""
+    extras = {name: value for name, value in hashes.items() if name is not None}
+    if not extras:
+        return hashes[None]
+    combined = hashlib.sha256(hashes[None].encode())
+    for name, value in sorted(extras.items()):
+        combined.update(f"{name}:{value}".encode())
+    return combined.hexdigest()
+
+
+def _current_version(conn: Connection, dataset_id: str) -> dict[str, Any] | None:
+    """The dataset's current version row, or None (a new dataset, or all withdrawn)."""
+    row = conn.execute(
+        select(versions).select_from(versions.join(
+            datasets, (datasets.c.id == versions.c.dataset_id)
+            & (datasets.c.current_version == versions.c.version)))
+        .where(datasets.c.id == dataset_id)
+    ).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _unchanged(previous: dict[str, Any] | None, content_sha256: str, force: bool) -> bool:
+    return previous is not None and previous["content_sha256"] == content_sha256 and not force
+
+
+def _summary(conn: Connection, data: Publishable, staged_main: str,
+             previous: dict[str, Any] | None) -> dict[str, Any]:
+    return change_summary(
+        conn, new_table=staged_main, new_schema=data.main.schema,
+        new_geometry=data.main.has_geometry,
+        previous=PublishedVersion.from_row(previous) if previous is not None else None,
+    )
+
+
+def _drop_leftovers(engine: Engine, staged: list[str]) -> None:
+    """Drop what is left of this publish's staging tables (nothing, once registered: they
+    were renamed). A failure here is logged, not raised: the publish's own outcome or error
+    is what the caller needs, and the next publish or ``hub db gc`` drops what remains."""
+    try:
+        with engine.begin() as conn:
+            drop_staging_tables(conn, staged)
+    except Exception:
+        log.exception("could not drop staging tables %s (the next publish or `hub db gc` "
+                      "will)", ", ".join(staged))
 
 
 def _run_after_publish(hook: AfterPublish | None, result: PublishResult) -> None:

@@ -170,6 +170,23 @@ def db_refold() -> None:
                       f"catalogue, {len(result.versions)} version(s) ({result.rows} rows)")
 
 
+@db_app.command("gc")
+def db_gc() -> None:
+    """Drop staging tables left by publishes that were killed before they registered their
+    version (each publish also does this first). A publish still running keeps its own."""
+    from hub.db.engine import make_engine
+    from hub.db.staging import drop_orphaned_staging
+
+    engine = make_engine(_settings())
+    try:
+        dropped = drop_orphaned_staging(engine)
+    finally:
+        engine.dispose()
+    for name in dropped:
+        console.print(f"dropped staging table data.{name}")
+    console.print(f"[green]gc[/]: {len(dropped)} orphaned staging table(s) dropped")
+
+
 # -- validate / publish ----------------------------------------------------------------------
 
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     )
     default_limit: int = Field(default=100, ge=1, description="Records per page when unset.")
     max_limit: int = Field(default=1000, ge=1, description="Largest accepted `limit`.")
+    count_cap: int = Field(
+        default=1000, ge=0,
+        description="Largest `numberMatched` a filtered records page counts exactly; more "
+        "matches leave it out (0: filtered pages never count).",
+    )
     max_radius_m: float = Field(
         default=50_000, gt=0, description="Largest accepted `radius` (metres) for `near`."
     )

@@ -4,7 +4,7 @@ read (safe zip, each file with :mod:`etl.read`) -> type columns -> check the fee
 (keys, references, coordinates, times) -> build the layers: ``routes`` (main, lines),
 ``stops`` (points), ``trips``, ``stop_times``, ``calendar``, ``calendar_dates``, ``agency``
 and the derived ``stop_summary`` (points). Pure: no database; the result is an
-:class:`etl.load.Publishable` that :func:`etl.publish.publish` loads in one transaction.
+:class:`etl.load.Publishable` that :func:`etl.publish.publish` stages and registers at once.
 
 A feed that breaks a rule GTFS requires is refused (errors naming file, line, column, value
 and rule, and no rows); quirks that real feeds have (single-digit hours, misspelt optional

@@ -86,7 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     ``with TestClient(app)``)."""
     engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms,
                          parallel_workers=settings.api_parallel_workers)
-    data = Data(engine)
+    data = Data(engine, count_cap=settings.count_cap)
     records_by_key = RecordsByKey(
         make_async_pool(settings, statement_timeout_ms=settings.statement_timeout_ms,
                         parallel_workers=settings.api_parallel_workers),

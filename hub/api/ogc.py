@@ -159,7 +159,7 @@ def items(collection_id: CollectionId, request: Request, data: DataDep,
             next_url = records_next_url(request, f"{collection_url}/items", page, query)
             context = PageContext(
                 dataset_id=found.published.dataset_id, version=found.published.version,
-                number_matched=data.count(found.published, query, conn),
+                number_matched=data.number_matched(found.published, query, page, conn),
                 links=ogc.items_links(self_url, next_url, collection_url),
             )
             response = Response(records_geojson(page.rows, context), media_type=ogc.GEOJSON)

@@ -304,7 +304,7 @@ def _records_page(
                       "type": "application/json"})
     context = PageContext(
         dataset_id=address.dataset_id, version=published.version,
-        number_matched=published.row_count if query.is_unfiltered else None,
+        number_matched=data.number_matched(published, query, page, conn),
         links=links, csv_columns=page.csv_columns,
     )
     response = Response(content=FORMATS[output].serialise(page.rows, context),

@@ -166,10 +166,13 @@ def near_set_nearest(table: FromClause, near_set: NearSet, column: str) -> Colum
     )
 
 
-def count_statement(table: FromClause, query: FeatureQuery) -> Select[Any]:
-    """``COUNT(*)`` of the rows the query's filters match (for ``numberMatched`` when the
-    stored row count does not apply)."""
-    return select(func.count()).select_from(table).where(where_clause(table, query))
+def count_statement(table: FromClause, query: FeatureQuery, cap: int) -> Select[Any]:
+    """How many rows the query's filters match, counting no further than ``cap + 1``: the
+    count reads at most that many matches, so a broad filter costs what the cap costs, not a
+    scan of every match (:meth:`hub.data.Data.number_matched` decides what it is used for)."""
+    matching = (select(literal(1).label("one")).select_from(table)
+                .where(where_clause(table, query)).limit(cap + 1).subquery())
+    return select(func.count()).select_from(matching)
 
 
 def output_geometry(table: FromClause, query: FeatureQuery) -> ColumnElement[Any]:

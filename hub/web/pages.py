@@ -127,7 +127,7 @@ def _table(request: Request, data: DataDep, shown: PublishedVersion,
         except QueryError as error:
             table["error"] = error.detail
             return table
-    table["matched"] = shown.row_count if query.is_unfiltered else None
+        table["matched"] = data.number_matched(shown, query, page, conn)
     table["columns"] = list(page.csv_columns)
     table["rows"] = [[views.display_cell(c, v) for c, v in zip(page.csv_columns, row,
                                                               strict=True)]

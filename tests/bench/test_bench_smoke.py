@@ -61,8 +61,8 @@ def test_hub_is_measured_on_every_query(smoke: dict[str, Any]) -> None:
     data = smoke["data"]
     runs = _runs(data, "hub")
     measured = {(r["query"], r["concurrency"]) for r in runs}
-    assert measured == {(q, c) for q in ("bbox", "radius", "nearest", "by_id", "filter",
-                                         "tile_z14", "tile_z16") for c in (1, 4)}
+    assert measured == {(q, c) for q in ("bbox", "bbox_300m", "radius", "nearest", "by_id",
+                                         "filter", "tile_z14", "tile_z16") for c in (1, 4)}
     assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
     assert all(0 < r["p50_ms"] <= r["p90_ms"] <= r["p99_ms"] for r in runs)
     checks = data["scales"][0]["checks"]
@@ -80,7 +80,15 @@ def test_hub_ingest_is_measured(smoke: dict[str, Any]) -> None:
     assert targets["hub publish peak memory < 1 GB"]["met"] is not None
 
 
-@pytest.mark.parametrize("tool", ["ogr2ogr (PG_USE_COPY)", "COPY (psql \\copy + GiST)"])
+def test_exact_counting_hub_is_measured_where_counting_differs(smoke: dict[str, Any]) -> None:
+    runs = _runs(smoke["data"], "hub-ogc-exact")
+    assert {r["query"] for r in runs} == {"bbox", "bbox_300m", "filter"}
+    assert all(r["requests"] > 0 and r["errors"] == 0 for r in runs), runs
+
+
+@pytest.mark.parametrize("tool", ["ogr2ogr (PG_USE_COPY)",
+                                  "ogr2ogr + the hub's indexes (one by one)",
+                                  "COPY (psql \\copy + GiST)"])
 def test_reference_loaders(smoke: dict[str, Any], tool: str) -> None:
     data = smoke["data"]
     name = tool.split(" ")[0]
@@ -98,8 +106,8 @@ def test_peer_serves_the_same_table(smoke: dict[str, Any], peer: str) -> None:
             reason = f"{reason} ({smoke['install']})"
         pytest.skip(f"{peer} not measured: {reason[-400:]}")
     runs = _runs(data, peer)
-    assert {r["query"] for r in runs} == {"bbox", "radius", "by_id", "filter", "tile_z14",
-                                          "tile_z16"}
+    assert {r["query"] for r in runs} == {"bbox", "bbox_300m", "radius", "by_id", "filter",
+                                          "tile_z14", "tile_z16"}
     # a slow peer may finish no request within a 1-second run (pygeoapi's tiles): only
     # errors count against it here; its answers were checked before the load
     assert all(r["errors"] == 0 for r in runs), runs

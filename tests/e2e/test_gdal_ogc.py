@@ -90,3 +90,30 @@ def test_ogr2ogr_copies_a_pinned_version_whole(live, tmp_path: Path):
     assert info["features"] == 300
     frame = pyogrio.read_dataframe(target)
     assert set(frame["shop_id"]) == {s.shop_id for s in live.shops_v1}
+
+
+@pytest.fixture(scope="module")
+def capped_live(pg_cluster, tmp_path_factory) -> LiveHub:
+    """A hub that counts a filtered page only up to 10 matches (HUB_COUNT_CAP)."""
+    with running_hub(pg_cluster, tmp_path_factory.mktemp("gdal-capped-hub"), datasets=(),
+                     count_cap=10) as hub:
+        yield hub
+
+
+def test_ogr2ogr_pages_a_filter_whose_count_is_left_out(capped_live, tmp_path: Path):
+    """More matches than the cap: the pages carry no numberMatched, and GDAL follows the
+    next links to the end, counting and copying every match."""
+    where = f"category = '{CATEGORIES[1]}'"
+    expected = {s.shop_id for s in capped_live.shops_v2 if s.category == CATEGORIES[1]}
+    assert len(expected) > 3 * 10
+    target = tmp_path / "filtered.gpkg"
+    result = gdal("ogr2ogr", "--debug", "on", "-f", "GPKG", str(target),
+                  f"OAPIF:{capped_live.url}/ogc", "test-shops", "-where", where,
+                  "-oo", "PAGE_SIZE=10", "-nln", "filtered")
+    pages = [u for u in fetched_urls(result.stderr) if "/items" in u and "filter=" in u]
+    assert len(pages) > 3, pages
+    frame = pyogrio.read_dataframe(target, layer="filtered")
+    assert sorted(frame["shop_id"]) == sorted(expected)
+    summary = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{capped_live.url}/ogc", "test-shops",
+                   "-where", where, "-oo", "PAGE_SIZE=10").stdout
+    assert f"Feature Count: {len(expected)}" in summary

@@ -19,6 +19,7 @@ from hub.api.paging import next_link_header, next_page_url
 from hub.cocreation.provenance import annotate_changes
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
+from hub.http_cache.tags import cache_tag
 from hub.query.model import QueryError
 from hub.serialise.diffs import diff_csv
 from hub.serialise.feeds import atom_feed, change_event
@@ -75,7 +76,9 @@ def version_diff(
     content = hashlib.sha256(f"{old.content_sha256}:{new.content_sha256}".encode()).hexdigest()
     # Both versions are pinned, so the diff between them never changes.
     validator = representation(content, request, "diff/csv" if as_csv else "diff/json",
-                               pinned=True)
+                               pinned=True,
+                               tags=(cache_tag(dataset_id, old.version, pinned=True),
+                                     cache_tag(dataset_id, new.version, pinned=True)))
 
     def diff_page() -> Response:
         after = decode_after(cursor) if cursor else None

@@ -31,6 +31,7 @@ from hub.cocreation.provenance import CITY
 from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
 from hub.data.contributions import Contributions
+from hub.http_cache.tags import cache_tag
 from hub.people.audit import AuditEntry
 from hub.people.principal import Key
 from hub.people.scopes import Scope
@@ -231,8 +232,9 @@ def provenance(dataset_id: DatasetId, version: VersionRef, data: DataDep,
     published = data.version(dataset_id, number)
     body = {"dataset": dataset_id, "version": published.version, "default_source": CITY,
             **(published.meta.get("provenance") or {})}
-    validator = representation(published.content_sha256, request, "provenance",
-                               pinned=number is not None)
+    pinned = number is not None
+    validator = representation(published.content_sha256, request, "provenance", pinned=pinned,
+                               tags=(cache_tag(dataset_id, published.version, pinned=pinned),))
     return conditional(request, validator, lambda: JSONResponse(body))
 
 

@@ -32,6 +32,7 @@ from hub.export import FORMATS, VersionExporter
 from hub.export.build import Artifact
 from hub.export.bundle import BUNDLE_GROUP, BUNDLE_NAME, Bundle, ensure_bundle
 from hub.export.formats import version_group
+from hub.http_cache.tags import cache_tag
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
 from hub.storage import ArtifactStore, store_for
@@ -143,9 +144,11 @@ def _digest_headers(sha256: str) -> dict[str, str]:
 def serve_file(
     request: Request, store: ArtifactStore, group: str, name: str, *, size: int, sha256: str,
     media_type: str, filename: str, pinned: bool, extra: dict[str, str] | None = None,
+    tags: tuple[str, ...] = (),
 ) -> Response:
-    """A stored file with ETag, digests, Content-Disposition and single-range support."""
-    validator = stored_file(sha256, pinned=pinned)
+    """A stored file with ETag, digests, Content-Disposition and single-range support;
+    ``tags``: the cache tags of the version it belongs to (none for catalogue-wide files)."""
+    validator = stored_file(sha256, pinned=pinned, tags=tags)
     about_the_file = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": content_disposition(filename),
@@ -203,6 +206,7 @@ def _serve_artifact(request: Request, exporter: VersionExporter, version: Publis
         artifact.name, size=artifact.bytes, sha256=artifact.sha256,
         media_type=artifact.media_type, filename=artifact.filename, pinned=True,
         extra={"X-Hub-Version": str(version.version)},
+        tags=(cache_tag(version.dataset_id, version.version, pinned=True),),
     )
     if is_new_download(request.method, response):
         count_use(request, DOWNLOAD, version.dataset_id, version.version, fmt=artifact.format)

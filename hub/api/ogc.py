@@ -22,6 +22,7 @@ from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
 from hub.api.usage import count_use
 from hub.data import Data, NotFound
+from hub.http_cache.tags import cache_tag
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery
 from hub.query.ogc_params import (
@@ -95,7 +96,11 @@ def _validator(request: Request, collection: ogc.Collection, variant: str,
     content = collection.published.content_sha256 + (reference.content_sha256 if reference
                                                       else "")
     pinned = collection.pinned and (reference is None or reference.pinned)
-    return representation(content, request, variant, pinned=pinned)
+    published = collection.published
+    tags = (cache_tag(published.dataset_id, published.version, pinned=collection.pinned),
+            *((cache_tag(reference.dataset_id, reference.version, pinned=reference.pinned),)
+              if reference else ()))
+    return representation(content, request, variant, pinned=pinned, tags=tags)
 
 
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
@@ -185,8 +190,11 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)
+    pinned = ref.version is not None
     validator = representation(found.published.content_sha256, request,
-                               f"ogc-item/{feature_id}", pinned=ref.version is not None)
+                               f"ogc-item/{feature_id}", pinned=pinned,
+                               tags=(cache_tag(ref.dataset_id, found.published.version,
+                                               pinned=pinned),))
 
     def feature() -> Response:
         if found.row is None:

@@ -30,6 +30,7 @@ from hub.api.v1 import (
 )
 from hub.data import NotFound
 from hub.data.transit import ridership_per_stop
+from hub.http_cache.tags import cache_tag
 from hub.query.model import QueryError
 from hub.query.params import V1
 from hub.query.transit import RIDERSHIP_SORTABLE, RidershipQuery, route_stop_ids
@@ -110,8 +111,10 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
         wheelchair=wheelchair, route_id=route, sort=_parse_sort(sort),  # type: ignore[arg-type]
         limit=limit,
     )
+    tags = (cache_tag(dataset_id, ridership.version, pinned=number is not None),
+            cache_tag(feed_id, stops.version, pinned=feed_number is not None))
     validator = representation(ridership.content_sha256 + stops.content_sha256, request, output,
-                               pinned=number is not None and feed_number is not None)
+                               pinned=number is not None and feed_number is not None, tags=tags)
 
     def per_stop() -> Response:
         rows = ridership_per_stop(data.engine, ridership, stops, stop_times, query, output)

@@ -26,6 +26,7 @@ from hub.api.usage import count_use
 from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
+from hub.http_cache.tags import cache_tag
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery, QueryError
 from hub.query.operators import operators_markdown
@@ -190,8 +191,10 @@ def get_version(
 ) -> Any:
     number = version_number(version)
     published = data.version(dataset_id, number)
+    pinned = number is not None
     validator = representation(published.content_sha256, request, "version-metadata",
-                               pinned=number is not None)
+                               pinned=pinned,
+                               tags=(cache_tag(dataset_id, published.version, pinned=pinned),))
     return conditional(request, validator,
                        lambda: JSONResponse(jsonable_encoder(version_detail(published.meta, base))))
 
@@ -282,7 +285,10 @@ def records_response(
         # pinned request is immutable, and the ETag covers both contents.
         pinned = address.pinned and (reference is None or reference.pinned)
         content = published.content_sha256 + (reference.content_sha256 if reference else "")
-        validator = representation(content, request, output, pinned=pinned)
+        tags = (cache_tag(address.dataset_id, published.version, pinned=address.pinned),
+                *((cache_tag(reference.dataset_id, reference.version,
+                             pinned=reference.pinned),) if reference else ()))
+        validator = representation(content, request, output, pinned=pinned, tags=tags)
         return conditional(request, validator, lambda: _records_page(
             conn, request, data, base, address, published, output, query))
 
@@ -369,7 +375,9 @@ async def record_response(request: Request, by_key: RecordsByKey, base: str,
                                 output)  # type: ignore[arg-type]
     published = found.published
     validator = representation(published.content_sha256, request, f"record/{raw_key}/{output}",
-                               pinned=address.pinned)
+                               pinned=address.pinned,
+                               tags=(cache_tag(address.dataset_id, published.version,
+                                               pinned=address.pinned),))
 
     def record() -> Response:
         if found.row is None:

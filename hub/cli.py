@@ -607,9 +607,8 @@ def serve_cached_cmd(
     """
     import os
     import subprocess
-    import tempfile
 
-    from hub.http_cache.varnish import VarnishError, start_varnish, stop
+    from hub.http_cache.varnish import VarnishError, start_varnish
 
     settings = _settings()
     backend = backend_port or settings.port + 1
@@ -617,11 +616,9 @@ def serve_cached_cmd(
     env.setdefault("HUB_HTTP_CACHE_PURGE_URLS", f"http://127.0.0.1:{settings.port}/")
     hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1",
                             "--port", str(backend), "--workers", str(workers)], env=env)
-    workdir = Path(tempfile.mkdtemp(prefix="hub-varnish-"))
     try:
         try:
-            varnish = start_varnish(vcl, settings.port, backend, workdir,
-                                    storage=f"malloc,{cache_mb}m")
+            varnish = start_varnish(vcl, settings.port, backend, storage=f"malloc,{cache_mb}m")
         except VarnishError as exc:
             _fail(str(exc))
         console.print(f"[bold]Varnish[/] on http://127.0.0.1:{settings.port}/ in front of "
@@ -631,7 +628,7 @@ def serve_cached_cmd(
         except KeyboardInterrupt:
             pass
         finally:
-            stop(varnish)
+            varnish.stop()
     finally:
         hub.terminate()
         hub.wait(timeout=30)

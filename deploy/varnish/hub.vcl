@@ -37,8 +37,12 @@ sub vcl_recv {
             return (synth(400, "Hub-Cache-Ban must be space-separated <dataset>@<version|latest> tags"));
         }
         # Only obj.* in the expression, so the ban lurker can drop the objects in the
-        # background instead of every lookup testing them.
-        ban({"obj.http.Hub-Cache-Tags ~ "(^| )("} + regsuball(req.http.Hub-Cache-Ban, " ", "|") + {")( |$)""});
+        # background instead of every lookup testing them. No spaces: a ban's words are
+        # split on them.
+        if (!std.ban("obj.http.Hub-Cache-Tags ~ (^|[[:blank:]])("
+                     + regsuball(req.http.Hub-Cache-Ban, " ", "|") + ")([[:blank:]]|$)")) {
+            return (synth(500, "Ban refused: " + std.ban_error()));
+        }
         return (synth(200, "Banned"));
     }
     if (req.method != "GET" && req.method != "HEAD") {

@@ -2,9 +2,9 @@
 
 Used by ``hub serve-cached`` (``make serve-cached``), the Varnish tests and bench/scale.py, so
 all three run the same configuration the same way: ``varnishd -F`` (foreground, no systemd)
-with its working files under ``workdir``, listening on ``listen_port`` and fetching from the
+with its working files in a temporary folder, listening on ``listen_port`` and fetching from the
 hub's workers on ``backend_port``. Run as root, varnishd drops its privileges to Debian's
-``varnish``/``vcache`` users by itself; ``workdir`` is made readable to them.
+``varnish``/``vcache`` users by itself.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 BACKEND_VCL = """vcl 4.1;
@@ -39,38 +41,53 @@ def varnishd() -> str:
     return found
 
 
-def start_varnish(vcl: Path, listen_port: int, backend_port: int, workdir: Path, *,
-                  storage: str = "malloc,256m", timeout_s: float = 30) -> subprocess.Popen:
-    """varnishd in the foreground, ready to answer on ``listen_port`` when this returns."""
+@dataclass
+class Varnish:
+    """A running varnishd and its working files (removed by :meth:`stop`)."""
+
+    process: subprocess.Popen
+    workdir: Path
+
+    def log(self) -> str:
+        return (self.workdir / "varnishd.log").read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 20) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_varnish(vcl: Path, listen_port: int, backend_port: int, *,
+                  storage: str = "malloc,256m", timeout_s: float = 30) -> Varnish:
+    """varnishd in the foreground, ready to answer on ``listen_port`` when this returns. Its
+    working files go to a fresh folder under the system's temporary directory, which the
+    unprivileged users varnishd switches to (its VCL compiler included) can read."""
     binary = varnishd()
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="hub-varnish-"))
     workdir.chmod(0o755)
     (workdir / "hub-backend.vcl").write_text(BACKEND_VCL.format(port=backend_port))
     (workdir / "hub-backend.vcl").chmod(0o644)
-    log = workdir / "varnishd.log"
     command = [binary, "-F", "-n", str(workdir / "instance"),
                "-a", f"127.0.0.1:{listen_port}", "-f", str(vcl.resolve()),
                "-p", f"vcl_path={workdir}:{vcl.resolve().parent}",
                "-s", storage]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    with (workdir / "varnishd.log").open("wb") as out:
+        varnish = Varnish(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT),
+                          workdir)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise VarnishError(f"varnishd exited: {log.read_text(errors='replace')[-3000:]}")
+        if varnish.process.poll() is not None:
+            log = varnish.log()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise VarnishError(f"varnishd exited: {log[-3000:]}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", listen_port)) == 0:
-                return process
+                return varnish
         time.sleep(0.1)
-    process.terminate()
-    raise VarnishError(f"varnishd did not listen on {listen_port}: "
-                       f"{log.read_text(errors='replace')[-3000:]}")
-
-
-def stop(process: subprocess.Popen, timeout_s: float = 20) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    log = varnish.log()
+    varnish.stop()
+    raise VarnishError(f"varnishd did not listen on {listen_port}: {log[-3000:]}")

@@ -606,10 +606,15 @@ def serve_cached_cmd(
     every publish and withdrawal bans what it changed (docs/scaling.md). Ctrl-C stops both.
     """
     import os
+    import signal
     import subprocess
 
     from hub.http_cache.varnish import VarnishError, start_varnish
 
+    def stop_on_sigterm(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # leave through the finally blocks: both children stop
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = _settings()
     backend = backend_port or settings.port + 1
     env = {**os.environ, "HUB_PORT": str(backend)}

@@ -161,6 +161,9 @@ def test_an_authenticated_answer_is_not_stored(cached: CachedHub) -> None:
     assert "ratelimit" in keyed[1].headers  # the key's own counters, from the hub itself
     anonymous = cached.twice(url)
     assert [r.headers["x-cache"] for r in anonymous] == ["MISS", "HIT"]
+    # and a keyed request never gets the stored anonymous answer: it reaches the hub
+    again = cached.client.get(url, headers={"Authorization": f"Bearer {token}"})
+    assert again.headers["x-cache"] == "PASS" and "ratelimit" in again.headers
     me = cached.twice("/v1/me", Authorization=f"Bearer {token}")
     assert [r.headers["x-cache"] for r in me] == ["PASS", "PASS"]
 

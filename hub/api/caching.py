@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.http_cache.tags import TAGS_HEADER
+from hub.http_cache.tags import TAGS_HEADER, cache_tag
+from hub.query.model import NearSet
 
 PINNED_CACHE = "public, max-age=31536000, immutable"
 LATEST_CACHE = "public, no-cache"  # stored, but revalidated each time (ETag -> 304)
@@ -60,12 +61,23 @@ class Validator:
         return headers
 
 
+def version_tags(dataset_id: str, version: int, *, pinned: bool,
+                 near: NearSet | None = None) -> tuple[str, ...]:
+    """The cache tags of an answer built from ``version`` of ``dataset_id`` (asked for by its
+    pinned URL or through ``latest``) and, for a ``near_route``/``near_stop`` query, from the
+    referenced feed's version too: a publish of either must ban it."""
+    own = cache_tag(dataset_id, version, pinned=pinned)
+    if near is None:
+        return (own,)
+    return (own, cache_tag(near.dataset_id, near.version, pinned=near.pinned))
+
+
 def representation(content_sha256: str, request: Request, variant: str, *,
                    pinned: bool, tags: tuple[str, ...]) -> Validator:
     """The validator of one representation of versioned content: the content hash plus a
     digest of the exact representation asked for (``variant``: format or sub-resource, and
     the query string), since one version has many representations. ``tags``: the cache tags
-    of every dataset version the answer is built from (:func:`hub.http_cache.tags.cache_tag`)."""
+    of every dataset version the answer is built from (:func:`version_tags`)."""
     canonical = "&".join(sorted(f"{k}={v}" for k, v in request.query_params.multi_items()))
     digest = hashlib.sha256(f"{variant}?{canonical}".encode()).hexdigest()[:16]
     return Validator(f'"{content_sha256[:32]}-{digest}"', pinned, tags)

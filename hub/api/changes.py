@@ -13,13 +13,12 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from hub.api.bounds import MAX_ID, MAX_VERSION
-from hub.api.caching import LATEST_CACHE, conditional, representation
+from hub.api.caching import LATEST_CACHE, conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.paging import next_link_header, next_page_url
 from hub.cocreation.provenance import annotate_changes
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
-from hub.http_cache.tags import cache_tag
 from hub.query.model import QueryError
 from hub.serialise.diffs import diff_csv
 from hub.serialise.feeds import atom_feed, change_event
@@ -77,8 +76,8 @@ def version_diff(
     # Both versions are pinned, so the diff between them never changes.
     validator = representation(content, request, "diff/csv" if as_csv else "diff/json",
                                pinned=True,
-                               tags=(cache_tag(dataset_id, old.version, pinned=True),
-                                     cache_tag(dataset_id, new.version, pinned=True)))
+                               tags=(*version_tags(dataset_id, old.version, pinned=True),
+                                     *version_tags(dataset_id, new.version, pinned=True)))
 
     def diff_page() -> Response:
         after = decode_after(cursor) if cursor else None

@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
-from hub.api.caching import conditional, representation
+from hub.api.caching import conditional, representation, version_tags
 from hub.api.cocreation import limit_body
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.errors import PublishRefused
@@ -31,7 +31,6 @@ from hub.cocreation.provenance import CITY
 from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
 from hub.data.contributions import Contributions
-from hub.http_cache.tags import cache_tag
 from hub.people.audit import AuditEntry
 from hub.people.principal import Key
 from hub.people.scopes import Scope
@@ -234,7 +233,7 @@ def provenance(dataset_id: DatasetId, version: VersionRef, data: DataDep,
             **(published.meta.get("provenance") or {})}
     pinned = number is not None
     validator = representation(published.content_sha256, request, "provenance", pinned=pinned,
-                               tags=(cache_tag(dataset_id, published.version, pinned=pinned),))
+                               tags=version_tags(dataset_id, published.version, pinned=pinned))
     return conditional(request, validator, lambda: JSONResponse(body))
 
 

@@ -20,7 +20,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from hub.api.caching import LATEST_CACHE, conditional, stored_file
+from hub.api.caching import LATEST_CACHE, conditional, stored_file, version_tags
 from hub.api.deps import BaseUrlDep, DataDep
 from hub.api.routing import route_per_method
 from hub.api.usage import count_use
@@ -32,7 +32,6 @@ from hub.export import FORMATS, VersionExporter
 from hub.export.build import Artifact
 from hub.export.bundle import BUNDLE_GROUP, BUNDLE_NAME, Bundle, ensure_bundle
 from hub.export.formats import version_group
-from hub.http_cache.tags import cache_tag
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
 from hub.storage import ArtifactStore, store_for
@@ -206,7 +205,7 @@ def _serve_artifact(request: Request, exporter: VersionExporter, version: Publis
         artifact.name, size=artifact.bytes, sha256=artifact.sha256,
         media_type=artifact.media_type, filename=artifact.filename, pinned=True,
         extra={"X-Hub-Version": str(version.version)},
-        tags=(cache_tag(version.dataset_id, version.version, pinned=True),),
+        tags=version_tags(version.dataset_id, version.version, pinned=True),
     )
     if is_new_download(request.method, response):
         count_use(request, DOWNLOAD, version.dataset_id, version.version, fmt=artifact.format)

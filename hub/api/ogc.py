@@ -16,13 +16,12 @@ from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection
 
 from hub import __version__
-from hub.api.caching import Validator, conditional, representation
+from hub.api.caching import Validator, conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
 from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
 from hub.api.usage import count_use
 from hub.data import Data, NotFound
-from hub.http_cache.tags import cache_tag
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery
 from hub.query.ogc_params import (
@@ -97,9 +96,8 @@ def _validator(request: Request, collection: ogc.Collection, variant: str,
                                                       else "")
     pinned = collection.pinned and (reference is None or reference.pinned)
     published = collection.published
-    tags = (cache_tag(published.dataset_id, published.version, pinned=collection.pinned),
-            *((cache_tag(reference.dataset_id, reference.version, pinned=reference.pinned),)
-              if reference else ()))
+    tags = version_tags(published.dataset_id, published.version, pinned=collection.pinned,
+                        near=reference)
     return representation(content, request, variant, pinned=pinned, tags=tags)
 
 
@@ -193,8 +191,8 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
     pinned = ref.version is not None
     validator = representation(found.published.content_sha256, request,
                                f"ogc-item/{feature_id}", pinned=pinned,
-                               tags=(cache_tag(ref.dataset_id, found.published.version,
-                                               pinned=pinned),))
+                               tags=version_tags(ref.dataset_id, found.published.version,
+                                                 pinned=pinned))
 
     def feature() -> Response:
         if found.row is None:

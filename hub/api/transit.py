@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import conditional, representation
+from hub.api.caching import conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep, page_limits
 from hub.api.v1 import (
     DatasetId,
@@ -30,7 +30,6 @@ from hub.api.v1 import (
 )
 from hub.data import NotFound
 from hub.data.transit import ridership_per_stop
-from hub.http_cache.tags import cache_tag
 from hub.query.model import QueryError
 from hub.query.params import V1
 from hub.query.transit import RIDERSHIP_SORTABLE, RidershipQuery, route_stop_ids
@@ -111,8 +110,8 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
         wheelchair=wheelchair, route_id=route, sort=_parse_sort(sort),  # type: ignore[arg-type]
         limit=limit,
     )
-    tags = (cache_tag(dataset_id, ridership.version, pinned=number is not None),
-            cache_tag(feed_id, stops.version, pinned=feed_number is not None))
+    tags = (*version_tags(dataset_id, ridership.version, pinned=number is not None),
+            *version_tags(feed_id, stops.version, pinned=feed_number is not None))
     validator = representation(ridership.content_sha256 + stops.content_sha256, request, output,
                                pinned=number is not None and feed_number is not None, tags=tags)
 

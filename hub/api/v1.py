@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.bounds import MAX_ID, VERSION_PATTERN
-from hub.api.caching import conditional, representation
+from hub.api.caching import conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.errors import NotAcceptable
 from hub.api.paging import next_link_header, records_next_url
@@ -26,7 +26,6 @@ from hub.api.usage import count_use
 from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
-from hub.http_cache.tags import cache_tag
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery, QueryError
 from hub.query.operators import operators_markdown
@@ -194,7 +193,7 @@ def get_version(
     pinned = number is not None
     validator = representation(published.content_sha256, request, "version-metadata",
                                pinned=pinned,
-                               tags=(cache_tag(dataset_id, published.version, pinned=pinned),))
+                               tags=version_tags(dataset_id, published.version, pinned=pinned))
     return conditional(request, validator,
                        lambda: JSONResponse(jsonable_encoder(version_detail(published.meta, base))))
 
@@ -285,9 +284,8 @@ def records_response(
         # pinned request is immutable, and the ETag covers both contents.
         pinned = address.pinned and (reference is None or reference.pinned)
         content = published.content_sha256 + (reference.content_sha256 if reference else "")
-        tags = (cache_tag(address.dataset_id, published.version, pinned=address.pinned),
-                *((cache_tag(reference.dataset_id, reference.version,
-                             pinned=reference.pinned),) if reference else ()))
+        tags = version_tags(address.dataset_id, published.version, pinned=address.pinned,
+                            near=reference)
         validator = representation(content, request, output, pinned=pinned, tags=tags)
         return conditional(request, validator, lambda: _records_page(
             conn, request, data, base, address, published, output, query))
@@ -376,8 +374,8 @@ async def record_response(request: Request, by_key: RecordsByKey, base: str,
     published = found.published
     validator = representation(published.content_sha256, request, f"record/{raw_key}/{output}",
                                pinned=address.pinned,
-                               tags=(cache_tag(address.dataset_id, published.version,
-                                               pinned=address.pinned),))
+                               tags=version_tags(address.dataset_id, published.version,
+                                                 pinned=address.pinned))
 
     def record() -> Response:
         if found.row is None:

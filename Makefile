@@ -10,6 +10,9 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin
 # Redis: the real CKAN the CKAN-sync tests start needs one (started by the test harness).
 APT_PACKAGES += redis-server
+# Varnish: `make serve-cached` puts it in front of the hub's workers; tests/e2e/test_varnish.py
+# runs through it.
+APT_PACKAGES += varnish
 # CKAN for the integration tests, in its OWN venv (its pinned requirements conflict with the
 # hub's); never a dependency of the hub. HUB_SKIP_CKAN=1 skips building it (tests then skip).
 CKAN_VENV := .ckan-venv
@@ -17,12 +20,13 @@ CKAN_VERSION ?= 2.11.6
 CKAN_STAMP := $(CKAN_VENV)/.installed-$(CKAN_VERSION)
 export HUB_PORT ?= 8000
 
-.PHONY: demo test deps venv ckan-env lint serve db-up db-down clean help bench-smoke
+.PHONY: demo test deps venv ckan-env lint serve serve-cached db-up db-down clean help bench-smoke
 .PHONY: assets node-deps browser-deps
 
 help:
 	@echo "make demo  - set up and run the hub with the demo catalogue on http://127.0.0.1:$(HUB_PORT)"
 	@echo "make test  - set up and run the tests"
+	@echo "make serve-cached - the hub's workers behind Varnish on http://127.0.0.1:$(HUB_PORT) (docs/scaling.md)"
 	@echo "make lint  - ruff"
 	@echo "make bench - benchmarks against tipg, pygeoapi, ogr2ogr and COPY (bench/README.md)"
 	@echo "make bench-smoke - the same suite at tiny size (about a minute)"
@@ -100,6 +104,11 @@ demo: deps venv assets
 
 serve: venv assets
 	$(BIN)/hub serve
+
+# Varnish on HUB_PORT in front of HUB_WORKERS hub workers on HUB_PORT+1 (docs/scaling.md).
+HUB_WORKERS ?= 2
+serve-cached: deps venv assets
+	$(BIN)/hub serve-cached --workers $(HUB_WORKERS)
 
 db-up: deps venv
 	$(BIN)/hub db up

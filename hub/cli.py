@@ -584,19 +584,77 @@ def serve_cmd(
     port: Annotated[int | None, typer.Option(help="Listen port (HUB_PORT).")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the HTTP API (OpenAPI docs at /docs).
+
+    With --workers N, N processes share the port; what they share and how is in
+    docs/scaling.md ("Workers and HTTP cache"): quotas need HUB_RATE_LIMIT_STORAGE=redis://...
+    (a warning says so otherwise), webhooks and cache purges are claimed with SKIP LOCKED.
+    """
     import uvicorn
+
+    from hub.api.ratelimit import unshared_quota_warning
 
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
     _print_urls(host, port)
+    warning = unshared_quota_warning(settings, workers)
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
     if workers > 1:
         uvicorn.run("hub.api.asgi:app", host=host, port=port, workers=workers, factory=False)
     else:
         from hub.api.app import create_app
 
         uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command("serve-cached")
+def serve_cached_cmd(
+    workers: Annotated[int, typer.Option(help="Hub worker processes behind Varnish.")] = 2,
+    backend_port: Annotated[int | None, typer.Option(
+        help="Port of the hub's workers (default: HUB_PORT + 1); Varnish listens on "
+        "HUB_PORT.")] = None,
+    vcl: Annotated[Path, typer.Option(help="Varnish configuration.")] = Path(
+        "deploy/varnish/hub.vcl"),
+    cache_mb: Annotated[int, typer.Option(help="Varnish's memory for cached answers.")] = 256,
+) -> None:
+    """Serve the hub behind Varnish: varnishd on HUB_PORT (127.0.0.1) in front of `hub serve
+    --workers N` on another port, with HUB_HTTP_CACHE_PURGE_URLS pointing at that Varnish so
+    every publish and withdrawal bans what it changed (docs/scaling.md). Ctrl-C stops both.
+    """
+    import os
+    import signal
+    import subprocess
+
+    from hub.http_cache.varnish import VarnishError, start_varnish
+
+    def stop_on_sigterm(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # leave through the finally blocks: both children stop
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    settings = _settings()
+    backend = backend_port or settings.port + 1
+    env = {**os.environ, "HUB_PORT": str(backend)}
+    env.setdefault("HUB_HTTP_CACHE_PURGE_URLS", f"http://127.0.0.1:{settings.port}/")
+    hub = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1",
+                            "--port", str(backend), "--workers", str(workers)], env=env)
+    try:
+        try:
+            varnish = start_varnish(vcl, settings.port, backend, storage=f"malloc,{cache_mb}m")
+        except VarnishError as exc:
+            _fail(str(exc))
+        console.print(f"[bold]Varnish[/] on http://127.0.0.1:{settings.port}/ in front of "
+                      f"{workers} hub worker(s) on port {backend}")
+        try:
+            hub.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            varnish.stop()
+    finally:
+        hub.terminate()
+        hub.wait(timeout=30)
 
 
 def _print_urls(host: str, port: int) -> None:

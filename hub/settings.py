@@ -260,6 +260,17 @@ class Settings(BaseSettings):
         "once; the next is refused with 429 until one is decided.",
     )
 
+    http_cache_purge_urls: str = Field(
+        default="",
+        description="Shared HTTP caches (comma-separated URLs, e.g. `http://127.0.0.1:8000/` "
+        "for the Varnish of `make serve-cached`) that each server process sends a BAN to "
+        "when a publish or withdrawal commits; empty: none.",
+    )
+    http_cache_purge_poll_s: float = Field(
+        default=2.0, gt=0,
+        description="Seconds between looks for purges to retry (new ones are sent at once).",
+    )
+
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:
         if self.artifact_dir is None:
@@ -270,6 +281,10 @@ class Settings(BaseSettings):
     def _private_targets_parse(self) -> Settings:
         self.webhook_private_networks()  # a typo fails at start-up, not at the first delivery
         return self
+
+    def http_cache_purge_targets(self) -> list[str]:
+        """``HUB_HTTP_CACHE_PURGE_URLS`` as a list."""
+        return [url.strip() for url in self.http_cache_purge_urls.split(",") if url.strip()]
 
     def webhook_private_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """``HUB_WEBHOOKS_ALLOW_PRIVATE_TARGETS`` as networks."""

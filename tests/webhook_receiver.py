@@ -1,5 +1,6 @@
-"""A real HTTP receiver for webhook tests: a threaded server on loopback that records every
-request and answers from a script (status, headers, or hang until released)."""
+"""A real HTTP receiver for webhook tests (POST) and HTTP cache purge tests (BAN): a threaded
+server on loopback that records every request and answers from a script (status, headers,
+or hang until released)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class Receiver:
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_BAN = do_POST  # what the HTTP cache purger sends
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -28,6 +28,7 @@ from hub.api import (
 )
 from hub.api.auth import document_optional_keys
 from hub.api.body_timeout import BodyIdleTimeout
+from hub.api.caching import PrivateWhenCredentialed
 from hub.api.errors import install_problem_handlers
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
@@ -42,6 +43,7 @@ from hub.data.tiles import Tiles
 from hub.data.usage import UsageStore
 from hub.data.webhooks import WebhookStore
 from hub.db.engine import make_async_pool, make_engine
+from hub.http_cache.purger import CachePurger
 from hub.query.model import PageLimits
 from hub.query.params import DIALECTS
 from hub.settings import Settings
@@ -98,6 +100,9 @@ def create_app(settings: Settings) -> FastAPI:
     webhook_store = WebhookStore(engine)
     webhook_worker = (WebhookWorker(webhook_store, settings, own_base_url(settings))
                       if settings.webhooks_worker else None)
+    purge_targets = settings.http_cache_purge_targets()
+    cache_purger = (CachePurger(engine, purge_targets, poll_s=settings.http_cache_purge_poll_s)
+                    if purge_targets else None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -106,10 +111,14 @@ def create_app(settings: Settings) -> FastAPI:
             usage_recorder.start()
         if webhook_worker is not None:
             webhook_worker.start()
+        if cache_purger is not None:
+            cache_purger.start()
         freeze_startup_heap()
         try:
             yield
         finally:
+            if cache_purger is not None:
+                cache_purger.stop()
             if webhook_worker is not None:
                 webhook_worker.stop()
             if usage_recorder is not None:
@@ -147,6 +156,7 @@ def create_app(settings: Settings) -> FastAPI:
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
     app.add_middleware(AllowEveryMethod, routes=lambda: app.router.routes)
     app.add_middleware(BodyIdleTimeout, idle_s=settings.body_idle_timeout_s)
+    app.add_middleware(PrivateWhenCredentialed)
     add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
     document_optional_keys(app)

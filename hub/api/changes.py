@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from hub.api.bounds import MAX_ID, MAX_VERSION
-from hub.api.caching import LATEST_CACHE, conditional, representation
+from hub.api.caching import LATEST_CACHE, conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.paging import next_link_header, next_page_url
 from hub.cocreation.provenance import annotate_changes
@@ -75,7 +75,9 @@ def version_diff(
     content = hashlib.sha256(f"{old.content_sha256}:{new.content_sha256}".encode()).hexdigest()
     # Both versions are pinned, so the diff between them never changes.
     validator = representation(content, request, "diff/csv" if as_csv else "diff/json",
-                               pinned=True)
+                               pinned=True,
+                               tags=(*version_tags(dataset_id, old.version, pinned=True),
+                                     *version_tags(dataset_id, new.version, pinned=True)))
 
     def diff_page() -> Response:
         after = decode_after(cursor) if cursor else None

@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
-from hub.api.caching import conditional, representation
+from hub.api.caching import conditional, representation, version_tags
 from hub.api.cocreation import limit_body
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
 from hub.api.errors import PublishRefused
@@ -249,8 +249,9 @@ def provenance(dataset_id: DatasetId, version: VersionRef, data: DataDep,
     published = data.version(dataset_id, number)
     body = {"dataset": dataset_id, "version": published.version, "default_source": CITY,
             **(published.meta.get("provenance") or {})}
-    validator = representation(published.content_sha256, request, "provenance",
-                               pinned=number is not None)
+    pinned = number is not None
+    validator = representation(published.content_sha256, request, "provenance", pinned=pinned,
+                               tags=version_tags(dataset_id, published.version, pinned=pinned))
     return conditional(request, validator, lambda: JSONResponse(body))
 
 

@@ -20,7 +20,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from hub.api.caching import LATEST_CACHE, conditional, stored_file
+from hub.api.caching import LATEST_CACHE, conditional, stored_file, version_tags
 from hub.api.deps import BaseUrlDep, DataDep
 from hub.api.routing import route_per_method
 from hub.api.usage import count_use
@@ -143,9 +143,11 @@ def _digest_headers(sha256: str) -> dict[str, str]:
 def serve_file(
     request: Request, store: ArtifactStore, group: str, name: str, *, size: int, sha256: str,
     media_type: str, filename: str, pinned: bool, extra: dict[str, str] | None = None,
+    tags: tuple[str, ...] = (),
 ) -> Response:
-    """A stored file with ETag, digests, Content-Disposition and single-range support."""
-    validator = stored_file(sha256, pinned=pinned)
+    """A stored file with ETag, digests, Content-Disposition and single-range support;
+    ``tags``: the cache tags of the version it belongs to (none for catalogue-wide files)."""
+    validator = stored_file(sha256, pinned=pinned, tags=tags)
     about_the_file = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": content_disposition(filename),
@@ -203,6 +205,7 @@ def _serve_artifact(request: Request, exporter: VersionExporter, version: Publis
         artifact.name, size=artifact.bytes, sha256=artifact.sha256,
         media_type=artifact.media_type, filename=artifact.filename, pinned=True,
         extra={"X-Hub-Version": str(version.version)},
+        tags=version_tags(version.dataset_id, version.version, pinned=True),
     )
     if is_new_download(request.method, response):
         count_use(request, DOWNLOAD, version.dataset_id, version.version, fmt=artifact.format)

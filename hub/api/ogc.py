@@ -16,7 +16,7 @@ from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection
 
 from hub import __version__
-from hub.api.caching import Validator, conditional, representation
+from hub.api.caching import Validator, conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
 from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
@@ -95,7 +95,10 @@ def _validator(request: Request, collection: ogc.Collection, variant: str,
     content = collection.published.content_sha256 + (reference.content_sha256 if reference
                                                       else "")
     pinned = collection.pinned and (reference is None or reference.pinned)
-    return representation(content, request, variant, pinned=pinned)
+    published = collection.published
+    tags = version_tags(published.dataset_id, published.version, pinned=collection.pinned,
+                        near=reference)
+    return representation(content, request, variant, pinned=pinned, tags=tags)
 
 
 # -- Part 1: landing, conformance, API, collections ------------------------------------------
@@ -185,8 +188,11 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)
+    pinned = ref.version is not None
     validator = representation(found.published.content_sha256, request,
-                               f"ogc-item/{feature_id}", pinned=ref.version is not None)
+                               f"ogc-item/{feature_id}", pinned=pinned,
+                               tags=version_tags(ref.dataset_id, found.published.version,
+                                                 pinned=pinned))
 
     def feature() -> Response:
         if found.row is None:

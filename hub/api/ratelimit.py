@@ -88,6 +88,18 @@ def storage_uri(settings: Settings) -> str:
     return uri if uri.startswith("async+") else f"async+{uri}"
 
 
+def unshared_quota_warning(settings: Settings, workers: int) -> str | None:
+    """Why quotas would not hold with ``workers`` processes, or None. Counters in each
+    process's memory (no ``HUB_RATE_LIMIT_STORAGE``) let every worker allow the whole quota,
+    so the hub serves but says so: the quota is then up to ``workers`` times the one set."""
+    limited = settings.rate_limit_anonymous or settings.rate_limit_key
+    if workers <= 1 or settings.rate_limit_storage or not limited:
+        return None
+    return (f"{workers} workers count quotas in their own memory, so a caller may use up to "
+            f"{workers} times its quota; set HUB_RATE_LIMIT_STORAGE=redis://... to share "
+            "the counters (docs/scaling.md)")
+
+
 class RateLimiter:
     """The hub's counters: request quotas and the self-service key allowance."""
 

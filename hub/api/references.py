@@ -47,4 +47,5 @@ class CatalogueReferences:
                 f"'{reference.dataset_id}' version {stops.version}", param)
         return NearSet(selection, radius_m, "nearest_stop_id", "nearest_stop_name",
                        content_sha256=stops.content_sha256,
-                       pinned=reference.version is not None)
+                       pinned=reference.version is not None,
+                       dataset_id=stops.dataset_id, version=stops.version)

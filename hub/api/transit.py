@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from hub.api.caching import conditional, representation
+from hub.api.caching import conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep, page_limits
 from hub.api.v1 import (
     DatasetId,
@@ -110,8 +110,10 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
         wheelchair=wheelchair, route_id=route, sort=_parse_sort(sort),  # type: ignore[arg-type]
         limit=limit,
     )
+    tags = (*version_tags(dataset_id, ridership.version, pinned=number is not None),
+            *version_tags(feed_id, stops.version, pinned=feed_number is not None))
     validator = representation(ridership.content_sha256 + stops.content_sha256, request, output,
-                               pinned=number is not None and feed_number is not None)
+                               pinned=number is not None and feed_number is not None, tags=tags)
 
     def per_stop() -> Response:
         rows = ridership_per_stop(data.engine, ridership, stops, stop_times, query, output)

@@ -17,7 +17,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.bounds import MAX_ID, VERSION_PATTERN
-from hub.api.caching import conditional, representation
+from hub.api.caching import conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.errors import NotAcceptable
 from hub.api.paging import next_link_header, records_next_url
@@ -190,8 +190,10 @@ def get_version(
 ) -> Any:
     number = version_number(version)
     published = data.version(dataset_id, number)
+    pinned = number is not None
     validator = representation(published.content_sha256, request, "version-metadata",
-                               pinned=number is not None)
+                               pinned=pinned,
+                               tags=version_tags(dataset_id, published.version, pinned=pinned))
     return conditional(request, validator,
                        lambda: JSONResponse(jsonable_encoder(version_detail(published.meta, base))))
 
@@ -282,7 +284,9 @@ def records_response(
         # pinned request is immutable, and the ETag covers both contents.
         pinned = address.pinned and (reference is None or reference.pinned)
         content = published.content_sha256 + (reference.content_sha256 if reference else "")
-        validator = representation(content, request, output, pinned=pinned)
+        tags = version_tags(address.dataset_id, published.version, pinned=address.pinned,
+                            near=reference)
+        validator = representation(content, request, output, pinned=pinned, tags=tags)
         return conditional(request, validator, lambda: _records_page(
             conn, request, data, base, address, published, output, query))
 
@@ -369,7 +373,9 @@ async def record_response(request: Request, by_key: RecordsByKey, base: str,
                                 output)  # type: ignore[arg-type]
     published = found.published
     validator = representation(published.content_sha256, request, f"record/{raw_key}/{output}",
-                               pinned=address.pinned)
+                               pinned=address.pinned,
+                               tags=version_tags(address.dataset_id, published.version,
+                                                 pinned=address.pinned))
 
     def record() -> Response:
         if found.row is None:

@@ -358,6 +358,18 @@ webhook_deliveries = Table(
     ForeignKeyConstraint(["event_id"], ["hub.webhook_events.id"]),
 )
 
+# Changes a shared HTTP cache must still be told about (migration 0013_http_cache_purges):
+# a trigger on hub.changes adds one row per publish or withdrawal; hub.http_cache sends the
+# bans and deletes the row.
+http_cache_purges = Table(
+    "http_cache_purges",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+)
+
 # Community contributions to records (migration 0011_contributions): proposals normalised on
 # arrival, queued for moderation, published into a version through the one pipeline.
 contributions = Table(

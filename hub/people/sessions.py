@@ -13,6 +13,10 @@ import hashlib
 import hmac
 import secrets
 
+# The cookie that carries a signed-in browser's session id. Its presence makes a request
+# someone's own: the portal reads it, and no shared cache may store an answer given to it.
+SESSION_COOKIE = "hub_session"
+
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(32)

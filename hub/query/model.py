@@ -128,6 +128,8 @@ class NearSet:
     name_label: str = "nearest_name"
     content_sha256: str = ""
     pinned: bool = False
+    dataset_id: str = ""  # the reference version, for the answer's cache tags
+    version: int = 0
 
 
 @dataclass(frozen=True)

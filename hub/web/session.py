@@ -35,10 +35,9 @@ from markupsafe import Markup, escape
 from hub.data.portal_sessions import PortalSessions
 from hub.people.principal import Forbidden, Key, Principal, Unauthenticated
 from hub.people.scopes import Scope
-from hub.people.sessions import csrf_matches, new_csrf_token
+from hub.people.sessions import SESSION_COOKIE, csrf_matches, new_csrf_token
 from hub.settings import Settings
 
-SESSION_COOKIE = "hub_session"
 PRESESSION_COOKIE = "hub_presession"
 CSRF_FIELD = "csrf_token"
 PRESESSION_MAX_AGE_S = 24 * 3600

@@ -18,8 +18,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, event
 
 from hub.api.app import create_app
-from hub.api.caching import LATEST_CACHE, PINNED_CACHE
+from hub.api.caching import LATEST_CACHE, LATEST_SURROGATE, PINNED_CACHE
 from hub.catalog import load_definition
+from hub.http_cache.tags import TAGS_HEADER
+from hub.people.scopes import Scope
+from tests.api.test_webhooks import issue_key
 from tests.conftest import create_test_database, drop_test_database, make_settings
 from tests.exporthub import formula_shops, publish_shops, publish_two_layers
 from tests.shopdata import SHIBUYA
@@ -160,3 +163,48 @@ def test_every_versioned_route_is_listed(hub: CacheHub) -> None:
     listed = {path for path in versioned
               if any(_template_regex(path).match(url.split("?")[0]) for url, _ in CACHEABLE)}
     assert versioned - listed - set(UNCACHED) - COVERED_ELSEWHERE == set()
+
+
+def _expected_tags(url: str, pinned: bool) -> str:
+    """The versions a CACHEABLE url shows, as cache tags (hub.http_cache.tags)."""
+    if "/diff/" in url:
+        return "test-shops@1 test-shops@2"
+    if not pinned:
+        return "test-shops@latest"
+    return "test-shops@" + re.search(r"(?:versions/|@v)(\d+)", url).group(1)
+
+
+@pytest.mark.parametrize(("url", "pinned"), [c for c in CACHEABLE if "catalogue.zip" not in c[0]])
+def test_cache_tags_name_the_versions_shown(hub: CacheHub, url: str, pinned: bool) -> None:
+    """What a publish or withdrawal bans from a shared cache; ``latest`` answers may be kept
+    by it (Surrogate-Control) only because those bans reach it."""
+    response = hub.client.get(url)
+    assert response.headers[TAGS_HEADER] == _expected_tags(url, pinned)
+    if pinned:
+        assert "surrogate-control" not in response.headers
+    else:
+        assert response.headers["surrogate-control"] == LATEST_SURROGATE
+
+
+def test_the_catalogue_bundle_is_untagged_so_no_shared_cache_keeps_it(hub: CacheHub) -> None:
+    """It changes with every publish of any dataset, and no ban names it."""
+    response = hub.client.get("/v1/downloads/catalogue.zip")
+    assert TAGS_HEADER not in response.headers and "surrogate-control" not in response.headers
+
+
+@pytest.mark.parametrize("url", ["/v1/datasets/test-shops/versions/1/records?limit=2",
+                                 "/v1/datasets/test-shops/records?limit=2",
+                                 "/v1/datasets"])
+def test_an_answer_to_a_keyed_request_is_private(hub: CacheHub, url: str) -> None:
+    token = issue_key(hub.client.app, Scope.CONTRIBUTE)
+    anonymous = hub.client.get(url)
+    keyed = hub.client.get(url, headers={"Authorization": f"Bearer {token}"})
+    assert keyed.status_code == 200, keyed.text
+    assert keyed.content == anonymous.content
+    control = keyed.headers["cache-control"]
+    assert control.startswith("private") and "public" not in control
+    assert "Authorization" in keyed.headers["vary"]
+    assert TAGS_HEADER not in keyed.headers and "surrogate-control" not in keyed.headers
+    if "versions/1" in url:  # the client itself may still keep it forever
+        assert control == "private, max-age=31536000, immutable"
+    assert "private" not in anonymous.headers.get("cache-control", "")

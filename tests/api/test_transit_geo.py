@@ -202,6 +202,9 @@ def test_places_near_one_stop(world: World) -> None:
         params={"near_stop": f"bus-routes-muroran:{stop_id}", "radius": 200},
     )
     assert moving.headers["cache-control"] == "public, no-cache"  # the feed's latest may move
+    # a shared cache drops it when either dataset's latest moves, and only then
+    assert pinned.headers["hub-cache-tags"] == "test-shops@1 bus-routes-muroran@1"
+    assert moving.headers["hub-cache-tags"] == "test-shops@1 bus-routes-muroran@latest"
 
 
 @pytest.mark.parametrize("reference", ["near_route", "near_stop"])
@@ -223,6 +226,7 @@ def test_ogc_items_near_a_route_or_stop_answer_as_v1(world: World, reference: st
     moving = world.client.get("/ogc/collections/test-shops@v1/items", params=params)
     assert moving.headers["cache-control"] == "public, no-cache"  # the feed's latest may move
     assert moving.headers["etag"] != pinned.headers["etag"]
+    assert moving.headers["hub-cache-tags"] == "test-shops@1 bus-routes-muroran@latest"
 
 
 def test_nearest_stops_to_a_point(world: World) -> None:
@@ -336,6 +340,9 @@ def test_ridership_per_stop_for_a_period(world: World) -> None:
     assert first["geometry"]["coordinates"] == [float(stop["stop_lon"]), float(stop["stop_lat"])]
     assert first["properties"]["stop_name"] == stop["stop_name"]
     assert first["properties"]["months"] == 3
+    tags = world.client.get("/v1/datasets/bus-ridership-muroran-synthetic/ridership/stops"
+                            ).headers["hub-cache-tags"]
+    assert tags == "bus-ridership-muroran-synthetic@latest bus-routes-muroran@latest"
 
 
 def test_busiest_stops_by_wheelchair_access(world: World) -> None:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,22 +24,9 @@ from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.conftest import ROOT
+from tests.e2e.processes import wait_for_port
 
 pytestmark = pytest.mark.slow
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout_s: float = 60) -> None:
-    """uvicorn binds its socket only after the app's start-up, so a connection means ready
-    (and costs no request against the quota)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process exited: {log.read_text(errors='replace')[-2000:]}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"port {port} not ready: {log.read_text(errors='replace')[-2000:]}")
 
 
 @pytest.fixture
@@ -54,7 +39,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
          "--appendonly", "no", "--dir", str(tmp_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_for_port(port, process, tmp_path / "none")
+        wait_for_port(port, process, tmp_path / "none")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
@@ -73,7 +58,7 @@ def _start_hubs(count: int, env: dict[str, str],
                  "--port", str(port), "--no-access-log", "--log-level", "warning"],
                 env={**os.environ, **env}, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
         hubs.append((f"http://127.0.0.1:{port}", process))
-        _wait_for_port(port, process, log)
+        wait_for_port(port, process, log)
     return hubs
 
 

@@ -23,6 +23,7 @@ from hub.cli_contributions import (
     load_example_contributions,
     publish_contributions_cmd,
 )
+from hub.cli_datasets import datasets_app
 from hub.cli_people import audit_cmd, keys_app, record_operator_write
 from hub.cli_stats import stats_cmd
 from hub.people.audit import AuditEntry
@@ -38,6 +39,7 @@ db_app = typer.Typer(help="The hub's database: the embedded local cluster or HUB
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(datasets_app, name="datasets")
 app.command("stats")(stats_cmd)
 app.command("audit")(audit_cmd)
 app.add_typer(contributions_app, name="contributions")

@@ -615,6 +615,7 @@ def demo_cmd(
     definitions = load_definitions(settings.datasets_dir, settings.schemas_dir)
     engine = make_engine(settings)
     failures = 0
+    staff_key = _demo_staff_key(settings, engine)
     try:
         for dataset_id in publication_order(definitions):
             definition = definitions[dataset_id]
@@ -647,8 +648,22 @@ def demo_cmd(
         engine.dispose()
     if failures:
         console.print(f"[yellow]{failures} dataset(s) could not be published[/]")
+    console.print(staff_key, markup=False, highlight=False, soft_wrap=True)
     if serve:
         serve_cmd(host=None, port=None, workers=1)
+
+
+def _demo_staff_key(settings: Settings, engine: Any) -> str:
+    """Print the demo's staff key (issued once, kept under the data directory) and return
+    the line, to print again before serving."""
+    from hub.cli_demo import demo_key_path, demo_staff_key
+
+    token, issued = demo_staff_key(settings, engine)
+    state = "issued now" if issued else "kept from an earlier demo"
+    line = (f"Staff key (sign in at http://{settings.host}:{settings.port}/signin): {token} "
+            f"({state}; in {demo_key_path(settings)}, readable by you only)")
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+    return line
 
 
 def _load_cocreation_examples(engine: Any, settings: Settings) -> None:

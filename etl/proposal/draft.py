@@ -55,9 +55,9 @@ def suggested_id(stem: str, schema_name: str) -> str:
     return f"{Path(schema_name).stem}-new"[:63]
 
 
-def draft_definition(given: DraftInput, schemas_dir: Path) -> str:
-    """The dataset.toml text for ``given`` (``schemas_dir`` only names where the schema is)."""
-    del schemas_dir  # the schema is named relative to it, as every dataset.toml does
+def draft_definition(given: DraftInput) -> str:
+    """The dataset.toml text for ``given``; its schema is named as every dataset.toml names
+    one, by file name under the schemas folder."""
     doc = tomlkit.document()
     doc.add(tomlkit.comment(f"Drafted by `hub datasets new` from {given.file}. Check what is "
                             f"marked {TO_CONFIRM}: titles, description, organisation, licence."))

@@ -10,7 +10,7 @@ unmapped, then to the one the file covers more of.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,8 +131,7 @@ def propose(
         rows=rows,
         schema_name=chosen.schema, schema=chosen_schema, headers=tuple(raw.headers),
         matches=chosen.matches, geometry=geometry, unmapped=unmapped,
-        sectioned=bool(sections), primary_key_unique=_key_unique(raw, chosen, chosen_schema)),
-        schemas_dir)
+        sectioned=bool(sections), primary_key_unique=_key_unique(raw, chosen, chosen_schema)))
     return Proposal(
         file=raw.source_name, encoding=raw.encoding, sheet=sheet, rows=rows,
         headers=tuple(raw.headers), candidates=tuple(ranked), chosen=chosen,
@@ -140,11 +139,12 @@ def propose(
         dataset_id=name, draft=draft, fields=_field_choices(chosen_schema))
 
 
-def _any_known(schemas: object) -> Callable[[str], bool]:
+def _any_known(schemas: Iterable[TableSchema]) -> Callable[[str], bool]:
     """Whether a cell names a field of any candidate schema, by publishing's spellings or
     loosely folded: the reader takes the row naming the most as the header."""
-    exact = [known_header(s, {}) for s in schemas]  # type: ignore[attr-defined]
-    loose = {loose_key(sp) for s in schemas  # type: ignore[attr-defined]
+    schemas = list(schemas)
+    exact = [known_header(s, {}) for s in schemas]
+    loose = {loose_key(sp) for s in schemas
              for f in s.fields for sp in (f.name, f.title, f.title_ja, *f.synonyms) if sp}
 
     def known(cell: str) -> bool:

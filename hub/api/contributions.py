@@ -32,7 +32,7 @@ from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
 from hub.data.contributions import Contributions
 from hub.people.audit import AuditEntry
-from hub.people.principal import Key
+from hub.people.principal import Key, Principal
 from hub.people.scopes import Scope
 from hub.serialise.contributions import contribution_json
 
@@ -115,6 +115,15 @@ def queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Corrections show each changed field with its old and new value side by side."""
+    rows = moderation_queue(store, principal, status, dataset, before, limit)
+    return _page(rows, limit, request, base)
+
+
+def moderation_queue(store: Contributions, principal: Principal, status: str | None,
+                     dataset: str | None, before: int | None, limit: int
+                     ) -> list[dict[str, Any]]:
+    """The contributions a moderator may see (the API's queue and the staff console): the
+    moderate scope, and only the datasets of a key limited to some."""
     principal.require(Scope.MODERATE, dataset)
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"'status' must be one of {', '.join(STATUSES)}", "status")
@@ -122,7 +131,7 @@ def queue(
     key = principal.key
     if key is not None and key.datasets is not None:  # a moderator limited to datasets
         rows = [r for r in rows if r["dataset_id"] in key.datasets]
-    return _page(rows, limit, request, base)
+    return rows
 
 
 @router.get("/me/contributions", summary="What I proposed, and its state",
@@ -164,12 +173,21 @@ def decide(
         "decision": "accept", "reason": "確認しました"}}})],
 ) -> dict[str, Any]:
     """The contributor's integrations hear of it through the `contribution.decided` webhook."""
+    decided = decide_contribution(store, principal, contribution_id, body.get("decision"),
+                                  body.get("reason"))
+    return contribution_json(decided, base)
+
+
+def decide_contribution(store: Contributions, principal: Principal, contribution_id: int,
+                        decision: Any, reason: Any) -> dict[str, Any]:
+    """A moderator's decision with its reason (the API's route and the staff console): the
+    moderate scope on the contribution's dataset, only pending ones, audited and announced
+    in one transaction."""
     row = store.get(contribution_id)
     key = principal.require(Scope.MODERATE, row["dataset_id"])
-    status, reason = decided_status(row["status"], body.get("decision"), body.get("reason"))
-    decided = store.decide(contribution_id, status, reason, f"key:{key.id}", partial(
-        _audit, principal, "contribution.decide", decision=status, reason=reason))
-    return contribution_json(decided, base)
+    status, text = decided_status(row["status"], decision, reason)
+    return store.decide(contribution_id, status, text, f"key:{key.id}", partial(
+        _audit, principal, "contribution.decide", decision=status, reason=text))
 
 
 @router.post("/datasets/{dataset_id}/contributions/publish", status_code=201,

@@ -22,8 +22,8 @@ from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, requ
 from hub.api.bounds import MAX_VERSION
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import PublishRefused, UnreadableUpload
-from hub.api.uploads import BadUpload, UploadTooLarge, receive_upload
-from hub.catalog import INVALID_OPTIONAL_POLICIES
+from hub.api.uploads import BadUpload, Upload, UploadTooLarge, receive_upload
+from hub.catalog import INVALID_OPTIONAL_POLICIES, DatasetDefinition
 from hub.cocreation.city_publish import CommunityRows
 from hub.cocreation.publishing import (
     PUBLISH_ACTION,
@@ -136,6 +136,42 @@ def outcome_json(outcome: PublishOutcome, base: str) -> dict[str, Any]:
     return body
 
 
+async def publish_upload(request: Request, principal: Principal,
+                         definition: DatasetDefinition, upload: Upload, fields: dict[str, str],
+                         *, keep: bool = False) -> PublishOutcome:
+    """Publish a received file with the caller's options (``fields``, or the query) through
+    ``hub.cocreation.publishing``, and record the request's one audit entry whatever the
+    end. The upload is discarded unless ``keep`` (the portal keeps a checked file until
+    staff publish it). Raises :class:`QueryError` (an option), :class:`UnreadableUpload`,
+    or the publish's own failure after its transaction rolled back."""
+    settings = _settings(request)
+
+    def refused(exc: Exception, result: str = "refused") -> None:
+        _record(request, principal, PUBLISH_ACTION, failed_publish_audit(
+            definition.id, upload.path.name, str(exc), result=result))
+
+    try:
+        options = publish_options(settings, **_options(request, fields))
+        outcome = await anyio.to_thread.run_sync(
+            lambda: publish_file(request.app.state.engine, definition, upload.path, options,
+                                 publisher=principal.actor,
+                                 community=_community_rows(request, definition.id)))
+    except QueryError as exc:
+        refused(exc)
+        raise
+    except ReadError as exc:
+        refused(exc)
+        raise UnreadableUpload(exc.file, exc.message) from exc
+    except Exception as exc:  # the publish's transaction has rolled back
+        refused(exc, result="failed")
+        raise
+    finally:
+        if not keep:
+            upload.discard()
+    _record(request, principal, PUBLISH_ACTION, publish_audit(outcome))
+    return outcome
+
+
 @router.post(
     "/datasets/{dataset_id}/versions", summary="Publish a file as the next version (publish)",
     status_code=201, responses=PUBLISH_RESPONSES, openapi_extra={"requestBody": _UPLOAD_BODY},
@@ -170,24 +206,7 @@ async def publish_version(
     except (UnknownDataset, UploadTooLarge, BadUpload) as exc:
         refused(None, exc)
         raise
-    try:
-        options = publish_options(settings, **_options(request, upload.fields))
-        outcome = await anyio.to_thread.run_sync(
-            lambda: publish_file(request.app.state.engine, definition, upload.path, options,
-                                 publisher=principal.actor,
-                                 community=_community_rows(request, definition.id)))
-    except QueryError as exc:
-        refused(upload.path.name, exc)
-        raise
-    except ReadError as exc:
-        refused(upload.path.name, exc)
-        raise UnreadableUpload(exc.file, exc.message) from exc
-    except Exception as exc:  # the publish's transaction has rolled back
-        refused(upload.path.name, exc, result="failed")
-        raise
-    finally:
-        upload.discard()
-    _record(request, principal, PUBLISH_ACTION, publish_audit(outcome))
+    outcome = await publish_upload(request, principal, definition, upload, upload.fields)
     body = outcome_json(outcome, base)
     if outcome.refused is not None:
         raise PublishRefused(body, outcome.refused)

@@ -33,6 +33,7 @@ from hub.cocreation.dataset_drafts import (
 from hub.people.audit import AuditEntry
 from hub.people.principal import Forbidden, Key
 from hub.people.scopes import Scope
+from hub.web.console import staff_context
 from hub.web.rendering import PortalDep, problem_page
 from hub.web.session import CSRF_FIELD, CsrfChecked, SignedIn, check_csrf, signed_in_key
 
@@ -46,16 +47,16 @@ def _kept(request: Request) -> KeptUploads:
     return KeptUploads(request.app.state.settings)
 
 
-def _form_page(portal: PortalDep, request: Request, status: int = 200,
+def _form_page(portal: PortalDep, request: Request, key: Key, status: int = 200,
                problem: str | None = None) -> HTMLResponse:
-    return portal.render(request, "dataset_new.html", {"section": "staff", "problem": problem},
-                         status_code=status)
+    return portal.render(request, "dataset_new.html",
+                         {**staff_context(key), "problem": problem}, status_code=status)
 
 
 @router.get(NEW, response_class=HTMLResponse)
-def new_dataset_form(request: Request, portal: PortalDep, _key: StaffKey) -> HTMLResponse:
+def new_dataset_form(request: Request, portal: PortalDep, key: StaffKey) -> HTMLResponse:
     """Step 1: the upload form."""
-    return _form_page(portal, request)
+    return _form_page(portal, request, key)
 
 
 @router.post(NEW, response_class=HTMLResponse)
@@ -67,7 +68,7 @@ async def upload_for_proposal(request: Request, portal: PortalDep, key: StaffKey
                                       settings.max_upload_mb * 2**20)
     except (BadUpload, UploadTooLarge) as exc:
         status = 413 if isinstance(exc, UploadTooLarge) else 400
-        return _form_page(portal, request, status, str(exc))
+        return _form_page(portal, request, key, status, str(exc))
     try:
         check_csrf(request, upload.fields.get(CSRF_FIELD))
         draft_id = await anyio.to_thread.run_sync(_kept(request).keep, upload.path, key.id)
@@ -128,11 +129,11 @@ async def _proposal_page(request: Request, portal: PortalDep, key: Key, draft_id
         return problem_page(portal, request, 404, str(exc))
     except ReadError as exc:
         await anyio.to_thread.run_sync(kept.discard, draft_id, key.id)
-        return _form_page(portal, request, 422, f"{exc.file}: {exc.message}")
+        return _form_page(portal, request, key, 422, f"{exc.file}: {exc.message}")
     except ProposalError as exc:
         return problem_page(portal, request, 400, str(exc))
     return portal.render(request, "dataset_proposal.html", {
-        "section": "staff", "draft_id": draft_id, "proposal": proposal,
+        **staff_context(key), "draft_id": draft_id, "proposal": proposal,
         "field_of": {m.header: m for m in proposal.chosen.matches},
         "schemas": [c.schema for c in proposal.candidates], "problem": problem,
     }, status_code=status)
@@ -185,14 +186,14 @@ async def create_dataset(request: Request, portal: PortalDep, key: StaffKey,
 
 
 @router.get(NEW + "/created/{dataset_id}", response_class=HTMLResponse)
-def dataset_created(request: Request, portal: PortalDep, _key: StaffKey,
+def dataset_created(request: Request, portal: PortalDep, key: StaffKey,
                     dataset_id: str) -> HTMLResponse:
     """What to do next: publish a file to the new dataset."""
     defined = (request.app.state.settings.datasets_dir / dataset_id / "dataset.toml")
     if not defined.is_file():
         return problem_page(portal, request, 404, f"no dataset {dataset_id!r} is defined")
     return portal.render(request, "dataset_created.html",
-                         {"section": "staff", "dataset_id": dataset_id})
+                         {**staff_context(key), "dataset_id": dataset_id})
 
 
 def _draft_id_of(text: str) -> str:

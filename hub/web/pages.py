@@ -6,7 +6,6 @@ template. No page has a query path of its own.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -222,21 +221,3 @@ def diff_page(
         "next_url": with_params(request, cursor=encode_after(page.next_after))
         if page.next_after is not None else None,
     })
-
-
-# -- the co-creation pages' places ------------------------------------------------------------
-
-
-def _coming(section: str) -> Callable[..., HTMLResponse]:
-    """The page that holds a co-creation section's place in the layout until it is built."""
-
-    def page(request: Request, portal: PortalDep) -> HTMLResponse:
-        return portal.render(request, "coming.html", {"section": section})
-
-    page.__name__ = f"{section}_page"
-    return page
-
-
-for _section, _summary in (("staff", "Staff console (HTML)"),):
-    router.add_api_route(f"/{_section}", _coming(_section), methods=["GET"],
-                         summary=_summary, response_class=HTMLResponse, tags=["portal"])

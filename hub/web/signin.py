@@ -16,7 +16,7 @@ from hub.api.ratelimit import RateLimited
 from hub.people.audit import AuditEntry
 from hub.people.keys import InvalidKeyRequest
 from hub.people.principal import Forbidden, Key, Principal, Unauthenticated
-from hub.people.scopes import Scope, grants
+from hub.web.console import STAFF_SCOPES, may
 from hub.web.rendering import Portal, PortalDep
 from hub.web.session import (
     CsrfChecked,
@@ -43,8 +43,7 @@ def local_path(target: str | None) -> str | None:
 
 def landing_for(key: Key) -> str:
     """Where a sign-in lands without ``next``: the console for staff, the catalogue else."""
-    staff = any(grants(key.scopes, s) for s in (Scope.PUBLISH, Scope.MODERATE))
-    return "/staff" if staff else "/"
+    return "/staff" if any(may(key, scope) for scope in STAFF_SCOPES) else "/"
 
 
 def signin_page(portal: Portal, request: Request, status: int = 200, *,

@@ -59,7 +59,8 @@ def test_upload_correct_and_create_a_dataset(page: Page, live: LiveHub, staff_to
     page.goto(f"{live.url}/staff/datasets/new")
     page.locator("#signin-key").fill(staff_token)
     page.locator("#signin-key").press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text("ファイルから新しいデータセット")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "ファイルから新しいデータセットを作る")
     no_serious_violations(page)
 
     page.locator("#new-file").set_input_files(str(KOBE))

@@ -334,10 +334,15 @@ def test_errors_are_pages_with_the_reason(portal: Portal, path: str, status: int
     assert '<p class="problem">' in response.text
 
 
-@pytest.mark.parametrize("path", ["/requests", "/showcases", "/staff"])
+@pytest.mark.parametrize("path", ["/requests", "/showcases"])
 def test_co_creation_pages_have_their_place(portal: Portal, path: str) -> None:
     response = portal.page(path)
     assert response.status_code == 200 and 'aria-current="page"' in response.text
+
+
+def test_the_staff_console_asks_a_visitor_to_sign_in(portal: Portal) -> None:
+    response = portal.page("/staff")
+    assert response.status_code == 401 and 'action="/signin"' in response.text
 
 
 @pytest.mark.parametrize("path", ["/", "/datasets/test-shops", "/static/portal/portal.css"])

@@ -32,8 +32,10 @@ class Hub:
         self.client = client
         self.engine = create_engine(url)
 
-    def issue(self, name: str, *scopes: Scope, kind: KeyKind = KeyKind.STAFF) -> tuple[int, str]:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test")
+    def issue(self, name: str, *scopes: Scope, kind: KeyKind = KeyKind.STAFF,
+              datasets: set[str] | None = None) -> tuple[int, str]:
+        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
+                     datasets=frozenset(datasets) if datasets else None)
         row, token = self.client.app.state.people.issue(
             new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
         return row["id"], token

@@ -23,6 +23,7 @@ from hub.cli_contributions import (
     load_example_contributions,
     publish_contributions_cmd,
 )
+from hub.cli_datasets import datasets_app
 from hub.cli_people import audit_cmd, keys_app, record_operator_write
 from hub.cli_stats import stats_cmd
 from hub.people.audit import AuditEntry
@@ -38,6 +39,7 @@ db_app = typer.Typer(help="The hub's database: the embedded local cluster or HUB
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(datasets_app, name="datasets")
 app.command("stats")(stats_cmd)
 app.command("audit")(audit_cmd)
 app.add_typer(contributions_app, name="contributions")
@@ -690,6 +692,7 @@ def demo_cmd(
     definitions = load_definitions(settings.datasets_dir, settings.schemas_dir)
     engine = make_engine(settings)
     failures = 0
+    staff_key = _demo_staff_key(settings, engine)
     try:
         for dataset_id in publication_order(definitions):
             definition = definitions[dataset_id]
@@ -722,8 +725,22 @@ def demo_cmd(
         engine.dispose()
     if failures:
         console.print(f"[yellow]{failures} dataset(s) could not be published[/]")
+    console.print(staff_key, markup=False, highlight=False, soft_wrap=True)
     if serve:
         serve_cmd(host=None, port=None, workers=1)
+
+
+def _demo_staff_key(settings: Settings, engine: Any) -> str:
+    """Print the demo's staff key (issued once, kept under the data directory) and return
+    the line, to print again before serving."""
+    from hub.cli_demo import demo_key_path, demo_staff_key
+
+    token, issued = demo_staff_key(settings, engine)
+    state = "issued now" if issued else "kept from an earlier demo"
+    line = (f"Staff key (sign in at http://{settings.host}:{settings.port}/signin): {token} "
+            f"({state}; in {demo_key_path(settings)}, readable by you only)")
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+    return line
 
 
 def _load_cocreation_examples(engine: Any, settings: Settings) -> None:

@@ -13,6 +13,7 @@ from hub.api import (
     changes,
     ckan,
     contributions,
+    dataset_drafts,
     dcat,
     downloads,
     ogc,
@@ -171,6 +172,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(people.router)
     app.include_router(publishing.router)
+    app.include_router(dataset_drafts.router)
     app.include_router(audit.router)
     app.include_router(contributions.router)
     app.include_router(contributions.ogc_router)

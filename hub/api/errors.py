@@ -21,6 +21,7 @@ from hub.api.ratelimit import RateLimited
 from hub.api.uploads import BadUpload, UploadTooLarge
 from hub.catalog import DefinitionError
 from hub.cocreation.contributions import InvalidContribution
+from hub.cocreation.dataset_drafts import DefinitionExists, InvalidDraft, ProposalError
 from hub.cocreation.errors import Refused
 from hub.cocreation.publishing import UnknownDataset, WithdrawRefused
 from hub.data import Gone, NotFound
@@ -49,12 +50,14 @@ class PublishRefused(Exception):
 
 
 class UnreadableUpload(Exception):
-    """An uploaded file could not be read as a table at all (422)."""
+    """An uploaded file could not be read as a table at all (422); ``outcome`` says what did
+    not happen ("not published", "not proposed")."""
 
-    def __init__(self, file: str, message: str) -> None:
+    def __init__(self, file: str, message: str, outcome: str = "not published") -> None:
         super().__init__(message)
         self.file = file
         self.message = message
+        self.outcome = outcome
 
 
 def _query_error(_eh: object, _request: Request, exc: QueryError) -> Problem:
@@ -192,8 +195,11 @@ def _publish_refused(_eh: object, _request: Request, exc: PublishRefused) -> Pro
 def _unreadable_upload(_eh: object, _request: Request, exc: UnreadableUpload) -> Problem:
     error = {"file": exc.file, "row": None, "column": None, "value": None, "rule": "readable",
              "message": exc.message, "severity": "error"}
-    return Problem(title="Not published", type_="publish-refused", status=422,
-                   detail=f"not published: {exc.file}: {exc.message}", errors=[error])
+    if exc.outcome == "not published":
+        return Problem(title="Not published", type_="publish-refused", status=422,
+                       detail=f"not published: {exc.file}: {exc.message}", errors=[error])
+    return Problem(title="Unreadable file", type_="unreadable-file", status=422,
+                   detail=f"{exc.outcome}: {exc.file}: {exc.message}", errors=[error])
 
 
 def _upload_too_large(_eh: object, _request: Request, exc: UploadTooLarge) -> Problem:
@@ -207,6 +213,21 @@ def _bad_upload(_eh: object, _request: Request, exc: BadUpload) -> Problem:
 
 def _unknown_dataset(_eh: object, _request: Request, exc: UnknownDataset) -> Problem:
     return Problem(title="Not found", type_="not-found", status=404, detail=str(exc))
+
+
+def _proposal_error(_eh: object, _request: Request, exc: ProposalError) -> Problem:
+    return Problem(title="Invalid correction", type_="invalid-proposal", status=400,
+                   detail=str(exc))
+
+
+def _invalid_draft(_eh: object, _request: Request, exc: InvalidDraft) -> Problem:
+    return Problem(title="Invalid dataset definition", type_="invalid-definition", status=422,
+                   detail=str(exc))
+
+
+def _definition_exists(_eh: object, _request: Request, exc: DefinitionExists) -> Problem:
+    return Problem(title="Already defined", type_="definition-exists", status=409,
+                   detail=str(exc))
 
 
 def _withdraw_refused(_eh: object, _request: Request, exc: WithdrawRefused) -> Problem:
@@ -237,6 +258,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         BadUpload: _bad_upload,
         UnknownDataset: _unknown_dataset,
         WithdrawRefused: _withdraw_refused,
+        ProposalError: _proposal_error,
+        InvalidDraft: _invalid_draft,
+        DefinitionExists: _definition_exists,
     }
     handler = new_exception_handler(logger=logger, handlers=dict(domain))
     app.state.problem_handler = handler  # for middleware, which answers before the routes

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from hub.api.security_headers import page_policy_with_inline_scripts
 from hub.data.portal_sessions import PortalSessions
 from hub.settings import Settings
-from hub.web import cocreation, console, console_publish, pages, signin
+from hub.web import cocreation, console, console_publish, dataset_drafts, pages, signin
 from hub.web.rendering import Portal, problem_page
 from hub.web.session import PageRefused
 
@@ -35,6 +35,7 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     app.include_router(signin.router)
     app.include_router(console.router)
     app.include_router(console_publish.router)
+    app.include_router(dataset_drafts.router)
 
     @app.exception_handler(PageRefused)
     def page_refused(request: Request, exc: PageRefused) -> HTMLResponse:

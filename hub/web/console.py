@@ -102,12 +102,6 @@ def overview(request: Request, portal: PortalDep, data: DataDep, key: Staff,
     })
 
 
-@router.get("/staff/datasets/new", response_class=HTMLResponse)
-def new_dataset_slot(request: Request, portal: PortalDep, key: Staff) -> HTMLResponse:
-    """The place of "New dataset from a file" (a draft dataset.toml from an upload)."""
-    return portal.render(request, "staff_slot.html", staff_context(key))
-
-
 # -- moderation ------------------------------------------------------------------------------
 
 

@@ -1,11 +1,14 @@
 """`hub demo` (what `make demo` runs after installing): embedded PostGIS, every dataset under
-datasets/ published, a server answering /v1/datasets with the demo catalogue on HUB_PORT."""
+datasets/ published, a server answering /v1/datasets with the demo catalogue on HUB_PORT; the
+portal's URL printed first and a staff key for the console, kept under the data directory
+(mode 0600, not in the repository)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -49,12 +52,25 @@ def test_demo_serves_the_whole_catalogue() -> None:
         kobe = httpx.get(f"http://127.0.0.1:{port}/v1/datasets/kobe-aed/records",
                          params={"near": "34.6946,135.1956", "limit": 3}, timeout=10).json()
         assert kobe["numberReturned"] == 3
+        kept = data_dir / ".hub" / "demo-staff-key"
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        token = kept.read_text(encoding="utf-8").strip()
+        me = httpx.get(f"http://127.0.0.1:{port}/v1/me", timeout=10,
+                       headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200, me.text
+        assert {"publish", "moderate"} <= set(me.json()["scopes"])
     finally:
         demo.send_signal(signal.SIGINT)
         try:
             demo.wait(timeout=30)
         except subprocess.TimeoutExpired:
             demo.kill()
+        output = demo.stdout.read().splitlines()
         subprocess.run([sys.executable, "-m", "hub.cli", "db", "down"], env=env, cwd=ROOT,
                        capture_output=True, timeout=120)
         shutil.rmtree(data_dir, ignore_errors=True)
+    assert output[0].startswith(f"Portal: http://127.0.0.1:{port}/ "), output[:3]
+    key_lines = [line for line in output if line.startswith("Staff key")]
+    assert len(key_lines) == 2 and token in key_lines[0], output  # at the start and the end
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".hub/demo-staff-key"], cwd=ROOT)
+    assert ignored.returncode == 0  # the checkout's .hub/ (the default) is never committed

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from etl.changes import change_summary
 from etl.load import LayerData, Publishable, load_layer
 from hub.catalog import DatasetDefinition, PublishedVersion, TableSchema, version_table_name
+from hub.db.commit_lsn import stamp_commit_lsn
 from hub.db.tables import datasets, versions
 from hub.textfold import fold_identity
 
@@ -204,6 +205,7 @@ def publish(
         )
         if in_transaction is not None:
             in_transaction(conn, number)
+    stamp_commit_lsn(engine, "published")
     result = PublishResult(definition.id, number, main.row_count, content_sha256, summary)
     _run_after_publish(after_publish, result)
     return result

@@ -58,13 +58,16 @@ class ExportSource:
         self.reads = reads or ReadRouting(engine)
 
     def _connect(self, version: PublishedVersion) -> Connection:
+        """A connection in a transaction (the session settings are ``SET LOCAL``), on the
+        database the routing picks for the version (replica engines default to autocommit)."""
         engine = self.reads.engine_for(version.published_lsn)
         try:
-            return engine.connect()
+            conn = engine.connect()
         except DBAPIError as exc:
             if not self.reads.replica_failed(engine, exc):
                 raise
-            return self.reads.primary.connect()
+            conn = self.reads.primary.connect()
+        return conn.execution_options(isolation_level="READ COMMITTED")
 
     @contextmanager
     def _session(self, version: PublishedVersion) -> Iterator[Any]:

@@ -135,6 +135,11 @@ class Replica:
     def in_rotation(self) -> bool:
         return self._seen.healthy
 
+    @property
+    def next_check_at(self) -> float:
+        """When a replica out of rotation is asked again (on the clock given at creation)."""
+        return self._seen.retry_at
+
 
 class ReadRouting:
     """Runs reads on the primary or on a replica, by the rule in the module docstring."""

@@ -14,15 +14,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
+from typer.testing import CliRunner
 
 from etl.prepare import prepare
 from etl.publish import publish
+from etl.withdraw import withdraw
 from hub.api.app import create_app
 from hub.catalog import load_definition
+from hub.cli import app as cli
 from hub.db.cluster import LocalCluster, free_port
 from hub.db.engine import REPLICA_APPLICATION_NAME
-from hub.db.migrate import upgrade
-from hub.db.replicas import add_replica, list_replicas
+from hub.db.replicas import list_replicas
 from tests.conftest import make_settings
 from tests.shopdata import make_shops, write_csv
 
@@ -39,26 +41,38 @@ class Pair:
     folder: Path
 
 
+def hub_cli(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    """An embedded cluster and one replica, made by the CLI as an operator would."""
     root = Path(tempfile.mkdtemp(prefix="hub-test-replica-", dir="/tmp"))
     root.chmod(0o755)  # the server user must reach it when tests run as root
-    primary = LocalCluster(root=root, port=free_port(), database="hub", fsync=False)
-    primary.start()
-    admin = create_engine(primary.url("postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('CREATE DATABASE "hub"'))
-    admin.dispose()
-    upgrade(primary.url())
-    replica, _restarted = add_replica(primary, free_port())
-    pair = Pair(primary, replica, create_engine(primary.url()),
-                create_engine(replica.url(), isolation_level="AUTOCOMMIT", pool_pre_ping=True),
-                tmp_path_factory.mktemp("shops"))
+    env = {"HUB_DATA_DIR": str(root), "HUB_DB_PORT": str(free_port()), "HUB_DATABASE_URL": ""}
+    primary = LocalCluster(root=root, port=int(env["HUB_DB_PORT"]), database="hub")
     try:
-        yield pair
+        hub_cli(env, "db", "up")
+        replica_url = hub_cli(env, "db", "replica", "add").strip().splitlines()[-1]
+        (replica,) = list_replicas(primary)
+        assert replica_url == replica.url("hub")
+        listed = hub_cli(env, "db", "replica", "list")
+        assert str(replica.port) in listed and "running" in listed
+        pair = Pair(primary, replica, create_engine(primary.url()),
+                    create_engine(replica_url, isolation_level="AUTOCOMMIT",
+                                  pool_pre_ping=True),
+                    tmp_path_factory.mktemp("shops"))
+        try:
+            yield pair
+        finally:
+            pair.primary_engine.dispose()
+            pair.replica_admin.dispose()
+            hub_cli(env, "db", "replica", "remove", str(replica.port))
+            assert list_replicas(primary) == []
     finally:
-        pair.primary_engine.dispose()
-        pair.replica_admin.dispose()
         for made in list_replicas(primary):
             made.destroy()
         primary.destroy()
@@ -181,7 +195,9 @@ def test_stopping_the_replica_under_load_fails_no_request(pair: Pair) -> None:
     urls = [f"/v1/datasets/{DATASET}/versions/1/records?limit=50",
             f"/ogc/collections/{DATASET}@v1/items?bbox=139.68,35.64,139.72,35.67&limit=5",
             "/v1/datasets"]
-    with app_for(pair, replica_retry_s=0.2) as client:
+    # replay positions cached longer than the test: reads keep going to the replica after it
+    # stops, until one fails there and is answered by the primary
+    with app_for(pair, replica_retry_s=0.2, replica_lsn_cache_s=300.0) as client:
         routing = client.app.state.data.reads  # type: ignore[attr-defined]
         statuses: list[int] = []
         stop = threading.Event()
@@ -213,3 +229,22 @@ def test_stopping_the_replica_under_load_fails_no_request(pair: Pair) -> None:
         response = client.get(urls[0])
         assert response.status_code == 200
         assert any(table_of(pair, 1) in query for query in replica_queries(pair))
+
+
+def test_a_withdrawal_the_replica_has_not_replayed_is_read_from_the_primary(pair: Pair) -> None:
+    if not table_of_exists(pair, 2):
+        publish_shops(pair, 300, "first")
+        publish_shops(pair, 280, "second")
+    with app_for(pair) as client:
+        before = client.get("/v1/datasets").json()["datasets"][0]["current_version"]
+        with pair.replica_admin.connect() as conn:
+            conn.execute(text("SELECT pg_wal_replay_pause()"))
+        try:
+            withdraw(pair.primary_engine, DATASET, before, "wrong coordinates")
+            catalogue = client.get("/v1/datasets").json()["datasets"][0]
+            assert catalogue["current_version"] < before
+            gone = client.get(f"/v1/datasets/{DATASET}/versions/{before}/records")
+            assert gone.status_code == 410
+        finally:
+            with pair.replica_admin.connect() as conn:
+                conn.execute(text("SELECT pg_wal_replay_resume()"))

@@ -37,6 +37,7 @@ from etl.load import (
     stage_layer,
 )
 from hub.catalog import DatasetDefinition, PublishedVersion, TableSchema, version_table_name
+from hub.db.commit_lsn import stamp_commit_lsn
 from hub.db.staging import (
     drop_orphaned_staging,
     drop_staging_tables,
@@ -173,6 +174,10 @@ def publish(
                                      in_transaction=in_transaction)
         finally:
             _drop_leftovers(engine, [s.staged for s in layers])
+    if not result.unchanged:
+        # The position replicas must have replayed before they serve this version, taken
+        # after the registering transaction committed (hub.db.commit_lsn says why).
+        stamp_commit_lsn(engine, "published")
     if not result.unchanged:  # after the lease: bulk files or a CKAN push hold no lock
         _run_after_publish(after_publish, result)
     return result

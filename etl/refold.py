@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, select, text, update
 from etl.gtfs.layers import SEARCH_FIELDS as GTFS_SEARCH_FIELDS
 from etl.normalise import search_text
 from hub.catalog import DatasetDescription, TableSchema
+from hub.db.commit_lsn import stamp_commit_lsn
 from hub.db.tables import DATA_SCHEMA, datasets, versions
 from hub.textfold import fold_identity
 
@@ -74,7 +75,10 @@ def refold(engine: Engine, progress: Callable[[str, int], None] | None = None) -
             conn.execute(update(versions).where(
                 versions.c.dataset_id == version["dataset_id"],
                 versions.c.version == version["version"],
-            ).values(search_fold=identity))
+            # the table's rows changed: read replicas serve it again once they have
+            # replayed this commit (hub.db.commit_lsn stamps it just after)
+            ).values(search_fold=identity, published_lsn=None))
+        stamp_commit_lsn(engine, "published")
         done.append((version["dataset_id"], version["version"]))
         if progress:
             progress(version["dataset_id"], version["version"])

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select, update
 
+from hub.db.commit_lsn import stamp_commit_lsn
 from hub.db.tables import datasets, versions
 
 
@@ -69,4 +70,5 @@ def withdraw(engine: Engine, dataset_id: str, version: int, reason: str) -> With
             )).scalar()
             conn.execute(update(datasets).where(datasets.c.id == dataset_id)
                          .values(current_version=new_current, updated_at=now))
+    stamp_commit_lsn(engine, "withdrawn")
     return WithdrawResult(dataset_id, version, reason, now, new_current)

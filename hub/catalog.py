@@ -576,6 +576,13 @@ class PublishedVersion:
         )
 
     @property
+    def published_lsn(self) -> int | None:
+        """WAL position (bytes) just past the publish's commit; None until stamped
+        (hub.db.commit_lsn). A read replica serves the version once it has replayed this."""
+        value = self.meta.get("published_lsn")
+        return None if value is None else int(value)
+
+    @property
     def main_layer(self) -> str:
         return str(self.meta.get("main_layer") or "records")
 

@@ -25,6 +25,7 @@ from hub.cli_contributions import (
 )
 from hub.cli_datasets import datasets_app
 from hub.cli_people import audit_cmd, keys_app, record_operator_write
+from hub.cli_replicas import replica_app
 from hub.cli_stats import stats_cmd
 from hub.people.audit import AuditEntry
 from hub.settings import Settings
@@ -38,6 +39,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="The hub's database: the embedded local cluster or HUB_DATABASE_URL.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
+db_app.add_typer(replica_app, name="replica")
 app.add_typer(keys_app, name="keys")
 app.add_typer(datasets_app, name="datasets")
 app.command("stats")(stats_cmd)
@@ -72,6 +74,7 @@ def db_up() -> None:
     from hub.db.cluster import ClusterError
     from hub.db.engine import database_url, local_cluster
     from hub.db.migrate import upgrade
+    from hub.db.replicas import list_replicas
 
     settings = _settings()
     try:
@@ -81,6 +84,8 @@ def db_up() -> None:
                           f"on 127.0.0.1:{cluster.port} ...")
             cluster.start()
             _ensure_database(cluster.url("postgres"), settings.db_name)
+            for replica in list_replicas(cluster):
+                replica.start()
         upgrade(database_url(settings))
     except ClusterError as exc:
         _fail(str(exc))
@@ -104,13 +109,18 @@ def _ensure_database(admin_url: str, name: str) -> None:
 
 @db_app.command("down")
 def db_down() -> None:
-    """Stop the embedded cluster (data is kept; `hub db up` starts it again)."""
+    """Stop the embedded cluster and its replicas (data is kept; `hub db up` starts them
+    again)."""
     from hub.db.engine import local_cluster
+    from hub.db.replicas import list_replicas
 
     settings = _settings()
     if settings.database_url:
         _fail("HUB_DATABASE_URL is set: the hub does not manage that server")
-    local_cluster(settings).stop()
+    cluster = local_cluster(settings)
+    for replica in list_replicas(cluster):
+        replica.stop()
+    cluster.stop()
     console.print("embedded PostgreSQL stopped")
 
 

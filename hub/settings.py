@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -28,6 +29,29 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of an existing PostGIS database "
         "(postgresql+psycopg://user:pass@host:5432/db). Unset: use the embedded cluster.",
+    )
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated SQLAlchemy URLs of streaming read replicas of the "
+        "database (`hub db replica add` prints one). Record, tile, download-build and "
+        "catalogue reads go to a healthy replica that has replayed what they read; "
+        "everything else goes to the primary (docs/scaling.md, \"Read replicas\").",
+    )
+    replica_max_lag_s: float = Field(
+        default=10.0, gt=0,
+        description="A replica whose replay is this many seconds behind is taken out of "
+        "rotation until a later check finds it caught up.",
+    )
+    replica_lsn_cache_s: float = Field(
+        default=0.5, ge=0,
+        description="Seconds a replica's replay position and lag are reused before being "
+        "asked again: no extra query per read, at the price of reading a just-published "
+        "version from the primary for up to this long.",
+    )
+    replica_retry_s: float = Field(
+        default=2.0, gt=0,
+        description="Wait before re-checking a replica taken out of rotation; doubles with "
+        "each failed check, up to 60 seconds.",
     )
     data_dir: Path = Field(
         default=Path(".hub"),
@@ -270,6 +294,12 @@ class Settings(BaseSettings):
         default=2.0, gt=0,
         description="Seconds between looks for purges to retry (new ones are sent at once).",
     )
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_replica_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _artifact_dir_default(self) -> Settings:

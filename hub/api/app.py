@@ -38,6 +38,7 @@ from hub.data import Data
 from hub.data.cocreation import CoCreation
 from hub.data.contributions import Contributions
 from hub.data.people import People
+from hub.data.read_routing import ReadRouting
 from hub.data.records_by_key import RecordsByKey
 from hub.data.tile_cache import TileCache
 from hub.data.tiles import Tiles
@@ -89,7 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     ``with TestClient(app)``)."""
     engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms,
                          parallel_workers=settings.api_parallel_workers)
-    data = Data(engine, count_cap=settings.count_cap)
+    reads = ReadRouting.from_settings(settings, engine)  # replicas, if any (docs/scaling.md)
+    data = Data(engine, reads, count_cap=settings.count_cap)
     records_by_key = RecordsByKey(
         make_async_pool(settings, statement_timeout_ms=settings.statement_timeout_ms,
                         parallel_workers=settings.api_parallel_workers),
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
             if usage_recorder is not None:
                 usage_recorder.stop()
             await records_by_key.close()
+            reads.dispose()
             engine.dispose()
 
     app = FastAPI(
@@ -142,7 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).
     app.state.page_limits = {d.name: PageLimits.from_settings(settings, d.over_limit)
                              for d in DIALECTS}
-    app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024))
+    app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024), reads)
     app.state.usage_recorder = usage_recorder
     app.state.usage_counter = usage_recorder.counter if usage_recorder else None
     app.state.usage_store = UsageStore(engine)

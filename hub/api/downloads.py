@@ -66,8 +66,9 @@ def get_exporter(request: Request) -> VersionExporter:
     if exporter is None:
         settings = request.app.state.settings
         data: Data = request.app.state.data
-        exporter = VersionExporter(ExportSource(data.engine, settings.export_batch_rows),
-                                   store_for(settings))
+        exporter = VersionExporter(
+            ExportSource(data.engine, settings.export_batch_rows, reads=data.reads),
+            store_for(settings))
         request.app.state.exporter = exporter
     return exporter
 

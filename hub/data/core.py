@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from hub.catalog import PublishedVersion
+from hub.data.read_routing import ReadRouting
 from hub.query import catalog as catalog_q
 from hub.query.model import FeatureQuery
 from hub.query.records import Output, count_statement, records_statement
@@ -41,13 +42,16 @@ class RecordsPage:
 
 
 class Data:
-    """Read access to the catalogue and version tables through one engine."""
+    """Read access to the catalogue and version tables: ``engine`` is the primary, and
+    ``reads`` decides which reads a replica may serve (hub.data.read_routing)."""
 
-    def __init__(self, engine: Engine, count_cap: int = 1000) -> None:
+    def __init__(self, engine: Engine, reads: ReadRouting | None = None,
+                 count_cap: int = 1000) -> None:
         self.engine = engine
+        self.reads = reads or ReadRouting(engine)
         self.count_cap = count_cap  # HUB_COUNT_CAP: see number_matched
         # (dataset, version, content sha256) -> parsed version; immutable, so never stale
-        self._versions: dict[tuple[str, int, str], PublishedVersion] = {}
+        self._versions: dict[tuple[str, int, str, int | None], PublishedVersion] = {}
 
     @contextmanager
     def connection(self, conn: Connection | None = None) -> Iterator[Connection]:
@@ -64,7 +68,8 @@ class Data:
     def search_datasets(
         self, search: catalog_q.DatasetSearch
     ) -> tuple[list[dict[str, Any]], int, dict[str, list[dict[str, Any]]]]:
-        with self.engine.connect() as conn:
+        def run(conn: Connection) -> tuple[list[dict[str, Any]], int,
+                                           dict[str, list[dict[str, Any]]]]:
             rows = [dict(r) for r in conn.execute(catalog_q.dataset_page(search)).mappings()]
             total = conn.execute(catalog_q.dataset_count(search)).scalar_one()
             facets: dict[str, list[dict[str, Any]]] = {}
@@ -73,7 +78,9 @@ class Data:
                     {"value": r.value, "count": r.count}
                     for r in conn.execute(catalog_q.facet_counts(search, facet))
                 ]
-        return rows, total, facets
+            return rows, total, facets
+
+        return self.reads.catalogue_read(run)
 
     def dataset(self, dataset_id: str, conn: Connection | None = None) -> dict[str, Any]:
         with self.connection(conn) as c:
@@ -88,8 +95,8 @@ class Data:
 
     def versions(self, dataset_id: str) -> list[dict[str, Any]]:
         self.dataset(dataset_id)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(catalog_q.versions_of(dataset_id)).mappings()]
+        return self.reads.catalogue_read(lambda conn: [
+            dict(r) for r in conn.execute(catalog_q.versions_of(dataset_id)).mappings()])
 
     def layer(self, dataset_id: str, number: int | None, layer: str | None,
               conn: Connection | None = None) -> PublishedVersion:
@@ -125,7 +132,10 @@ class Data:
                     f"version {state['version']} of dataset '{dataset_id}' was withdrawn",
                     state["withdrawn_reason"],
                 )
-            key = (dataset_id, int(state["version"]), state["content_sha256"])
+            # the stamp is written just after the publish commits: a version first read
+            # unstamped is parsed again once stamped, so replicas can serve it from then on
+            key = (dataset_id, int(state["version"]), state["content_sha256"],
+                   state["published_lsn"])
             version = self._versions.get(key)
             if version is None:
                 row = c.execute(
@@ -149,8 +159,8 @@ class Data:
             has_geometry=version.has_geometry,
             output=output,
         )
-        with self.connection(conn) as c:
-            result = c.execute(built.statement).all()
+        result = self.reads.version_read(
+            version.published_lsn, lambda c: c.execute(built.statement).all(), conn)
         more = len(result) > query.limit
         result = result[: query.limit]
         n_keys = len(built.sort_keys)
@@ -182,6 +192,6 @@ class Data:
         if self.count_cap <= 0:
             return None
         statement = count_statement(version.query_table(), query, self.count_cap)
-        with self.connection(conn) as c:
-            matched = int(c.execute(statement).scalar_one())
+        matched = int(self.reads.version_read(
+            version.published_lsn, lambda c: c.execute(statement).scalar_one(), conn))
         return matched if matched <= self.count_cap else None

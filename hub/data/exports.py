@@ -19,9 +19,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pyarrow as pa
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from hub.catalog import PublishedVersion
+from hub.data.read_routing import ReadRouting
 from hub.query import exports as exports_q
 
 T = TypeVar("T")
@@ -42,16 +44,35 @@ def libpq_uri(engine: Engine) -> str:
 
 
 class ExportSource:
-    """Row streams of one version layer, for the writers in :mod:`hub.export`."""
+    """Row streams of one version layer, for the writers in :mod:`hub.export`.
 
-    def __init__(self, engine: Engine, batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
+    ``reads`` (default: the primary only) picks the database each stream reads from: a
+    replica that has replayed the version when there is one (hub.data.read_routing). A
+    replica that cannot be reached when a stream starts is replaced by the primary; one that
+    dies in the middle of a stream fails that build, which the next request starts again."""
+
+    def __init__(self, engine: Engine, batch_rows: int = DEFAULT_BATCH_ROWS,
+                 reads: ReadRouting | None = None) -> None:
         self.engine = engine
         self.batch_rows = batch_rows
+        self.reads = reads or ReadRouting(engine)
+
+    def _connect(self, version: PublishedVersion) -> Connection:
+        """A connection in a transaction (the session settings are ``SET LOCAL``), on the
+        database the routing picks for the version (replica engines default to autocommit)."""
+        engine = self.reads.engine_for(version.published_lsn)
+        try:
+            conn = engine.connect()
+        except DBAPIError as exc:
+            if not self.reads.replica_failed(engine, exc):
+                raise
+            conn = self.reads.primary.connect()
+        return conn.execution_options(isolation_level="READ COMMITTED")
 
     @contextmanager
-    def _session(self) -> Iterator[Any]:
+    def _session(self, version: PublishedVersion) -> Iterator[Any]:
         """A raw psycopg connection inside a read-only transaction with export settings."""
-        with self.engine.connect() as conn:
+        with self._connect(version) as conn:
             for statement in exports_q.EXPORT_SESSION:
                 conn.execute(text(statement))
             yield conn.connection.driver_connection
@@ -59,18 +80,18 @@ class ExportSource:
 
     def csv_chunks(self, version: PublishedVersion, *, excel: bool = False) -> Iterator[bytes]:
         """The CSV file (header + rows, UTF-8, ``\\n`` line ends) as COPY sends it."""
-        yield from self._copy(exports_q.copy_csv_sql(version, excel=excel))
+        yield from self._copy(version, exports_q.copy_csv_sql(version, excel=excel))
 
     def geojson_lines(self, version: PublishedVersion) -> Iterator[bytes]:
         """GeoJSON Feature texts, each followed by ``\\n``, as COPY sends them (chunks
         need not end at a line end)."""
-        yield from self._copy(exports_q.copy_geojson_sql(version))
+        yield from self._copy(version, exports_q.copy_geojson_sql(version))
 
-    def _copy(self, sql: str) -> Iterator[bytes]:
+    def _copy(self, version: PublishedVersion, sql: str) -> Iterator[bytes]:
         """COPY TO STDOUT output in blocks of about :data:`COPY_BLOCK_BYTES` (the server
         sends one message per row; joining them saves a write and a yield per row)."""
         block = bytearray()
-        with self._session() as raw, raw.cursor() as cur, cur.copy(sql) as copy:
+        with self._session(version) as raw, raw.cursor() as cur, cur.copy(sql) as copy:
             for chunk in copy:
                 block += chunk
                 if len(block) >= COPY_BLOCK_BYTES:
@@ -100,7 +121,8 @@ class ExportSource:
 
         sql = exports_q.compile_literal(exports_q.typed_select(version))
         hint = adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value
-        with (adbc_driver_postgresql.connect(libpq_uri(self.engine)) as database,
+        with (adbc_driver_postgresql.connect(
+                libpq_uri(self.reads.engine_for(version.published_lsn))) as database,
               adbc_driver_manager.AdbcConnection(database) as conn):
             conn.set_autocommit(False)
             with adbc_driver_manager.AdbcStatement(conn) as statement:
@@ -122,7 +144,7 @@ class ExportSource:
         the types from the rows); the benchmark gives them to its GeoPackage-only run."""
         if not version.has_geometry:
             return []
-        with self.engine.connect() as conn:
+        with self._connect(version) as conn:
             conn.execute(text("SET LOCAL statement_timeout = 0"))
             rows = conn.execute(exports_q.geometry_types_select(version)).all()
         return [(str(r.kind), int(r.dims)) for r in rows]

@@ -191,6 +191,6 @@ class RecordsByKey:
 def _same_version(state: tuple[Any, ...], guess: PublishedVersion) -> bool:
     """The state row (hub.query.catalog.version_state's columns) names the guessed version,
     unchanged and not withdrawn."""
-    _dataset, version, status, _reason, _withdrawn_at, content_sha256 = state
+    _dataset, version, status, _reason, _withdrawn_at, content_sha256, _lsn = state
     return (int(version) == guess.version and content_sha256 == guess.content_sha256
             and status == guess.status and status != "withdrawn")

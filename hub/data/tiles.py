@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from hub.catalog import PublishedVersion
+from hub.data.read_routing import ReadRouting
 from hub.data.tile_cache import TileCache
 from hub.db.engine import BINARY_RESULTS
 from hub.query.model import FeatureQuery
@@ -12,13 +13,16 @@ from hub.query.tiles import tile_statement
 
 
 class Tiles:
-    """Tile reads through one engine (the same engine as :class:`hub.data.Data`), with an
-    optional :class:`TileCache` for unfiltered tiles (a version table never changes), which
-    also computes each of them once when many ask for it at the same time."""
+    """Tile reads on the primary or a replica, as ``reads`` decides (the same routing as
+    :class:`hub.data.Data`), with an optional :class:`TileCache` for unfiltered tiles (a
+    version table never changes), which also computes each of them once when many ask for
+    it at the same time."""
 
-    def __init__(self, engine: Engine, cache: TileCache | None = None) -> None:
+    def __init__(self, engine: Engine, cache: TileCache | None = None,
+                 reads: ReadRouting | None = None) -> None:
         self.engine = engine
         self.cache = cache
+        self.reads = reads or ReadRouting(engine)
 
     def tile(self, version: PublishedVersion, query: FeatureQuery, layer: str,
              z: int, x: int, y: int, conn: Connection | None = None) -> bytes:
@@ -34,8 +38,8 @@ class Tiles:
     def _compute(self, version: PublishedVersion, query: FeatureQuery, layer: str,
                  z: int, x: int, y: int, conn: Connection | None) -> bytes:
         statement = tile_statement(version.table(), version.schema, query, layer, z, x, y)
-        if conn is None:
-            with self.engine.connect() as fresh:
-                return self._compute(version, query, layer, z, x, y, fresh)
-        value = conn.execute(statement, execution_options={BINARY_RESULTS: True}).scalar()
+        value = self.reads.version_read(
+            version.published_lsn,
+            lambda c: c.execute(statement, execution_options={BINARY_RESULTS: True}).scalar(),
+            conn)
         return bytes(value) if value else b""

@@ -55,6 +55,11 @@ def find_bindir() -> Path:
     )
 
 
+def running_as_root() -> bool:
+    """PostgreSQL refuses to run as root: then the server user owns and runs the cluster."""
+    return _running_as_root()
+
+
 def _running_as_root() -> bool:
     return os.geteuid() == 0
 
@@ -86,6 +91,24 @@ class LocalCluster:
         home = Path(pwd.getpwnam(SERVER_USER).pw_dir)
         digest = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:12]
         return home / "hub-clusters" / digest
+
+    @property
+    def replication_marker(self) -> Path:
+        """Present when this cluster streams WAL to replicas or is one (hub.db.replicas)."""
+        return self.root / "replication"
+
+    def _wal_options(self) -> list[str]:
+        if self.replication_marker.exists():
+            # A primary with streaming replicas, or a replica (which needs at least its
+            # primary's sender and slot counts to accept hot-standby reads). Feedback keeps
+            # the primary from vacuuming rows a replica's running read still sees.
+            return ["-c wal_level=replica", "-c max_wal_senders=10",
+                    "-c max_replication_slots=10", "-c hot_standby=on",
+                    "-c hot_standby_feedback=on"]
+        # A single embedded server with no replicas and no WAL archive: minimal WAL lets a
+        # publish's COPY into (and indexes on) a table created in its own transaction skip
+        # the WAL, as they are flushed at commit anyway (1M-row COPY ~12 -> ~9.5 s).
+        return ["-c wal_level=minimal", "-c max_wal_senders=0"]
 
     @property
     def log_file(self) -> Path:
@@ -168,11 +191,7 @@ class LocalCluster:
             "-c work_mem=32MB",
             "-c maintenance_work_mem=256MB",
             "-c jit=off",
-            # A single embedded server with no replicas and no WAL archive: minimal WAL lets
-            # a publish's COPY into (and indexes on) a table created in its own transaction
-            # skip the WAL, as they are flushed at commit anyway (1M-row COPY ~12 -> ~9.5 s).
-            "-c wal_level=minimal",
-            "-c max_wal_senders=0",
+            *self._wal_options(),
         ]
         if not self.fsync:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
@@ -198,6 +217,11 @@ class LocalCluster:
         if self.pgdata.parent != self.root:
             shutil.rmtree(self.pgdata.parent, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def run_tool(self, cmd: list[str], what: str) -> None:
+        """Run a PostgreSQL tool as the server would run (the server user when we are root),
+        e.g. pg_basebackup writing a replica's data directory; raises :class:`ClusterError`."""
+        self._run(cmd, what=what)
 
     # -- helpers -------------------------------------------------------------------------
 

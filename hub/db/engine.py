@@ -58,18 +58,37 @@ def session_statements(statement_timeout_ms: int | None,
     return statements
 
 
+REPLICA_APPLICATION_NAME = "hub-replica-read"
+REPLICA_CONNECT_TIMEOUT_S = 3
+
+
 def make_engine(
     settings: Settings, *, statement_timeout_ms: int | None = None,
-    parallel_workers: int | None = None,
+    parallel_workers: int | None = None, replica_url: str | None = None,
 ) -> Engine:
     """A pooled engine. API engines pass a statement timeout so no query runs unbounded, and
-    a parallel-worker limit per query (``HUB_API_PARALLEL_WORKERS``, see docs/settings.md)."""
+    a parallel-worker limit per query (``HUB_API_PARALLEL_WORKERS``, see docs/settings.md).
+
+    ``replica_url``: an engine on that read replica instead of the primary. Its sessions are
+    named :data:`REPLICA_APPLICATION_NAME` (visible in the replica's ``pg_stat_activity``)
+    and give up connecting after a few seconds, so a dead replica costs a read little
+    before it fails over to the primary (hub.data.read_routing). They run in autocommit:
+    everything read there is read-only statements, and without a transaction there is no
+    BEGIN and ROLLBACK round trip per checkout, and no idle transaction whose snapshot
+    would hold back vacuum on the primary through ``hot_standby_feedback``. A caller that
+    needs a transaction (a bulk-file stream's ``SET LOCAL``) asks for one on its connection."""
+    options: dict[str, object] = {}
+    if replica_url is not None:
+        options = {"isolation_level": "AUTOCOMMIT",
+                   "connect_args": {"application_name": REPLICA_APPLICATION_NAME,
+                                    "connect_timeout": REPLICA_CONNECT_TIMEOUT_S}}
     engine = create_engine(
-        database_url(settings),
+        replica_url or database_url(settings),
         pool_size=settings.pool_size,
         max_overflow=10,
         pool_pre_ping=settings.db_pre_ping,
         pool_recycle=1800,
+        **options,  # type: ignore[arg-type]
     )
     event.listen(engine, "before_cursor_execute", _binary_results_when_asked)
     statements = session_statements(statement_timeout_ms, parallel_workers)

@@ -80,6 +80,10 @@ versions = Table(
     # Which rows came from the community, and whom the version credits (migration
     # 0011_contributions; hub.cocreation.provenance says what it holds).
     Column("provenance", JSONB, nullable=False, server_default="{}"),
+    # WAL positions (bytes) just past the publish's and the withdrawal's commits; a read
+    # replica serves the version only once it has replayed that far (hub.db.commit_lsn).
+    Column("published_lsn", BigInteger),
+    Column("withdrawn_lsn", BigInteger),
     PrimaryKeyConstraint("dataset_id", "version"),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )

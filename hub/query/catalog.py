@@ -166,12 +166,14 @@ def version_by_number(dataset_id: str, number: int) -> Select[Any]:
 # -- cheap version lookups (the hot path of every records request) ------------------------------
 
 _VERSION_STATE = (versions.c.dataset_id, versions.c.version, versions.c.status,
-                  versions.c.withdrawn_reason, versions.c.withdrawn_at, versions.c.content_sha256)
+                  versions.c.withdrawn_reason, versions.c.withdrawn_at, versions.c.content_sha256,
+                  versions.c.published_lsn)
 
 
 def version_state(dataset_id: str, number: int | None) -> Select[Any]:
-    """Only what can change about a version (status) and what identifies its content: the
-    heavy parts (schema, layers, warnings) are immutable and cached by the caller.
+    """Only what can change about a version (status, the WAL stamp of its publish, see
+    hub.db.commit_lsn) and what identifies its content: the heavy parts (schema, layers,
+    warnings) are immutable and cached by the caller.
 
     The values are the named bind parameters ``dataset_id`` and ``version``, so a caller that
     compiles the statement once (hub.data.records_by_key) can run it again with new values.

@@ -42,6 +42,8 @@ def test_refold_rewrites_stale_versions_only(settings, tmp_path: Path, monkeypat
                           "search_description = ''"))
         current_v2 = _search_column(conn, tables[2])
         conn.execute(text(f"UPDATE data.\"{tables[2]}\" SET _search = 'untouched'"))
+        stamps = dict(conn.execute(text(
+            "SELECT version, published_lsn FROM hub.versions ORDER BY version")).all())
     with TestClient(create_app(settings)) as client:
         assert client.get("/v1/datasets", params={"q": "テスト"}).json()["total"] == 0
 
@@ -61,6 +63,10 @@ def test_refold_rewrites_stale_versions_only(settings, tmp_path: Path, monkeypat
             fold_identity()}
         assert conn.execute(text("SELECT search_title, search_keywords, search_description "
                                  "FROM hub.datasets")).one() == catalogue
+        # a read replica serves the rewritten version only once it has replayed the rewrite
+        after = dict(conn.execute(text(
+            "SELECT version, published_lsn FROM hub.versions ORDER BY version")).all())
+        assert after[1] > stamps[1] and after[2] == stamps[2]
     engine.dispose()
     with TestClient(create_app(settings)) as client:
         assert client.get("/v1/datasets", params={"q": "テスト"}).json()["total"] == 1

@@ -29,3 +29,13 @@ def test_environment_is_read_with_prefix(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_inconsistent_limits_are_rejected() -> None:
     with pytest.raises(ValidationError, match="exceeds HUB_MAX_LIMIT"):
         Settings(default_limit=500, max_limit=100)
+
+
+def test_replica_urls_are_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUB_DATABASE_REPLICA_URLS",
+                       "postgresql+psycopg://u:p@10.0.0.2:5432/hub, "
+                       "postgresql+psycopg://u:p@10.0.0.3:5432/hub,")
+    assert Settings().database_replica_urls == ["postgresql+psycopg://u:p@10.0.0.2:5432/hub",
+                                                "postgresql+psycopg://u:p@10.0.0.3:5432/hub"]
+    monkeypatch.setenv("HUB_DATABASE_REPLICA_URLS", "")
+    assert Settings().database_replica_urls == []

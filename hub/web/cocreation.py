@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.cocreation import StoreDep
 from hub.api.deps import BaseUrlDep
-from hub.cocreation.requests import REASON_TEXT, SORTS, ReasonCode, RequestStatus
+from hub.cocreation.requests import SORTS, RequestStatus
 from hub.cocreation.showcases import ShowcaseKind, ShowcaseStatus
 from hub.data import NotFound
 from hub.data.cocreation import CoCreation
@@ -109,7 +109,6 @@ def request_page(request_id: int, request: Request, store: StoreDep, portal: Por
         "section": "requests",
         "item": row,
         "answered": list(dict.fromkeys(answered)),
-        "reasons": {code.value: REASON_TEXT[code] for code in ReasonCode},
         "calls": api_calls(base, request_id),
     })
 

@@ -159,6 +159,11 @@ class Settings(BaseSettings):
     self_service_key_days: int = Field(
         default=365, ge=1, description="Days until a self-service contributor key expires."
     )
+    portal_session_hours: int = Field(
+        default=12, ge=1, le=24 * 30,
+        description="Hours a portal sign-in lasts (the key's own revocation or expiry ends "
+        "it sooner).",
+    )
 
     cocreation_pending_per_key: int = Field(
         default=10, ge=1,

@@ -19,7 +19,7 @@ from hub.api.ratelimit import RateLimiter
 from hub.data.people import People
 from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey, check_may_revoke, expiry_from, visible_kind
-from hub.people.principal import Forbidden, Key
+from hub.people.principal import Forbidden, Key, Principal
 from hub.people.scopes import KeyKind, Scope
 from hub.serialise.people import key_json
 from hub.settings import Settings
@@ -80,20 +80,27 @@ async def create_self_service_key(body: SelfServiceRequest, request: Request,
                                   principal: PrincipalDep) -> dict[str, Any]:
     """A ``contribute``-only key for anyone, limited per client address. It proves that
     someone asked for it from that address, nothing about who they are (docs/people.md)."""
+    row, token = await issue_self_service_key(request, principal, body.display_name)
+    return _issued(row, token)
+
+
+async def issue_self_service_key(request: Request, principal: Principal,
+                                 display_name: str) -> tuple[dict[str, Any], str]:
+    """Issue a self-service key (the API's route and the portal's sign-in page): the
+    settings' switch and lifetime, the per-address allowance and the audit entry."""
     settings = _settings(request)
     if settings.self_service_keys_per_hour == 0:
         raise Forbidden("self-service keys are turned off on this hub; ask the city's staff "
                         "for a key", Scope.CONTRIBUTE)
-    new = NewKey(name=body.display_name, kind=KeyKind.SELF,
+    new = NewKey(name=display_name, kind=KeyKind.SELF,
                  scopes=frozenset({Scope.CONTRIBUTE}), created_by=principal.actor,
                  expires_at=expiry_from(f"{settings.self_service_key_days}d",
                                         datetime.now(UTC)))
     limiter: RateLimiter = request.app.state.limiter
     await limiter.take_self_service_slot(principal.client_address)
-    row, token = await anyio.to_thread.run_sync(lambda: _people(request).issue(
+    return await anyio.to_thread.run_sync(lambda: _people(request).issue(
         new, lambda r: AuditEntry.by(principal, "key.create_self", "key", str(r["id"]),
                                      name=r["name"])))
-    return _issued(row, token)
 
 
 @router.get("/keys", summary="List keys (admin: all; moderate: self-service keys)",

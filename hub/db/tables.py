@@ -390,3 +390,15 @@ contributions = Table(
     Column("geom", Geometry("GEOMETRY", 4326, spatial_index=False)),
     ForeignKeyConstraint(["dataset_id"], ["hub.datasets.id"]),
 )
+
+# Signed-in portal sessions (migration 0012_console_sessions): the cookie's SHA-256, the key
+# it was opened with, and the session's CSRF token.
+portal_sessions = Table(
+    "portal_sessions",
+    metadata,
+    Column("id_sha256", LargeBinary, primary_key=True),
+    Column("key_id", BigInteger, nullable=False),
+    Column("csrf_token", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

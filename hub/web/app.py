@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from hub.api.security_headers import page_policy_with_inline_scripts
+from hub.data.portal_sessions import PortalSessions
 from hub.settings import Settings
-from hub.web import cocreation, pages
-from hub.web.rendering import Portal
+from hub.web import cocreation, pages, signin
+from hub.web.rendering import Portal, problem_page
+from hub.web.session import PageRefused
 
 STATIC_DIR = Path(__file__).parent / "static"
 # npm package -> (folder inside it, URL prefix). MapLibre's LICENSE.txt sits in dist/ and is
@@ -27,8 +29,19 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     """Add the portal's routes and static files to ``app`` (created with ``docs_url=None``:
     the docs page here loads Swagger UI from the hub, never from a CDN)."""
     app.state.portal = Portal()
+    app.state.portal_sessions = PortalSessions(app.state.engine)
     app.include_router(pages.router)
     app.include_router(cocreation.router)
+    app.include_router(signin.router)
+
+    @app.exception_handler(PageRefused)
+    def page_refused(request: Request, exc: PageRefused) -> HTMLResponse:
+        """A portal refusal as a page: 401 is the sign-in form (coming back here after)."""
+        if exc.status == 401:
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return signin.signin_page(app.state.portal, request, 401, problem=exc.detail,
+                                      next_path=back if request.method == "GET" else None)
+        return problem_page(app.state.portal, request, exc.status, exc.detail)
     app.mount("/static/portal", StaticFiles(directory=STATIC_DIR), name="portal-static")
     for package, (folder, prefix) in VENDOR.items():
         # check_dir=False: without `npm ci` the pages still work (no map) and the file

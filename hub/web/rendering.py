@@ -16,10 +16,11 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from hub.web.i18n import LANG_COOKIE, LANG_PARAMETER, LANGUAGES, choose_language, translations
 from hub.web.labels import label_functions
+from hub.web.session import Visitor, csrf_field, finish_response, visitor
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -54,6 +55,12 @@ def _bytes(value: int | None, language: str) -> str:
     return f"{format_decimal(value, locale=language)} B"
 
 
+@pass_context
+def _template_visitor(context: Any) -> Visitor:
+    """``visitor()`` in a template: who is signed in (the header's account area)."""
+    return visitor(context["request"])
+
+
 def _environment(language: str, templates_dir: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
@@ -69,6 +76,8 @@ def _environment(language: str, templates_dir: Path) -> Environment:
     env.filters["filesize"] = lambda v: _bytes(v, language)
     env.globals["lang"] = language
     env.globals.update(label_functions(translations(language)))
+    env.globals["csrf_field"] = csrf_field
+    env.globals["visitor"] = _template_visitor
     return env
 
 
@@ -106,6 +115,7 @@ class Portal:
         if request.query_params.get(LANG_PARAMETER) in LANGUAGES:
             response.set_cookie(LANG_COOKIE, language, max_age=COOKIE_MAX_AGE,
                                 httponly=True, samesite="lax")
+        finish_response(request, response)
         return response
 
 

@@ -27,8 +27,11 @@ LATITUDE, LONGITUDE = "lat", "lon"
 GEOMETRY_FIELDS = ("feature.geometry", "feature")
 POINT_INPUT = "point"
 COMMENT, DISPLAY_NAME, SOURCE, CONSENT = "comment", "display_name", "source", "licence_consent"
-# HTML input types by Table Schema type; other types are text.
-INPUT_TYPES = {"integer": "number", "number": "number", "date": "date", "time": "time"}
+# HTML input types by Table Schema type; other types are text. Numbers are text inputs with
+# a numeric keyboard: the hub reads full-width digits and separators ("１,２００") as a file's
+# cell, which a number input would refuse before the hub could.
+INPUT_TYPES = {"date": "date", "time": "time"}
+INPUT_MODES = {"integer": "numeric", "number": "decimal"}
 
 
 @dataclass(frozen=True)
@@ -40,12 +43,10 @@ class FormField:
     label: str
     control: str  # checkbox | select | input
     input_type: str = "text"
-    step: str | None = None
+    input_mode: str | None = None
     required: bool = False
     choices: tuple[str, ...] = ()
     hint: str = ""
-    minimum: float | None = None
-    maximum: float | None = None
 
     @property
     def dom_id(self) -> str:
@@ -68,10 +69,12 @@ def _input(schema_field: SchemaField, language: str) -> FormField:
     if schema_field.enum:
         return FormField(control="select", choices=tuple(str(v) for v in schema_field.enum),
                          **common)
+    bounds = (schema_field.minimum, schema_field.maximum)
+    if bounds != (None, None):
+        low, high = ("" if b is None else f"{b:g}" for b in bounds)
+        common["hint"] = f"{common['hint']} ({low}–{high})".strip()
     return FormField(control="input", input_type=INPUT_TYPES.get(schema_field.type, "text"),
-                     step="1" if schema_field.type == "integer" else
-                     "any" if schema_field.type == "number" else None,
-                     minimum=schema_field.minimum, maximum=schema_field.maximum, **common)
+                     input_mode=INPUT_MODES.get(schema_field.type), **common)
 
 
 def geometry_fields(definition: DatasetDefinition) -> set[str]:

@@ -89,7 +89,7 @@ def records_url(dataset_id: str, items: list[tuple[str, str]]) -> str:
     return f"/v1/datasets/{dataset_id}/records?{urlencode(items)}"
 
 
-def answer(data: Data, conn: Connection, question: NearLineQuestion,
+def answer_question(data: Data, conn: Connection, question: NearLineQuestion,
            limits: PageLimits) -> dict[str, Any] | None:
     """The question's answer for the page, or None when a dataset of it (or the line) is
     missing. Each dataset's count and rows come from the query its ``api_url`` names."""

@@ -30,8 +30,7 @@ from hub.query.params import V1, encode_cursor, parse_records_query
 from hub.serialise.catalog import citation
 from hub.web import views
 from hub.web.cocreation import dataset_uses
-from hub.web.flagship import SEISHIN_YAMATE
-from hub.web.flagship import answer as flagship_answer
+from hub.web.flagship import SEISHIN_YAMATE, answer_question
 from hub.web.negotiation import prefers_html
 from hub.web.rendering import PortalDep, problem_page, with_params
 
@@ -79,7 +78,7 @@ def home(
     flagship = None
     if not [k for k, _v in params if k != "lang"]:  # the home page itself, not a search
         with data.connection() as conn:
-            flagship = flagship_answer(data, conn, SEISHIN_YAMATE, page_limits(request, V1))
+            flagship = answer_question(data, conn, SEISHIN_YAMATE, page_limits(request, V1))
     return portal.render(request, "catalogue.html", {
         "section": "catalogue",
         "q": q or "",
@@ -174,7 +173,7 @@ def dataset_page(
     flagship = None
     if SEISHIN_YAMATE.concerns(dataset_id):
         with data.connection() as conn:
-            flagship = flagship_answer(data, conn, SEISHIN_YAMATE, page_limits(request, V1))
+            flagship = answer_question(data, conn, SEISHIN_YAMATE, page_limits(request, V1))
     return portal.render(request, "dataset.html", {
         "section": "catalogue",
         "dataset": dataset,

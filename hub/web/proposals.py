@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.api.contributions import StoreDep as ContributionsDep
 from hub.api.contributions import submit_proposal
 from hub.api.deps import DataDep, SettingsDep
-from hub.catalog import DatasetDefinition, DefinitionError, load_definition
+from hub.catalog import DatasetDefinition, DefinitionError, PublishedVersion, load_definition
 from hub.cocreation.contributions import InvalidContribution
 from hub.cocreation.errors import Refused
 from hub.data import Data, Gone, NotFound
@@ -49,7 +49,7 @@ AnyContributor = Annotated[Key, Depends(signed_in_key(Scope.CONTRIBUTE))]
 
 
 def _dataset(data: Data, settings: Settings, dataset_id: str
-             ) -> tuple[dict[str, Any], Any, DatasetDefinition]:
+             ) -> tuple[dict[str, Any], PublishedVersion, DatasetDefinition]:
     """The dataset, its current version and its definition (which the check on arrival
     reads); NotFound when any is missing, as the API's 404."""
     dataset = data.dataset(dataset_id)
@@ -61,7 +61,8 @@ def _dataset(data: Data, settings: Settings, dataset_id: str
     return dataset, version, definition
 
 
-def _form_page(request: Request, portal: PortalDep, dataset: dict[str, Any], version: Any,
+def _form_page(request: Request, portal: PortalDep, dataset: dict[str, Any],
+               version: PublishedVersion,
                definition: DatasetDefinition, signed_in: bool, *,
                values: dict[str, str] | None = None, errors: dict[str, list[str]] | None = None,
                general: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
@@ -118,10 +119,9 @@ async def propose(dataset_id: str, request: Request, data: DataDep, settings: Se
         inputs = [f.name for f in record_form(definition, "en")]
         inputs += [POINT_INPUT, COMMENT, DISPLAY_NAME, SOURCE, CONSENT]
         errors, general = field_errors(error, inputs)
-        status = error.status if isinstance(error, Refused) else 422
         return _form_page(request, portal, dataset, version, definition, True,
                           values=submitted.values, errors=errors, general=general,
-                          status_code=status)
+                          status_code=error.status)
     return RedirectResponse(f"/me/proposals?sent={row['id']}#contribution-{row['id']}",
                             status_code=303)
 

@@ -272,3 +272,11 @@ def test_a_showcase_form_without_its_token_is_refused(hub: Hub, aiko: Resident) 
         "datasets": ["test-shops@2"]}, files={"image": ("map.png", png(), "image/png")})
     assert answer.status_code == 403
     assert hub.scalar("SELECT count(*) FROM hub.showcases") == before
+
+
+def test_signed_in_the_header_leads_to_my_proposals(hub: Hub, aiko: Resident) -> None:
+    links = {a.get("href") for _t, a in parse(aiko.browser.get("/").text).tags if _t == "a"}
+    assert "/me/proposals" in links
+    signed_out = {a.get("href") for _t, a in parse(hub.browser().get("/").text).tags
+                  if _t == "a"}
+    assert "/me/proposals" not in signed_out

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from hub.api.cocreation import StoreDep, actor_of
+from hub.api.cocreation import BodyLimit, StoreDep, actor_of
 from hub.api.deps import DataDep, SettingsDep
 from hub.api.requests import RequestBody, new_request
 from hub.api.showcases import ShowcaseBody, new_showcase, store_image
@@ -79,7 +79,8 @@ def request_form(request: Request, portal: PortalDep) -> HTMLResponse:
     return request_form_page(request, portal, {}, {}, [], 200)
 
 
-@router.post("/requests", response_class=HTMLResponse, dependencies=[CsrfChecked])
+@router.post("/requests", response_class=HTMLResponse,
+             dependencies=[BodyLimit, CsrfChecked])
 async def file_request(request: Request, portal: PortalDep, store: StoreDep,
                        key: Contributor) -> Response:
     """File the request and open its page; or the form again with the refusal (422)."""

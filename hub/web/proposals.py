@@ -16,6 +16,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.api.cocreation import BodyLimit
 from hub.api.contributions import StoreDep as ContributionsDep
 from hub.api.contributions import submit_proposal
 from hub.api.deps import DataDep, SettingsDep
@@ -97,7 +98,7 @@ def propose_form(dataset_id: str, request: Request, data: DataDep, settings: Set
 
 
 @router.post("/datasets/{dataset_id}/propose", response_class=HTMLResponse,
-             dependencies=[CsrfChecked])
+             dependencies=[BodyLimit, CsrfChecked])
 async def propose(dataset_id: str, request: Request, data: DataDep, settings: SettingsDep,
                   portal: PortalDep, store: ContributionsDep, key: Contributor) -> Response:
     """Store the proposal and show "my proposals"; or the form again with each problem

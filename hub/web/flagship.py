@@ -92,7 +92,31 @@ def records_url(dataset_id: str, items: list[tuple[str, str]]) -> str:
 def answer_question(data: Data, conn: Connection, question: NearLineQuestion,
            limits: PageLimits) -> dict[str, Any] | None:
     """The question's answer for the page, or None when a dataset of it (or the line) is
-    missing. Each dataset's count and rows come from the query its ``api_url`` names."""
+    missing. Each dataset's count and rows come from the query its ``api_url`` names.
+
+    Published versions never change, so the answer is kept per process for the current
+    versions' content hashes (one light state query per dataset decides whether it still
+    holds); a publish or withdrawal of any of them makes the next page ask again."""
+    try:
+        identity = (question, limits.maximum, *(
+            (v.dataset_id, v.version, v.content_sha256) for v in (
+                data.version(d, None, conn) for d in (question.feed, *question.datasets))))
+    except (NotFound, Gone):
+        return None
+    if identity not in _ANSWERS:
+        if len(_ANSWERS) >= ANSWERS_KEPT:
+            _ANSWERS.clear()
+        _ANSWERS[identity] = _answer(data, conn, question, limits)
+    return _ANSWERS[identity]
+
+
+# (question, page maximum, (dataset, version, content hash) of each dataset) -> answer
+_ANSWERS: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+ANSWERS_KEPT = 64
+
+
+def _answer(data: Data, conn: Connection, question: NearLineQuestion,
+            limits: PageLimits) -> dict[str, Any] | None:
     try:
         route = route_id(data, conn, question, limits)
         if route is None:

@@ -19,6 +19,7 @@ from etl.publish import publish
 from etl.sources import prepare_source
 from hub.api.app import create_app
 from hub.catalog import load_definition
+from hub.cocreation.publishing import withdraw_version
 from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
 from tests.web.conftest import BROWSER
 from tests.web.test_pages import parse
@@ -125,13 +126,25 @@ def test_the_question_follows_the_language(kobe: TestClient) -> None:
 
 
 def test_without_the_feed_the_question_is_not_shown(pg_cluster) -> None:
+    """Also: the answer kept for the current versions is asked again once one changes (the
+    feed published: shown; a dataset's only version withdrawn: not shown)."""
     url = create_test_database(pg_cluster)
     try:
         publish_kobe(url, ("kobe-ud-toilets",))
-        with TestClient(create_app(make_settings(url))) as client:
+        settings = make_settings(url)
+        with TestClient(create_app(settings)) as client:
             home = client.get("/", headers=BROWSER)
             assert home.status_code == 200 and "flagship-heading" not in home.text
             page = client.get("/datasets/kobe-ud-toilets", headers=BROWSER)
             assert page.status_code == 200 and "flagship-heading" not in page.text
+            publish_kobe(url, ("kobe-subway", "kobe-aed"))
+            assert counts(client.get("/", headers=BROWSER).text) == {
+                "kobe-ud-toilets": 29, "kobe-aed": 143}
+            engine = create_engine(url)
+            try:
+                withdraw_version(settings, engine, "kobe-aed", 1, "test")
+            finally:
+                engine.dispose()
+            assert "flagship-heading" not in client.get("/", headers=BROWSER).text
     finally:
         drop_test_database(pg_cluster, url)

@@ -30,11 +30,13 @@ from hub.cocreation.errors import InvalidInput
 from hub.cocreation.provenance import CITY
 from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
+from hub.data import Data
 from hub.data.contributions import Contributions
 from hub.people.audit import AuditEntry
 from hub.people.principal import Key, Principal
 from hub.people.scopes import Scope
 from hub.serialise.contributions import contribution_json
+from hub.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["contributions"])
 
@@ -71,6 +73,20 @@ PROPOSAL_EXAMPLE = {
 }
 
 
+def submit_proposal(dataset_id: str, body: Any, principal: Principal, key: Key, data: Data,
+                    settings: Settings, store: Contributions) -> dict[str, Any]:
+    """Parse, check on arrival and store one proposal against the current version, audited
+    as the key (the API and the portal's form both submit through this). Raises
+    :class:`InvalidContribution` listing every field and rule; nothing is stored then."""
+    proposal = parse_proposal(body)
+    version = data.version(dataset_id, None)
+    definition = load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
+    prepared = submission(definition, version, proposal, store, key_id=key.id)
+    return store.submit(prepared.values, prepared.geometry_wkt, lambda r: AuditEntry.by(
+        principal, "contribution.create", "contribution", str(r["id"]),
+        dataset=dataset_id, kind=r["kind"], key=r["record_key"]))
+
+
 @router.post("/datasets/{dataset_id}/contributions", status_code=201,
              summary="Propose a new record, a correction or a removal",
              dependencies=[Depends(limit_body)],
@@ -89,13 +105,7 @@ def propose(
     full-width digits are normalised, swapped coordinates are fixed or refused); a refusal
     lists each field and rule in `errors` and stores nothing. New records near a similar one
     are stored with the candidates in `duplicates` for the moderator."""
-    proposal = parse_proposal(body)
-    version = data.version(dataset_id, None)
-    definition = load_definition(dataset_id, settings.datasets_dir, settings.schemas_dir)
-    prepared = submission(definition, version, proposal, store, key_id=key.id)
-    row = store.submit(prepared.values, prepared.geometry_wkt, lambda r: AuditEntry.by(
-        principal, "contribution.create", "contribution", str(r["id"]),
-        dataset=dataset_id, kind=r["kind"], key=r["record_key"]))
+    row = submit_proposal(dataset_id, body, principal, key, data, settings, store)
     answer = contribution_json(row, base)
     return JSONResponse(answer, status_code=201,
                         headers={"Location": answer["links"][0]["href"]})

@@ -73,7 +73,9 @@ class StatusBody(BaseModel):
     version: int | None = Field(default=None, ge=1, description="Publishing: its version.")
 
 
-def _new_request(body: RequestBody) -> NewRequest:
+def new_request(body: RequestBody) -> NewRequest:
+    """A request body checked by the text and area rules (the API and the portal's form
+    both file through this); :class:`InvalidInput` names the field at fault."""
     geometry, municipality = check_area(body.area)
     wanted: dict[str, Any] = {}
     if body.wanted is not None:
@@ -97,7 +99,7 @@ def create_request(body: RequestBody, principal: PrincipalDep, key: Contributor,
                    store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
     """The answer suggests published datasets and open requests that look the same: vote
     for one of those instead of filing a duplicate."""
-    new = _new_request(body)
+    new = new_request(body)
     request_id = store.file_request(new, actor_of(principal, key))
     answer = request_json(store.request(request_id, key.id), base)
     answer["suggestions"] = suggestions_json(

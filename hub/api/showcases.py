@@ -40,9 +40,9 @@ from hub.cocreation.text import (
     clean_text,
     clean_url,
 )
-from hub.data.cocreation import NewShowcase
+from hub.data.cocreation import CoCreation, NewShowcase
 from hub.data.core import NotFound
-from hub.people.principal import Principal
+from hub.people.principal import Key, Principal
 from hub.people.scopes import Scope, grants
 from hub.serialise.cocreation import showcase_json
 
@@ -78,19 +78,33 @@ def _is_staff(principal: Principal) -> bool:
     return principal.key is not None and grants(principal.key.scopes, Scope.MODERATE)
 
 
-@router.post("/showcases", status_code=201, summary="Submit a showcase (listed once approved)",
-             dependencies=[BodyLimit], responses=responses(INVALID, TOO_LARGE, PENDING))
-def create_showcase(body: ShowcaseBody, principal: PrincipalDep, key: Contributor,
-                    store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
+def new_showcase(body: ShowcaseBody) -> NewShowcase:
+    """A showcase body checked by the text rules (the API and the portal's form both submit
+    through this); :class:`InvalidInput` names the field at fault."""
     pins = list(dict.fromkeys((p.dataset, p.version) for p in body.datasets))
-    new = NewShowcase(
+    return NewShowcase(
         title=clean_text("title", body.title, TITLE_MAX),
         description=clean_text("description", body.description, TEXT_MAX),
         url=clean_url("url", body.url), kind=body.kind.value,
         authors=[a for a in (clean_optional("authors", a, SHORT_MAX) for a in body.authors)
                  if a],
         pins=pins, request=body.request)
-    showcase_id = store.submit_showcase(new, actor_of(principal, key))
+
+
+def store_image(store: CoCreation, showcase_id: int, data: bytes, limit: int,
+                principal: Principal, key: Key) -> None:
+    """Check that ``data`` is an accepted image (decoded, never judged by name) and store it
+    as the showcase's image (the API's upload and the portal's form)."""
+    media_type = check_image(data, limit)
+    store.set_showcase_image(showcase_id, data, media_type, actor_of(principal, key),
+                             _is_staff(principal))
+
+
+@router.post("/showcases", status_code=201, summary="Submit a showcase (listed once approved)",
+             dependencies=[BodyLimit], responses=responses(INVALID, TOO_LARGE, PENDING))
+def create_showcase(body: ShowcaseBody, principal: PrincipalDep, key: Contributor,
+                    store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
+    showcase_id = store.submit_showcase(new_showcase(body), actor_of(principal, key))
     return showcase_json(store.showcase(showcase_id), base)
 
 
@@ -113,11 +127,9 @@ async def upload_image(showcase_id: ShowcaseId, request: Request, principal: Pri
         data.extend(chunk)
         if len(data) > limit:
             break
-    media_type = check_image(bytes(data), limit)
 
     def store_it() -> dict[str, Any]:
-        store.set_showcase_image(showcase_id, bytes(data), media_type,
-                                 actor_of(principal, key), _is_staff(principal))
+        store_image(store, showcase_id, bytes(data), limit, principal, key)
         return showcase_json(store.showcase(showcase_id), base)
 
     return await anyio.to_thread.run_sync(store_it)

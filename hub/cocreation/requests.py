@@ -14,6 +14,7 @@ from datetime import date
 from enum import StrEnum
 
 from hub.cocreation.errors import Conflict, InvalidInput
+from hub.cocreation.messages import N_
 from hub.cocreation.text import TEXT_MAX, clean_optional
 
 
@@ -37,13 +38,13 @@ class ReasonCode(StrEnum):
 
 
 REASON_TEXT: dict[ReasonCode, str] = {
-    ReasonCode.ALREADY_PUBLISHED: "The data is already published (see the note for where).",
-    ReasonCode.HELD_BY_ANOTHER_BODY: "The data is held by another body, not the city.",
-    ReasonCode.PERSONAL_OR_CONFIDENTIAL: "The data contains personal or confidential "
-                                         "information.",
-    ReasonCode.LICENSING: "The city may not license the data for reuse.",
-    ReasonCode.COST: "Publishing it would cost more than the city can spend.",
-    ReasonCode.OTHER: "Another reason, given in the note.",
+    ReasonCode.ALREADY_PUBLISHED: N_("The data is already published (see the note for where)."),
+    ReasonCode.HELD_BY_ANOTHER_BODY: N_("The data is held by another body, not the city."),
+    ReasonCode.PERSONAL_OR_CONFIDENTIAL: N_("The data contains personal or confidential "
+                                            "information."),
+    ReasonCode.LICENSING: N_("The city may not license the data for reuse."),
+    ReasonCode.COST: N_("Publishing it would cost more than the city can spend."),
+    ReasonCode.OTHER: N_("Another reason, given in the note."),
 }
 
 CLOSED = frozenset({RequestStatus.PUBLISHED, RequestStatus.DECLINED})

@@ -12,7 +12,16 @@ from fastapi.staticfiles import StaticFiles
 from hub.api.security_headers import page_policy_with_inline_scripts
 from hub.data.portal_sessions import PortalSessions
 from hub.settings import Settings
-from hub.web import cocreation, console, console_publish, dataset_drafts, pages, signin
+from hub.web import (
+    cocreation,
+    console,
+    console_publish,
+    dataset_drafts,
+    pages,
+    participation,
+    proposals,
+    signin,
+)
 from hub.web.rendering import Portal, problem_page
 from hub.web.session import PageRefused
 
@@ -31,6 +40,9 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     app.state.portal = Portal()
     app.state.portal_sessions = PortalSessions(app.state.engine)
     app.include_router(pages.router)
+    # Before cocreation's: /requests/new is a form, not the request numbered "new".
+    app.include_router(participation.router)
+    app.include_router(proposals.router)
     app.include_router(cocreation.router)
     app.include_router(signin.router)
     app.include_router(console.router)

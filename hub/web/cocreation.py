@@ -3,8 +3,8 @@
 Thin like :mod:`hub.web.pages`: each page calls the same :class:`hub.data.cocreation.CoCreation`
 functions as ``/v1/requests`` and ``/v1/showcases`` (the board's search, sorts, facets and
 keyset cursor are ``RequestSearch`` and its cursor, as on the API), so a page is a view of an
-API answer. Filing a request and voting need a key; until the portal has a sign-in, the
-pages show the API calls that do it instead of a form.
+API answer. The forms that file a request, vote and submit a showcase are
+:mod:`hub.web.participation`; the pages also show the API calls that do the same from code.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.api.cocreation import StoreDep
 from hub.api.deps import BaseUrlDep
-from hub.cocreation.requests import REASON_TEXT, SORTS, ReasonCode, RequestStatus
+from hub.cocreation.requests import SORTS, RequestStatus
 from hub.cocreation.showcases import ShowcaseKind, ShowcaseStatus
 from hub.data import NotFound
 from hub.data.cocreation import CoCreation
@@ -91,13 +91,14 @@ def requests_board(
            for s in RequestStatus],
         "next_url": next_url,
         "calls": api_calls(base),
+        "form": {"values": {}, "errors": {}, "general": []},
     })
 
 
 @router.get("/requests/{request_id}", summary="One data request (HTML)",
             response_class=HTMLResponse)
 def request_page(request_id: int, request: Request, store: StoreDep, portal: PortalDep,
-                 base: BaseUrlDep) -> HTMLResponse:
+                 base: BaseUrlDep, filed: bool = False, voted: bool = False) -> HTMLResponse:
     """What was asked, the status timeline (who answered, when, why), votes, comments, and
     the datasets and showcases that answer it."""
     try:
@@ -109,16 +110,18 @@ def request_page(request_id: int, request: Request, store: StoreDep, portal: Por
         "section": "requests",
         "item": row,
         "answered": list(dict.fromkeys(answered)),
-        "reasons": {code.value: REASON_TEXT[code] for code in ReasonCode},
         "calls": api_calls(base, request_id),
+        "filed": filed, "voted": voted,
     })
 
 
 @router.get("/showcases", summary="Showcases gallery (HTML)", response_class=HTMLResponse)
-def showcases_gallery(request: Request, store: StoreDep, portal: PortalDep) -> HTMLResponse:
+def showcases_gallery(request: Request, store: StoreDep, portal: PortalDep,
+                      submitted: int | None = None) -> HTMLResponse:
     """Approved showcases with their image, kind and the dataset versions they use."""
     return portal.render(request, "showcases.html", {
         "section": "showcases",
+        "submitted": submitted,
         "showcases": store.showcases(ShowcaseStatus.APPROVED),
         "kinds": [k.value for k in ShowcaseKind],
     })

@@ -29,6 +29,7 @@ from hub.query.params import V1, encode_cursor, parse_records_query
 from hub.serialise.catalog import citation
 from hub.web import views
 from hub.web.cocreation import dataset_uses
+from hub.web.flagship import SEISHIN_YAMATE, answer_question
 from hub.web.negotiation import prefers_html
 from hub.web.rendering import PortalDep, problem_page, with_params
 
@@ -73,6 +74,10 @@ def home(
                                                  limit=RECENT_CHANGES, newest_first=True)
     language = portal.language(request)
     params = [(k, v) for k, v in request.query_params.multi_items() if v != ""]
+    flagship = None
+    if not [k for k, _v in params if k != "lang"]:  # the home page itself, not a search
+        with data.connection() as conn:
+            flagship = answer_question(data, conn, SEISHIN_YAMATE, page_limits(request, V1))
     return portal.render(request, "catalogue.html", {
         "section": "catalogue",
         "q": q or "",
@@ -86,6 +91,7 @@ def home(
         "next_url": with_params(request, offset=str(offset + CATALOGUE_PAGE_SIZE))
         if offset + CATALOGUE_PAGE_SIZE < total else None,
         "offset": offset,
+        "flagship": flagship,
     })
 
 
@@ -163,6 +169,10 @@ def dataset_page(
     cited = citation(published.meta, base)
     layers = views.map_layers(published)
     records_url = views.records_path(dataset_id, published.version, None, published.main_layer)
+    flagship = None
+    if SEISHIN_YAMATE.concerns(dataset_id):
+        with data.connection() as conn:
+            flagship = answer_question(data, conn, SEISHIN_YAMATE, page_limits(request, V1))
     return portal.render(request, "dataset.html", {
         "section": "catalogue",
         "dataset": dataset,
@@ -184,6 +194,7 @@ def dataset_page(
         "map": {"layers": layers, "bounds": views.map_bounds(layers)} if layers else None,
         "examples": views.api_examples(base, dataset_id, records_url),
         "uses": dataset_uses(store, dataset_id),
+        "flagship": flagship,
     }, status_code=400 if table["error"] else 200)
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
 from hub.web.i18n import LANG_COOKIE, LANG_PARAMETER, LANGUAGES, choose_language, translations
+from hub.web.labels import label_functions
 from hub.web.session import Visitor, csrf_field, finish_response, visitor
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -74,6 +75,7 @@ def _environment(language: str, templates_dir: Path) -> Environment:
     env.filters["moment"] = lambda v: _moment(v, language)
     env.filters["filesize"] = lambda v: _bytes(v, language)
     env.globals["lang"] = language
+    env.globals.update(label_functions(translations(language)))
     env.globals["csrf_field"] = csrf_field
     env.globals["visitor"] = _template_visitor
     return env

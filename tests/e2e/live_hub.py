@@ -48,8 +48,9 @@ def _publish_catalogue(url: str, folder: Path,
         publish(engine, prepare(shops, write_csv(folder / "v2.csv", v2)))
         for dataset_id in datasets:
             definition = load_definition(dataset_id, ROOT / "datasets", ROOT / "schemas")
-            prepared = prepare_source(definition,
-                                      definition.directory / definition.source["file"])
+            prepared = prepare_source(  # as `hub demo` publishes it
+                definition, definition.directory / definition.source["file"],
+                skip_invalid=bool(definition.source.get("skip_invalid")))
             publish(engine, prepared, publisher="test")
     finally:
         engine.dispose()

@@ -162,9 +162,16 @@ def test_request_page_shows_timeline_votes_comments_and_answers(board: Board,
     assert f"curl -X POST http://testserver/v1/requests/{rid}/votes" in html
 
 
-def test_a_declined_request_shows_the_reason(board: Board, filed: dict[str, int]) -> None:
-    html = board.page(f"/requests/{filed['避難所の収容人数']}").text
-    assert "The data is held by another body" in html and "防災課が管理" in html
+def test_a_declined_request_shows_the_reason_in_the_page_language(
+        board: Board, filed: dict[str, int]) -> None:
+    """The reason code's text (``REASON_TEXT``) through the catalogues; the note as written."""
+    path = f"/requests/{filed['避難所の収容人数']}"
+    ja = board.page(f"{path}?lang=ja").text
+    assert "データは市ではなく他の機関が保有しています。" in ja and "防災課が管理" in ja
+    assert "The data is held by another body" not in ja
+    assert '<dd class="status">却下</dd>' in ja
+    en = board.page(f"{path}?lang=en").text
+    assert "The data is held by another body, not the city." in en and "防災課が管理" in en
 
 
 def test_an_unknown_request_is_a_404_page(board: Board) -> None:

@@ -160,7 +160,7 @@ def test_another_browsers_token_does_not_pass(hub: Hub) -> None:
 
 
 def test_a_page_without_forms_sets_no_cookie(hub: Hub) -> None:
-    answer = hub.browser().get("/requests")
+    answer = hub.browser().get("/showcases")
     assert answer.status_code == 200
     assert "set-cookie" not in answer.headers
 

@@ -338,7 +338,7 @@ def paths(system: str, query: str, sample: Sample) -> list[str] | None:
         tiles = sample.tiles14 if z == 14 else sample.tiles16
         for x, y in tiles:
             if system == "hub":
-                out.append(f"/ogc/collections/{DATASET_ID}/tiles/WebMercatorQuad/{z}/{x}/{y}")
+                out.append(f"/ogc/collections/{DATASET_ID}/tiles/WebMercatorQuad/{z}/{y}/{x}")
             elif system == "hub-ogc":
                 return None  # the same endpoint as "hub"
             elif system == "tipg":

@@ -1,6 +1,17 @@
-"""Vector tiles: run the statement of :mod:`hub.query.tiles` and hand back the bytes."""
+"""Vector tiles: run the statements of :mod:`hub.query.tiles` and hand back the bytes.
+
+Every tile is at most ``max_bytes`` (``HUB_TILE_MAX_KB``). The rule, decided here only: a
+tile holds every feature of its area when that encoding fits, else it is thinned (one
+feature per cell, with ``count``; :func:`hub.query.tiles.thinned_tile_statement`) with the
+smallest cell, of a fixed sequence, whose tile fits. The probe's lower bound skips encoding
+a full tile that cannot fit; it changes what a tile costs, never what it holds, so the same
+tile is the same bytes whichever way it was reached.
+"""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 
@@ -8,7 +19,17 @@ from hub.catalog import PublishedVersion
 from hub.data.tile_cache import TileCache
 from hub.db.engine import BINARY_RESULTS
 from hub.query.model import FeatureQuery
-from hub.query.tiles import tile_statement
+from hub.query.tiles import (
+    EXTENT,
+    thinned_tile_statement,
+    tile_probe_statement,
+    tile_statement,
+)
+
+DEFAULT_MAX_BYTES = 500 * 1024
+# A thinned tile's first cell is sized for the cap at this many bytes per feature (about
+# what a point with a handful of attributes costs); each cell after it is twice as wide.
+ESTIMATED_FEATURE_BYTES = 160
 
 
 class Tiles:
@@ -16,9 +37,11 @@ class Tiles:
     optional :class:`TileCache` for unfiltered tiles (a version table never changes), which
     also computes each of them once when many ask for it at the same time."""
 
-    def __init__(self, engine: Engine, cache: TileCache | None = None) -> None:
+    def __init__(self, engine: Engine, cache: TileCache | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.engine = engine
         self.cache = cache
+        self.max_bytes = max_bytes
 
     def tile(self, version: PublishedVersion, query: FeatureQuery, layer: str,
              z: int, x: int, y: int, conn: Connection | None = None) -> bytes:
@@ -33,9 +56,39 @@ class Tiles:
 
     def _compute(self, version: PublishedVersion, query: FeatureQuery, layer: str,
                  z: int, x: int, y: int, conn: Connection | None) -> bytes:
-        statement = tile_statement(version.table(), version.schema, query, layer, z, x, y)
         if conn is None:
             with self.engine.connect() as fresh:
                 return self._compute(version, query, layer, z, x, y, fresh)
+        table, schema = version.table(), version.schema
+        features, min_bytes = conn.execute(
+            tile_probe_statement(table, schema, query, z, x, y)).one()
+        if not features:
+            return b""
+        if min_bytes <= self.max_bytes:
+            full = self._run(conn, tile_statement(table, schema, query, layer, z, x, y))
+            if len(full) <= self.max_bytes:
+                return full
+        for cell in thinning_cells(self.max_bytes):
+            body = self._run(conn, thinned_tile_statement(table, schema, query, layer,
+                                                          z, x, y, cell))
+            if len(body) <= self.max_bytes:
+                return body
+        return body  # one feature per cell of the whole tile: nothing thinner to give
+
+    @staticmethod
+    def _run(conn: Connection, statement: Any) -> bytes:
         value = conn.execute(statement, execution_options={BINARY_RESULTS: True}).scalar()
         return bytes(value) if value else b""
+
+
+def thinning_cells(max_bytes: int) -> list[int]:
+    """Cell sizes (pixels) a thinned tile tries, finest first: the first gives a cap's worth
+    of :data:`ESTIMATED_FEATURE_BYTES` features were every cell full, the last is the whole
+    tile. Fixed by the cap alone, so every tile of every version walks the same sequence."""
+    fitting = max(max_bytes // ESTIMATED_FEATURE_BYTES, 1)
+    cell = max(math.ceil(EXTENT / math.sqrt(fitting)), 2)
+    cells = []
+    while cell < EXTENT:
+        cells.append(cell)
+        cell *= 2
+    return [*cells, EXTENT]

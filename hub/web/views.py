@@ -194,7 +194,7 @@ def map_layers(version: PublishedVersion) -> list[dict[str, Any]]:
         layers.append({
             "id": name,
             "source_layer": collection_id(version.dataset_id, name, version.main_layer),
-            "tiles": f"/ogc/collections/{pinned}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
+            "tiles": f"/ogc/collections/{pinned}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}",
             "bbox": list(layer.bbox) if layer.bbox else None,
         })
     return layers

@@ -11,17 +11,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection
 
 from hub import __version__
 from hub.api.caching import Validator, conditional, representation
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
+from hub.api.downloads import get_exporter
 from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
 from hub.api.usage import count_use
 from hub.data import Data, NotFound
+from hub.export.tile_archives import ArchivedTiles
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery
 from hub.query.ogc_params import (
@@ -238,6 +240,18 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
     return ogc.tilejson(_with_geometry(data, collection_id), base)
 
 
+def _tile_source(request: Request) -> ArchivedTiles:
+    """The app's tiles, from PMTiles archives where built (made on first use)."""
+    source = getattr(request.app.state, "tile_source", None)
+    if source is None:
+        source = ArchivedTiles(request.app.state.tiles, get_exporter(request))
+        request.app.state.tile_source = source
+    return source
+
+
+TileSourceDep = Annotated[ArchivedTiles, Depends(_tile_source)]
+
+
 # Ranges documented here and checked by check_tile_ranges (400 naming the parameter).
 TileMatrix = Annotated[int, Path(description="Zoom level (tile matrix).", examples=[14],
                                  json_schema_extra={"minimum": 0, "maximum": MAX_ZOOM})]
@@ -251,7 +265,7 @@ TileIndex = Annotated[int, Path(examples=[0],
             summary="Mapbox vector tile (tileMatrix/tileRow/tileCol); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
 def tile(collection_id: CollectionId, z: TileMatrix, y: TileIndex, x: TileIndex,
-         request: Request, data: DataDep, tiles: TilesDep) -> Response:
+         request: Request, data: DataDep, tiles: TileSourceDep) -> Response:
     check_tile_ranges(z, x, y)
     if not tile_exists(z, x, y):
         raise NotFound(f"tile {z}/{x}/{y} is outside WebMercatorQuad: at zoom {z} columns "

@@ -11,6 +11,7 @@ tile is the same bytes whichever way it was reached.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -32,6 +33,14 @@ DEFAULT_MAX_BYTES = 500 * 1024
 ESTIMATED_FEATURE_BYTES = 160
 
 
+@dataclass(frozen=True)
+class RenderedTile:
+    """A tile's bytes, and whether it was thinned (its features carry ``count``)."""
+
+    body: bytes
+    thinned: bool
+
+
 class Tiles:
     """Tile reads through one engine (the same engine as :class:`hub.data.Data`), with an
     optional :class:`TileCache` for unfiltered tiles (a version table never changes), which
@@ -50,30 +59,33 @@ class Tiles:
         ``conn``: the request's connection, when it holds one."""
         cache = self.cache if query.is_unfiltered else None
         if cache is None:
-            return self._compute(version, query, layer, z, x, y, conn)
-        return cache.get_or_compute((version.table_name, layer, z, x, y),
-                                    lambda: self._compute(version, query, layer, z, x, y, conn))
+            return self.render(version, query, layer, z, x, y, conn).body
+        return cache.get_or_compute(
+            (version.table_name, layer, z, x, y),
+            lambda: self.render(version, query, layer, z, x, y, conn).body)
 
-    def _compute(self, version: PublishedVersion, query: FeatureQuery, layer: str,
-                 z: int, x: int, y: int, conn: Connection | None) -> bytes:
+    def render(self, version: PublishedVersion, query: FeatureQuery, layer: str,
+               z: int, x: int, y: int, conn: Connection | None = None) -> RenderedTile:
+        """Compute the tile (never from the cache), by the rule of the module doc."""
         if conn is None:
             with self.engine.connect() as fresh:
-                return self._compute(version, query, layer, z, x, y, fresh)
+                return self.render(version, query, layer, z, x, y, fresh)
         table, schema = version.table(), version.schema
         features, min_bytes = conn.execute(
             tile_probe_statement(table, schema, query, z, x, y)).one()
         if not features:
-            return b""
+            return RenderedTile(b"", thinned=False)
         if min_bytes <= self.max_bytes:
             full = self._run(conn, tile_statement(table, schema, query, layer, z, x, y))
             if len(full) <= self.max_bytes:
-                return full
+                return RenderedTile(full, thinned=False)
         for cell in thinning_cells(self.max_bytes):
             body = self._run(conn, thinned_tile_statement(table, schema, query, layer,
                                                           z, x, y, cell))
             if len(body) <= self.max_bytes:
-                return body
-        return body  # one feature per cell of the whole tile: nothing thinner to give
+                break
+        # else: one feature per cell of the whole tile, nothing thinner to give
+        return RenderedTile(body, thinned=True)
 
     @staticmethod
     def _run(conn: Connection, statement: Any) -> bytes:

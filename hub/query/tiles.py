@@ -1,10 +1,10 @@
 """Mapbox vector tile statements (built here, executed by :mod:`hub.data.tiles`).
 
-The tile's envelope is made by ``ST_TileEnvelope`` in EPSG:3857 and transformed to EPSG:4326
-for the filter, so the stored column's GiST index answers it (the value is reprojected,
-never the column); only the selected rows' geometries are transformed to 3857 for
-``ST_AsMVTGeom``. The filter is the same :func:`hub.query.records.where_clause` as the records
-API, so a tile can carry property or CQL2 filters too. PostGIS writes the tile bytes.
+The tile's buffered envelope is computed in EPSG:4326 (:func:`search_bounds`) for the filter,
+so the stored column's GiST index answers it (the value is reprojected, never the column);
+only the selected rows' geometries are transformed to 3857 for ``ST_AsMVTGeom``. The filter
+is the same :func:`hub.query.records.where_clause` as the records API, so a tile can carry
+property or CQL2 filters too. PostGIS writes the tile bytes.
 
 Two details keep a dense tile cheap (measured in bench/, bench/README.md): the spatial filter is the
 bounding-box operator ``&&`` alone, because ``ST_AsMVTGeom`` clips exactly anyway (an exact
@@ -25,6 +25,7 @@ from the full encoding itself.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import (
@@ -77,13 +78,40 @@ def tile_exists(z: int, x: int, y: int) -> bool:
     return 0 <= x < size and 0 <= y < size
 
 
+# What a field's values are in a tile (MVT values are numbers, booleans or strings; dates
+# travel as ISO text), as TileJSON's ``vector_layers`` and the PMTiles metadata list them.
+MVT_VALUE_TYPES = {"integer": "Number", "year": "Number", "number": "Number",
+                   "boolean": "Boolean"}
+
+
+def vector_layer_fields(schema: TableSchema) -> dict[str, str]:
+    """Field name -> ``Number``/``Boolean``/``String``, and ``count`` (thinned tiles only)."""
+    fields = {f.name: MVT_VALUE_TYPES.get(f.type, "String") for f in schema.fields}
+    return {**fields, CLUSTER_COUNT: "Number"}
+
+
+def search_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The tile with its buffer as (west, south, east, north) in EPSG:4326, clamped to the
+    world. Computed here rather than by transforming ``ST_TileEnvelope(..., margin)``: at low
+    zooms the margin reaches past 180 degrees, where the transform wraps the longitude round
+    and the box turned inside out (a z1 tile of Tokyo found nothing)."""
+    size = 1 << z
+    margin = BUFFER / EXTENT
+
+    def lon(column: float) -> float:
+        return min(max(column / size * 360 - 180, -180.0), 180.0)
+
+    def lat(row: float) -> float:
+        row = min(max(row, 0.0), float(size))
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / size))))
+
+    return lon(x - margin), lat(y + 1 + margin), lon(x + 1 + margin), lat(y - margin)
+
+
 def _search_area(z: int, x: int, y: int) -> ColumnElement[Any]:
     """The tile's envelope with its buffer, in EPSG:4326 (the stored CRS, so the GiST index
     answers ``&&``)."""
-    margin = BUFFER / EXTENT
-    return func.ST_Transform(func.ST_TileEnvelope(z, x, y, func.ST_MakeEnvelope(
-        -20037508.342789244, -20037508.342789244, 20037508.342789244, 20037508.342789244,
-        3857), margin), 4326)
+    return func.ST_MakeEnvelope(*search_bounds(z, x, y), 4326)
 
 
 def _in_tile(table: Table, query: FeatureQuery, z: int, x: int, y: int,

@@ -15,7 +15,7 @@ import orjson
 
 from hub.catalog import Licence, PublishedVersion, SchemaField
 from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
-from hub.query.tiles import CLUSTER_COUNT, MAX_TILE_INDEX, MAX_ZOOM
+from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, vector_layer_fields
 from hub.serialise import tile_matrix_sets
 
 GEOJSON = "application/geo+json"
@@ -413,9 +413,7 @@ def tilejson(collection: Collection, base: str, min_zoom: int = 0,
         "minzoom": min_zoom,
         "maxzoom": max_zoom,
         "vector_layers": [{"id": collection.base_id,
-                           "fields": {**{f.name: JSON_TYPES[f.type]["type"].capitalize()
-                                         for f in published.schema.fields},
-                                      CLUSTER_COUNT: "Number"},
+                           "fields": vector_layer_fields(published.schema),
                            "minzoom": min_zoom, "maxzoom": max_zoom}],
     }
     if published.bbox:

@@ -56,7 +56,8 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 FORMAT_HELP = ("File format: `csv`, `excel.csv` (UTF-8 with BOM, formulas neutralised), "
                "`geojson`, `parquet` (GeoParquet), `gpkg` (GeoPackage), `zip` "
-               "(Frictionless Data Package).")
+               "(Frictionless Data Package), `pmtiles` (vector tiles of a layer with "
+               "geometry).")
 
 
 def get_exporter(request: Request) -> VersionExporter:

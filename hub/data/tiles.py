@@ -21,6 +21,7 @@ from hub.data.tile_cache import TileCache
 from hub.db.engine import BINARY_RESULTS
 from hub.query.model import FeatureQuery
 from hub.query.tiles import (
+    BUFFER,
     EXTENT,
     thinned_tile_statement,
     tile_probe_statement,
@@ -28,9 +29,12 @@ from hub.query.tiles import (
 )
 
 DEFAULT_MAX_BYTES = 500 * 1024
-# A thinned tile's first cell is sized for the cap at this many bytes per feature (about
-# what a point with a handful of attributes costs); each cell after it is twice as wide.
-ESTIMATED_FEATURE_BYTES = 160
+# A thinned tile's first cell is sized for the cap at this estimate of a feature's bytes:
+# the probe's lower bound counts 2 bytes per attribute, where a typical encoded value (a key
+# and a value index, the value itself spread over the layer's value table) costs about 10,
+# which makes 5x the bound (measured on the bench's 16-field places: ~190 bytes a feature).
+FEATURE_BYTES_PER_MIN_BYTE = 5
+MIN_ESTIMATED_FEATURE_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Tiles:
             full = self._run(conn, tile_statement(table, schema, query, layer, z, x, y))
             if len(full) <= self.max_bytes:
                 return RenderedTile(full, thinned=False)
-        for cell in thinning_cells(self.max_bytes):
+        for cell in thinning_cells(self.max_bytes, min_bytes / features):
             body = self._run(conn, thinned_tile_statement(table, schema, query, layer,
                                                           z, x, y, cell))
             if len(body) <= self.max_bytes:
@@ -93,12 +97,15 @@ class Tiles:
         return bytes(value) if value else b""
 
 
-def thinning_cells(max_bytes: int) -> list[int]:
+def thinning_cells(max_bytes: int, min_feature_bytes: float) -> list[int]:
     """Cell sizes (pixels) a thinned tile tries, finest first: the first gives a cap's worth
-    of :data:`ESTIMATED_FEATURE_BYTES` features were every cell full, the last is the whole
-    tile. Fixed by the cap alone, so every tile of every version walks the same sequence."""
-    fitting = max(max_bytes // ESTIMATED_FEATURE_BYTES, 1)
-    cell = max(math.ceil(EXTENT / math.sqrt(fitting)), 2)
+    of features were every cell (buffer included) full, at an estimated
+    :data:`FEATURE_BYTES_PER_MIN_BYTE` times the probe's lower bound per feature (at least
+    :data:`MIN_ESTIMATED_FEATURE_BYTES`); each next one is twice as wide, the last the whole
+    tile. Derived from the cap and the probe only, so the same tile walks the same sizes."""
+    estimate = max(MIN_ESTIMATED_FEATURE_BYTES, FEATURE_BYTES_PER_MIN_BYTE * min_feature_bytes)
+    fitting = max(int(max_bytes // estimate), 1)
+    cell = max(math.ceil((EXTENT + 2 * BUFFER) / math.sqrt(fitting)), 2)
     cells = []
     while cell < EXTENT:
         cells.append(cell)

@@ -37,6 +37,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     over,
     select,
 )
@@ -128,7 +129,7 @@ def _in_tile(table: Table, query: FeatureQuery, z: int, x: int, y: int,
     return [*spatial, where_clause(table, query)]
 
 
-def _properties(table: Table, schema: TableSchema,
+def _properties(table: Any, schema: TableSchema,
                 leave_out: str | None = None) -> list[ColumnElement[Any]]:
     properties: list[ColumnElement[Any]] = []
     for field in schema.fields:
@@ -199,25 +200,30 @@ def thinned_tile_statement(
     centre = func.ST_Transform(func.ST_Centroid(table.c.geom), 3857)
     column = func.floor((func.ST_X(centre) - func.ST_XMin(envelope)) / (pixel * cell))
     row = func.floor((func.ST_YMax(envelope) - func.ST_Y(centre)) / (pixel * cell))
-    properties = _properties(table, schema, leave_out=CLUSTER_COUNT)
+    # Cells are found from narrow rows (row address, _fid, cell); only the kept rows are
+    # then fetched whole, by their address (a TID scan), so the sort and the attribute
+    # reads scale with the cells, not with the features of a dense tile.
+    row_id = literal_column("ctid")
     cells = (
-        select(table.c._fid, table.c.geom, *properties,
+        select(row_id.label("row_id"), table.c._fid,
                column.label("cell_column"), row.label("cell_row"))
         .where(*_in_tile(table, query, z, x, y, exact=True))
         .subquery("cells")
     )
     in_cell = (cells.c.cell_column, cells.c.cell_row)
     ranked = select(
-        cells,
+        cells.c.row_id,
         over(func.row_number(), partition_by=in_cell, order_by=cells.c._fid).label("rank"),
         cast(over(func.count(), partition_by=in_cell), BigInteger).label("in_cell"),
     ).subquery("ranked")
-    kept = [ranked.c[p.name] for p in properties]
+    kept = table.alias("kept")
+    properties = _properties(kept, schema, leave_out=CLUSTER_COUNT)
     rows = (
-        select(ranked.c._fid, _mvt_geometry(ranked.c.geom, z, x, y), *kept,
+        select(kept.c._fid, _mvt_geometry(kept.c.geom, z, x, y), *properties,
                ranked.c.in_cell.label(CLUSTER_COUNT))
+        .select_from(ranked.join(kept, literal_column("kept.ctid") == ranked.c.row_id))
         .where(ranked.c.rank == 1)
-        .order_by(ranked.c._fid)
+        .order_by(kept.c._fid)
         .offset(0)
         .subquery("tile_rows")
     )

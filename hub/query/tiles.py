@@ -34,6 +34,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    any_,
     cast,
     func,
     literal,
@@ -41,6 +42,8 @@ from sqlalchemy import (
     over,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import UserDefinedType
 
 from hub.catalog import TableSchema
 from hub.query.model import FeatureQuery, QueryError
@@ -89,6 +92,15 @@ def vector_layer_fields(schema: TableSchema) -> dict[str, str]:
     """Field name -> ``Number``/``Boolean``/``String``, and ``count`` (thinned tiles only)."""
     fields = {f.name: MVT_VALUE_TYPES.get(f.type, "String") for f in schema.fields}
     return {**fields, CLUSTER_COUNT: "Number"}
+
+
+class RowAddress(UserDefinedType[Any]):
+    """PostgreSQL's ``tid``, a row's physical address (``ctid``)."""
+
+    cache_ok = True
+
+    def get_col_spec(self) -> str:
+        return "tid"
 
 
 def search_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -211,18 +223,23 @@ def thinned_tile_statement(
         .subquery("cells")
     )
     in_cell = (cells.c.cell_column, cells.c.cell_row)
-    ranked = select(
+    ranking = select(
         cells.c.row_id,
         over(func.row_number(), partition_by=in_cell, order_by=cells.c._fid).label("rank"),
         cast(over(func.count(), partition_by=in_cell), BigInteger).label("in_cell"),
-    ).subquery("ranked")
+    ).subquery("ranking")
+    ranked = select(ranking.c.row_id, ranking.c.in_cell).where(ranking.c.rank == 1).cte(
+        "ranked").prefix_with("MATERIALIZED")
     kept = table.alias("kept")
+    kept_row_id = literal_column("kept.ctid")
     properties = _properties(kept, schema, leave_out=CLUSTER_COUNT)
     rows = (
         select(kept.c._fid, _mvt_geometry(kept.c.geom, z, x, y), *properties,
                ranked.c.in_cell.label(CLUSTER_COUNT))
-        .select_from(ranked.join(kept, literal_column("kept.ctid") == ranked.c.row_id))
-        .where(ranked.c.rank == 1)
+        .select_from(ranked.join(kept, kept_row_id == ranked.c.row_id))
+        # the kept rows by address (a TID scan); joined alone, the planner scanned the table
+        .where(kept_row_id == any_(cast(select(func.array_agg(ranked.c.row_id))
+                                        .scalar_subquery(), ARRAY(RowAddress()))))
         .order_by(kept.c._fid)
         .offset(0)
         .subquery("tile_rows")

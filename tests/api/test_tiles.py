@@ -190,3 +190,31 @@ def test_unfiltered_tiles_are_served_from_the_cache_and_keyed_by_version(hub):
         assert len(statements) == 4, "filtered tiles are not cached"
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_ogc_api_tiles_core_documents(hub):
+    """The tile matrix set is served by the hub (no other host), every link a client follows
+    from the landing page to a tile resolves, and the conformance classes say so."""
+    conformance = hub.client.get("/ogc/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core" in conformance
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in conformance
+    landing = hub.client.get("/ogc").json()
+    schemes = next(link["href"] for link in landing["links"]
+                   if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes")
+    (listed,) = hub.client.get(schemes).json()["tileMatrixSets"]
+    assert listed["id"] == "WebMercatorQuad"
+    definition = hub.client.get(listed["links"][0]["href"]).json()
+    matrices = definition["tileMatrices"]
+    assert [m["id"] for m in matrices] == [str(z) for z in range(25)]
+    assert all(m["matrixWidth"] == m["matrixHeight"] == 2 ** int(m["id"]) for m in matrices)
+    assert matrices[0]["scaleDenominator"] == pytest.approx(559082264.028717)
+    tileset = hub.client.get(BASE).json()
+    scheme = next(link["href"] for link in tileset["links"]
+                  if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme")
+    assert scheme == listed["links"][0]["href"]
+    assert hub.client.get("/ogc/tileMatrixSets/WorldCRS84Quad").status_code == 404
+    template = next(link["href"] for link in tileset["links"] if link["rel"] == "item")
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    url = (template.replace("{tileMatrix}", str(tile.z)).replace("{tileRow}", str(tile.y))
+           .replace("{tileCol}", str(tile.x)))
+    assert hub.client.get(url.removeprefix("http://testserver")).status_code == 200

@@ -3,8 +3,9 @@
 Every tile is at most ``max_bytes`` (``HUB_TILE_MAX_KB``). The rule, decided here only: a
 tile holds every feature of its area when that encoding fits, else it is thinned (one
 feature per cell, with ``count``; :func:`hub.query.tiles.thinned_tile_statement`) with the
-smallest cell, of a fixed sequence, whose tile fits. The probe's lower bound skips encoding
-a full tile that cannot fit; it changes what a tile costs, never what it holds, so the same
+first cell of :func:`thinning_cells` whose tile fits (the sequence depends only on the cap
+and the probe, both fixed for a tile of a version). The probe's lower bound skips encoding a
+full tile that cannot fit; it changes what a tile costs, never what it holds, so the same
 tile is the same bytes whichever way it was reached.
 """
 

@@ -99,7 +99,7 @@ def ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"p99_vs_{peer}"] = round(hub["p99_ms"] / other["p99_ms"], 2) \
                 if other["p99_ms"] else None
         tipg = table.get((query, concurrency, "tipg"))
-        for variant in ("hub-ogc", "hub-ogc-exact", "hub-cold"):
+        for variant in ("hub-ogc", "hub-ogc-exact", "hub-cold", "hub-pmtiles"):
             other = table.get((query, concurrency, variant))
             row[f"{variant.replace('-', '_')}_rps_vs_tipg"] = \
                 round(other["rps"] / tipg["rps"], 2) if other and tipg and tipg["rps"] else None

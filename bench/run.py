@@ -296,6 +296,12 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                 servers["hub-cold"] = cold.result()
             if exact is not None:
                 servers["hub-ogc-exact"] = exact.result()
+        if "hub-pmtiles" in wanted:  # after the others: the build must not overlap a run
+            log(f"scale {rows}: hub export (bulk files and PMTiles)")
+            servers["hub-pmtiles"], build_s = systems.start_hub_pmtiles(
+                db, workdir, ingest.hub_env(url))
+            scale["files_build_s"] = round(build_s, 1)
+            log(f"scale {rows}: files built in {build_s:.1f} s")
         servers["hub"] = hub
         servers["hub-ogc"] = hub
         for query in [q for q in systems.QUERIES if q in settings["queries"]]:
@@ -314,6 +320,10 @@ def run_queries(cluster: Cluster, rows: int, seed: int, settings: dict[str, Any]
                     skip[skip_key] = f"HTTP {status} for {paths[0]}"
                     log(f"{skip_key}: {skip[skip_key]}")
                     continue
+                if query.startswith("tile") and system in ("hub", *systems.TILE_ONLY):
+                    # every tile once: the largest must be within the cap (HUB_TILE_MAX_KB)
+                    sizes = [systems.check(server, path)[1] for path in paths]
+                    scale["checks"][f"{query}/{system}"]["max_tile_bytes"] = max(sizes)
                 warm_until = time.monotonic() + settings["warm_seconds"]
                 for path in paths:  # warm: each path once (caches, pools, plans), bounded
                     systems.check(server, path)

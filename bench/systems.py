@@ -10,6 +10,9 @@
 * ``hub-ogc-exact`` the hub's ``/ogc`` items with ``HUB_COUNT_CAP`` lifted past the table's
   size, so every filtered page counts every match as tipg and pygeoapi do: the like-for-like
   counting figure beside ``hub-ogc``'s default (exact up to 1,000 matches, else left out)
+* ``hub-pmtiles`` the hub with its tile cache off, after `hub export` has built the version's
+  files: tiles up to the PMTiles archive's deepest zoom (``HUB_PMTILES_MAX_ZOOM``, 14 by
+  default) are range reads of the archive, deeper ones are computed as in ``hub-cold``
 
 Every server is the same ASGI server (uvicorn with uvloop/httptools, one worker process, no
 access log) on a free loopback port. The peers connect as a read-only role.
@@ -39,7 +42,8 @@ TABLE = "bench_tokyo_places__v1"
 FIELDS = ["id", "name", "name_kana", "category", "address", "ward", "postal_code", "phone",
           "website", "opened", "floors", "rating", "step_free", "latitude", "longitude",
           "updated"]
-SYSTEMS = ("hub", "hub-ogc", "hub-ogc-exact", "tipg", "pygeoapi", "hub-cold")
+SYSTEMS = ("hub", "hub-ogc", "hub-ogc-exact", "tipg", "pygeoapi", "hub-cold", "hub-pmtiles")
+TILE_ONLY = ("hub-cold", "hub-pmtiles")  # hub variants that differ only in where tiles come from
 PEERS = ("tipg", "pygeoapi")
 QUERIES = ("bbox", "bbox_300m", "radius", "nearest", "by_id", "filter", "tile_z14", "tile_z16")
 # Queries no peer can answer: measured for the hub alone (how they scale), no target.
@@ -164,6 +168,22 @@ def start_hub_exact_count(db: Database, workdir: Path, hub_env: dict[str, str]) 
                     workdir)
     _wait_ready(server, f"/v1/datasets/{DATASET_ID}")
     return server
+def start_hub_pmtiles(db: Database, workdir: Path,
+                      hub_env: dict[str, str]) -> tuple[Server, float]:
+    """The hub with its tile cache off and the version's files (PMTiles included) built
+    first by `hub export`; also the wall time of that build."""
+    port = free_port()
+    env = {**hub_env, "HUB_DATABASE_URL": f"{db.admin_url.rsplit('/', 1)[0]}/{db.name}",
+           "HUB_TILE_CACHE_MB": "0", "HUB_ARTIFACT_DIR": str(workdir / "artifacts-pmtiles")}
+    started = time.monotonic()
+    subprocess.run([str(HUB_BIN / "hub"), "export", DATASET_ID, "--format", "pmtiles",
+                    "--output", str(workdir / "bench.pmtiles")],
+                   env={**os.environ, **env}, check=True, capture_output=True, timeout=1800)
+    build_s = time.monotonic() - started
+    server = _spawn("hub-pmtiles", _uvicorn(HUB_BIN, "hub.api.asgi:app", port), env, port,
+                    workdir)
+    _wait_ready(server, f"/v1/datasets/{DATASET_ID}")
+    return server, build_s
 
 
 def start_tipg(db: Database, workdir: Path) -> Server:
@@ -293,7 +313,7 @@ BBOX_HALF_M = {"bbox": 400.0, "bbox_300m": 150.0}
 
 def paths(system: str, query: str, sample: Sample) -> list[str] | None:
     """The request paths of ``query`` for ``system`` (None: the system has no equivalent)."""
-    if system == "hub-cold":
+    if system in TILE_ONLY:
         if query not in ("tile_z14", "tile_z16"):
             return None  # only the tile cache differs from "hub"
         system = "hub"
@@ -359,7 +379,7 @@ def paths(system: str, query: str, sample: Sample) -> list[str] | None:
         tiles = sample.tiles14 if z == 14 else sample.tiles16
         for x, y in tiles:
             if system == "hub":
-                out.append(f"/ogc/collections/{DATASET_ID}/tiles/WebMercatorQuad/{z}/{x}/{y}")
+                out.append(f"/ogc/collections/{DATASET_ID}/tiles/WebMercatorQuad/{z}/{y}/{x}")
             elif system == "hub-ogc":
                 return None  # the same endpoint as "hub"
             elif system == "tipg":

@@ -479,14 +479,11 @@ def _bulk_files_hook(settings: Settings, engine: Any, progress: Progress | None)
 def _ensure_files(settings: Settings, engine: Any, dataset_id: str, number: int | None,
                   progress: Progress | None) -> tuple[Any, Any, Any]:
     from hub.data import Data
-    from hub.data.exports import ExportSource
-    from hub.export import VersionExporter
-    from hub.storage import store_for
+    from hub.export import exporter_for
 
     data = Data(engine)
     version = data.version(dataset_id, number)
-    exporter = VersionExporter(ExportSource(engine, settings.export_batch_rows),
-                               store_for(settings))
+    exporter = exporter_for(settings, engine)
     task = None
 
     def report(label: str, done: int, total: int) -> None:
@@ -819,13 +816,10 @@ def _artifact_lister(settings: Settings, engine: Any, build: bool = True) -> Any
     ``build=False`` (dry runs) lists only files already built and writes nothing."""
     try:
         from hub.data import Data
-        from hub.data.exports import ExportSource
-        from hub.export import VersionExporter, version_artifacts
-        from hub.storage import store_for
+        from hub.export import exporter_for, version_artifacts
     except ImportError:  # pragma: no cover - bulk files not part of this build
         return None
-    exporter = VersionExporter(ExportSource(engine, batch_rows=settings.export_batch_rows),
-                               store_for(settings))
+    exporter = exporter_for(settings, engine)
     data = Data(engine)
 
     def list_files(_row: dict[str, Any], version: Any) -> Any:

@@ -102,6 +102,18 @@ class Settings(BaseSettings):
         description="Memory per server worker for finished unfiltered vector tiles (0: off). "
         "Version tables never change, so a cached tile never goes stale.",
     )
+    tile_max_kb: int = Field(
+        default=500, ge=16,
+        description="Largest vector tile (KiB). A tile whose features would take more is "
+        "thinned: one feature per grid cell, each with a `count` of the features it stands "
+        "for (docs/ogc.md).",
+    )
+    pmtiles_max_zoom: int = Field(
+        default=14, ge=0, le=24,
+        description="Deepest zoom of a version layer's PMTiles archive (`download.pmtiles`, "
+        "also what pinned tiles are served from). The archive stops earlier, at the first zoom "
+        "where no tile is thinned; deeper tiles are computed live.",
+    )
     pool_size: int = Field(
         default=40, ge=1,
         description="Database connections kept per worker: as many as the server's worker "

@@ -145,7 +145,8 @@ def create_app(settings: Settings) -> FastAPI:
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).
     app.state.page_limits = {d.name: PageLimits.from_settings(settings, d.over_limit)
                              for d in DIALECTS}
-    app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024), reads)
+    app.state.tiles = Tiles(engine, TileCache(settings.tile_cache_mb * 1024 * 1024), reads,
+                            max_bytes=settings.tile_max_kb * 1024)
     app.state.usage_recorder = usage_recorder
     app.state.usage_counter = usage_recorder.counter if usage_recorder else None
     app.state.usage_store = UsageStore(engine)

@@ -27,14 +27,13 @@ from hub.api.usage import count_use
 from hub.api.v1 import VersionRef, version_number
 from hub.catalog import PublishedVersion
 from hub.data import Data, NotFound
-from hub.data.exports import ExportSource
-from hub.export import FORMATS, VersionExporter
+from hub.export import FORMATS, VersionExporter, exporter_for
 from hub.export.build import Artifact
 from hub.export.bundle import BUNDLE_GROUP, BUNDLE_NAME, Bundle, ensure_bundle
 from hub.export.formats import version_group
 from hub.query.catalog import DatasetSearch
 from hub.query.model import QueryError
-from hub.storage import ArtifactStore, store_for
+from hub.storage import ArtifactStore
 from hub.usage.counter import DOWNLOAD
 
 router = APIRouter(prefix="/v1", tags=["downloads"])
@@ -57,18 +56,16 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 FORMAT_HELP = ("File format: `csv`, `excel.csv` (UTF-8 with BOM, formulas neutralised), "
                "`geojson`, `parquet` (GeoParquet), `gpkg` (GeoPackage), `zip` "
-               "(Frictionless Data Package).")
+               "(Frictionless Data Package), `pmtiles` (vector tiles of a layer with "
+               "geometry).")
 
 
 def get_exporter(request: Request) -> VersionExporter:
     """The app's exporter over ``HUB_ARTIFACT_DIR``, made on first use."""
     exporter = getattr(request.app.state, "exporter", None)
     if exporter is None:
-        settings = request.app.state.settings
         data: Data = request.app.state.data
-        exporter = VersionExporter(
-            ExportSource(data.engine, settings.export_batch_rows, reads=data.reads),
-            store_for(settings))
+        exporter = exporter_for(request.app.state.settings, data.engine, data.reads)
         request.app.state.exporter = exporter
     return exporter
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import ORJSONResponse
 from sqlalchemy import Connection
 
 from hub import __version__
 from hub.api.caching import Validator, conditional, representation, version_tags
-from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, TilesDep, page_limits
+from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
+from hub.api.downloads import get_exporter
 from hub.api.paging import records_next_url
 from hub.api.references import CatalogueReferences
 from hub.api.usage import count_use
 from hub.data import Data, NotFound
+from hub.export.tile_archives import ArchivedTiles
 from hub.query.catalog import DatasetSearch
 from hub.query.model import FeatureQuery
 from hub.query.ogc_params import (
@@ -38,7 +40,7 @@ from hub.query.params import (
     parse_records_query,
 )
 from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, check_tile_ranges, tile_exists
-from hub.serialise import ogc
+from hub.serialise import ogc, tile_matrix_sets
 from hub.serialise.records import PageContext, records_geojson
 from hub.usage.counter import RECORDS, TILES
 
@@ -212,6 +214,20 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
 # -- vector tiles -------------------------------------------------------------------------
 
 
+@router.get("/tileMatrixSets", summary="Tile matrix sets", response_class=ORJSONResponse)
+def tile_matrix_set_list(base: BaseUrlDep) -> dict[str, Any]:
+    return tile_matrix_sets.tile_matrix_sets(base)
+
+
+@router.get("/tileMatrixSets/{tile_matrix_set_id}",
+            summary="A tile matrix set definition (TMS 2.0 JSON)", response_class=ORJSONResponse)
+def tile_matrix_set(tile_matrix_set_id: str, base: BaseUrlDep) -> dict[str, Any]:
+    if tile_matrix_set_id != tile_matrix_sets.ID:
+        raise NotFound(f"tile matrix set '{tile_matrix_set_id}' does not exist: this hub "
+                       f"serves {tile_matrix_sets.ID} only")
+    return tile_matrix_sets.tile_matrix_set(base)
+
+
 @router.get("/collections/{collection_id}/tiles", summary="Vector tilesets of a collection",
             response_class=ORJSONResponse)
 def tilesets(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> dict[str, Any]:
@@ -230,20 +246,32 @@ def tilejson(collection_id: CollectionId, data: DataDep, base: BaseUrlDep) -> di
     return ogc.tilejson(_with_geometry(data, collection_id), base)
 
 
+def _tile_source(request: Request) -> ArchivedTiles:
+    """The app's tiles, from PMTiles archives where built (made on first use)."""
+    source = getattr(request.app.state, "tile_source", None)
+    if source is None:
+        source = ArchivedTiles(request.app.state.tiles, get_exporter(request))
+        request.app.state.tile_source = source
+    return source
+
+
+TileSourceDep = Annotated[ArchivedTiles, Depends(_tile_source)]
+
+
 # Ranges documented here and checked by check_tile_ranges (400 naming the parameter).
 TileMatrix = Annotated[int, Path(description="Zoom level (tile matrix).", examples=[14],
                                  json_schema_extra={"minimum": 0, "maximum": MAX_ZOOM})]
 TileIndex = Annotated[int, Path(examples=[0],
-                                description="Column (x) or row (y); below 2**z at zoom z, "
-                                "else 404.",
+                                description="Row (y, tileRow) or column (x, tileCol); below "
+                                "2**z at zoom z, else 404.",
                                 json_schema_extra={"minimum": 0, "maximum": MAX_TILE_INDEX})]
 
 
-@router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            summary="Mapbox vector tile (z/x/y); 204 when empty",
+@router.get("/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
+            summary="Mapbox vector tile (tileMatrix/tileRow/tileCol); 204 when empty",
             responses={200: {"content": {ogc.MVT: {}}}, 204: {"description": "Empty tile"}})
-def tile(collection_id: CollectionId, z: TileMatrix, x: TileIndex, y: TileIndex,
-         request: Request, data: DataDep, tiles: TilesDep) -> Response:
+def tile(collection_id: CollectionId, z: TileMatrix, y: TileIndex, x: TileIndex,
+         request: Request, data: DataDep, tiles: TileSourceDep) -> Response:
     check_tile_ranges(z, x, y)
     if not tile_exists(z, x, y):
         raise NotFound(f"tile {z}/{x}/{y} is outside WebMercatorQuad: at zoom {z} columns "
@@ -260,7 +288,7 @@ def tile(collection_id: CollectionId, z: TileMatrix, x: TileIndex, y: TileIndex,
             return Response(body, status_code=200 if body else 204,
                             media_type=ogc.MVT if body else None)
 
-        return conditional(request, _validator(request, found, f"mvt/{z}/{x}/{y}", query),
+        return conditional(request, _validator(request, found, f"mvt/{z}/{y}/{x}", query),
                            vector_tile)
 
 

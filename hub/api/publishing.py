@@ -10,6 +10,7 @@ check leaves one audit entry, whatever its end.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -17,10 +18,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
 from hub.api.bounds import MAX_VERSION
 from hub.api.deps import BaseUrlDep
+from hub.api.downloads import get_exporter
 from hub.api.errors import PublishRefused, UnreadableUpload
 from hub.api.uploads import BadUpload, Upload, UploadTooLarge, receive_upload
 from hub.catalog import INVALID_OPTIONAL_POLICIES, DatasetDefinition
@@ -49,6 +52,7 @@ from hub.query.model import QueryError
 from hub.query.values import parse_flag
 from hub.settings import Settings
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["publishing"])
 
 FLAG_OPTIONS = ("dry_run", "skip_invalid", "force")
@@ -213,7 +217,22 @@ async def publish_version(
     if outcome.status != "published":
         return JSONResponse(jsonable_encoder(body), status_code=200)
     return JSONResponse(jsonable_encoder(body), status_code=201,
-                        headers={"Location": body["links"]["version"]})
+                        headers={"Location": body["links"]["version"]},
+                        background=BackgroundTask(build_files, request, dataset_id,
+                                                  outcome.version))
+
+
+def build_files(request: Request, dataset_id: str, version: int | None) -> None:
+    """After the answer is sent: the new version's bulk files and PMTiles archives, so the
+    first download does not wait for them and tiles move to the archive. A failure is logged
+    and changes nothing: files are built on first request, tiles stay live until then."""
+    data = request.app.state.data
+    try:
+        published = data.version(dataset_id, version)
+        get_exporter(request).ensure(data.dataset(dataset_id), published)
+    except Exception:
+        logger.exception("building the files of %s v%s after its publish failed",
+                         dataset_id, version)
 
 
 @router.post(

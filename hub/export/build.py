@@ -20,6 +20,7 @@ import orjson
 
 from hub.catalog import PublishedVersion
 from hub.data.exports import ExportSource
+from hub.data.tiles import Tiles
 from hub.export import datapackage, writers
 from hub.export.formats import (
     FORMATS,
@@ -30,6 +31,9 @@ from hub.export.formats import (
     url_path,
     version_group,
 )
+from hub.export.pmtiles_archive import write_archive
+from hub.query.model import FeatureQuery
+from hub.query.ogc_params import collection_id
 from hub.storage import ArtifactStore, Staging
 
 Progress = Callable[[str, int, int], None]
@@ -106,9 +110,12 @@ def release_arrow_memory() -> None:
 class VersionExporter:
     """Writes one version's files; see the module docstring for when and how."""
 
-    def __init__(self, source: ExportSource, store: ArtifactStore) -> None:
+    def __init__(self, source: ExportSource, store: ArtifactStore, tiles: Tiles | None = None,
+                 pmtiles_max_zoom: int = 14) -> None:
         self.source = source
         self.store = store
+        self.tiles = tiles  # None: no PMTiles archives
+        self.pmtiles_max_zoom = pmtiles_max_zoom
 
     def manifest(self, version: PublishedVersion) -> Manifest | None:
         """The committed manifest of a version, or None when its files are not built yet."""
@@ -137,7 +144,7 @@ class VersionExporter:
         """Write every file into a staging area and commit them together (call under lock)."""
         group = version_group(version.dataset_id, version.version)
         layers = version.layer_names
-        steps = len(layers) * (len(PER_LAYER) + 1) + 1
+        steps = len(layers) * (len(PER_LAYER) + 2) + 1
         done = 0
 
         def step(label: str) -> None:
@@ -170,6 +177,9 @@ class VersionExporter:
                 types[layer_name] = self._write_layer(staging, layer, key, dataset, step)
                 for fmt in PER_LAYER:
                     record(fmt, key, layer.row_count)
+                if self._write_pmtiles(staging, version, layer_name, key):
+                    record("pmtiles", key, layer.row_count)
+                step(f"{version.dataset_id} {layer_name} pmtiles")
             self._write_gpkg(staging, version, types, step)
             record("gpkg", None, version.row_count)
             self._write_zip(staging, dataset, version, artifacts)
@@ -207,6 +217,23 @@ class VersionExporter:
         release_arrow_memory()
         step(f"{label} parquet")
         return types
+
+    def _write_pmtiles(self, staging: Staging, version: PublishedVersion, layer_name: str,
+                       key: str | None) -> bool:
+        """The layer's PMTiles archive, tile for tile what the live tile route serves (same
+        layer name, cap and thinning); False when there is none (no geometry, no tiles)."""
+        layer = version.layer(layer_name)
+        if self.tiles is None or not layer.has_geometry:
+            return False
+        tiles, unfiltered = self.tiles, FeatureQuery()
+        name_in_tiles = collection_id(version.dataset_id, layer_name, version.main_layer)
+        with tiles.engine.connect() as conn, staging.open_write(
+                member_name("pmtiles", key)) as out:
+            written = write_archive(
+                out, layer, name_in_tiles,
+                lambda z, x, y: tiles.render(layer, unfiltered, name_in_tiles, z, x, y, conn),
+                self.pmtiles_max_zoom)
+        return written is not None
 
     def _write_gpkg(self, staging: Staging, version: PublishedVersion,
                     types: dict[str, list[tuple[str, int]]],

@@ -6,8 +6,9 @@ Naming (store keys mirror the URLs):
 * ``<dataset>/v<n>/layers/<layer>/download.<ext>``  another layer of a multi-layer version
 * ``<dataset>/v<n>/manifest.json``                   sizes and checksums, written last
 
-CSV, Excel CSV, GeoJSON and GeoParquet exist per layer; the GeoPackage (one table per layer)
-and the Data Package zip (one resource per layer) hold the whole version.
+CSV, Excel CSV, GeoJSON and GeoParquet exist per layer, and PMTiles (vector tiles) per layer
+with geometry; the GeoPackage (one table per layer) and the Data Package zip (one resource
+per layer) hold the whole version.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ FORMATS: dict[str, FileFormat] = {
                        "GeoPackage (all layers)"),
     "zip": FileFormat("zip", "application/zip", False,
                       "Frictionless Data Package (zip, all layers)"),
+    # Layers with geometry only (hub.export.pmtiles_archive).
+    "pmtiles": FileFormat("pmtiles", "application/vnd.pmtiles", True,
+                          "PMTiles (Mapbox vector tiles)"),
 }
 MANIFEST = "manifest.json"
 

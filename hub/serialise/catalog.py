@@ -82,7 +82,7 @@ def version_detail(row: dict[str, Any], base_url: str) -> dict[str, Any]:
             {"rel": "records", "href": f"{url}/records", "type": "application/json"},
             {"rel": "dataset", "href": f"{base_url}/v1/datasets/{dataset_id}",
              "type": "application/json"},
-            *download_links(url),
+            *download_links(url, bool(schema.get("x-geometry"))),
         ],
         "provenance": {**provenance_summary(row.get("provenance") or {}),
                        "href": f"{url}/provenance"},
@@ -94,13 +94,15 @@ def version_detail(row: dict[str, Any], base_url: str) -> dict[str, Any]:
 DOWNLOAD_MEDIA_TYPES = {
     "csv": "text/csv", "excel.csv": "text/csv", "geojson": "application/geo+json",
     "parquet": "application/vnd.apache.parquet", "gpkg": "application/geopackage+sqlite3",
-    "zip": "application/zip",
+    "zip": "application/zip", "pmtiles": "application/vnd.pmtiles",
 }
+GEOMETRY_ONLY = ("pmtiles",)  # vector tiles exist for a layer with geometry only
 
 
-def download_links(version_url: str) -> list[dict[str, str]]:
+def download_links(version_url: str, has_geometry: bool) -> list[dict[str, str]]:
     return [{"rel": "enclosure", "href": f"{version_url}/download.{ext}", "type": media}
-            for ext, media in DOWNLOAD_MEDIA_TYPES.items()]
+            for ext, media in DOWNLOAD_MEDIA_TYPES.items()
+            if has_geometry or ext not in GEOMETRY_ONLY]
 
 
 def citation(row: dict[str, Any], base_url: str) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import orjson
 
 from hub.catalog import Licence, PublishedVersion, SchemaField
 from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
-from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM
+from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, vector_layer_fields
+from hub.serialise import tile_matrix_sets
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
@@ -44,6 +45,16 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    # OGC API - Tiles core with Mapbox vector tiles per collection, in WebMercatorQuad
+    # (whose definition /ogc/tileMatrixSets serves, TMS 2.0 JSON).
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 )
 
 JSON_TYPES: dict[str, dict[str, str]] = {
@@ -92,6 +103,8 @@ def landing(base: str) -> dict[str, Any]:
             link(f"{base}/docs", "service-doc", "text/html", "Interactive API documentation"),
             link(f"{ogc}/conformance", "conformance", JSON, "Conformance classes"),
             link(f"{ogc}/collections", "data", JSON, "Collections"),
+            link(f"{ogc}/tileMatrixSets", "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+                 JSON, "Tile matrix sets"),
         ],
     }
 
@@ -292,8 +305,27 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
                                                  location="path"),
                            _param("crs", "CRS of the geometry", {"type": "string"})],
             "responses": {"200": _json_response("Feature", GEOJSON), **ERROR_RESPONSES}}},
-        "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}": {"get": {
-            "summary": "Mapbox vector tile (z/x/y, XYZ order)", "operationId": "getTile",
+        "/tileMatrixSets": {"get": {
+            "summary": "Tile matrix sets", "operationId": "getTileMatrixSetsList",
+            "responses": {"200": _json_response("Tile matrix sets")}}},
+        "/tileMatrixSets/{tileMatrixSetId}": {"get": {
+            "summary": "A tile matrix set definition (TMS 2.0)",
+            "operationId": "getTileMatrixSet",
+            "parameters": [_param("tileMatrixSetId", "Tile matrix set id",
+                                  {"type": "string", "enum": [tile_matrix_sets.ID]},
+                                  location="path")],
+            "responses": {"200": _json_response("Tile matrix set"), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/tiles": {"get": {
+            "summary": "Vector tilesets of a collection",
+            "operationId": "getCollectionTileSetsList", "parameters": [collection_id],
+            "responses": {"200": _json_response("Tilesets"), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/tiles/WebMercatorQuad": {"get": {
+            "summary": "Tileset metadata", "operationId": "getCollectionTileSet",
+            "parameters": [collection_id],
+            "responses": {"200": _json_response("Tileset"), **ERROR_RESPONSES}}},
+        "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{y}/{x}": {"get": {
+            "summary": "Mapbox vector tile (tileMatrix/tileRow/tileCol: z/y/x)",
+            "operationId": "getTile",
             "parameters": [collection_id,
                            _param("z", "Zoom level (tile matrix)",
                                   {"type": "integer", "minimum": 0, "maximum": MAX_ZOOM},
@@ -301,7 +333,7 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
                            *(_param(n, f"{n}: below 2**z at zoom z, else 404",
                                     {"type": "integer", "minimum": 0,
                                      "maximum": MAX_TILE_INDEX}, location="path")
-                             for n in ("x", "y"))],
+                             for n in ("y", "x"))],
             "responses": {"200": {"description": "Tile", "content": {MVT: {}}},
                           "204": {"description": "Empty tile"}, **ERROR_RESPONSES}}},
     }
@@ -343,16 +375,14 @@ def tileset(collection: Collection, base: str, min_zoom: int = 0,
         "title": _title(collection, "ja"),
         "dataType": "vector",
         "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "tileMatrixSetURI": tile_matrix_sets.URI,
         "links": [
             link(url, "self", JSON, "Tileset metadata"),
-            link("https://schemas.opengis.net/tms/2.0/json/examples/tilematrixset/"
-                 "WebMercatorQuad.json",
+            link(tile_matrix_sets.url(base),
                  "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", JSON,
                  "WebMercatorQuad tile matrix set"),
-            # Templated: note the XYZ order of this hub's tile URLs (column, then row).
-            {**link(f"{url}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}", "item", MVT,
-                    "Tiles (z/x/y)"), "templated": True},
+            {**link(f"{url}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}", "item", MVT,
+                    "Mapbox vector tiles"), "templated": True},
             link(f"{url}/tilejson.json", "alternate", JSON, "TileJSON"),
         ],
         "layers": [{"id": collection.base_id, "dataType": "vector",
@@ -379,12 +409,11 @@ def tilejson(collection: Collection, base: str, min_zoom: int = 0,
         "version": str(published.version),
         "attribution": str(collection.dataset.get("organisation", "")),
         "scheme": "xyz",
-        "tiles": [f"{url}/{{z}}/{{x}}/{{y}}"],
+        "tiles": [f"{url}/{{z}}/{{y}}/{{x}}"],
         "minzoom": min_zoom,
         "maxzoom": max_zoom,
         "vector_layers": [{"id": collection.base_id,
-                           "fields": {f.name: JSON_TYPES[f.type]["type"].capitalize()
-                                      for f in published.schema.fields},
+                           "fields": vector_layer_fields(published.schema),
                            "minzoom": min_zoom, "maxzoom": max_zoom}],
     }
     if published.bbox:

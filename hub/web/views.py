@@ -184,7 +184,8 @@ def records_path(dataset_id: str, version: int, layer: str | None, main_layer: s
 
 def map_layers(version: PublishedVersion) -> list[dict[str, Any]]:
     """The vector tile sources of a version's map: every layer with geometry (for a GTFS feed:
-    routes as lines, stops as points), each the OGC collection pinned to this version."""
+    routes as lines, stops as points), each the TileJSON of the OGC collection pinned to this
+    version (MapLibre reads the tile URL, zoom range and bounds from it)."""
     layers = []
     for name in version.layer_names:
         layer = version.layer(name)
@@ -194,7 +195,7 @@ def map_layers(version: PublishedVersion) -> list[dict[str, Any]]:
         layers.append({
             "id": name,
             "source_layer": collection_id(version.dataset_id, name, version.main_layer),
-            "tiles": f"/ogc/collections/{pinned}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}",
+            "tilejson": f"/ogc/collections/{pinned}/tiles/WebMercatorQuad/tilejson.json",
             "bbox": list(layer.bbox) if layer.bbox else None,
         })
     return layers

@@ -32,6 +32,9 @@ def test_versions_and_metadata(hub: Hub) -> None:
     assert [f["name"] for f in v2["schema"]["fields"]][:2] == ["shop_id", "name"]
     latest = hub.client.get("/v1/datasets/test-shops/versions/latest").json()
     assert latest["version"] == 2
+    enclosures = {link["href"].rsplit("/", 1)[-1]: link["type"] for link in v2["links"]
+                  if link["rel"] == "enclosure"}
+    assert enclosures["download.pmtiles"] == "application/vnd.pmtiles"  # it has geometry
 
 
 def test_openapi_documents_the_records_parameters(hub: Hub) -> None:

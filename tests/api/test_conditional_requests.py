@@ -28,7 +28,7 @@ from tests.exporthub import formula_shops, publish_shops, publish_two_layers
 from tests.shopdata import SHIBUYA
 
 TILE = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
-TILE_PATH = f"tiles/WebMercatorQuad/{TILE.z}/{TILE.x}/{TILE.y}"
+TILE_PATH = f"tiles/WebMercatorQuad/{TILE.z}/{TILE.y}/{TILE.x}"
 PINNED, LATEST = True, False
 
 # (url, pinned). test-shops: version 1 (shops) and version 2 (layers shops + visits).

@@ -261,7 +261,7 @@ def test_limit_is_clamped_not_refused(hub):
     (f"{BASE}/items", {"colour": "red"}, "unknown field 'colour'"),
     (f"{BASE}/items", {"radius": "300"}, "'radius' needs 'near=lat,lon', 'near_route'"),
     (f"{BASE}/items", {"f": "csv"}, "formats are: json, geojson"),
-    (f"{BASE}/tiles/WebMercatorQuad/14/14552/6451", {"limit": "5"},
+    (f"{BASE}/tiles/WebMercatorQuad/14/6451/14552", {"limit": "5"},
      "'limit' does not apply to this endpoint"),
     ("/v1/datasets/test-shops/records", {"sortby": "name"}, "use 'sort'"),
     ("/v1/datasets/test-shops/records", {"count": "true"}, "unknown field 'count'"),

@@ -49,12 +49,12 @@ def test_nul_in_records_is_refused_by_the_same_rule(hub: Hub) -> None:
 
 
 def test_tile_zoom_bounds_are_declared_as_enforced(hub: Hub, openapi: dict[str, Any]) -> None:
-    path = "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{x}/{y}"
+    path = "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{z}/{y}/{x}"
     zoom = parameter(openapi, path, "z")
     assert (zoom["minimum"], zoom["maximum"]) == (0, 24)
     ogc = hub.client.get("/ogc/api").json()
     ogc_zoom = next(p for p in ogc["paths"][
-        "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}"]["get"]["parameters"]
+        "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{y}/{x}"]["get"]["parameters"]
         if p["name"] == "z")["schema"]
     assert ogc_zoom["maximum"] == 24
     assert hub.client.get(f"{TILE}/26846/0/0").status_code in (400, 422)

@@ -40,7 +40,7 @@ def test_tile_holds_exactly_the_shops_expected(hub):
     tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
     expected = expected_in_tile(hub.shops_v2, tile)
     assert len(expected) > 5
-    response = hub.client.get(f"{BASE}/{tile.z}/{tile.x}/{tile.y}")
+    response = hub.client.get(f"{BASE}/{tile.z}/{tile.y}/{tile.x}")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
     features = decode(response.content)
@@ -59,7 +59,7 @@ def test_tiles_take_the_same_filters_as_items(hub):
     tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 14)
     cafes = [s for s in hub.shops_v2 if s.category == CATEGORIES[0]]
     expected = expected_in_tile(cafes, tile)
-    response = hub.client.get(f"{BASE}/{tile.z}/{tile.x}/{tile.y}",
+    response = hub.client.get(f"{BASE}/{tile.z}/{tile.y}/{tile.x}",
                               params={"filter": f"category = '{CATEGORIES[0]}'"})
     got = {f["properties"]["shop_id"] for f in decode(response.content)}
     assert got == set(expected)
@@ -68,7 +68,7 @@ def test_tiles_take_the_same_filters_as_items(hub):
 def test_empty_tiles_are_204_and_bad_tiles_are_400(hub):
     assert hub.client.get(f"{BASE}/15/0/0").status_code == 204
     for z, x, y, parameter in [(25, 0, 0, "z"), (3, -1, 0, "x"), (3, 0, 2**24, "y")]:
-        response = hub.client.get(f"{BASE}/{z}/{x}/{y}")
+        response = hub.client.get(f"{BASE}/{z}/{y}/{x}")
         assert response.status_code == 400, (z, x, y)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["parameter"] == parameter
@@ -77,14 +77,14 @@ def test_empty_tiles_are_204_and_bad_tiles_are_400(hub):
 def test_a_tile_past_the_edge_of_its_zoom_is_404(hub):
     """Inside the documented ranges, but not a tile at that zoom: there is nothing to find."""
     for z, x, y in [(3, 8, 0), (3, 0, 8)]:
-        response = hub.client.get(f"{BASE}/{z}/{x}/{y}")
+        response = hub.client.get(f"{BASE}/{z}/{y}/{x}")
         assert response.status_code == 404, (z, x, y)
         assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_pinned_tiles_are_immutable_and_revalidate(hub):
     tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
-    url = f"/ogc/collections/test-shops@v1/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    url = f"/ogc/collections/test-shops@v1/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
     first = hub.client.get(url)
     assert first.status_code == 200
     assert first.headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -92,16 +92,16 @@ def test_pinned_tiles_are_immutable_and_revalidate(hub):
         expected_in_tile(hub.shops_v1, tile))
     again = hub.client.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
-    latest = hub.client.get(f"{BASE}/{tile.z}/{tile.x}/{tile.y}")
+    latest = hub.client.get(f"{BASE}/{tile.z}/{tile.y}/{tile.x}")
     assert latest.headers["cache-control"] == "public, no-cache"
 
 
 def test_tileset_metadata_and_tilejson(hub):
     tileset = hub.client.get(BASE).json()
     templated = next(link for link in tileset["links"] if link["rel"] == "item")
-    assert templated["href"].endswith("/WebMercatorQuad/{tileMatrix}/{tileCol}/{tileRow}")
+    assert templated["href"].endswith("/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
     tilejson = hub.client.get(f"{BASE}/tilejson.json").json()
-    assert tilejson["tiles"][0].endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    assert tilejson["tiles"][0].endswith("/tiles/WebMercatorQuad/{z}/{y}/{x}")
     assert tilejson["vector_layers"][0]["id"] == "test-shops"
     assert len(tilejson["bounds"]) == 4
     listed = hub.client.get("/ogc/collections/test-shops/tiles").json()
@@ -127,7 +127,7 @@ def test_each_tile_row_is_clipped_once(hub):
     assert plan.lower().count("st_asmvtgeom") == 1, plan
 
 
-@pytest.mark.parametrize("path", ["tiles/WebMercatorQuad/15/{x}/{y}", "items"])
+@pytest.mark.parametrize("path", ["tiles/WebMercatorQuad/15/{y}/{x}", "items"])
 def test_an_ogc_request_checks_out_one_connection(hub, path):
     """Collection lookup, dataset row, data query and count share the request's connection
     (each extra checkout was a pool round trip and, under load, a wait for a free one)."""
@@ -166,7 +166,7 @@ def test_unfiltered_tiles_are_served_from_the_cache_and_keyed_by_version(hub):
     engine = hub.client.app.state.data.engine
     dropped = hub.shops_v1[-1]
     tile = mercantile.tile(dropped.lon, dropped.lat, 17)
-    path = f"{tile.z}/{tile.x}/{tile.y}"
+    path = f"{tile.z}/{tile.y}/{tile.x}"
     statements: list[str] = []
     listener = _count_tile_queries(statements)
     event.listen(engine, "before_cursor_execute", listener)
@@ -190,3 +190,31 @@ def test_unfiltered_tiles_are_served_from_the_cache_and_keyed_by_version(hub):
         assert len(statements) == 4, "filtered tiles are not cached"
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+def test_ogc_api_tiles_core_documents(hub):
+    """The tile matrix set is served by the hub (no other host), every link a client follows
+    from the landing page to a tile resolves, and the conformance classes say so."""
+    conformance = hub.client.get("/ogc/conformance").json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core" in conformance
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in conformance
+    landing = hub.client.get("/ogc").json()
+    schemes = next(link["href"] for link in landing["links"]
+                   if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes")
+    (listed,) = hub.client.get(schemes).json()["tileMatrixSets"]
+    assert listed["id"] == "WebMercatorQuad"
+    definition = hub.client.get(listed["links"][0]["href"]).json()
+    matrices = definition["tileMatrices"]
+    assert [m["id"] for m in matrices] == [str(z) for z in range(25)]
+    assert all(m["matrixWidth"] == m["matrixHeight"] == 2 ** int(m["id"]) for m in matrices)
+    assert matrices[0]["scaleDenominator"] == pytest.approx(559082264.028717)
+    tileset = hub.client.get(BASE).json()
+    scheme = next(link["href"] for link in tileset["links"]
+                  if link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme")
+    assert scheme == listed["links"][0]["href"]
+    assert hub.client.get("/ogc/tileMatrixSets/WorldCRS84Quad").status_code == 404
+    template = next(link["href"] for link in tileset["links"] if link["rel"] == "item")
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    url = (template.replace("{tileMatrix}", str(tile.z)).replace("{tileRow}", str(tile.y))
+           .replace("{tileCol}", str(tile.x)))
+    assert hub.client.get(url.removeprefix("http://testserver")).status_code == 200

@@ -75,7 +75,7 @@ def hub(pg_cluster, tmp_path_factory) -> Iterator[StatsHub]:
 
 def test_stored_counts_add_up_to_the_requests_made(hub: StatsHub) -> None:
     tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 14)
-    tile_path = f"/ogc/collections/test-shops/tiles/WebMercatorQuad/{tile.z}/{tile.x}/{tile.y}"
+    tile_path = f"/ogc/collections/test-shops/tiles/WebMercatorQuad/{tile.z}/{tile.y}/{tile.x}"
     served_v2 = 0
     for limit in (10, 25, 100, 500):  # the last page holds every record: 100
         page = hub.alice.get("/v1/datasets/test-shops/records", params={"limit": limit})

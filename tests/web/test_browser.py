@@ -68,6 +68,10 @@ def test_search_then_open_a_dataset_and_see_its_points_on_the_map(page: Page,
 
 
 def test_gtfs_map_draws_routes_as_lines_and_stops_as_points(page: Page, live: LiveHub) -> None:
+    """MapLibre finds each layer's tiles through its TileJSON."""
+    tilejson: list[str] = []
+    page.on("request", lambda r: tilejson.append(r.url) if r.url.endswith("tilejson.json")
+            else None)
     page.goto(f"{live.url}/datasets/bus-routes-muroran")
     page.wait_for_function("() => window.hubMap && window.hubMap.loaded() && "
                            "window.hubMap.queryRenderedFeatures().some(f => f.layer.type === "
@@ -75,6 +79,8 @@ def test_gtfs_map_draws_routes_as_lines_and_stops_as_points(page: Page, live: Li
                            "f => f.layer.type === 'circle')", timeout=MAP_TIMEOUT_MS)
     assert features_drawn(page, "line") > 0
     assert features_drawn(page, "circle") > 0
+    assert any(u.endswith("/bus-routes-muroran.stops@v1/tiles/WebMercatorQuad/tilejson.json")
+               for u in tilejson), tilejson
     assert_accessible(page)
 
 

@@ -257,7 +257,7 @@ def test_the_queue_shows_a_correction_old_beside_new_with_its_point(hub: Console
     config = json.loads(re.search(r"data-map='([^']*)'", card).group(1))  # type: ignore[union-attr]
     assert config["point"] == [target.lon, target.lat]
     # the context around it is the current version drawn from the hub's own tiles
-    assert config["layers"][0]["tiles"].startswith("/ogc/collections/test-shops@")
+    assert config["layers"][0]["tilejson"].startswith("/ogc/collections/test-shops@")
 
 
 def test_accepting_with_a_reason_is_the_apis_decision(hub: Console) -> None:

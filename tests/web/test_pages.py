@@ -295,10 +295,14 @@ def test_map_config_points_at_the_hubs_own_pinned_tiles(portal: Portal) -> None:
     layers = {layer["id"]: layer for layer in config["layers"]}
     assert {"routes", "stops"} <= set(layers)
     stops = layers["stops"]
-    assert stops["tiles"].startswith("/ogc/collections/bus-routes-muroran.stops@v1/tiles/")
+    assert stops["tilejson"] == ("/ogc/collections/bus-routes-muroran.stops@v1/tiles/"
+                                 "WebMercatorQuad/tilejson.json")
+    tilejson = portal.client.get(stops["tilejson"]).json()
+    assert tilejson["tilejson"] == "3.0.0"
     west, south, east, north = config["bounds"]
     tile = mercantile.tile((west + east) / 2, (south + north) / 2, 12)
-    response = portal.client.get(stops["tiles"].format(z=tile.z, x=tile.x, y=tile.y))
+    template = tilejson["tiles"][0].removeprefix("http://testserver")
+    response = portal.client.get(template.format(z=tile.z, x=tile.x, y=tile.y))
     assert response.status_code == 200
     assert stops["source_layer"] in mapbox_vector_tile.decode(response.content)
 

@@ -1,5 +1,6 @@
 // The dataset page's map: MapLibre GL JS (served by the hub) drawing the version's own
-// vector tiles on a plain background (no base map, nothing from another host). The page
+// vector tiles on a plain background (no base map, nothing from another host). Each source
+// is the layer's TileJSON, so the tile URL and zoom range come from the hub. The page
 // works without it: the table below lists the same records.
 const container = document.getElementById("map");
 const maplibregl = window.maplibregl;
@@ -27,7 +28,7 @@ if (container && maplibregl) {
   const style = {
     version: 8,
     sources: Object.fromEntries(config.layers.map((layer) => [layer.id, {
-      type: "vector", tiles: [origin + layer.tiles], minzoom: 0, maxzoom: 22,
+      type: "vector", url: origin + layer.tilejson,
     }])),
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#e8edf2" } },

@@ -22,7 +22,7 @@ for (const container of document.querySelectorAll(".point-map")) {
   const config = JSON.parse(container.dataset.map);
   const origin = window.location.origin;
   const sources = Object.fromEntries(config.layers.map((layer) => [layer.id, {
-    type: "vector", tiles: [origin + layer.tiles], minzoom: 0, maxzoom: 22,
+    type: "vector", url: origin + layer.tilejson,
   }]));
   sources.proposed = {
     type: "geojson",

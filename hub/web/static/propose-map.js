@@ -13,7 +13,7 @@ if (container && maplibregl && lat && lon) {
   const style = {
     version: 8,
     sources: Object.fromEntries(config.layers.map((layer) => [layer.id, {
-      type: "vector", tiles: [origin + layer.tiles], minzoom: 0, maxzoom: 22,
+      type: "vector", url: origin + layer.tilejson,
     }])),
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#e8edf2" } },

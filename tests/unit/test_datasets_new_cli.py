@@ -56,7 +56,7 @@ def test_unreadable_file_and_bad_options_exit_2(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["datasets", "new", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
-    assert "bad.csv: malformed CSV in the records after line 1" in result.output
+    assert "bad.csv: line 2: a quote" in " ".join(result.output.split())
     assert not (tmp_path / "o").exists()
     assert runner.invoke(app, ["datasets", "new", str(KOBE), "--id", "Bad Id"]).exit_code == 2
     unknown = runner.invoke(app, ["datasets", "new", str(KOBE), "--schema", "x.json"])

@@ -213,7 +213,7 @@ def test_feed_schemas_are_never_candidates(tmp_path):
 def test_unreadable_file_names_file_and_line(tmp_path):
     file = tmp_path / "broken.csv"
     file.write_bytes(b'ID,name\n"1,x\n')
-    with pytest.raises(ReadError, match=r"broken.csv: malformed CSV .* after line 1"):
+    with pytest.raises(ReadError, match=r"broken\.csv: line 2: a quote .* never closed"):
         propose(file, SCHEMAS)
     with pytest.raises(ProposalError, match=r"schema 'x\.json' is not one of"):
         propose(DATASETS / "yaizu-aed" / "222127_aed.csv", SCHEMAS, schema="x.json")

@@ -12,11 +12,12 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
+from hub.api.bounds import MAX_ID
 from hub.api.caching import conditional, representation
 from hub.api.cocreation import limit_body
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
@@ -44,6 +45,7 @@ async def _store(request: Request) -> Contributions:
 
 
 StoreDep = Annotated[Contributions, Depends(_store)]
+ContributionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A contribution's id.")]
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -111,7 +113,8 @@ def queue(
     status: Annotated[str | None, Query(description="pending, accepted, rejected or "
                                         "published")] = "pending",
     dataset: Annotated[str | None, Query(description="Only this dataset's.")] = None,
-    before: Annotated[int | None, Query(description="Paging cursor (the `next` link).")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                        description="Paging cursor (the `next` link).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Corrections show each changed field with its old and new value side by side."""
@@ -133,7 +136,7 @@ def mine(
     base: BaseUrlDep,
     request: Request,
     status: Annotated[str | None, Query()] = None,
-    before: Annotated[int | None, Query()] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     key = principal.require(Scope.CONTRIBUTE)
@@ -143,7 +146,7 @@ def mine(
 
 @router.get("/contributions/{contribution_id}", summary="One contribution",
             responses=_responses(404))
-def one(contribution_id: int, principal: PrincipalDep, store: StoreDep,
+def one(contribution_id: ContributionId, principal: PrincipalDep, store: StoreDep,
         base: BaseUrlDep) -> dict[str, Any]:
     """Its contributor and moderators may read it."""
     row = store.get(contribution_id)
@@ -156,7 +159,7 @@ def one(contribution_id: int, principal: PrincipalDep, store: StoreDep,
              summary="Accept or reject a contribution, with a reason (moderate)",
              dependencies=[Depends(limit_body)], responses=_responses(404, 409, 413, 422))
 def decide(
-    contribution_id: int,
+    contribution_id: ContributionId,
     principal: PrincipalDep,
     store: StoreDep,
     base: BaseUrlDep,

@@ -229,6 +229,16 @@ def _param(name: str, description: str, schema: dict[str, Any], *, style: str | 
     return param
 
 
+# An RFC 3339 date or date-time, as the datetime parser (hub.query.ogc_params) reads one.
+_INSTANT = (r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+            r"(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]0[0-9]:00))?")
+DATETIME_PARAM = _param(
+    "datetime", "Instant or interval (`start/end`, `../end`, `start/..`) on the collection's "
+    "temporal property; only collections that have one take it.",
+    {"type": "string", "pattern": rf"^({_INSTANT}|({_INSTANT}|\.\.)/({_INSTANT}|\.\.))$"})
+CRS_PARAM = _param("crs", "CRS of the returned geometries.",
+                   {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]})
+
 COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
     _param("limit", "Page size (clamped to the server maximum).",
            {"type": "integer", "minimum": 1, "default": 100}),
@@ -237,10 +247,7 @@ COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
            style="form", explode=False),
     _param("bbox-crs", "CRS of bbox.", {"type": "string", "format": "uri",
                                         "enum": [c.uri for c in SUPPORTED_CRS]}),
-    _param("crs", "CRS of the returned geometries.",
-           {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]}),
-    _param("datetime", "Instant or interval (../end, start/..) on the collection's temporal "
-           "property.", {"type": "string"}),
+    CRS_PARAM,
     _param("filter", "CQL2 filter.", {"type": "string"}),
     # 'cql-text' is the pre-1.0 name, kept because GDAL 3.6 looks for it to push filters down.
     _param("filter-lang", "Encoding of filter.",
@@ -290,7 +297,7 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
             "summary": "One feature", "operationId": "getFeature",
             "parameters": [collection_id, _param("featureId", "Feature id", {"type": "string"},
                                                  location="path"),
-                           _param("crs", "CRS of the geometry", {"type": "string"})],
+                           CRS_PARAM],
             "responses": {"200": _json_response("Feature", GEOJSON), **ERROR_RESPONSES}}},
         "/collections/{collectionId}/tiles/WebMercatorQuad/{z}/{x}/{y}": {"get": {
             "summary": "Mapbox vector tile (z/x/y, XYZ order)", "operationId": "getTile",
@@ -303,7 +310,10 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
                                      "maximum": MAX_TILE_INDEX}, location="path")
                              for n in ("x", "y"))],
             "responses": {"200": {"description": "Tile", "content": {MVT: {}}},
-                          "204": {"description": "Empty tile"}, **ERROR_RESPONSES}}},
+                          "204": {"description": "Empty tile"}, **ERROR_RESPONSES,
+                          "422": _json_response("A z, x or y that is not an integer in its "
+                                                "range (RFC 9457 problem)",
+                                                "application/problem+json")}}},
     }
     for collection in collections:
         fields = [_param(f.name, f"Equality filter on '{f.name}'.", JSON_TYPES[f.type])
@@ -312,7 +322,9 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
             "summary": f"Features of {collection.id}",
             "operationId": f"getFeatures-{collection.id}",
             "tags": [collection.id],
-            "parameters": [*COMMON_ITEMS_PARAMS, *fields],
+            "parameters": [*COMMON_ITEMS_PARAMS, *fields,
+                           *([DATETIME_PARAM] if temporal_field(collection.published.schema)
+                             else [])],
             "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}}}
     return {
         "openapi": "3.0.3",

@@ -70,6 +70,7 @@ def db_up() -> None:
     from hub.db.cluster import ClusterError
     from hub.db.engine import database_url, local_cluster
     from hub.db.migrate import upgrade
+    from hub.db.roles import API_ROLE, PUBLISH_ROLE, Role
 
     settings = _settings()
     try:
@@ -79,7 +80,9 @@ def db_up() -> None:
                           f"on 127.0.0.1:{cluster.port} ...")
             cluster.start()
             _ensure_database(cluster.url("postgres"), settings.db_name)
-        upgrade(database_url(settings))
+        upgrade(database_url(settings, Role.MIGRATE))
+        if not settings.database_url:
+            cluster.enable_logins((API_ROLE, PUBLISH_ROLE))  # roles made by the migrations
     except ClusterError as exc:
         _fail(str(exc))
     console.print("[green]database ready[/] (migrations applied)")
@@ -117,6 +120,7 @@ def db_status() -> None:
     """Say whether the database is reachable and which migration it is at."""
     from hub.db.engine import database_url, local_cluster
     from hub.db.migrate import current_revision
+    from hub.db.roles import Role
 
     settings = _settings()
     if not settings.database_url:
@@ -128,7 +132,8 @@ def db_status() -> None:
         out.print(f"embedded cluster: running in {cluster.root} on 127.0.0.1:{cluster.port}")
     else:
         out.print("external database (HUB_DATABASE_URL)")
-    out.print(f"migration: {current_revision(database_url(settings)) or 'none (run hub db up)'}")
+    revision = current_revision(database_url(settings, Role.MIGRATE))
+    out.print(f"migration: {revision or 'none (run hub db up)'}")
 
 
 @db_app.command("url")
@@ -145,8 +150,9 @@ def db_migrate() -> None:
     text written by older folding rules (`hub db refold`)."""
     from hub.db.engine import database_url
     from hub.db.migrate import upgrade
+    from hub.db.roles import Role
 
-    upgrade(database_url(_settings()))
+    upgrade(database_url(_settings(), Role.MIGRATE))
     console.print("[green]migrations applied[/]")
     db_refold()
 

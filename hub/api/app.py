@@ -41,6 +41,7 @@ from hub.data.tiles import Tiles
 from hub.data.usage import UsageStore
 from hub.data.webhooks import WebhookStore
 from hub.db.engine import make_async_pool, make_engine
+from hub.db.roles import Role
 from hub.query.model import PageLimits
 from hub.query.params import DIALECTS
 from hub.settings import Settings
@@ -83,8 +84,12 @@ def create_app(settings: Settings) -> FastAPI:
     hub.data.records_by_key) are created here; the pool opens and both close with the app's
     lifespan, so serve it with a server that runs lifespans (uvicorn does; so does
     ``with TestClient(app)``)."""
-    engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms,
+    engine = make_engine(settings, role=Role.API,
+                         statement_timeout_ms=settings.statement_timeout_ms,
                          parallel_workers=settings.api_parallel_workers)
+    # Publishing over HTTP (a file, accepted contributions, a withdrawal) is the only thing
+    # the server does as the publishing role; every other request runs as the API role.
+    publish_engine = make_engine(settings, role=Role.PUBLISH)
     data = Data(engine)
     records_by_key = RecordsByKey(
         make_async_pool(settings, statement_timeout_ms=settings.statement_timeout_ms,
@@ -115,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
                 usage_recorder.stop()
             await records_by_key.close()
             engine.dispose()
+            publish_engine.dispose()
 
     app = FastAPI(
         title="Co-Creation Hub",
@@ -125,7 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine  # writes that run outside hub.data (publish, withdraw)
+    app.state.engine = publish_engine  # publish and withdraw, as the publishing role
     app.state.data = data
     app.state.records_by_key = records_by_key
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).

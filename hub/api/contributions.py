@@ -199,7 +199,9 @@ def publish(
         people.record(AuditEntry.by(principal, PUBLISH_ACTION, entry.object_type,
                                     entry.object_id, entry.result, **entry.detail))
 
-    outcome, ids = publish_contributions(definition, version, store,
+    # Published as the publishing role: the API's own role cannot create a version table.
+    publishing = Contributions(request.app.state.engine, store.pending_per_key)
+    outcome, ids = publish_contributions(definition, version, publishing,
                                          publisher=principal.actor, audit=audit)
     body = {**outcome_json(outcome, base), "contributions": ids}
     if outcome.refused is not None:

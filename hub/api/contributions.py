@@ -26,11 +26,18 @@ from hub.api.publishing import outcome_json
 from hub.api.v1 import DatasetId, VersionRef, version_number
 from hub.catalog import load_definition
 from hub.cocreation.contribution_publishing import publish_contributions
-from hub.cocreation.contributions import STATUSES, decided_status, parse_proposal
+from hub.cocreation.contributions import (
+    DISPLAY_NAME_MAX,
+    KINDS,
+    STATUSES,
+    decided_status,
+    parse_proposal,
+)
 from hub.cocreation.errors import InvalidInput
 from hub.cocreation.provenance import CITY
 from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
+from hub.cocreation.text import SHORT_MAX, TEXT_MAX, text_schema
 from hub.data.contributions import Contributions
 from hub.people.audit import AuditEntry
 from hub.people.principal import Key
@@ -45,6 +52,24 @@ async def _store(request: Request) -> Contributions:
 
 
 StoreDep = Annotated[Contributions, Depends(_store)]
+# What OpenAPI can state of a proposal; the rest (the record's fields against the
+# dataset's Table Schema, coordinates inside Japan) depends on the dataset and is checked
+# on arrival (422 listing each field and rule).
+FEATURE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "geometry", "properties"],
+    "properties": {"type": {"enum": ["Feature"]}, "geometry": {"type": "object"},
+                   "properties": {"type": "object"}}}
+PROPOSAL_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["kind", "comment", "licence_consent"],
+    "properties": {
+        "kind": {"enum": list(KINDS)}, "licence_consent": {"enum": [True]},
+        "comment": {"type": "string", **text_schema(TEXT_MAX)},
+        "display_name": {"type": "string", **text_schema(DISPLAY_NAME_MAX, required=False)},
+        "reason": {"type": "string", **text_schema(SHORT_MAX)},
+        "key": {"type": "string", "minLength": 1}, "feature": FEATURE_SCHEMA,
+        "changes": {"type": "object"}, "geometry": {"type": "object"},
+        "source": {"type": "object"}},
+    "additionalProperties": False}
 ContributionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A contribution's id.")]
 
 
@@ -85,7 +110,8 @@ def propose(
     settings: SettingsDep,
     store: StoreDep,
     base: BaseUrlDep,
-    body: Annotated[Any, Body(openapi_examples={"new": {"value": PROPOSAL_EXAMPLE}})],
+    body: Annotated[Any, Body(openapi_examples={"new": {"value": PROPOSAL_EXAMPLE}},
+                              json_schema_extra=PROPOSAL_SCHEMA)],
 ) -> JSONResponse:
     """Checked on arrival by the same preparation as a published file (``○`` is a yes,
     full-width digits are normalised, swapped coordinates are fixed or refused); a refusal
@@ -256,13 +282,17 @@ def ogc_create_item(
     settings: SettingsDep,
     store: StoreDep,
     base: BaseUrlDep,
-    body: Annotated[Any, Body(media_type="application/geo+json")],
+    body: Annotated[Any, Body(media_type="application/geo+json",
+                              json_schema_extra=FEATURE_SCHEMA)],
     licence_consent: Annotated[bool, Query(
         description="Must be true: the record is republished under the dataset's "
-        "licence.")] = False,
-    comment: Annotated[str, Query(description="Why, for the moderator.")] =
+        "licence.", json_schema_extra={"enum": [True]})] = False,
+    comment: Annotated[str, Query(description="Why, for the moderator.",
+                                  json_schema_extra=text_schema(TEXT_MAX))] =
         "Proposed through OGC API - Features (create)",
-    display_name: Annotated[str | None, Query(description="Name to be credited.")] = None,
+    display_name: Annotated[str | None, Query(
+        description="Name to be credited.",
+        json_schema_extra=text_schema(DISPLAY_NAME_MAX, required=False))] = None,
 ) -> JSONResponse:
     """A GeoJSON Feature becomes a pending ``new`` contribution, checked on arrival like
     one sent to `/v1/datasets/{id}/contributions`; the answer is 202 with `Location` at the

@@ -36,9 +36,11 @@ from hub.cocreation.text import (
     SHORT_MAX,
     TEXT_MAX,
     TITLE_MAX,
+    URL_PATTERN,
     clean_optional,
     clean_text,
     clean_url,
+    text_schema,
 )
 from hub.data.cocreation import NewShowcase
 from hub.data.core import NotFound
@@ -60,18 +62,22 @@ class Pin(BaseModel):
 
 
 class ShowcaseBody(BaseModel):
-    title: str
-    url: str = Field(examples=["https://example.jp/barrier-free-map"])
+    title: str = Field(json_schema_extra=text_schema(TITLE_MAX))
+    url: str = Field(examples=["https://example.jp/barrier-free-map"],
+                     json_schema_extra={**text_schema(SHORT_MAX), "pattern": URL_PATTERN})
     kind: ShowcaseKind
-    description: str
-    authors: list[str] = Field(default_factory=list, max_length=MAX_AUTHORS)
+    description: str = Field(json_schema_extra=text_schema(TEXT_MAX))
+    authors: list[str] = Field(default_factory=list, max_length=MAX_AUTHORS,
+                               json_schema_extra={"items": text_schema(SHORT_MAX,
+                                                                       required=False)})
     datasets: list[Pin] = Field(min_length=1, max_length=MAX_DATASETS)
     request: int | None = Field(default=None, description="The data request it answers.")
 
 
 class DecisionBody(BaseModel):
     decision: Decision
-    reason: str | None = Field(default=None, description="Required to reject.")
+    reason: str | None = Field(default=None, description="Required to reject.",
+                               json_schema_extra=text_schema(TEXT_MAX, required=False))
 
 
 def _is_staff(principal: Principal) -> bool:

@@ -230,7 +230,8 @@ def _param(name: str, description: str, schema: dict[str, Any], *, style: str | 
 
 
 # An RFC 3339 date or date-time, as the datetime parser (hub.query.ogc_params) reads one.
-_INSTANT = (r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+_INSTANT = (r"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+            r"-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
             r"(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]0[0-9]:00))?")
 DATETIME_PARAM = _param(
     "datetime", "Instant or interval (`start/end`, `../end`, `start/..`) on the collection's "

@@ -1,23 +1,83 @@
 """Schemathesis hooks for the fuzz test (loaded through ``SCHEMATHESIS_HOOKS``).
 
-A paging cursor (``cursor`` on records, diffs and the request board) is a token the hub
-mints in a ``next`` link; no client makes one up, and a made-up one is rightly refused with
-400. OpenAPI has no way to say "a value from our own answer" for a query parameter, so the
-fuzzer leaves ``cursor`` out of the requests it invents instead of reporting every forged
-cursor as a schema-valid request rejected. Cursors are tested through real ``next`` links
-in tests/api (paging, forged and foreign cursors)."""
+Each rule here covers values whose validity OpenAPI cannot state, so a generated one the hub
+rightly refuses (400) is not a disagreement between the document and the API. Everything
+else in the same requests is still generated and checked. The rules, and the tests that hold
+the refusals instead, are listed in docs/security.md ("Fuzzing").
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import schemathesis
 
+# Tokens the hub mints in its own `next` links (records, diffs, requests, OGC items); no
+# client makes one up. Paging with real and forged cursors: tests/api.
 MINTED_BY_THE_HUB = ("cursor",)
+# CQL2 is a grammar, not a JSON Schema; filters are tested in tests/api (CQL2 text and JSON).
+# Its companions go with it: `filter-lang` and `filter-crs` without a filter are refused.
+GRAMMARS = ("filter", "filter-lang", "filter-crs")
+# Records: `near`, `near_route` and `near_stop` exclude each other and `radius` needs one of
+# them; OpenAPI 3.1 has no way to relate query parameters.
+REFERENCES = ("near", "near_route", "near_stop")
+# Widest coordinate of a bbox, per CRS: longitude/latitude degrees, or Web Mercator metres.
+MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+WORLD = {MERCATOR: 20037508.34}
 
 
 @schemathesis.hook
 def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The generated query with each rule above applied: minted and grammar values left
+    out, one reference kept for `radius`, bbox corners put in order inside the world.
+    Mapping, not filtering: the fuzzer's budget goes to requests that are sent."""
     if not query:
         return query
-    return {name: value for name, value in query.items() if name not in MINTED_BY_THE_HUB}
+    query = {name: value for name, value in query.items()
+             if name not in MINTED_BY_THE_HUB + GRAMMARS}
+    references = [name for name in REFERENCES if query.get(name) is not None]
+    for extra in references[1:]:
+        del query[extra]
+    if not references:
+        query.pop("radius", None)
+    if query.get("bbox") is not None:
+        query["bbox"] = _ordered_box(query["bbox"], query.get("bbox-crs"))
+    return query
+
+
+def _ordered_box(bbox: Any, crs: Any) -> Any:
+    """A bbox's corners ordered (min before max on each axis) and inside the world: two
+    rules between array items that OpenAPI 3.0 cannot write (the API refuses the others with
+    a 400 naming the rule). Anything that is not 4 or 6 numbers stays as generated: the
+    schema forbids it and the API refuses it."""
+    as_list = isinstance(bbox, list)
+    values = bbox if as_list else str(bbox).split(",")
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return bbox
+    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+        return bbox
+    limit = WORLD.get(str(crs), 90.0)
+    numbers = [max(-limit, min(limit, n)) for n in numbers]
+    half = len(numbers) // 2
+    low, high = numbers[:half], numbers[half:]
+    ordered = ([min(a, b) for a, b in zip(low, high, strict=True)]
+               + [max(a, b) for a, b in zip(low, high, strict=True)])
+    return ordered if as_list else ",".join(repr(n) for n in ordered)
+
+
+# A webhook URL must resolve to a public address when it is subscribed (the SSRF guard,
+# hub.webhooks.targets): a fact about DNS, not about the document. Generated URLs go to the
+# fuzz hub's own receiver address, which its settings allow.
+WEBHOOK_TARGET = "http://127.0.0.1:9/hub-events"
+
+
+@schemathesis.hook
+def map_body(context: Any, body: Any) -> Any:
+    operation = getattr(context, "operation", None)
+    if (operation is not None and operation.path == "/v1/webhooks"
+            and operation.method.upper() == "POST" and isinstance(body, dict) and "url" in body):
+        return {**body, "url": WEBHOOK_TARGET}
+    return body

@@ -243,13 +243,14 @@ CRS_PARAM = _param("crs", "CRS of the returned geometries.",
 COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
     _param("limit", "Page size (clamped to the server maximum).",
            {"type": "integer", "minimum": 1, "default": 100}),
-    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (CRS84 by default: lon,lat).",
+    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (CRS84 by default: lon,lat), or six "
+           "numbers with heights (not five).",
            {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
            style="form", explode=False),
     _param("bbox-crs", "CRS of bbox.", {"type": "string", "format": "uri",
                                         "enum": [c.uri for c in SUPPORTED_CRS]}),
     CRS_PARAM,
-    _param("filter", "CQL2 filter.", {"type": "string"}),
+    _param("filter", "CQL2 filter.", {"type": "string", "minLength": 1}),
     # 'cql-text' is the pre-1.0 name, kept because GDAL 3.6 looks for it to push filters down.
     _param("filter-lang", "Encoding of filter.",
            {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"],

@@ -16,9 +16,6 @@ import schemathesis
 # Tokens the hub mints in its own `next` links (records, diffs, requests, OGC items); no
 # client makes one up. Paging with real and forged cursors: tests/api.
 MINTED_BY_THE_HUB = ("cursor",)
-# CQL2 is a grammar, not a JSON Schema; filters are tested in tests/api (CQL2 text and JSON).
-# Its companions go with it: `filter-lang` and `filter-crs` without a filter are refused.
-GRAMMARS = ("filter", "filter-lang", "filter-crs")
 # Records: `near`, `near_route` and `near_stop` exclude each other and `radius` needs one of
 # them; OpenAPI 3.1 has no way to relate query parameters.
 REFERENCES = ("near", "near_route", "near_stop")
@@ -29,13 +26,13 @@ WORLD = {MERCATOR: 20037508.34}
 
 @schemathesis.hook
 def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The generated query with each rule above applied: minted and grammar values left
-    out, one reference kept for `radius`, bbox corners put in order inside the world.
+    """The generated query with each rule above applied: minted values left out, one
+    reference kept for `radius`, bbox corners put in order inside the world.
     Mapping, not filtering: the fuzzer's budget goes to requests that are sent."""
     if not query:
         return query
     query = {name: value for name, value in query.items()
-             if name not in MINTED_BY_THE_HUB + GRAMMARS}
+             if name not in MINTED_BY_THE_HUB}
     references = [name for name in REFERENCES if query.get(name) is not None]
     for extra in references[1:]:
         del query[extra]
@@ -47,18 +44,20 @@ def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | N
 
 
 def _ordered_box(bbox: Any, crs: Any) -> Any:
-    """A bbox's corners ordered (min before max on each axis) and inside the world: two
-    rules between array items that OpenAPI 3.0 cannot write (the API refuses the others with
-    a 400 naming the rule). Anything that is not 4 or 6 numbers stays as generated: the
-    schema forbids it and the API refuses it."""
+    """A bbox's corners ordered (min before max on each axis), inside the world, and four or
+    six of them (five is neither): rules between array items that OpenAPI 3.0 cannot write
+    on a form-style array (the API refuses the others with a 400 naming the rule). Anything
+    that is not 4 to 6 finite numbers stays as generated: the schema forbids it and the API
+    refuses it."""
     as_list = isinstance(bbox, list)
     values = bbox if as_list else str(bbox).split(",")
     try:
         numbers = [float(v) for v in values]
     except (TypeError, ValueError):
         return bbox
-    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+    if len(numbers) not in (4, 5, 6) or not all(math.isfinite(n) for n in numbers):
         return bbox
+    numbers = numbers[:4] if len(numbers) == 5 else numbers
     limit = WORLD.get(str(crs), 90.0)
     numbers = [max(-limit, min(limit, n)) for n in numbers]
     half = len(numbers) // 2

@@ -28,6 +28,7 @@ from hub.api import (
 )
 from hub.api.auth import document_optional_keys
 from hub.api.errors import install_problem_handlers
+from hub.api.links import document_links
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
 from hub.api.security_headers import add_security_middleware
@@ -154,6 +155,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
     document_optional_keys(app)
+    document_links(app)
     app.include_router(v1.router)
     app.include_router(transit.router)
     app.include_router(ogc.router)

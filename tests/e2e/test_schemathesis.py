@@ -142,5 +142,8 @@ def summary(output: str) -> str:
     missing = number(r"Missing test data: (\d+) operations?")
     locked = number(r"Authentication failed: (\d+) operations?")
     failures = number(r"(\d+) found")
+    links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", output)
+    followed = f", {links.group(1)} of {links.group(2)} links followed" if links else ""
     return (f"{cases} cases, {tested} operations tested, {tested - missing - locked} reached "
-            f"past 404/401 ({missing} only 404, {locked} only 401/403), {failures} failures")
+            f"past 404/401 ({missing} only 404, {locked} only 401/403){followed}, "
+            f"{failures} failures")

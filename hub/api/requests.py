@@ -71,7 +71,8 @@ class RequestBody(BaseModel):
     wanted: Wanted | None = None
     area: dict[str, Any] | str | None = Field(
         default=None, description="A GeoJSON geometry (longitude, latitude) inside Japan, or "
-        "a municipality's name.", examples=["渋谷区"])
+        "a municipality's name.", examples=["渋谷区"],
+        json_schema_extra=text_schema(SHORT_MAX))  # (pattern and lengths bind text only)
     organisation: str | None = Field(default=None, description="The organisation asked.",
                                      json_schema_extra=text_schema(SHORT_MAX, required=False))
 

@@ -70,8 +70,9 @@ def definitions_of_every_dataset(folder: Path) -> tuple[Path, Path]:
 def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
     datasets, schemas = definitions_of_every_dataset(tmp_path_factory.mktemp("definitions"))
     # The fuzzer sends thousands of requests a minute: no quota, or it would test the 429.
-    # Its webhook subscriptions point at a closed local port (schemathesis_hooks.py).
-    with running_hub(pg_cluster, tmp_path_factory.mktemp("fuzz-hub"),
+    # Its webhook subscriptions point at a closed local port (schemathesis_hooks.py). The
+    # server runs as the production roles, so a grant missing for any operation is a 500.
+    with running_hub(pg_cluster, tmp_path_factory.mktemp("fuzz-hub"), least_privilege=True,
                      datasets_dir=datasets, schemas_dir=schemas,
                      rate_limit_anonymous=0, rate_limit_key=0,
                      self_service_keys_per_hour=1_000_000,

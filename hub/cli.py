@@ -137,11 +137,19 @@ def db_status() -> None:
 
 
 @db_app.command("url")
-def db_url() -> None:
-    """Print the database URL (contains the embedded cluster's password: keep it private)."""
+def db_url(
+    role: Annotated[str, typer.Option(
+        help="Whose URL: migrate (the schema owner, for psql), publish or api.")] = "migrate",
+) -> None:
+    """Print a database URL (contains a password: keep it private)."""
     from hub.db.engine import database_url
+    from hub.db.roles import Role
 
-    out.print(database_url(_settings()), soft_wrap=True)
+    try:
+        chosen = Role(role)
+    except ValueError:
+        _fail(f"--role must be one of {', '.join(r.value for r in Role)}, not {role!r}")
+    out.print(database_url(_settings(), chosen), soft_wrap=True)
 
 
 @db_app.command("migrate")

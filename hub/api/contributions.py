@@ -9,7 +9,7 @@ ETL's own preparation, the publish through the one pipeline), the storage
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
@@ -70,6 +70,7 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
         "changes": {"type": "object"}, "geometry": {"type": "object"},
         "source": {"type": "object"}},
     "additionalProperties": False}
+StatusName = Literal[STATUSES]  # type: ignore[valid-type]
 ContributionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A contribution's id.")]
 
 
@@ -136,8 +137,8 @@ def queue(
     store: StoreDep,
     base: BaseUrlDep,
     request: Request,
-    status: Annotated[str | None, Query(description="pending, accepted, rejected or "
-                                        "published")] = "pending",
+    status: Annotated[StatusName | None, Query(description="pending, accepted, rejected or "
+                                               "published")] = "pending",
     dataset: Annotated[str | None, Query(description="Only this dataset's.")] = None,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID,
                                         description="Paging cursor (the `next` link).")] = None,
@@ -161,7 +162,7 @@ def mine(
     store: StoreDep,
     base: BaseUrlDep,
     request: Request,
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[StatusName | None, Query()] = None,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hub.api.auth import Contributor, Moderator, PrincipalDep, problem_response
-from hub.api.bounds import MAX_ID
+from hub.api.bounds import MAX_ID, MAX_VERSION
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -56,9 +56,9 @@ IMAGE = {415: problem_response("The upload is not a PNG, JPEG or WebP image"),
 
 
 class Pin(BaseModel):
-    dataset: str
-    version: int = Field(ge=1, description="The version used: pinned, so a citation is "
-                         "reproducible.")
+    dataset: str = Field(json_schema_extra=text_schema(SHORT_MAX))
+    version: int = Field(ge=1, le=MAX_VERSION, description="The version used: pinned, so a "
+                         "citation is reproducible.")
 
 
 class ShowcaseBody(BaseModel):
@@ -71,7 +71,8 @@ class ShowcaseBody(BaseModel):
                                json_schema_extra={"items": text_schema(SHORT_MAX,
                                                                        required=False)})
     datasets: list[Pin] = Field(min_length=1, max_length=MAX_DATASETS)
-    request: int | None = Field(default=None, description="The data request it answers.")
+    request: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                description="The data request it answers.")
 
 
 class DecisionBody(BaseModel):
@@ -88,7 +89,8 @@ def _is_staff(principal: Principal) -> bool:
              dependencies=[BodyLimit], responses=responses(INVALID, TOO_LARGE, PENDING))
 def create_showcase(body: ShowcaseBody, principal: PrincipalDep, key: Contributor,
                     store: StoreDep, base: BaseUrlDep) -> dict[str, Any]:
-    pins = list(dict.fromkeys((p.dataset, p.version) for p in body.datasets))
+    pins = list(dict.fromkeys((clean_text("datasets.dataset", p.dataset, SHORT_MAX), p.version)
+                              for p in body.datasets))
     new = NewShowcase(
         title=clean_text("title", body.title, TITLE_MAX),
         description=clean_text("description", body.description, TEXT_MAX),

@@ -11,7 +11,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
-MAX_VERSION = 2**31 - 1  # hub.versions.version is an integer
+MAX_INT = 2**31 - 1  # an integer column (a key's rate_limit)
+MAX_VERSION = MAX_INT  # hub.versions.version is an integer
 MAX_ID = 2**63 - 1  # ids, change ids and offsets are bigints
 # What a version reference in a path may be: `latest` or a version number without leading
 # zeros, at most nine digits (so below MAX_VERSION). hub.api.v1.version_number applies it.

@@ -75,6 +75,7 @@ def db_up() -> None:
     from hub.db.engine import database_url, local_cluster
     from hub.db.migrate import upgrade
     from hub.db.replicas import list_replicas
+    from hub.db.roles import API_ROLE, PUBLISH_ROLE, Role
 
     settings = _settings()
     try:
@@ -86,7 +87,9 @@ def db_up() -> None:
             _ensure_database(cluster.url("postgres"), settings.db_name)
             for replica in list_replicas(cluster):
                 replica.start()
-        upgrade(database_url(settings))
+        upgrade(database_url(settings, Role.MIGRATE))
+        if not settings.database_url:
+            cluster.enable_logins((API_ROLE, PUBLISH_ROLE))  # roles made by the migrations
     except ClusterError as exc:
         _fail(str(exc))
     console.print("[green]database ready[/] (migrations applied)")
@@ -129,6 +132,7 @@ def db_status() -> None:
     """Say whether the database is reachable and which migration it is at."""
     from hub.db.engine import database_url, local_cluster
     from hub.db.migrate import current_revision
+    from hub.db.roles import Role
 
     settings = _settings()
     if not settings.database_url:
@@ -140,15 +144,24 @@ def db_status() -> None:
         out.print(f"embedded cluster: running in {cluster.root} on 127.0.0.1:{cluster.port}")
     else:
         out.print("external database (HUB_DATABASE_URL)")
-    out.print(f"migration: {current_revision(database_url(settings)) or 'none (run hub db up)'}")
+    revision = current_revision(database_url(settings, Role.MIGRATE))
+    out.print(f"migration: {revision or 'none (run hub db up)'}")
 
 
 @db_app.command("url")
-def db_url() -> None:
-    """Print the database URL (contains the embedded cluster's password: keep it private)."""
+def db_url(
+    role: Annotated[str, typer.Option(
+        help="Whose URL: migrate (the schema owner, for psql), publish or api.")] = "migrate",
+) -> None:
+    """Print a database URL (contains a password: keep it private)."""
     from hub.db.engine import database_url
+    from hub.db.roles import Role
 
-    out.print(database_url(_settings()), soft_wrap=True)
+    try:
+        chosen = Role(role)
+    except ValueError:
+        _fail(f"--role must be one of {', '.join(r.value for r in Role)}, not {role!r}")
+    out.print(database_url(_settings(), chosen), soft_wrap=True)
 
 
 @db_app.command("migrate")
@@ -157,8 +170,9 @@ def db_migrate() -> None:
     text written by older folding rules (`hub db refold`)."""
     from hub.db.engine import database_url
     from hub.db.migrate import upgrade
+    from hub.db.roles import Role
 
-    upgrade(database_url(_settings()))
+    upgrade(database_url(_settings(), Role.MIGRATE))
     console.print("[green]migrations applied[/]")
     db_refold()
 

@@ -26,9 +26,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
     database_url: str | None = Field(
-        default=None,
-        description="SQLAlchemy URL of an existing PostGIS database "
-        "(postgresql+psycopg://user:pass@host:5432/db). Unset: use the embedded cluster.",
+        default=None, repr=False,
+        description="SQLAlchemy URL the API server connects with "
+        "(postgresql+psycopg://user:pass@host:5432/db), as a role that reads and writes only "
+        "co-creation tables (`hub_api`, docs/security.md). Unset: use the embedded cluster.",
+    )
+    publish_database_url: str | None = Field(
+        default=None, repr=False,
+        description="URL of the publishing role (`hub_publish`: creates version tables), "
+        "used by `hub publish` and the other staff commands, and by HTTP publishing. "
+        "Unset: HUB_DATABASE_URL (one role for all), or the embedded cluster's.",
+    )
+    migrate_database_url: str | None = Field(
+        default=None, repr=False,
+        description="URL of the schema owner, used by `hub db up` / `hub db migrate`. Unset: "
+        "HUB_PUBLISH_DATABASE_URL, else HUB_DATABASE_URL, or the embedded superuser.",
     )
     database_replica_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -31,6 +31,7 @@ from hub.api.auth import document_optional_keys
 from hub.api.body_timeout import BodyIdleTimeout
 from hub.api.caching import PrivateWhenCredentialed
 from hub.api.errors import install_problem_handlers
+from hub.api.links import document_links
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
 from hub.api.security_headers import add_security_middleware
@@ -45,6 +46,7 @@ from hub.data.tiles import Tiles
 from hub.data.usage import UsageStore
 from hub.data.webhooks import WebhookStore
 from hub.db.engine import make_async_pool, make_engine
+from hub.db.roles import Role
 from hub.http_cache.purger import CachePurger
 from hub.query.model import PageLimits
 from hub.query.params import DIALECTS
@@ -88,8 +90,12 @@ def create_app(settings: Settings) -> FastAPI:
     hub.data.records_by_key) are created here; the pool opens and both close with the app's
     lifespan, so serve it with a server that runs lifespans (uvicorn does; so does
     ``with TestClient(app)``)."""
-    engine = make_engine(settings, statement_timeout_ms=settings.statement_timeout_ms,
+    engine = make_engine(settings, role=Role.API,
+                         statement_timeout_ms=settings.statement_timeout_ms,
                          parallel_workers=settings.api_parallel_workers)
+    # Publishing over HTTP (a file, accepted contributions, a withdrawal) is the only thing
+    # the server does as the publishing role; every other request runs as the API role.
+    publish_engine = make_engine(settings, role=Role.PUBLISH)
     reads = ReadRouting.from_settings(settings, engine)  # replicas, if any (docs/scaling.md)
     data = Data(engine, reads, count_cap=settings.count_cap)
     records_by_key = RecordsByKey(
@@ -129,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
             await records_by_key.close()
             reads.dispose()
             engine.dispose()
+            publish_engine.dispose()
 
     app = FastAPI(
         title="Co-Creation Hub",
@@ -139,7 +146,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine  # writes that run outside hub.data (publish, withdraw)
+    app.state.engine = publish_engine  # publish and withdraw, as the publishing role
     app.state.data = data
     app.state.records_by_key = records_by_key
     # The records limits of each surface, from settings once (hub.api.deps.page_limits).
@@ -165,6 +172,7 @@ def create_app(settings: Settings) -> FastAPI:
     add_security_middleware(app, settings)  # added last: wraps the rate limiter's answers too
     document_rate_limits(app)
     document_optional_keys(app)
+    document_links(app)
     app.include_router(v1.router)
     app.include_router(transit.router)
     app.include_router(ogc.router)

@@ -1,11 +1,34 @@
 """The integer ranges the catalogue's columns hold, declared on every path and query parameter
 that reaches them, so OpenAPI states them and a number past them is a client error instead of
-an overflow inside PostgreSQL (a 500)."""
+an overflow inside PostgreSQL (a 500); and the one written form of dates and times in query
+strings."""
 
 from __future__ import annotations
 
-MAX_VERSION = 2**31 - 1  # hub.versions.version is an integer
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+MAX_INT = 2**31 - 1  # an integer column (a key's rate_limit)
+MAX_VERSION = MAX_INT  # hub.versions.version is an integer
 MAX_ID = 2**63 - 1  # ids, change ids and offsets are bigints
 # What a version reference in a path may be: `latest` or a version number without leading
 # zeros, at most nine digits (so below MAX_VERSION). hub.api.v1.version_number applies it.
 VERSION_PATTERN = r"^(latest|[1-9][0-9]{0,8})$"
+
+
+def _iso_text(value: object) -> object:
+    """Dates and times in query strings are written as RFC 3339 text; pydantic would also
+    take a bare number as a Unix time ("0.5"), which the document (format: date-time) does
+    not allow."""
+    if isinstance(value, str) and re.match(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}", value) is None:
+        raise ValueError("not an RFC 3339 date or date-time (YYYY-MM-DD or "
+                         "YYYY-MM-DDTHH:MM:SS+09:00)")
+    return value
+
+
+# A query parameter holding an RFC 3339 date-time, or a date.
+Timestamp = Annotated[datetime, BeforeValidator(_iso_text)]
+Day = Annotated[date, BeforeValidator(_iso_text)]

@@ -19,7 +19,7 @@ from hub.api.paging import next_link_header, next_page_url
 from hub.cocreation.provenance import annotate_changes
 from hub.data.changes import ChangeFeed
 from hub.data.diffs import Diffs
-from hub.query.model import QueryError
+from hub.query.model import PageLimits, QueryError
 from hub.serialise.diffs import diff_csv
 from hub.serialise.feeds import atom_feed, change_event
 
@@ -56,7 +56,8 @@ def _wants(request: Request, explicit: str | None, media: str, name: str) -> boo
 def version_diff(
     dataset_id: str, a: VersionNumber, b: VersionNumber, request: Request, data: DataDep,
     settings: SettingsDep, base: BaseUrlDep,
-    limit: Annotated[int, Query(ge=1, description="Changes per page.")] = 100,
+    limit: Annotated[int, Query(ge=1, description="Changes per page; a larger value than "
+                                "HUB_MAX_LIMIT gets pages of that size.")] = 100,
     cursor: Annotated[str | None, Query(description="From the `next` link.")] = None,
     layer: Annotated[str | None, Query(description="Compare this layer instead of the "
                                                    "main one.")] = None,
@@ -67,8 +68,7 @@ def version_diff(
     primary key; whole rows when the versions share no primary key. Keyset-paged."""
     if f not in (None, "json", "csv"):
         raise QueryError("f must be json or csv", "f")
-    if limit > settings.max_limit:
-        raise QueryError(f"limit must be at most {settings.max_limit}", "limit")
+    limit = PageLimits.from_settings(settings, "clamp").checked(limit)
     old = data.layer(dataset_id, a, layer)
     new = data.layer(dataset_id, b, layer)
     as_csv = _wants(request, f, "text/csv", "csv")

@@ -9,6 +9,7 @@ entries as the DCAT documents (hub.api.dcat.catalogue_entries).
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -174,7 +175,18 @@ def tag_list(ctx: Context, params: dict[str, Any]) -> list[Any]:
     return names
 
 
+def help_show(_ctx: Context, params: dict[str, Any]) -> str:
+    """CKAN's help text of an action: every envelope's ``help`` URL points here, so it must
+    answer (CKAN returns the action's docstring)."""
+    name = _required(params, "name")
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise ckan.not_found()
+    return inspect.getdoc(handler) or f"{name}: the CKAN action of the same name (read only)."
+
+
 ACTIONS: dict[str, Callable[[Context, dict[str, Any]], Any]] = {
+    "help_show": help_show,
     "status_show": status_show,
     "package_list": package_list,
     "package_show": package_show,
@@ -241,7 +253,7 @@ ActionName = Annotated[str, Path(description="A CKAN action this hub answers; an
 @route_per_method(router, "/api/3/action/{action}", ["GET", "POST"],
                   response_class=Response, responses=CKAN_RESPONSES,
                   summary="CKAN Action API (read): package_list, package_show, package_search, "
-                          "organization_list, organization_show, tag_list, status_show")
+                          "organization_list, organization_show, tag_list, status_show, help_show")
 @route_per_method(router, "/api/action/{action}", ["GET", "POST"], include_in_schema=False)
 async def action(action: ActionName, request: Request) -> Response:
     base = base_url(request)

@@ -9,14 +9,15 @@ ETL's own preparation, the publish through the one pipeline), the storage
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
+from hub.api.bounds import MAX_ID
 from hub.api.caching import conditional, representation, version_tags
 from hub.api.cocreation import limit_body
 from hub.api.deps import BaseUrlDep, DataDep, SettingsDep
@@ -25,11 +26,18 @@ from hub.api.publishing import outcome_json
 from hub.api.v1 import DatasetId, VersionRef, version_number
 from hub.catalog import load_definition
 from hub.cocreation.contribution_publishing import publish_contributions
-from hub.cocreation.contributions import STATUSES, decided_status, parse_proposal
+from hub.cocreation.contributions import (
+    DISPLAY_NAME_MAX,
+    KINDS,
+    STATUSES,
+    decided_status,
+    parse_proposal,
+)
 from hub.cocreation.errors import InvalidInput
 from hub.cocreation.provenance import CITY
 from hub.cocreation.publishing import PUBLISH_ACTION, PublishAudit
 from hub.cocreation.submission import submission
+from hub.cocreation.text import SHORT_MAX, TEXT_MAX, text_schema
 from hub.data import Data
 from hub.data.contributions import Contributions
 from hub.people.audit import AuditEntry
@@ -46,6 +54,26 @@ async def _store(request: Request) -> Contributions:
 
 
 StoreDep = Annotated[Contributions, Depends(_store)]
+# What OpenAPI can state of a proposal; the rest (the record's fields against the
+# dataset's Table Schema, coordinates inside Japan) depends on the dataset and is checked
+# on arrival (422 listing each field and rule).
+FEATURE_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["type", "geometry", "properties"],
+    "properties": {"type": {"enum": ["Feature"]}, "geometry": {"type": "object"},
+                   "properties": {"type": "object"}}}
+PROPOSAL_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["kind", "comment", "licence_consent"],
+    "properties": {
+        "kind": {"enum": list(KINDS)}, "licence_consent": {"enum": [True]},
+        "comment": {"type": "string", **text_schema(TEXT_MAX)},
+        "display_name": {"type": "string", **text_schema(DISPLAY_NAME_MAX, required=False)},
+        "reason": {"type": "string", **text_schema(SHORT_MAX)},
+        "key": {"type": "string", "minLength": 1}, "feature": FEATURE_SCHEMA,
+        "changes": {"type": "object"}, "geometry": {"type": "object"},
+        "source": {"type": "object"}},
+    "additionalProperties": False}
+StatusName = Literal[STATUSES]  # type: ignore[valid-type]
+ContributionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A contribution's id.")]
 
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -99,7 +127,8 @@ def propose(
     settings: SettingsDep,
     store: StoreDep,
     base: BaseUrlDep,
-    body: Annotated[Any, Body(openapi_examples={"new": {"value": PROPOSAL_EXAMPLE}})],
+    body: Annotated[Any, Body(openapi_examples={"new": {"value": PROPOSAL_EXAMPLE}},
+                              json_schema_extra=PROPOSAL_SCHEMA)],
 ) -> JSONResponse:
     """Checked on arrival by the same preparation as a published file (``○`` is a yes,
     full-width digits are normalised, swapped coordinates are fixed or refused); a refusal
@@ -118,10 +147,11 @@ def queue(
     store: StoreDep,
     base: BaseUrlDep,
     request: Request,
-    status: Annotated[str | None, Query(description="pending, accepted, rejected or "
-                                        "published")] = "pending",
+    status: Annotated[StatusName | None, Query(description="pending, accepted, rejected or "
+                                               "published")] = "pending",
     dataset: Annotated[str | None, Query(description="Only this dataset's.")] = None,
-    before: Annotated[int | None, Query(description="Paging cursor (the `next` link).")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                        description="Paging cursor (the `next` link).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Corrections show each changed field with its old and new value side by side."""
@@ -151,8 +181,8 @@ def mine(
     store: StoreDep,
     base: BaseUrlDep,
     request: Request,
-    status: Annotated[str | None, Query()] = None,
-    before: Annotated[int | None, Query()] = None,
+    status: Annotated[StatusName | None, Query()] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     key = principal.require(Scope.CONTRIBUTE)
@@ -162,7 +192,7 @@ def mine(
 
 @router.get("/contributions/{contribution_id}", summary="One contribution",
             responses=_responses(404))
-def one(contribution_id: int, principal: PrincipalDep, store: StoreDep,
+def one(contribution_id: ContributionId, principal: PrincipalDep, store: StoreDep,
         base: BaseUrlDep) -> dict[str, Any]:
     """Its contributor and moderators may read it."""
     row = store.get(contribution_id)
@@ -175,7 +205,7 @@ def one(contribution_id: int, principal: PrincipalDep, store: StoreDep,
              summary="Accept or reject a contribution, with a reason (moderate)",
              dependencies=[Depends(limit_body)], responses=_responses(404, 409, 413, 422))
 def decide(
-    contribution_id: int,
+    contribution_id: ContributionId,
     principal: PrincipalDep,
     store: StoreDep,
     base: BaseUrlDep,
@@ -224,7 +254,9 @@ def publish(
         people.record(AuditEntry.by(principal, PUBLISH_ACTION, entry.object_type,
                                     entry.object_id, entry.result, **entry.detail))
 
-    outcome, ids = publish_contributions(definition, version, store,
+    # Published as the publishing role: the API's own role cannot create a version table.
+    publishing = Contributions(request.app.state.engine, store.pending_per_key)
+    outcome, ids = publish_contributions(definition, version, publishing,
                                          publisher=principal.actor, audit=audit)
     body = {**outcome_json(outcome, base), "contributions": ids}
     if outcome.refused is not None:
@@ -280,13 +312,17 @@ def ogc_create_item(
     settings: SettingsDep,
     store: StoreDep,
     base: BaseUrlDep,
-    body: Annotated[Any, Body(media_type="application/geo+json")],
+    body: Annotated[Any, Body(media_type="application/geo+json",
+                              json_schema_extra=FEATURE_SCHEMA)],
     licence_consent: Annotated[bool, Query(
         description="Must be true: the record is republished under the dataset's "
-        "licence.")] = False,
-    comment: Annotated[str, Query(description="Why, for the moderator.")] =
+        "licence.", json_schema_extra={"enum": [True]})] = False,
+    comment: Annotated[str, Query(description="Why, for the moderator.",
+                                  json_schema_extra=text_schema(TEXT_MAX))] =
         "Proposed through OGC API - Features (create)",
-    display_name: Annotated[str | None, Query(description="Name to be credited.")] = None,
+    display_name: Annotated[str | None, Query(
+        description="Name to be credited.",
+        json_schema_extra=text_schema(DISPLAY_NAME_MAX, required=False))] = None,
 ) -> JSONResponse:
     """A GeoJSON Feature becomes a pending ``new`` contribution, checked on arrival like
     one sent to `/v1/datasets/{id}/contributions`; the answer is 202 with `Location` at the

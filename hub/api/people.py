@@ -11,14 +11,15 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
-from hub.api.bounds import MAX_ID
+from hub.api.bounds import MAX_ID, MAX_INT
 from hub.api.ratelimit import RateLimiter
 from hub.data.people import People
 from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey, check_may_revoke, expiry_from, visible_kind
+from hub.people.durations import DURATION_PATTERN
+from hub.people.keys import MAX_NAME_LENGTH, NewKey, check_may_revoke, expiry_from, visible_kind
 from hub.people.principal import Forbidden, Key, Principal
 from hub.people.scopes import KeyKind, Scope
 from hub.serialise.people import key_json
@@ -27,20 +28,34 @@ from hub.settings import Settings
 router = APIRouter(prefix="/v1", tags=["people"])
 
 
+# A key's name as NewKey takes it: something besides white space, at most MAX_NAME_LENGTH.
+KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"\S"}
+
+
 class KeyRequest(BaseModel):
+    # An admin key acts on the whole hub, so it takes no dataset list (NewKey refuses one).
+    model_config = ConfigDict(json_schema_extra={"not": {
+        "required": ["scopes", "datasets"],
+        "properties": {"scopes": {"contains": {"const": Scope.ADMIN.value}},
+                       "datasets": {"type": "array"}}}})
+
     name: str = Field(description="Who or what the key is for, shown in listings and the "
-                      "audit log.", examples=["parks department uploads"])
+                      "audit log.", examples=["parks department uploads"],
+                      json_schema_extra=KEY_NAME_SCHEMA)
     scopes: list[Scope] = Field(min_length=1, examples=[["publish"]])
     datasets: list[str] | None = Field(
-        default=None, description="Limit the key to these datasets (default: every one).")
+        default=None, json_schema_extra={"minItems": 1},  # NewKey refuses an empty list
+        description="Limit the key to these datasets (default: every one).")
     expires: str | None = Field(default=None, description="Lifetime, e.g. 90d, 12h, 2w "
-                                "(default: never).", examples=["90d"])
-    rate_limit: int | None = Field(default=None, ge=0, description="Requests per window "
-                                   "instead of HUB_RATE_LIMIT_KEY (0: unlimited).")
+                                "(default: never).", examples=["90d"],
+                                json_schema_extra={"pattern": DURATION_PATTERN})
+    rate_limit: int | None = Field(default=None, ge=0, le=MAX_INT,
+                                   description="Requests per window instead of "
+                                   "HUB_RATE_LIMIT_KEY (0: unlimited).")
 
 
 class SelfServiceRequest(BaseModel):
-    display_name: str = Field(min_length=1, max_length=100,
+    display_name: str = Field(min_length=1, max_length=100, pattern=r"\S",
                               description="How contributions are credited; any name, it "
                               "proves nothing about who you are.", examples=["Hanako Y."])
 

@@ -55,7 +55,12 @@ from hub.settings import Settings
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["publishing"])
 
-FLAG_OPTIONS = ("dry_run", "skip_invalid", "force")
+FLAG_DESCRIPTIONS = {
+    "dry_run": "Validate and report; write nothing (200).",
+    "skip_invalid": "Publish the valid rows only; the report lists the skipped ones.",
+    "force": "Publish even when the content equals the current version.",
+}
+FLAG_OPTIONS = tuple(FLAG_DESCRIPTIONS)
 
 
 class WithdrawRequest(BaseModel):
@@ -71,9 +76,11 @@ _UPLOAD_BODY = {
             "file": {"type": "string", "format": "binary",
                      "description": "The file, as for `hub publish` (CSV, XLSX, GTFS zip); "
                      "its name is kept (sanitised) for the report."},
-            **{name: {"type": "boolean", "description": "Also accepted as a query parameter."}
-               for name in FLAG_OPTIONS},
-            "on_invalid_optional": {"type": "string", "enum": list(INVALID_OPTIONAL_POLICIES)},
+            **{name: {"type": "boolean", "description": FLAG_DESCRIPTIONS[name]
+                      + " Also accepted as a query parameter."} for name in FLAG_OPTIONS},
+            "on_invalid_optional": {"type": "string", "enum": list(INVALID_OPTIONAL_POLICIES),
+                                    "description": "An invalid optional cell (default: the "
+                                    "dataset's). Also accepted as a query parameter."},
         },
     }}},
 }
@@ -186,15 +193,12 @@ async def publish_version(
     principal: PrincipalDep,
     base: BaseUrlDep,
     _key: Annotated[Key, Depends(require(Scope.PUBLISH, "dataset_id"))],
-    dry_run: Annotated[str | None, Query(description="Validate and report; write "
-                                          "nothing (200).")] = None,
-    skip_invalid: Annotated[str | None, Query(description="Publish the valid rows only; "
-                                               "the report lists the skipped ones.")] = None,
-    force: Annotated[str | None, Query(description="Publish even when the content equals "
-                                        "the current version.")] = None,
-    on_invalid_optional: Annotated[str | None, Query(
-        description="An invalid optional cell: " + ", ".join(INVALID_OPTIONAL_POLICIES)
-        + " (default: the dataset's)")] = None,
+    # The options are documented once, as form fields (_UPLOAD_BODY); the same names in the
+    # query string are accepted too, and two different values for one option are a 400.
+    dry_run: Annotated[str | None, Query(include_in_schema=False)] = None,
+    skip_invalid: Annotated[str | None, Query(include_in_schema=False)] = None,
+    force: Annotated[str | None, Query(include_in_schema=False)] = None,
+    on_invalid_optional: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> JSONResponse:
     """The same pipeline, options and report as `hub publish`; nothing is half-published."""
     settings = _settings(request)

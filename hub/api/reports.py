@@ -20,7 +20,7 @@ from hub.api.cocreation import (
     responses,
 )
 from hub.cocreation.reports import ItemKind, Review
-from hub.cocreation.text import SHORT_MAX, TEXT_MAX, clean_optional, clean_text
+from hub.cocreation.text import SHORT_MAX, TEXT_MAX, clean_optional, clean_text, text_schema
 from hub.serialise.cocreation import report_queue_json
 
 router = APIRouter(prefix="/v1", tags=["co-creation"])
@@ -30,14 +30,15 @@ router = APIRouter(prefix="/v1", tags=["co-creation"])
 class ReportBody(BaseModel):
     kind: ItemKind = Field(description="request, comment, showcase or contribution")
     id: str = Field(description="The item's id.", examples=["12"])
-    reason: str = Field(examples=["spam"])
+    reason: str = Field(examples=["spam"], json_schema_extra=text_schema(SHORT_MAX))
 
 
 class ReviewBody(BaseModel):
     kind: ItemKind
     id: str
     decision: Review = Field(description="keep: show it again; remove: keep it hidden")
-    note: str | None = None
+    note: str | None = Field(default=None, json_schema_extra=text_schema(TEXT_MAX,
+                                                                         required=False))
 
 
 @router.post("/reports", status_code=201, summary="Report an item (abuse, spam, wrong)",

@@ -10,10 +10,10 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import Contributor, Moderator, PrincipalDep
-from hub.api.bounds import MAX_ID
+from hub.api.bounds import MAX_ID, MAX_VERSION
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -28,8 +28,22 @@ from hub.api.cocreation import (
 from hub.api.deps import BaseUrlDep
 from hub.api.paging import next_page_url
 from hub.cocreation.area import check_area
-from hub.cocreation.requests import REASON_TEXT, SORTS, RequestStatus, status_change
-from hub.cocreation.text import SHORT_MAX, TEXT_MAX, TITLE_MAX, clean_optional, clean_text
+from hub.cocreation.requests import (
+    MOVE_FIELDS,
+    REASON_TEXT,
+    SORTS,
+    ReasonCode,
+    RequestStatus,
+    status_change,
+)
+from hub.cocreation.text import (
+    SHORT_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    clean_optional,
+    clean_text,
+    text_schema,
+)
 from hub.data.cocreation import NewRequest
 from hub.query.requests import RequestSearch, cursor_after, decode_after
 from hub.serialise.cocreation import comment_json, request_json, request_summary, suggestions_json
@@ -48,22 +62,49 @@ class Wanted(BaseModel):
 
 
 class RequestBody(BaseModel):
-    title: str = Field(examples=["駐輪場の位置と台数"])
-    description: str = Field(examples=["市内の駐輪場の位置、収容台数、料金を知りたい"])
+    title: str = Field(examples=["駐輪場の位置と台数"], json_schema_extra=text_schema(TITLE_MAX))
+    description: str = Field(examples=["市内の駐輪場の位置、収容台数、料金を知りたい"],
+                             json_schema_extra=text_schema(TEXT_MAX))
     purpose: str = Field(description="The purpose or use case.",
-                         examples=["自転車通勤者向けの地図アプリ"])
+                         examples=["自転車通勤者向けの地図アプリ"],
+                         json_schema_extra=text_schema(TEXT_MAX))
     wanted: Wanted | None = None
     area: dict[str, Any] | str | None = Field(
         default=None, description="A GeoJSON geometry (longitude, latitude) inside Japan, or "
-        "a municipality's name.", examples=["渋谷区"])
-    organisation: str | None = Field(default=None, description="The organisation asked.")
+        "a municipality's name.", examples=["渋谷区"],
+        json_schema_extra=text_schema(SHORT_MAX))  # (pattern and lengths bind text only)
+    organisation: str | None = Field(default=None, description="The organisation asked.",
+                                     json_schema_extra=text_schema(SHORT_MAX, required=False))
 
 
 class CommentBody(BaseModel):
-    text: str
+    text: str = Field(json_schema_extra=text_schema(TEXT_MAX))
+
+
+def _status_body_schema(schema: dict[str, Any]) -> None:
+    """A move as OpenAPI states it: one alternative per status, each with the fields
+    MOVE_FIELDS gives it and no other (status_change reads the same table)."""
+    fields: dict[str, dict[str, Any]] = {
+        "target_date": {"type": "string", "format": "date"},
+        "dataset": {"type": "string", "minLength": 1},
+        "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
+        "reason_code": {"type": "string", "enum": [c.value for c in ReasonCode]},
+    }
+    alternatives = []
+    for status, names in MOVE_FIELDS.items():
+        properties = {"status": {"type": "string", "enum": [status.value]},
+                      "note": {"type": "string", **text_schema(TEXT_MAX)},
+                      **{n: fields[n] for n in names}}
+        alternatives.append({"type": "object", "title": f"move to {status.value}",
+                             "properties": properties, "required": ["status", "note", *names],
+                             "additionalProperties": False})
+    schema.clear()
+    schema.update({"title": "StatusBody", "oneOf": alternatives})
 
 
 class StatusBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_status_body_schema)
+
     status: str = Field(description="open, under-review, planned, published or declined")
     note: str | None = Field(default=None, description="Why; required for every move.")
     reason_code: str | None = Field(default=None, description="Declining: one of "

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hub.api.auth import Contributor, Moderator, PrincipalDep, problem_response
-from hub.api.bounds import MAX_ID
+from hub.api.bounds import MAX_ID, MAX_VERSION
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -36,9 +36,11 @@ from hub.cocreation.text import (
     SHORT_MAX,
     TEXT_MAX,
     TITLE_MAX,
+    URL_PATTERN,
     clean_optional,
     clean_text,
     clean_url,
+    text_schema,
 )
 from hub.data.cocreation import CoCreation, NewShowcase
 from hub.data.core import NotFound
@@ -54,24 +56,29 @@ IMAGE = {415: problem_response("The upload is not a PNG, JPEG or WebP image"),
 
 
 class Pin(BaseModel):
-    dataset: str
-    version: int = Field(ge=1, description="The version used: pinned, so a citation is "
-                         "reproducible.")
+    dataset: str = Field(json_schema_extra=text_schema(SHORT_MAX))
+    version: int = Field(ge=1, le=MAX_VERSION, description="The version used: pinned, so a "
+                         "citation is reproducible.")
 
 
 class ShowcaseBody(BaseModel):
-    title: str
-    url: str = Field(examples=["https://example.jp/barrier-free-map"])
+    title: str = Field(json_schema_extra=text_schema(TITLE_MAX))
+    url: str = Field(examples=["https://example.jp/barrier-free-map"],
+                     json_schema_extra={**text_schema(SHORT_MAX), "pattern": URL_PATTERN})
     kind: ShowcaseKind
-    description: str
-    authors: list[str] = Field(default_factory=list, max_length=MAX_AUTHORS)
+    description: str = Field(json_schema_extra=text_schema(TEXT_MAX))
+    authors: list[str] = Field(default_factory=list, max_length=MAX_AUTHORS,
+                               json_schema_extra={"items": text_schema(SHORT_MAX,
+                                                                       required=False)})
     datasets: list[Pin] = Field(min_length=1, max_length=MAX_DATASETS)
-    request: int | None = Field(default=None, description="The data request it answers.")
+    request: int | None = Field(default=None, ge=1, le=MAX_ID,
+                                description="The data request it answers.")
 
 
 class DecisionBody(BaseModel):
     decision: Decision
-    reason: str | None = Field(default=None, description="Required to reject.")
+    reason: str | None = Field(default=None, description="Required to reject.",
+                               json_schema_extra=text_schema(TEXT_MAX, required=False))
 
 
 def _is_staff(principal: Principal) -> bool:
@@ -81,7 +88,8 @@ def _is_staff(principal: Principal) -> bool:
 def new_showcase(body: ShowcaseBody) -> NewShowcase:
     """A showcase body checked by the text rules (the API and the portal's form both submit
     through this); :class:`InvalidInput` names the field at fault."""
-    pins = list(dict.fromkeys((p.dataset, p.version) for p in body.datasets))
+    pins = list(dict.fromkeys((clean_text("datasets.dataset", p.dataset, SHORT_MAX), p.version)
+                              for p in body.datasets))
     return NewShowcase(
         title=clean_text("title", body.title, TITLE_MAX),
         description=clean_text("description", body.description, TEXT_MAX),

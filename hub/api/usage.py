@@ -7,7 +7,6 @@ dataset is used); per-day rows are for staff.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -15,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response
+from hub.api.bounds import Day
 from hub.api.deps import BaseUrlDep, DataDep
 from hub.data.usage import UsageStore
 from hub.people.principal import Forbidden, Key
@@ -74,7 +74,7 @@ def stats(
     detail: Annotated[Literal["day"] | None, Query(
         description="`day`: one row per day, version, kind and format, with that day's "
         "distinct clients (staff keys only).")] = None,
-    since: Annotated[date | None, Query(description="With detail=day: days from this "
+    since: Annotated[Day | None, Query(description="With detail=day: days from this "
                                         "date (YYYY-MM-DD).")] = None,
     f: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
 ) -> Response:

@@ -104,7 +104,7 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "-name"),
         _query_parameter("fields", "Properties to return.", "name,address"),
         _query_parameter("limit", "Page size (capped by HUB_MAX_LIMIT).", "50"),
-        _query_parameter("cursor", "Opaque keyset cursor from the `next` link.", ""),
+        _query_parameter("cursor", "Opaque keyset cursor from the `next` link.", None),
         _query_parameter("f", "Output format: json, geojson or csv (or use Accept).", "geojson"),
     ]
 }

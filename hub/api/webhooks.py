@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
 from hub.api.bounds import MAX_ID
 from hub.api.deps import BaseUrlDep, SettingsDep
+from hub.cocreation.text import URL_PATTERN
 from hub.data.webhooks import WebhookStore
 from hub.db.events import EVENT_TYPES, check_event_types
 from hub.people.audit import AuditEntry
@@ -40,9 +41,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 class Subscription(BaseModel):
     url: str = Field(description="Where to POST events (http or https, public address).",
-                     examples=["https://example.org/hub-events"])
+                     examples=["https://example.org/hub-events"],
+                     json_schema_extra={"pattern": URL_PATTERN})
     events: list[str] = Field(min_length=1, description="Event types: "
-                              + ", ".join(EVENT_TYPES), examples=[["version.published"]])
+                              + ", ".join(EVENT_TYPES), examples=[["version.published"]],
+                              json_schema_extra={"items": {"enum": list(EVENT_TYPES)}})
 
 
 def _store(request: Request) -> WebhookStore:

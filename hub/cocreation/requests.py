@@ -77,6 +77,22 @@ class StatusChange:
     version: int | None = None
 
 
+# The fields each move needs besides its note; no other move may carry them. Read by
+# :func:`status_change` and written into OpenAPI by hub.api.requests.
+MOVE_FIELDS: dict[RequestStatus, tuple[str, ...]] = {
+    RequestStatus.OPEN: (),
+    RequestStatus.UNDER_REVIEW: (),
+    RequestStatus.PLANNED: ("target_date",),
+    RequestStatus.PUBLISHED: ("dataset", "version"),
+    RequestStatus.DECLINED: ("reason_code",),
+}
+_MISSING = {
+    "target_date": "planning needs a 'target_date' (YYYY-MM-DD)",
+    "dataset": "publishing needs the 'dataset' and 'version' that answer the request",
+    "version": "publishing needs the 'dataset' and 'version' that answer the request",
+    "reason_code": "declining needs a 'reason_code', one of: "
+                   + ", ".join(c.value for c in ReasonCode),
+}
 def status_change(status: str, note: str | None, reason_code: str | None = None,
                   target_date: date | None = None, dataset: str | None = None,
                   version: int | None = None) -> StatusChange:
@@ -91,30 +107,23 @@ def status_change(status: str, note: str | None, reason_code: str | None = None,
     text = clean_optional("note", note, TEXT_MAX)
     if text is None:
         raise InvalidInput("every status change needs a 'note' saying why", "note")
+    given = {"target_date": target_date, "dataset": dataset, "version": version,
+             "reason_code": reason_code}
+    for name in MOVE_FIELDS[wanted]:
+        if given[name] is None:
+            raise InvalidInput(_MISSING[name], name)
+    for name, value in given.items():
+        if value is not None and name not in MOVE_FIELDS[wanted]:
+            owner = next(s for s, names in MOVE_FIELDS.items() if name in names)
+            raise InvalidInput(f"'{name}' is for a move to '{owner.value}' only", name)
     code: ReasonCode | None = None
-    if wanted is RequestStatus.DECLINED:
-        if reason_code is None:
-            raise InvalidInput("declining needs a 'reason_code', one of: "
-                               + ", ".join(c.value for c in ReasonCode), "reason_code")
+    if reason_code is not None:
         try:
             code = ReasonCode(reason_code)
         except ValueError:
             raise InvalidInput(f"unknown reason_code {reason_code!r}; one of: "
                                + ", ".join(c.value for c in ReasonCode),
                                "reason_code") from None
-    elif reason_code is not None:
-        raise InvalidInput("'reason_code' is for declining only", "reason_code")
-    if wanted is RequestStatus.PLANNED and target_date is None:
-        raise InvalidInput("planning needs a 'target_date' (YYYY-MM-DD)", "target_date")
-    if wanted is not RequestStatus.PLANNED and target_date is not None:
-        raise InvalidInput("'target_date' is for planning only", "target_date")
-    if wanted is RequestStatus.PUBLISHED:
-        if dataset is None or version is None:
-            raise InvalidInput("publishing needs the 'dataset' and 'version' that answer the "
-                               "request", "dataset" if dataset is None else "version")
-    elif dataset is not None or version is not None:
-        raise InvalidInput("'dataset' and 'version' are for publishing only",
-                           "dataset" if dataset is not None else "version")
     return StatusChange(wanted, text, code, target_date, dataset, version)
 
 

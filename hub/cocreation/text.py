@@ -22,7 +22,25 @@ TEXT_MAX = 5000
 SHORT_MAX = 500
 
 _SCRIPT = re.compile(r"<\s*/?\s*script\b|javascript\s*:", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
+_ALLOWED = f"[^{_CONTROL_CHARACTERS}]"
+
+
+# An http(s) URL with a host and no white space; also the JSON Schema pattern of URL fields.
+URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\x00-\x1f\x7f]+"
+               r"[^\s\x00-\x1f\x7f]*$")
+
+
+def text_schema(max_length: int, *, required: bool = True) -> dict[str, object]:
+    """The JSON Schema of a text field that :func:`clean_text` checks, from the same rules,
+    so OpenAPI states them: no control characters but tab and newline, at most
+    ``max_length`` characters, and (when required) something besides white space. The
+    ``<script>`` rule is left to the description: JSON Schema patterns have no
+    case-insensitive flag."""
+    body = (f"^{_ALLOWED}*[^\\s{_CONTROL_CHARACTERS}]{_ALLOWED}*$" if required
+            else f"^{_ALLOWED}*$")
+    return {"maxLength": max_length, "pattern": body, **({"minLength": 1} if required else {})}
 
 
 def clean_text(field: str, value: str, max_length: int, *, required: bool = True) -> str:
@@ -52,6 +70,6 @@ def clean_optional(field: str, value: str | None, max_length: int) -> str | None
 def clean_url(field: str, value: str) -> str:
     """An ``http``/``https`` URL with a host: the only links a showcase may point to."""
     url = clean_text(field, value, SHORT_MAX)
-    if not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE) or re.search(r"\s", url):
+    if not re.match(URL_PATTERN, url):
         raise InvalidInput(f"'{field}' must be an http:// or https:// URL, got {url!r}", field)
     return url

@@ -118,13 +118,42 @@ class LocalCluster:
     def password_file(self) -> Path:
         return self.root / "password"
 
-    def url(self, database: str | None = None) -> str:
-        """SQLAlchemy URL of this cluster (psycopg 3 driver, TCP on loopback)."""
-        password = quote(self.password_file.read_text().strip(), safe="")
+    def login_password_file(self, role: str) -> Path:
+        """Where the generated password of ``role``'s login is kept (0600)."""
+        return self.root / f"password-{role}"
+
+    def url(self, database: str | None = None, role: str = SUPERUSER) -> str:
+        """SQLAlchemy URL of this cluster (psycopg 3 driver, TCP on loopback), as the
+        superuser or as a role given a login by :meth:`enable_logins`."""
+        source = self.password_file if role == SUPERUSER else self.login_password_file(role)
+        if not source.exists():
+            raise ClusterError(f"the embedded cluster in {self.root} has no login for "
+                               f"'{role}' yet; run `hub db up`")
+        password = quote(source.read_text().strip(), safe="")
         return (
-            f"postgresql+psycopg://{SUPERUSER}:{password}@127.0.0.1:{self.port}/"
+            f"postgresql+psycopg://{role}:{password}@127.0.0.1:{self.port}/"
             f"{database or self.database}"
         )
+
+    def enable_logins(self, roles: tuple[str, ...]) -> None:
+        """Let ``roles`` (created by the migrations) log in with a generated password each,
+        kept beside the superuser's; idempotent (an existing password is kept)."""
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                for role in roles:
+                    path = self.login_password_file(role)
+                    if not path.exists():
+                        path.write_text(secrets.token_urlsafe(24))
+                        path.chmod(0o600)
+                    # ALTER ROLE takes no bind parameters; the password is our own token
+                    # (URL-safe alphabet), so quoting it as a literal is exact.
+                    conn.execute(text(f"ALTER ROLE \"{role}\" LOGIN PASSWORD "
+                                      f"'{path.read_text().strip()}'"))
+        finally:
+            engine.dispose()
 
     # -- lifecycle -----------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ from psycopg.pq import Format
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, create_engine, event, make_url
 
-from hub.db.cluster import LocalCluster
+from hub.db.cluster import SUPERUSER, ClusterError, LocalCluster
+from hub.db.roles import API_ROLE, PUBLISH_ROLE, Role
 from hub.settings import Settings
 
 
@@ -18,19 +19,31 @@ def local_cluster(settings: Settings) -> LocalCluster:
     )
 
 
-def database_url(settings: Settings) -> str:
-    """The URL to connect to: ``HUB_DATABASE_URL``, else the embedded cluster's."""
-    if settings.database_url:
-        return settings.database_url
+def database_url(settings: Settings, role: Role = Role.PUBLISH) -> str:
+    """The URL ``role`` connects with (hub.db.roles says who may do what).
+
+    Configured URLs first: the API ``HUB_DATABASE_URL``; publishing
+    ``HUB_PUBLISH_DATABASE_URL``, else the API's; migrations ``HUB_MIGRATE_DATABASE_URL``,
+    else the publishing one (one URL for all three keeps a single-role setup working).
+    Nothing configured: the embedded cluster, where each role has its own login and
+    migrations run as the superuser."""
+    configured = {
+        Role.API: (settings.database_url,),
+        Role.PUBLISH: (settings.publish_database_url, settings.database_url),
+        Role.MIGRATE: (settings.migrate_database_url, settings.publish_database_url,
+                       settings.database_url),
+    }[role]
+    for url in configured:
+        if url:
+            return url
     cluster = local_cluster(settings)
     if not cluster.password_file.exists():
-        from hub.db.cluster import ClusterError
-
         raise ClusterError(
             f"no database: HUB_DATABASE_URL is unset and there is no embedded cluster in "
             f"{cluster.root}; run `hub db up` first"
         )
-    return cluster.url()
+    login = {Role.API: API_ROLE, Role.PUBLISH: PUBLISH_ROLE, Role.MIGRATE: SUPERUSER}[role]
+    return cluster.url(role=login)
 
 
 BINARY_RESULTS = "hub_binary_results"
@@ -63,11 +76,13 @@ REPLICA_CONNECT_TIMEOUT_S = 3
 
 
 def make_engine(
-    settings: Settings, *, statement_timeout_ms: int | None = None,
+    settings: Settings, *, role: Role = Role.PUBLISH, statement_timeout_ms: int | None = None,
     parallel_workers: int | None = None, replica_url: str | None = None,
 ) -> Engine:
-    """A pooled engine. API engines pass a statement timeout so no query runs unbounded, and
-    a parallel-worker limit per query (``HUB_API_PARALLEL_WORKERS``, see docs/settings.md).
+    """A pooled engine connecting as ``role`` (the CLI is staff's tool and publishes; the
+    API server asks for ``Role.API``). API engines pass a statement timeout so no query runs
+    unbounded, and a parallel-worker limit per query (``HUB_API_PARALLEL_WORKERS``, see
+    docs/settings.md).
 
     ``replica_url``: an engine on that read replica instead of the primary. Its sessions are
     named :data:`REPLICA_APPLICATION_NAME` (visible in the replica's ``pg_stat_activity``)
@@ -83,7 +98,7 @@ def make_engine(
                    "connect_args": {"application_name": REPLICA_APPLICATION_NAME,
                                     "connect_timeout": REPLICA_CONNECT_TIMEOUT_S}}
     engine = create_engine(
-        replica_url or database_url(settings),
+        replica_url or database_url(settings, role),
         pool_size=settings.pool_size,
         max_overflow=10,
         pool_pre_ping=settings.db_pre_ping,
@@ -117,7 +132,7 @@ def make_async_pool(
         for statement in statements:
             await conn.execute(statement)
 
-    url = make_url(database_url(settings)).set(drivername="postgresql")
+    url = make_url(database_url(settings, Role.API)).set(drivername="postgresql")
     return AsyncConnectionPool(
         url.render_as_string(hide_password=False),
         min_size=1,

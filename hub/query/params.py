@@ -170,7 +170,7 @@ def parse_records_query(
         output_crs=crs.output,
         near_set=near_set,
     )
-    if "cursor" in raw:
+    if raw.get("cursor"):  # `cursor=` (a link template left empty) is the first page
         query = replace(query, cursor=decode_cursor(raw["cursor"], query, schema))
     return query
 

@@ -39,7 +39,7 @@ from hub.db.tables import (
     requests,
     showcases,
 )
-from hub.query.model import QueryError
+from hub.query.model import QueryError, refuse_nul
 from hub.query.reports import visible
 from hub.query.textmatch import (
     SUGGEST_LIMIT,
@@ -71,6 +71,10 @@ class RequestSearch:
     limit: int = 20
     after: tuple[Any, int] | None = None  # keyset: (sort value, id) of the previous page's end
     skip_facet: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("organisation", "dataset", "q"):
+            refuse_nul(name, getattr(self, name) or "")
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -242,19 +242,28 @@ def _param(name: str, description: str, schema: dict[str, Any], *, style: str | 
     return param
 
 
+# An RFC 3339 date or date-time, as the datetime parser (hub.query.ogc_params) reads one.
+_INSTANT = (r"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+            r"-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+            r"(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]0[0-9]:00))?")
+DATETIME_PARAM = _param(
+    "datetime", "Instant or interval (`start/end`, `../end`, `start/..`) on the collection's "
+    "temporal property; only collections that have one take it.",
+    {"type": "string", "pattern": rf"^({_INSTANT}|({_INSTANT}|\.\.)/({_INSTANT}|\.\.))$"})
+CRS_PARAM = _param("crs", "CRS of the returned geometries.",
+                   {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]})
+
 COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
     _param("limit", "Page size (clamped to the server maximum).",
            {"type": "integer", "minimum": 1, "default": 100}),
-    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (CRS84 by default: lon,lat).",
+    _param("bbox", "minx,miny,maxx,maxy in bbox-crs (CRS84 by default: lon,lat), or six "
+           "numbers with heights (not five).",
            {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
            style="form", explode=False),
     _param("bbox-crs", "CRS of bbox.", {"type": "string", "format": "uri",
                                         "enum": [c.uri for c in SUPPORTED_CRS]}),
-    _param("crs", "CRS of the returned geometries.",
-           {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]}),
-    _param("datetime", "Instant or interval (../end, start/..) on the collection's temporal "
-           "property.", {"type": "string"}),
-    _param("filter", "CQL2 filter.", {"type": "string"}),
+    CRS_PARAM,
+    _param("filter", "CQL2 filter.", {"type": "string", "minLength": 1}),
     # 'cql-text' is the pre-1.0 name, kept because GDAL 3.6 looks for it to push filters down.
     _param("filter-lang", "Encoding of filter.",
            {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"],
@@ -303,7 +312,7 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
             "summary": "One feature", "operationId": "getFeature",
             "parameters": [collection_id, _param("featureId", "Feature id", {"type": "string"},
                                                  location="path"),
-                           _param("crs", "CRS of the geometry", {"type": "string"})],
+                           CRS_PARAM],
             "responses": {"200": _json_response("Feature", GEOJSON), **ERROR_RESPONSES}}},
         "/tileMatrixSets": {"get": {
             "summary": "Tile matrix sets", "operationId": "getTileMatrixSetsList",
@@ -335,7 +344,10 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
                                      "maximum": MAX_TILE_INDEX}, location="path")
                              for n in ("y", "x"))],
             "responses": {"200": {"description": "Tile", "content": {MVT: {}}},
-                          "204": {"description": "Empty tile"}, **ERROR_RESPONSES}}},
+                          "204": {"description": "Empty tile"}, **ERROR_RESPONSES,
+                          "422": _json_response("A z, x or y that is not an integer in its "
+                                                "range (RFC 9457 problem)",
+                                                "application/problem+json")}}},
     }
     for collection in collections:
         fields = [_param(f.name, f"Equality filter on '{f.name}'.", JSON_TYPES[f.type])
@@ -344,7 +356,9 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
             "summary": f"Features of {collection.id}",
             "operationId": f"getFeatures-{collection.id}",
             "tags": [collection.id],
-            "parameters": [*COMMON_ITEMS_PARAMS, *fields],
+            "parameters": [*COMMON_ITEMS_PARAMS, *fields,
+                           *([DATETIME_PARAM] if temporal_field(collection.published.schema)
+                             else [])],
             "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}}}
     return {
         "openapi": "3.0.3",

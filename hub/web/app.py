@@ -38,7 +38,7 @@ def install_portal(app: FastAPI, settings: Settings) -> None:
     """Add the portal's routes and static files to ``app`` (created with ``docs_url=None``:
     the docs page here loads Swagger UI from the hub, never from a CDN)."""
     app.state.portal = Portal()
-    app.state.portal_sessions = PortalSessions(app.state.engine)
+    app.state.portal_sessions = PortalSessions(app.state.data.engine)  # the API role
     app.include_router(pages.router)
     # Before cocreation's: /requests/new is a form, not the request numbered "new".
     app.include_router(participation.router)

@@ -24,7 +24,7 @@ from hub.query.model import QueryError
 from hub.query.requests import RequestSearch, cursor_after, decode_after
 from hub.web.rendering import PortalDep, problem_page, with_params
 
-router = APIRouter(tags=["portal"])
+router = APIRouter(tags=["portal"], include_in_schema=False)
 
 BOARD_PAGE_SIZE = 20
 REQUESTS_ON_DATASET_PAGE = 20

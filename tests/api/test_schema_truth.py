@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from hub.people.audit import AuditEntry
+from hub.people.keys import NewKey
+from hub.people.scopes import KeyKind, Scope
 from tests.api.conftest import Hub
 
 PINNED = "/v1/datasets/test-shops/versions/2"
@@ -159,3 +162,97 @@ def test_405_allow_lists_every_method_of_the_path(hub: Hub) -> None:
 def test_a_key_is_optional_where_reading_needs_none(openapi: dict[str, Any]) -> None:
     assert openapi["paths"]["/v1/me"]["get"]["security"] == [{"bearer": []}, {}]
     assert openapi["paths"]["/v1/keys"]["get"]["security"] == [{"bearer": []}]
+
+
+def admin_headers(hub: Hub) -> dict[str, str]:
+    new = NewKey(name="schema-truth", kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
+                 created_by="test")
+    _row, token = hub.client.app.state.people.issue(
+        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def body_schema(openapi: dict[str, Any], path: str) -> dict[str, Any]:
+    schema = openapi["paths"][path]["post"]["requestBody"]["content"]["application/json"][
+        "schema"]
+    if "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_ckan_help_show_answers_the_help_url_every_envelope_gives(hub: Hub) -> None:
+    envelope = hub.client.get("/api/3/action/package_list").json()
+    helped = hub.client.get(envelope["help"])
+    assert helped.status_code == 200 and helped.json()["success"] is True
+    assert "help_show" in helped.json()["help"] and helped.json()["result"]
+    assert hub.client.get("/api/3/action/help_show?name=nope").status_code == 404
+
+
+def test_portal_pages_are_not_api_operations(openapi: dict[str, Any]) -> None:
+    assert "/requests" not in openapi["paths"]
+    assert "/requests/{request_id}" not in openapi["paths"]
+
+
+def test_contribution_ids_carry_the_bigint_range(hub: Hub, openapi: dict[str, Any]) -> None:
+    assert parameter(openapi, "/v1/contributions/{contribution_id}",
+                     "contribution_id")["maximum"] == 2**63 - 1
+    response = hub.client.get("/v1/contributions/14323470394309578650418181622988800",
+                              headers=admin_headers(hub))
+    assert response.status_code == 422, response.text
+
+
+def test_nul_on_the_request_board_is_refused_by_the_one_rule(hub: Hub) -> None:
+    for name in ("organisation", "dataset", "q"):
+        assert_problem(hub.client.get("/v1/requests", params={name: "a\x00b"}), 400, name)
+
+
+def test_a_diff_limit_above_the_maximum_is_clamped(hub: Hub, openapi: dict[str, Any]) -> None:
+    assert "maximum" not in parameter(
+        openapi, "/v1/datasets/{dataset_id}/versions/{a}/diff/{b}", "limit")
+    response = hub.client.get(f"{PINNED}/diff/1?limit=100000")
+    assert response.status_code == 200, response.text
+
+
+def test_an_empty_cursor_is_the_first_page(hub: Hub) -> None:
+    first = hub.client.get(f"{PINNED}/records?limit=3").json()
+    empty = hub.client.get(f"{PINNED}/records?limit=3&cursor=").json()
+    assert empty["records"] == first["records"]
+    ogc = hub.client.get("/ogc/collections/test-shops/items?limit=3&cursor=")
+    assert ogc.status_code == 200, ogc.text
+
+
+def test_times_in_query_strings_are_rfc_3339_text(hub: Hub) -> None:
+    headers = admin_headers(hub)
+    assert hub.client.get("/v1/audit?until=0.5", headers=headers).status_code == 422
+    assert hub.client.get("/v1/audit?until=2026-01-01T00:00:00Z",
+                          headers=headers).status_code == 200
+
+
+def test_body_text_fields_state_the_rules_the_api_applies(hub: Hub,
+                                                          openapi: dict[str, Any]) -> None:
+    title = body_schema(openapi, "/v1/requests")["properties"]["title"]
+    assert title["minLength"] == 1 and title["maxLength"] == 200
+    for text in (" ", "a\x01b"):
+        assert not re.search(title["pattern"], text)
+        response = hub.client.post("/v1/requests", headers=admin_headers(hub), json={
+            "title": text, "description": "d", "purpose": "p"})
+        assert_problem(response, 422)
+    assert re.search(title["pattern"], " 駐輪場\tの位置 ")
+
+
+def test_a_status_move_is_one_alternative_per_status(hub: Hub,
+                                                     openapi: dict[str, Any]) -> None:
+    alternatives = body_schema(openapi, "/v1/requests/{request_id}/status")["oneOf"]
+    required = {a["properties"]["status"]["enum"][0]: set(a["required"]) for a in alternatives}
+    assert required["declined"] == {"status", "note", "reason_code"}
+    assert required["published"] == {"status", "note", "dataset", "version"}
+    assert all(a["additionalProperties"] is False for a in alternatives)
+
+
+def test_key_requests_state_their_cross_field_rule(openapi: dict[str, Any]) -> None:
+    schema = body_schema(openapi, "/v1/keys")
+    assert schema["not"]["properties"]["scopes"]["contains"] == {"const": "admin"}
+    expires = schema["properties"]["expires"]
+    pattern = next(s for s in expires.get("anyOf", [expires]) if "pattern" in s)["pattern"] \
+        if "pattern" not in expires else expires["pattern"]
+    assert re.search(pattern, "90d") and not re.search(pattern, "999999w")

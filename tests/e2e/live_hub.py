@@ -23,6 +23,7 @@ from etl.sources import prepare_source
 from hub.api.app import create_app
 from hub.catalog import load_definition
 from hub.db.cluster import LocalCluster, free_port
+from hub.db.roles import API_ROLE, PUBLISH_ROLE
 from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
 from tests.shopdata import Shop, make_shops, write_csv
 
@@ -59,14 +60,22 @@ def _publish_catalogue(url: str, folder: Path,
 
 @contextmanager
 def running_hub(cluster: LocalCluster, folder: Path,
-                datasets: tuple[str, ...] = DEMO_DATASETS,
+                datasets: tuple[str, ...] = DEMO_DATASETS, *, least_privilege: bool = False,
                 **settings: object) -> Iterator[LiveHub]:
     """A live hub over the test shops and ``datasets`` of the demo catalogue; ``settings``
-    override the test settings (e.g. ``rate_limit_anonymous=0`` for a fuzzer)."""
+    override the test settings (e.g. ``rate_limit_anonymous=0`` for a fuzzer). With
+    ``least_privilege`` the server connects as the roles production uses (hub_api, and
+    hub_publish for its own publishing) instead of the test cluster's superuser."""
     database_url = create_test_database(cluster)
     try:
         v1, v2 = _publish_catalogue(database_url, folder, datasets)
         port = free_port()
+        if least_privilege:
+            cluster.enable_logins((API_ROLE, PUBLISH_ROLE))
+            name = database_url.rsplit("/", 1)[1]
+            settings = {"database_url": cluster.url(name, role=API_ROLE),
+                        "publish_database_url": cluster.url(name, role=PUBLISH_ROLE),
+                        **settings}
         app = create_app(make_settings(database_url, max_limit=1000,
                                        artifact_dir=folder / "artifacts", **settings))
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,

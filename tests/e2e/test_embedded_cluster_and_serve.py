@@ -55,6 +55,10 @@ def test_db_up_publish_serve_down(hub_env, tmp_path) -> None:
     head = max(p.name[:4] for p in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
     assert f"migration: {head}" in run_hub(env, "db", "status").stdout
     assert run_hub(env, "db", "url").stdout.startswith("postgresql+psycopg://hub:")
+    # The server and the publisher log in as their own roles (docs/security.md).
+    for role, login in (("api", "hub_api"), ("publish", "hub_publish")):
+        url = run_hub(env, "db", "url", "--role", role).stdout
+        assert url.startswith(f"postgresql+psycopg://{login}:")
 
     source = write_csv(tmp_path / "shops.csv", make_shops(40))
     published = run_hub(env, "publish", "test-shops", str(source))

@@ -9,59 +9,146 @@ schemathesis's report, with a ``curl`` line to reproduce each case.
 
 from __future__ import annotations
 
-import json
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
+from hub.data.people import People
+from hub.people.audit import AuditEntry
+from hub.people.keys import NewKey
+from hub.people.scopes import KeyKind, Scope
+from tests.conftest import FIXTURES
 from tests.e2e.live_hub import LiveHub, running_hub
 
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-# Budgets in seconds per document: about a minute and a half together on two shared cores.
+# Budgets in seconds per document: about a minute and a half together on two shared cores,
+# the whole test (hub start and catalogue included) about two and a half minutes. One
+# worker: Python 3.11 before 3.11.8 can fail parsing source in two threads at once
+# ("AST constructor recursion depth mismatch"), which Hypothesis does to describe filters.
 BUDGETS = {"/openapi.json": 60, "/ogc/api": 25}
 # Checks that cannot hold for this API by design, each with its reason (docs/security.md):
 # none so far.
 EXCLUDED_CHECKS: tuple[str, ...] = ()
 
 
+HOOKS = "tests.e2e.schemathesis_hooks"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class FuzzKeys:
+    admin_token: str = field(repr=False)
+    spare_id: int  # the key DELETE /v1/keys/{key_id} revokes (schemathesis.toml)
+
+
+def definitions_of_every_dataset(folder: Path) -> tuple[Path, Path]:
+    """Dataset and schema folders holding both the test shops and the demo datasets the hub
+    serves, as a real hub's folders hold every dataset it publishes (the write operations
+    read the definition of the dataset they publish into)."""
+    datasets, schemas = folder / "datasets", folder / "schemas"
+    for target, sources in ((datasets, [FIXTURES / "datasets", ROOT / "datasets"]),
+                            (schemas, [FIXTURES / "schemas", ROOT / "schemas"])):
+        target.mkdir()
+        for source in sources:
+            for entry in source.iterdir():
+                if not (target / entry.name).exists():
+                    (target / entry.name).symlink_to(entry)
+    return datasets, schemas
+
+
 @pytest.fixture(scope="module")
 def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
+    datasets, schemas = definitions_of_every_dataset(tmp_path_factory.mktemp("definitions"))
     # The fuzzer sends thousands of requests a minute: no quota, or it would test the 429.
-    with running_hub(pg_cluster, tmp_path_factory.mktemp("fuzz-hub"),
-                     rate_limit_anonymous=0) as hub:
+    # Its webhook subscriptions point at a closed local port (schemathesis_hooks.py). The
+    # server runs as the production roles, so a grant missing for any operation is a 500.
+    with running_hub(pg_cluster, tmp_path_factory.mktemp("fuzz-hub"), least_privilege=True,
+                     datasets_dir=datasets, schemas_dir=schemas,
+                     rate_limit_anonymous=0, rate_limit_key=0,
+                     self_service_keys_per_hour=1_000_000,
+                     webhooks_allow_private_targets="127.0.0.0/8") as hub:
         yield hub
 
 
-# Not yet zero: the disagreements still found are listed in docs/security.md ("Fuzzing").
-# Remove this mark when the run is clean; it is not strict, so a clean run shows as XPASS.
-@pytest.mark.xfail(reason="schema/API disagreements left: docs/security.md, Fuzzing")
+@pytest.fixture(scope="module")
+def keys(live: LiveHub) -> FuzzKeys:
+    """An admin key from the keys store, so the write operations are fuzzed past the 401,
+    and a spare key for the fuzzer to revoke."""
+    engine = create_engine(live.database_url)
+    try:
+        people = People(engine)
+        tokens, ids = [], []
+        for name in ("fuzzer", "spare"):
+            new = NewKey(name=name, kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
+                         created_by="test")
+            row, token = people.issue(
+                new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+            tokens.append(token)
+            ids.append(int(row["id"]))
+    finally:
+        engine.dispose()
+    return FuzzKeys(tokens[0], ids[1])
+
+
+def schemathesis_command(url: str, document: str, report: Path) -> list[str]:
+    command = [str(SCHEMATHESIS), "--config-file", str(CONFIG), "run", f"{url}{document}",
+               "--checks", "all", "--max-time", str(BUDGETS[document]), "--workers", "1",
+               "--seed", "1", "--no-color", "--report", "json,ndjson",
+               "--report-json-path", str(report),
+               "--report-ndjson-path", str(report.with_suffix(".ndjson")),
+               "--generation-database", "none"]
+    if document == "/ogc/api":
+        command += ["--url", f"{url}/ogc"]
+    if EXCLUDED_CHECKS:
+        command += ["--exclude-checks", ",".join(EXCLUDED_CHECKS)]
+    return command
+
+
+# Clean on a loaded machine (200 to 600 cases); a quieter run (3,000 cases) still finds the
+# disagreements listed in docs/security.md ("Not yet clean"). Not strict: a clean run
+# shows as XPASS; remove the mark when those are fixed.
+@pytest.mark.xfail(reason="deeper runs still find disagreements: docs/security.md, Fuzzing")
 @pytest.mark.parametrize("document", list(BUDGETS))
-def test_schemathesis_finds_no_failure(live: LiveHub, document: str, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_failure(live: LiveHub, keys: FuzzKeys, document: str,
+                                       tmp_path: Path) -> None:
     if not SCHEMATHESIS.exists():
         pytest.fail(f"{SCHEMATHESIS} is missing: `make venv` installs the test extra")
     report = tmp_path / "report.json"
-    command = [str(SCHEMATHESIS), "run", f"{live.url}{document}", "--checks", "all",
-               "--max-time", str(BUDGETS[document]), "--workers", "2", "--seed", "1",
-               "--no-color", "--report", "json", "--report-json-path", str(report),
-               "--generation-database", "none"]
-    if document == "/ogc/api":
-        command += ["--url", f"{live.url}/ogc"]
-    if EXCLUDED_CHECKS:
-        command += ["--exclude-checks", ",".join(EXCLUDED_CHECKS)]
+    command = schemathesis_command(live.url, document, report)
+    environment = {**os.environ, "SCHEMATHESIS_HOOKS": HOOKS,
+                   "HUB_FUZZ_TOKEN": keys.admin_token, "HUB_FUZZ_SPARE_KEY": str(keys.spare_id),
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                               os.environ.get("PYTHONPATH")]))}
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
-                            cwd=tmp_path)
-    summary = _summary(report)
-    print(f"schemathesis over {document}: {summary}")
+                            cwd=tmp_path, env=environment)
+    print(f"schemathesis over {document}: {summary(result.stdout)}")
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
 
 
-def _summary(report: Path) -> str:
-    if not report.exists():
-        return "no report"
-    data = json.loads(report.read_text())
-    return json.dumps({k: v for k, v in data.items() if not isinstance(v, (list, dict))})[:500]
+def summary(output: str) -> str:
+    """Cases generated, operations tested, and those the run reached past a 404 or 401 (its
+    warnings name the operations that never got further)."""
+    def number(pattern: str) -> int:
+        found = re.search(pattern, output)
+        return int(found.group(1)) if found else 0
+
+    cases = number(r"(\d+) generated")
+    tested = number(r"Tested: (\d+)")
+    missing = number(r"Missing test data: (\d+) operations?")
+    locked = number(r"Authentication failed: (\d+) operations?")
+    failures = number(r"(\d+) found")
+    links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", output)
+    followed = f", {links.group(1)} of {links.group(2)} links followed" if links else ""
+    return (f"{cases} cases, {tested} operations tested, {tested - missing - locked} reached "
+            f"past 404/401 ({missing} only 404, {locked} only 401/403){followed}, "
+            f"{failures} failures")

@@ -1,0 +1,88 @@
+"""Schemathesis hooks for the fuzz test (loaded through ``SCHEMATHESIS_HOOKS``).
+
+Each rule here covers values whose validity OpenAPI cannot state, so a generated one the hub
+rightly refuses (400) is not a disagreement between the document and the API. Everything
+else in the same requests is still generated and checked. The rules, and the tests that hold
+the refusals instead, are listed in docs/security.md ("Fuzzing").
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import schemathesis
+
+# Tokens the hub mints in its own `next` links (records, diffs, requests, OGC items); no
+# client makes one up. Paging with real and forged cursors: tests/api.
+MINTED_BY_THE_HUB = ("cursor",)
+# Records: `near`, `near_route` and `near_stop` exclude each other and `radius` needs one of
+# them; OpenAPI 3.1 has no way to relate query parameters.
+REFERENCES = ("near", "near_route", "near_stop")
+# OGC items: parameters that only qualify another one, refused (400) without it.
+QUALIFIERS = {"bbox-crs": "bbox", "filter-lang": "filter", "filter-crs": "filter"}
+# Widest coordinate of a bbox, per CRS: longitude/latitude degrees, or Web Mercator metres.
+MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
+WORLD = {MERCATOR: 20037508.34}
+
+
+@schemathesis.hook
+def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The generated query with each rule above applied: minted values left out, one
+    reference kept for `radius`, qualifiers only with what they qualify, bbox corners put
+    in order inside the world.
+    Mapping, not filtering: the fuzzer's budget goes to requests that are sent."""
+    if not query:
+        return query
+    query = {name: value for name, value in query.items()
+             if name not in MINTED_BY_THE_HUB}
+    references = [name for name in REFERENCES if query.get(name) is not None]
+    for extra in references[1:]:
+        del query[extra]
+    if not references:
+        query.pop("radius", None)
+    for qualifier, qualified in QUALIFIERS.items():
+        if query.get(qualified) is None:
+            query.pop(qualifier, None)
+    if query.get("bbox") is not None:
+        query["bbox"] = _ordered_box(query["bbox"], query.get("bbox-crs"))
+    return query
+
+
+def _ordered_box(bbox: Any, crs: Any) -> Any:
+    """A bbox's corners ordered (min before max on each axis), inside the world, and four or
+    six of them (five is neither): rules between array items that OpenAPI 3.0 cannot write
+    on a form-style array (the API refuses the others with a 400 naming the rule). Anything
+    that is not 4 to 6 finite numbers stays as generated: the schema forbids it and the API
+    refuses it."""
+    as_list = isinstance(bbox, list)
+    values = bbox if as_list else str(bbox).split(",")
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return bbox
+    if len(numbers) not in (4, 5, 6) or not all(math.isfinite(n) for n in numbers):
+        return bbox
+    numbers = numbers[:4] if len(numbers) == 5 else numbers
+    limit = WORLD.get(str(crs), 90.0)
+    numbers = [max(-limit, min(limit, n)) for n in numbers]
+    half = len(numbers) // 2
+    low, high = numbers[:half], numbers[half:]
+    ordered = ([min(a, b) for a, b in zip(low, high, strict=True)]
+               + [max(a, b) for a, b in zip(low, high, strict=True)])
+    return ordered if as_list else ",".join(repr(n) for n in ordered)
+
+
+# A webhook URL must resolve to a public address when it is subscribed (the SSRF guard,
+# hub.webhooks.targets): a fact about DNS, not about the document. Generated URLs go to the
+# fuzz hub's own receiver address, which its settings allow.
+WEBHOOK_TARGET = "http://127.0.0.1:9/hub-events"
+
+
+@schemathesis.hook
+def map_body(context: Any, body: Any) -> Any:
+    operation = getattr(context, "operation", None)
+    if (operation is not None and operation.path == "/v1/webhooks"
+            and operation.method.upper() == "POST" and isinstance(body, dict) and "url" in body):
+        return {**body, "url": WEBHOOK_TARGET}
+    return body

@@ -96,8 +96,8 @@ def test_a_correction_changes_the_mapping_and_the_draft(hub, staff):
 def test_unreadable_file_is_422_naming_file_and_line(hub, staff, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b'ID,name\n"1,x\n')
-    body = assert_problem(propose(hub, staff, bad), 422, "not proposed: bad.csv: malformed CSV",
-                          "after line 1")
+    body = assert_problem(propose(hub, staff, bad), 422, "not proposed: bad.csv: line 2: a quote",
+                          "never closed")
     assert body["errors"][0]["file"] == "bad.csv"
     assert body["errors"][0]["rule"] == "readable"
     assert_problem(hub.client.post("/v1/dataset-proposals", headers=bearer(staff),

@@ -133,10 +133,15 @@ def _answer(data: Data, conn: Connection, question: NearLineQuestion,
                                         has_geometry=version.has_geometry, limits=limits,
                                         dialect=V1, resolver=resolver)
             page = data.records(version, table, "csv", conn)
+            # The API's one counting rule: exact up to HUB_COUNT_CAP, else unknown. The
+            # question states a count, so past the cap it is not shown rather than guessed.
+            count = data.number_matched(version, table, page, conn)
+            if count is None:
+                return None
             answers.append(Answer(
                 dataset_id=dataset_id,
                 title={"ja": dataset["title_ja"] or "", "en": dataset["title_en"] or ""},
-                count=data.count(version, table, conn),
+                count=count,
                 columns=tuple(c for c in page.csv_columns if c != "geometry"),
                 rows=[tuple(v for c, v in zip(page.csv_columns, row, strict=True)
                             if c != "geometry") for row in page.rows],

@@ -128,5 +128,5 @@ def test_an_unreadable_file_is_shown_on_the_form(hub: Hub, tmp_path: Path) -> No
     bad.write_bytes(b'ID,name\n"1,x\n')
     page = upload(browser, bad)
     assert page.status_code == 422
-    assert "bad.csv: malformed CSV in the records after line 1" in page.text
+    assert "bad.csv: line 2: a quote" in page.text
     assert 'role="alert"' in page.text

@@ -256,3 +256,46 @@ def test_key_requests_state_their_cross_field_rule(openapi: dict[str, Any]) -> N
     pattern = next(s for s in expires.get("anyOf", [expires]) if "pattern" in s)["pattern"] \
         if "pattern" not in expires else expires["pattern"]
     assert re.search(pattern, "90d") and not re.search(pattern, "999999w")
+
+
+@pytest.mark.parametrize("name", ["near_route", "near_stop"])
+def test_an_empty_near_reference_is_absent(hub: Hub, name: str) -> None:
+    """An empty value (a form field left blank) is no reference, as the schema's plain
+    string allows; the records answer as without it."""
+    response = hub.client.get(f"{PINNED}/records", params={name: ""})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("qualifier", ["bbox-crs", "filter-crs"])
+def test_a_qualifier_without_what_it_qualifies_is_ignored(hub: Hub, qualifier: str) -> None:
+    """OpenAPI cannot relate two parameters, so the document allows a qualifier alone; it
+    qualifies nothing and the items answer as without it."""
+    response = hub.client.get("/ogc/collections/test-shops/items", params={
+        qualifier: "http://www.opengis.net/def/crs/OGC/1.3/CRS84"})
+    assert response.status_code == 200, response.text
+
+
+def test_an_empty_revocation_reason_is_declared_and_refused(hub: Hub,
+                                                             openapi: dict[str, Any]) -> None:
+    reason = parameter(openapi, "/v1/keys/{key_id}", "reason", method="delete")
+    assert any(alternative.get("minLength") == 1
+               for alternative in reason.get("anyOf", [reason]))
+    headers = admin_headers(hub)
+    new = NewKey(name="to-revoke", kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
+                 created_by="test")
+    row, _token = hub.client.app.state.people.issue(
+        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    response = hub.client.delete(f"/v1/keys/{row['id']}?reason=", headers=headers)
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_ogc_document_declares_the_post_its_items_answer(hub: Hub) -> None:
+    """A POST to any `/items` path is a proposal (a 422 listing the faults of a missing
+    body), so the OGC document declares it with that 422, not as a method it lacks (405)."""
+    paths = hub.client.get("/ogc/api").json()["paths"]
+    for path in ("/collections/{collectionId}/items", "/collections/test-shops/items"):
+        assert "422" in paths[path]["post"]["responses"], path
+    response = hub.client.post("/ogc/collections/test-shops/items",
+                               headers=admin_headers(hub))
+    assert response.status_code == 422, response.text

@@ -65,11 +65,12 @@ Records of a dataset version, filtered, sorted and paged.
 """
 
 
-def _query_parameter(name: str, description: str, example: str | None) -> dict[str, Any]:
+def _query_parameter(name: str, description: str, example: str | None,
+                     schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """A records parameter; ``example`` None for one that excludes another parameter's
     example (example-based testing sends every example together)."""
     parameter = {"name": name, "in": "query", "required": False, "description": description,
-                 "schema": {"type": "string"}}
+                 "schema": schema or {"type": "string"}}
     return parameter if example is None else {**parameter, "example": example}
 
 
@@ -105,7 +106,8 @@ RECORDS_OPENAPI: dict[str, Any] = {
         _query_parameter("fields", "Properties to return.", "name,address"),
         _query_parameter("limit", "Page size (capped by HUB_MAX_LIMIT).", "50"),
         _query_parameter("cursor", "Opaque keyset cursor from the `next` link.", None),
-        _query_parameter("f", "Output format: json, geojson or csv (or use Accept).", "geojson"),
+        _query_parameter("f", "Output format (or use Accept).", "geojson",
+                         {"type": "string", "enum": list(FORMATS)}),
     ]
 }
 

@@ -299,3 +299,11 @@ def test_the_ogc_document_declares_the_post_its_items_answer(hub: Hub) -> None:
     response = hub.client.post("/ogc/collections/test-shops/items",
                                headers=admin_headers(hub))
     assert response.status_code == 422, response.text
+
+
+def test_the_records_format_is_declared_as_choose_format_reads_it(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    """An `f` outside the enumeration is refused (400), so the document lists the formats."""
+    assert parameter(openapi, "/v1/datasets/{dataset_id}/records", "f")["enum"] == [
+        "json", "geojson", "csv"]
+    assert_problem(hub.client.get(f"{PINNED}/records", params={"f": "xml"}), 400, "f")

@@ -314,3 +314,14 @@ def test_a_key_id_outside_the_schema_is_refused(hub: Hub, key_id: str) -> None:
     """The fuzz test pins the revoked key to a spare one, so these are held here."""
     response = hub.client.delete(f"/v1/keys/{key_id}", headers=admin_headers(hub))
     assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_withdrawal_reason_with_a_nul_is_declared_and_refused(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    """A NUL cannot be stored in PostgreSQL text; the reason carries clean_text's schema."""
+    assert "pattern" in body_schema(openapi, "/v1/datasets/{dataset_id}/versions/{version}/"
+                                    "withdraw")["properties"]["reason"]
+    response = hub.client.post("/v1/datasets/test-shops/versions/1/withdraw",
+                               headers=admin_headers(hub), json={"reason": "\x00Z"})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -325,3 +325,21 @@ def test_a_withdrawal_reason_with_a_nul_is_declared_and_refused(
                                headers=admin_headers(hub), json={"reason": "\x00Z"})
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/v1/datasets", "q"), ("/v1/datasets", "organisation"), ("/v1/datasets", "licence"),
+    ("/v1/requests", "organisation"), ("/v1/requests", "dataset"), ("/v1/requests", "q"),
+    ("/v1/requests", "text")])
+def test_text_parameters_state_the_nul_rule_they_enforce(hub: Hub, openapi: dict[str, Any],
+                                                          path: str, name: str) -> None:
+    pattern = parameter(openapi, path, name)["pattern"]
+    assert re.search(pattern, "shop") and not re.search(pattern, "sh\x00op")
+    # `text` is the alias of `q`, and the refusal names `q`
+    assert_problem(hub.client.get(path, params={name: "sh\x00op"}), 400,
+                   "q" if name == "text" else name)
+
+
+def test_keywords_state_the_nul_rule_for_each_item(openapi: dict[str, Any]) -> None:
+    items = parameter(openapi, "/v1/datasets", "keyword")["items"]
+    assert not re.search(items["pattern"], "a\x00")

@@ -106,6 +106,8 @@ PUBLISH_RESPONSES: dict[int | str, dict[str, Any]] = {
 WITHDRAW_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
     409: problem_response("Unknown dataset or version, or the version is already withdrawn"),
+    422: problem_response("The reason breaks a text rule (empty, control characters, "
+                          "length); `detail` names it"),
 }
 
 

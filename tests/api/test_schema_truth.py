@@ -343,3 +343,12 @@ def test_text_parameters_state_the_nul_rule_they_enforce(hub: Hub, openapi: dict
 def test_keywords_state_the_nul_rule_for_each_item(openapi: dict[str, Any]) -> None:
     items = parameter(openapi, "/v1/datasets", "keyword")["items"]
     assert not re.search(items["pattern"], "a\x00")
+
+
+def test_a_refused_withdrawal_reason_is_the_declared_problem(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    operation = openapi["paths"]["/v1/datasets/{dataset_id}/versions/{version}/withdraw"]
+    assert "application/problem+json" in operation["post"]["responses"]["422"]["content"]
+    response = hub.client.post("/v1/datasets/test-shops/versions/1/withdraw",
+                               headers=admin_headers(hub), json={"reason": "a\x0fb"})
+    assert_problem(response, 422)

@@ -348,7 +348,8 @@ def test_keywords_state_the_nul_rule_for_each_item(openapi: dict[str, Any]) -> N
 def test_a_refused_withdrawal_reason_is_the_declared_problem(
         hub: Hub, openapi: dict[str, Any]) -> None:
     operation = openapi["paths"]["/v1/datasets/{dataset_id}/versions/{version}/withdraw"]
-    assert "application/problem+json" in operation["post"]["responses"]["422"]["content"]
+    declared = operation["post"]["responses"]["422"]["content"]
+    assert "HTTPValidationError" not in str(declared), declared  # not FastAPI's field list
     response = hub.client.post("/v1/datasets/test-shops/versions/1/withdraw",
                                headers=admin_headers(hub), json={"reason": "a\x0fb"})
     assert_problem(response, 422)

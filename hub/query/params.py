@@ -29,7 +29,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from hub.catalog import TableSchema
-from hub.query.cql2 import parse_cql2
+from hub.query.cql2 import check_language, parse_cql2
 from hub.query.geometry_input import placement_problem, vertex_problem
 from hub.query.model import (
     Cursor,
@@ -340,6 +340,9 @@ def _parse_filter_expression(raw: dict[str, str], schema: TableSchema,
     """OGC Part 3 ``filter`` (CQL2) with its ``filter-lang`` and ``filter-crs``; those
     qualifiers alone qualify nothing and are ignored, as ``bbox-crs`` without ``bbox``."""
     if "filter" not in raw:
+        if "filter-crs" in raw:  # its value is still checked: the document lists the CRSs
+            crs_by_uri(raw["filter-crs"], "filter-crs")
+        check_language(raw.get("filter-lang", "cql2-text"))
         return None
     filter_crs = crs_by_uri(raw["filter-crs"], "filter-crs") if "filter-crs" in raw \
         else CRS84_CRS
@@ -362,6 +365,8 @@ def _parse_bbox(raw: dict[str, str], has_geometry: bool) -> tuple[float, float, 
     as a client filling a URL template with the qualifier always and the box sometimes
     expects (OpenAPI cannot relate the two parameters, so the document cannot forbid it)."""
     if "bbox" not in raw:
+        if "bbox-crs" in raw:  # its value is still checked: the document lists the CRSs
+            crs_by_uri(raw["bbox-crs"], "bbox-crs")
         return None
     _require_geometry(has_geometry, "bbox")
     crs = crs_by_uri(raw["bbox-crs"], "bbox-crs") if "bbox-crs" in raw else CRS84_CRS

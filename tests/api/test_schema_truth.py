@@ -353,3 +353,13 @@ def test_a_refused_withdrawal_reason_is_the_declared_problem(
     response = hub.client.post("/v1/datasets/test-shops/versions/1/withdraw",
                                headers=admin_headers(hub), json={"reason": "a\x0fb"})
     assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(("qualifier", "value"), [("bbox-crs", "EPSG:nope"),
+                                                  ("filter-crs", "EPSG:nope"),
+                                                  ("filter-lang", "sql")])
+def test_a_lone_qualifier_is_still_checked(hub: Hub, qualifier: str, value: str) -> None:
+    """Ignored without what it qualifies, but a value outside the document's list is
+    refused, as the document says."""
+    response = hub.client.get("/ogc/collections/test-shops/items", params={qualifier: value})
+    assert_problem(response, 400, qualifier)

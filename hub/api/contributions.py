@@ -72,6 +72,35 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
         "changes": {"type": "object"}, "geometry": {"type": "object"},
         "source": {"type": "object"}},
     "additionalProperties": False}
+# The create operation as the OGC document (/ogc/api) declares it, next to the route it
+# describes so the two cannot drift: OpenAPI 3.0, self-contained (no references into the
+# native document). The native document describes the same route through FastAPI.
+OGC_CREATE_ITEM: dict[str, Any] = {
+    "summary": "Propose a new record (moderated; a key with the contribute scope)",
+    "parameters": [
+        {"name": "licence_consent", "in": "query", "required": False,
+         "description": "Must be true: the record is republished under the dataset's "
+                        "licence.", "schema": {"type": "boolean", "enum": [True]}},
+        {"name": "comment", "in": "query", "required": False,
+         "description": "Why, for the moderator.",
+         "schema": {"type": "string", **text_schema(TEXT_MAX)}},
+        {"name": "display_name", "in": "query", "required": False,
+         "description": "Name to be credited.",
+         "schema": {"type": "string", **text_schema(DISPLAY_NAME_MAX, required=False)}}],
+    "requestBody": {"required": True,
+                    "content": {"application/geo+json": {"schema": FEATURE_SCHEMA}}},
+    "responses": {
+        "202": {"description": "A pending contribution; `Location` names it",
+                "content": {"application/json": {"schema": {"type": "object"}}}},
+        **{code: {"description": description,
+                  "content": {"application/problem+json": {"schema": {"type": "object"}}}}
+           for code, description in (
+               ("400", "Invalid parameter, or not the current collection"),
+               ("401", "No key, or an unknown one"), ("403", "The key may not contribute"),
+               ("404", "No such collection"), ("413", "The body is too large"),
+               ("422", "The proposal breaks the dataset's rules; `errors` lists them"),
+               ("429", "Quota used up, or too many contributions waiting"))}},
+}
 StatusName = Literal[STATUSES]  # type: ignore[valid-type]
 ContributionId = Annotated[int, Path(ge=1, le=MAX_ID, description="A contribution's id.")]
 

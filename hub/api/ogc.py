@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from hub import __version__
 from hub.api.caching import Validator, conditional, representation, version_tags
+from hub.api.contributions import OGC_CREATE_ITEM
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.downloads import get_exporter
 from hub.api.paging import records_next_url
@@ -120,7 +121,8 @@ def conformance() -> dict[str, Any]:
 @router.get("/api", summary="OpenAPI 3.0 description of /ogc",
             responses={200: {"content": {ogc.OPENAPI_30: {}}}})
 def api(data: DataDep, base: BaseUrlDep) -> Response:
-    return JSONDocument(ogc.openapi(current_collections(data), base, __version__),
+    return JSONDocument(ogc.openapi(current_collections(data), base, __version__,
+                                    OGC_CREATE_ITEM),
                         ogc.OPENAPI_30)
 
 

@@ -134,7 +134,10 @@ def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request,
                principal: PrincipalDep,
                actor: Annotated[Key, Depends(require(Scope.MODERATE))],
                reason: Annotated[str | None, Query(
-                   description="Why; shown to the key's holder on their next write.")] = None,
+                   min_length=1,
+                   description="Why; shown to the key's holder on their next write. Leave it "
+                               "out for no reason; an empty one says nothing and is "
+                               "refused.")] = None,
                ) -> dict[str, Any]:
     row = _people(request).revoke(
         key_id, principal.actor, reason,

@@ -44,6 +44,7 @@ from hub.cocreation.publishing import (
     withdraw_audit,
     withdraw_version,
 )
+from hub.cocreation.text import SHORT_MAX, clean_text, text_schema
 from hub.data import Gone, NotFound
 from hub.people.audit import AuditEntry
 from hub.people.principal import Key, Principal
@@ -64,8 +65,11 @@ FLAG_OPTIONS = tuple(FLAG_DESCRIPTIONS)
 
 
 class WithdrawRequest(BaseModel):
-    reason: str = Field(min_length=1, description="Why; shown with every 410 Gone answer for "
-                        "the version.", examples=["contained personal phone numbers"])
+    """The reason is text shown to every client of the version, so it carries the rules of
+    :func:`clean_text` (no control characters: a NUL cannot even be stored)."""
+    reason: str = Field(description="Why; shown with every 410 Gone answer for the version.",
+                        examples=["contained personal phone numbers"],
+                        json_schema_extra=text_schema(SHORT_MAX))
 
 
 _UPLOAD_BODY = {
@@ -102,6 +106,8 @@ PUBLISH_RESPONSES: dict[int | str, dict[str, Any]] = {
 WITHDRAW_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEM_RESPONSES,
     409: problem_response("Unknown dataset or version, or the version is already withdrawn"),
+    422: problem_response("The reason breaks a text rule (empty, control characters, "
+                          "length); `detail` names it"),
 }
 
 
@@ -255,15 +261,16 @@ async def withdraw_version_route(
     """As `hub withdraw`: pinned URLs answer 410 Gone with the reason, the metadata stays
     listed, the bulk files are deleted and `latest` moves back to the newest version left."""
     settings = _settings(request)
+    reason = clean_text("reason", body.reason, SHORT_MAX)
     try:
         result = await anyio.to_thread.run_sync(
             withdraw_version, settings, request.app.state.engine, dataset_id, version,
-            body.reason)
+            reason)
     except WithdrawRefused as exc:
         _record(request, principal, WITHDRAW_ACTION,
-                withdraw_audit(dataset_id, version, body.reason, error=str(exc)))
+                withdraw_audit(dataset_id, version, reason, error=str(exc)))
         raise
-    _record(request, principal, WITHDRAW_ACTION, withdraw_audit(dataset_id, version, body.reason))
+    _record(request, principal, WITHDRAW_ACTION, withdraw_audit(dataset_id, version, reason))
     return {**result.to_dict(),
             "links": {"version": f"{base}/v1/datasets/{dataset_id}/versions/{version}"}}
 

@@ -45,6 +45,7 @@ from hub.cocreation.text import (
     text_schema,
 )
 from hub.data.cocreation import NewRequest
+from hub.query.model import NUL_FREE
 from hub.query.requests import RequestSearch, cursor_after, decode_after
 from hub.serialise.cocreation import comment_json, request_json, request_summary, suggestions_json
 
@@ -158,12 +159,13 @@ def reason_codes() -> dict[str, Any]:
 def list_requests(
     request: Request, store: StoreDep, base: BaseUrlDep,
     status: Annotated[RequestStatus | None, Query()] = None,
-    organisation: Annotated[str | None, Query()] = None,
-    dataset: Annotated[str | None, Query(description="Requests answered by this dataset.")
-                       ] = None,
+    organisation: Annotated[str | None, Query(json_schema_extra=NUL_FREE)] = None,
+    dataset: Annotated[str | None, Query(description="Requests answered by this dataset.",
+                                         json_schema_extra=NUL_FREE)] = None,
     q: Annotated[str | None, Query(description="Words in the title or description (the "
-                                   "catalogue's folding).")] = None,
-    text: Annotated[str | None, Query(description="Alias of q.")] = None,
+                                   "catalogue's folding).", json_schema_extra=NUL_FREE)] = None,
+    text: Annotated[str | None, Query(description="Alias of q.",
+                                      json_schema_extra=NUL_FREE)] = None,
     sort: Annotated[str, Query(pattern="^(votes|newest|updated)$",
                                description="votes (default), newest or updated")] = "votes",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

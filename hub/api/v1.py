@@ -27,7 +27,7 @@ from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
-from hub.query.model import FeatureQuery, QueryError
+from hub.query.model import NUL_FREE, NUL_FREE_ITEMS, FeatureQuery, QueryError
 from hub.query.operators import operators_markdown
 from hub.query.params import V1, V1_RECORD, check_record_parameters, parse_records_query
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
@@ -65,11 +65,12 @@ Records of a dataset version, filtered, sorted and paged.
 """
 
 
-def _query_parameter(name: str, description: str, example: str | None) -> dict[str, Any]:
+def _query_parameter(name: str, description: str, example: str | None,
+                     schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """A records parameter; ``example`` None for one that excludes another parameter's
     example (example-based testing sends every example together)."""
     parameter = {"name": name, "in": "query", "required": False, "description": description,
-                 "schema": {"type": "string"}}
+                 "schema": schema or {"type": "string"}}
     return parameter if example is None else {**parameter, "example": example}
 
 
@@ -105,7 +106,8 @@ RECORDS_OPENAPI: dict[str, Any] = {
         _query_parameter("fields", "Properties to return.", "name,address"),
         _query_parameter("limit", "Page size (capped by HUB_MAX_LIMIT).", "50"),
         _query_parameter("cursor", "Opaque keyset cursor from the `next` link.", None),
-        _query_parameter("f", "Output format: json, geojson or csv (or use Accept).", "geojson"),
+        _query_parameter("f", "Output format (or use Accept).", "geojson",
+                         {"type": "string", "enum": list(FORMATS)}),
     ]
 }
 
@@ -148,12 +150,15 @@ def list_datasets(
     base: BaseUrlDep,
     q: Annotated[str | None, Query(description="Words in id, titles, keywords, descriptions "
                                                "(spelling variants match); title matches first.",
-                                   examples=["AED"])] = None,
+                                   examples=["AED"], json_schema_extra=NUL_FREE)] = None,
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
-                                               "keywords (repeatable).")] = None,
-    organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
+                                               "keywords (repeatable).",
+                                               json_schema_extra=NUL_FREE_ITEMS)] = None,
+    organisation: Annotated[str | None, Query(description="Exact organisation name.",
+                                              json_schema_extra=NUL_FREE)] = None,
     licence: Annotated[str | None, Query(description="Licence id, e.g. CC-BY-4.0 or "
-                                         "PDL-1.0 (docs/publishing.md).")] = None,
+                                         "PDL-1.0 (docs/publishing.md).",
+                                         json_schema_extra=NUL_FREE)] = None,
     format: Annotated[str | None, Query(description="Source format: `table` (CSV/Excel), "
                                         "`gtfs` or `gtfs-ride`.")] = None,
     has_map: Annotated[bool | None, Query(description="Only datasets whose current version "

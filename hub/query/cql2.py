@@ -79,6 +79,15 @@ def _error(message: str) -> QueryError:
 # -- parse and check -----------------------------------------------------------------------
 
 
+def check_language(lang: str) -> None:
+    """A ``filter-lang`` the hub reads, or a 400 naming it (also when it comes without a
+    filter: the document lists the languages)."""
+    if lang not in LANGUAGES:
+        raise QueryError(
+            f"unknown filter-lang {lang!r}; supported: cql2-text, cql2-json", "filter-lang"
+        )
+
+
 def parse_cql2(
     raw: str, lang: str, schema: TableSchema, *, has_geometry: bool,
     to_crs84: GeometryTransform | None = None,
@@ -89,10 +98,7 @@ def parse_cql2(
     which GDAL 3.6 sends, are accepted too). ``to_crs84`` reprojects geometry literals given
     in ``filter-crs``; None means they are CRS84 already.
     """
-    if lang not in LANGUAGES:
-        raise QueryError(
-            f"unknown filter-lang {lang!r}; supported: cql2-text, cql2-json", "filter-lang"
-        )
+    check_language(lang)
     if len(raw) > MAX_FILTER_LENGTH:
         raise _error(f"filter is longer than {MAX_FILTER_LENGTH} characters")
     if "\x00" in raw:

@@ -27,6 +27,11 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
+# The JSON Schema of the rule below, for the text parameters it guards.
+NUL_FREE: dict[str, object] = {"pattern": "^[^\x00]*$"}
+NUL_FREE_ITEMS: dict[str, object] = {"items": {"type": "string", **NUL_FREE}}
+
+
 def refuse_nul(parameter: str, value: str) -> None:
     """Text parameters may not hold a NUL character: PostgreSQL text cannot store one, so it
     would fail inside the database instead of being refused as the client's mistake."""

@@ -29,7 +29,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from hub.catalog import TableSchema
-from hub.query.cql2 import parse_cql2
+from hub.query.cql2 import check_language, parse_cql2
 from hub.query.geometry_input import placement_problem, vertex_problem
 from hub.query.model import (
     Cursor,
@@ -337,11 +337,12 @@ def _parse_sort(raw: str | None, schema: TableSchema, near: object | None,
 
 def _parse_filter_expression(raw: dict[str, str], schema: TableSchema,
                              has_geometry: bool) -> dict[str, Any] | None:
-    """OGC Part 3 ``filter`` (CQL2) with its ``filter-lang`` and ``filter-crs``."""
+    """OGC Part 3 ``filter`` (CQL2) with its ``filter-lang`` and ``filter-crs``; those
+    qualifiers alone qualify nothing and are ignored, as ``bbox-crs`` without ``bbox``."""
     if "filter" not in raw:
-        if "filter-lang" in raw or "filter-crs" in raw:
-            raise QueryError("parameters 'filter-lang' and 'filter-crs' need 'filter'",
-                             "filter")
+        if "filter-crs" in raw:  # its value is still checked: the document lists the CRSs
+            crs_by_uri(raw["filter-crs"], "filter-crs")
+        check_language(raw.get("filter-lang", "cql2-text"))
         return None
     filter_crs = crs_by_uri(raw["filter-crs"], "filter-crs") if "filter-crs" in raw \
         else CRS84_CRS
@@ -360,9 +361,12 @@ def _require_geometry(has_geometry: bool, param: str) -> None:
 
 def _parse_bbox(raw: dict[str, str], has_geometry: bool) -> tuple[float, float, float, float] \
         | None:
+    """``bbox`` in its ``bbox-crs``. A ``bbox-crs`` alone qualifies nothing and is ignored,
+    as a client filling a URL template with the qualifier always and the box sometimes
+    expects (OpenAPI cannot relate the two parameters, so the document cannot forbid it)."""
     if "bbox" not in raw:
-        if "bbox-crs" in raw:
-            raise QueryError("parameter 'bbox-crs' needs 'bbox'", "bbox-crs")
+        if "bbox-crs" in raw:  # its value is still checked: the document lists the CRSs
+            crs_by_uri(raw["bbox-crs"], "bbox-crs")
         return None
     _require_geometry(has_geometry, "bbox")
     crs = crs_by_uri(raw["bbox-crs"], "bbox-crs") if "bbox-crs" in raw else CRS84_CRS
@@ -373,7 +377,9 @@ def _parse_nearness(raw: dict[str, str], has_geometry: bool, limits: PageLimits,
                     resolver: ReferenceResolver | None) -> tuple[Near | None, NearSet | None]:
     """``near`` (a point) or ``near_route``/``near_stop`` (stops of a GTFS dataset), with the
     ``radius`` they share."""
-    references = [p for p in ("near_route", "near_stop") if p in raw]
+    # An empty reference (a form field left blank) is no reference, as an empty `cursor` is
+    # the first page: the schema's plain string allows it, and a client means "none".
+    references = [p for p in ("near_route", "near_stop") if raw.get(p)]
     radius = parse_radius(raw["radius"], limits.max_radius_m) if "radius" in raw else None
     if not references:
         if "near" not in raw:

@@ -260,18 +260,24 @@ COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
            "numbers with heights (not five).",
            {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
            style="form", explode=False),
-    _param("bbox-crs", "CRS of bbox.", {"type": "string", "format": "uri",
+    _param("bbox-crs", "CRS of bbox (ignored without bbox).", {"type": "string", "format": "uri",
                                         "enum": [c.uri for c in SUPPORTED_CRS]}),
     CRS_PARAM,
     _param("filter", "CQL2 filter.", {"type": "string", "minLength": 1}),
     # 'cql-text' is the pre-1.0 name, kept because GDAL 3.6 looks for it to push filters down.
-    _param("filter-lang", "Encoding of filter.",
+    _param("filter-lang", "Encoding of filter (ignored without filter).",
            {"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"],
             "default": "cql2-text"}),
-    _param("filter-crs", "CRS of geometries in filter.",
+    _param("filter-crs", "CRS of geometries in filter (ignored without filter).",
            {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]}),
     _param("cursor", "Opaque page position from a 'next' link.", {"type": "string"}),
 ]
+
+
+# New items go to a dataset's current collection (its id alone), never to a pinned version
+# (`id@2`) or a layer (`id.layer`), which are a 400.
+CURRENT_COLLECTION_ID = _param("collectionId", "A dataset's current collection",
+                               {"type": "string", "pattern": "^[^@.]+$"}, location="path")
 
 
 def _json_response(description: str, media_type: str = JSON) -> dict[str, Any]:
@@ -284,9 +290,12 @@ ERROR_RESPONSES = {
 }
 
 
-def openapi(collections: list[Collection], base: str, version: str) -> dict[str, Any]:
+def openapi(collections: list[Collection], base: str, version: str,
+            create_item: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI 3.0 description of ``/ogc``: generic paths plus one ``/items`` path per
-    collection listing its properties as query parameters (how GDAL finds queryables)."""
+    collection listing its properties as query parameters (how GDAL finds queryables).
+    ``create_item`` is the POST every ``/items`` path answers (a proposed record), declared
+    where the route is; without it a client reading this document would expect a 405."""
     collection_id = _param("collectionId", "Collection id", {"type": "string"}, location="path")
     paths: dict[str, Any] = {
         "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage",
@@ -307,7 +316,9 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
         "/collections/{collectionId}/items": {"get": {
             "summary": "Features", "operationId": "getFeatures",
             "parameters": [collection_id, *COMMON_ITEMS_PARAMS],
-            "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}}},
+            "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}},
+            "post": {**create_item, "operationId": "createFeature",
+                     "parameters": [CURRENT_COLLECTION_ID, *create_item["parameters"]]}},
         "/collections/{collectionId}/items/{featureId}": {"get": {
             "summary": "One feature", "operationId": "getFeature",
             "parameters": [collection_id, _param("featureId", "Feature id", {"type": "string"},
@@ -359,7 +370,9 @@ def openapi(collections: list[Collection], base: str, version: str) -> dict[str,
             "parameters": [*COMMON_ITEMS_PARAMS, *fields,
                            *([DATETIME_PARAM] if temporal_field(collection.published.schema)
                              else [])],
-            "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}}}
+            "responses": {"200": _json_response("Features", GEOJSON), **ERROR_RESPONSES}},
+            "post": {**create_item, "operationId": f"createFeature-{collection.id}",
+                     "tags": [collection.id]}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Co-Creation Hub — OGC API - Features", "version": version,

@@ -256,3 +256,110 @@ def test_key_requests_state_their_cross_field_rule(openapi: dict[str, Any]) -> N
     pattern = next(s for s in expires.get("anyOf", [expires]) if "pattern" in s)["pattern"] \
         if "pattern" not in expires else expires["pattern"]
     assert re.search(pattern, "90d") and not re.search(pattern, "999999w")
+
+
+@pytest.mark.parametrize("name", ["near_route", "near_stop"])
+def test_an_empty_near_reference_is_absent(hub: Hub, name: str) -> None:
+    """An empty value (a form field left blank) is no reference, as the schema's plain
+    string allows; the records answer as without it."""
+    response = hub.client.get(f"{PINNED}/records", params={name: ""})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("qualifier", ["bbox-crs", "filter-crs"])
+def test_a_qualifier_without_what_it_qualifies_is_ignored(hub: Hub, qualifier: str) -> None:
+    """OpenAPI cannot relate two parameters, so the document allows a qualifier alone; it
+    qualifies nothing and the items answer as without it."""
+    response = hub.client.get("/ogc/collections/test-shops/items", params={
+        qualifier: "http://www.opengis.net/def/crs/OGC/1.3/CRS84"})
+    assert response.status_code == 200, response.text
+
+
+def test_an_empty_revocation_reason_is_declared_and_refused(hub: Hub,
+                                                             openapi: dict[str, Any]) -> None:
+    reason = parameter(openapi, "/v1/keys/{key_id}", "reason", method="delete")
+    assert any(alternative.get("minLength") == 1
+               for alternative in reason.get("anyOf", [reason]))
+    headers = admin_headers(hub)
+    new = NewKey(name="to-revoke", kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
+                 created_by="test")
+    row, _token = hub.client.app.state.people.issue(
+        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    response = hub.client.delete(f"/v1/keys/{row['id']}?reason=", headers=headers)
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_ogc_document_declares_the_post_its_items_answer(hub: Hub) -> None:
+    """A POST to any `/items` path is a proposal (a 422 listing the faults of a missing
+    body), so the OGC document declares it with that 422, not as a method it lacks (405)."""
+    paths = hub.client.get("/ogc/api").json()["paths"]
+    for path in ("/collections/{collectionId}/items", "/collections/test-shops/items"):
+        assert "422" in paths[path]["post"]["responses"], path
+    response = hub.client.post("/ogc/collections/test-shops/items",
+                               headers=admin_headers(hub))
+    assert response.status_code == 422, response.text
+
+
+def test_the_records_format_is_declared_as_choose_format_reads_it(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    """An `f` outside the enumeration is refused (400), so the document lists the formats."""
+    assert parameter(openapi, "/v1/datasets/{dataset_id}/records", "f")["enum"] == [
+        "json", "geojson", "csv"]
+    assert_problem(hub.client.get(f"{PINNED}/records", params={"f": "xml"}), 400, "f")
+
+
+@pytest.mark.parametrize("key_id", ["0", "-1", str(2**63)])
+def test_a_key_id_outside_the_schema_is_refused(hub: Hub, key_id: str) -> None:
+    """The fuzz test pins the revoked key to a spare one, so these are held here."""
+    response = hub.client.delete(f"/v1/keys/{key_id}", headers=admin_headers(hub))
+    assert 400 <= response.status_code < 500, response.text
+
+
+def test_a_withdrawal_reason_with_a_nul_is_declared_and_refused(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    """A NUL cannot be stored in PostgreSQL text; the reason carries clean_text's schema."""
+    assert "pattern" in body_schema(openapi, "/v1/datasets/{dataset_id}/versions/{version}/"
+                                    "withdraw")["properties"]["reason"]
+    response = hub.client.post("/v1/datasets/test-shops/versions/1/withdraw",
+                               headers=admin_headers(hub), json={"reason": "\x00Z"})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/v1/datasets", "q"), ("/v1/datasets", "organisation"), ("/v1/datasets", "licence"),
+    ("/v1/requests", "organisation"), ("/v1/requests", "dataset"), ("/v1/requests", "q"),
+    ("/v1/requests", "text")])
+def test_text_parameters_state_the_nul_rule_they_enforce(hub: Hub, openapi: dict[str, Any],
+                                                          path: str, name: str) -> None:
+    pattern = parameter(openapi, path, name)["pattern"]
+    assert re.search(pattern, "shop") and not re.search(pattern, "sh\x00op")
+    # `text` is the alias of `q`, and the refusal names `q`
+    assert_problem(hub.client.get(path, params={name: "sh\x00op"}), 400,
+                   "q" if name == "text" else name)
+
+
+def test_keywords_state_the_nul_rule_for_each_item(openapi: dict[str, Any]) -> None:
+    items = parameter(openapi, "/v1/datasets", "keyword")["items"]
+    assert not re.search(items["pattern"], "a\x00")
+
+
+def test_a_refused_withdrawal_reason_is_the_declared_problem(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    operation = openapi["paths"]["/v1/datasets/{dataset_id}/versions/{version}/withdraw"]
+    declared = operation["post"]["responses"]["422"]["content"]
+    assert "HTTPValidationError" not in str(declared), declared  # not FastAPI's field list
+    response = hub.client.post("/v1/datasets/test-shops/versions/1/withdraw",
+                               headers=admin_headers(hub), json={"reason": "a\x0fb"})
+    assert_problem(response, 422)
+
+
+@pytest.mark.parametrize(("qualifier", "value"), [("bbox-crs", "EPSG:nope"),
+                                                  ("filter-crs", "EPSG:nope"),
+                                                  ("filter-lang", "sql")])
+def test_a_lone_qualifier_is_still_checked(hub: Hub, qualifier: str, value: str) -> None:
+    """Ignored without what it qualifies, but a value outside the document's list is
+    refused, as the document says."""
+    response = hub.client.get("/ogc/collections/test-shops/items", params={qualifier: value})
+    assert_problem(response, 400, qualifier)

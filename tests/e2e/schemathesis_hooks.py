@@ -19,8 +19,6 @@ MINTED_BY_THE_HUB = ("cursor",)
 # Records: `near`, `near_route` and `near_stop` exclude each other and `radius` needs one of
 # them; OpenAPI 3.1 has no way to relate query parameters.
 REFERENCES = ("near", "near_route", "near_stop")
-# OGC items: parameters that only qualify another one, refused (400) without it.
-QUALIFIERS = {"bbox-crs": "bbox", "filter-lang": "filter", "filter-crs": "filter"}
 # Widest coordinate of a bbox, per CRS: longitude/latitude degrees, or Web Mercator metres.
 MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
 WORLD = {MERCATOR: 20037508.34}
@@ -29,7 +27,7 @@ WORLD = {MERCATOR: 20037508.34}
 @schemathesis.hook
 def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
     """The generated query with each rule above applied: minted values left out, one
-    reference kept for `radius`, qualifiers only with what they qualify, bbox corners put
+    reference kept for `radius`, bbox corners put
     in order inside the world.
     Mapping, not filtering: the fuzzer's budget goes to requests that are sent."""
     if not query:
@@ -41,9 +39,6 @@ def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | N
         del query[extra]
     if not references:
         query.pop("radius", None)
-    for qualifier, qualified in QUALIFIERS.items():
-        if query.get(qualified) is None:
-            query.pop(qualifier, None)
     if query.get("bbox") is not None:
         query["bbox"] = _ordered_box(query["bbox"], query.get("bbox-crs"))
     return query
@@ -86,3 +81,8 @@ def map_body(context: Any, body: Any) -> Any:
             and operation.method.upper() == "POST" and isinstance(body, dict) and "url" in body):
         return {**body, "url": WEBHOOK_TARGET}
     return body
+
+
+# A dataset definition is sent as its TOML text (the schema is a string), which goes on the
+# wire as it is, like text/plain; schemathesis has no TOML serializer of its own.
+schemathesis.serializer.alias("application/toml", "text/plain")

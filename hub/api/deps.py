@@ -14,7 +14,6 @@ from fastapi import Depends, Request
 
 from hub.data import Data
 from hub.data.records_by_key import RecordsByKey
-from hub.data.tiles import Tiles
 from hub.query.model import PageLimits
 from hub.query.params import Dialect
 from hub.settings import Settings
@@ -54,10 +53,6 @@ async def _records_by_key_dependency(request: Request) -> RecordsByKey:
     return request.app.state.records_by_key
 
 
-async def _tiles_dependency(request: Request) -> Tiles:
-    return request.app.state.tiles
-
-
 async def _base_url_dependency(request: Request) -> str:
     return base_url(request)
 
@@ -66,4 +61,3 @@ DataDep = Annotated[Data, Depends(_data_dependency)]
 SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 BaseUrlDep = Annotated[str, Depends(_base_url_dependency)]
 RecordsByKeyDep = Annotated[RecordsByKey, Depends(_records_by_key_dependency)]
-TilesDep = Annotated[Tiles, Depends(_tiles_dependency)]

@@ -2,6 +2,8 @@
 // vector tiles on a plain background (no base map, nothing from another host). Each source
 // is the layer's TileJSON, so the tile URL and zoom range come from the hub. The page
 // works without it: the table below lists the same records.
+import { BACKGROUND, fittedTo, tileSources } from "./hub-map.js";
+
 const container = document.getElementById("map");
 const maplibregl = window.maplibregl;
 
@@ -24,23 +26,13 @@ function layersFor(source) {
 
 if (container && maplibregl) {
   const config = JSON.parse(container.dataset.map);
-  const origin = window.location.origin;
   const style = {
     version: 8,
-    sources: Object.fromEntries(config.layers.map((layer) => [layer.id, {
-      type: "vector", url: origin + layer.tilejson,
-    }])),
-    layers: [
-      { id: "background", type: "background", paint: { "background-color": "#e8edf2" } },
-      ...config.layers.flatMap(layersFor),
-    ],
+    sources: tileSources(config.layers),
+    layers: [BACKGROUND, ...config.layers.flatMap(layersFor)],
   };
-  const options = { container, style, attributionControl: false };
-  if (config.bounds) {
-    options.bounds = [[config.bounds[0], config.bounds[1]], [config.bounds[2], config.bounds[3]]];
-    options.fitBoundsOptions = { padding: 24, maxZoom: 16 };
-  }
-  const map = new maplibregl.Map(options);
+  const map = new maplibregl.Map(
+    fittedTo(config.bounds, { container, style, attributionControl: false }));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   map.on("click", (event) => {
     const [feature] = map.queryRenderedFeatures(event.point);

@@ -1,6 +1,8 @@
 // The moderation queue's maps: each proposed point (orange, outlined) among the dataset's
 // current records drawn from the hub's own vector tiles (the dataset page's pattern, no base
 // map, nothing from another host). The text beside each map gives the coordinates.
+import { BACKGROUND, tileSources } from "./hub-map.js";
+
 const maplibregl = window.maplibregl;
 const maps = {};
 
@@ -20,10 +22,7 @@ function contextLayers(source) {
 for (const container of document.querySelectorAll(".point-map")) {
   if (!maplibregl) break;
   const config = JSON.parse(container.dataset.map);
-  const origin = window.location.origin;
-  const sources = Object.fromEntries(config.layers.map((layer) => [layer.id, {
-    type: "vector", url: origin + layer.tilejson,
-  }]));
+  const sources = tileSources(config.layers);
   sources.proposed = {
     type: "geojson",
     data: { type: "Feature", geometry: { type: "Point", coordinates: config.point },
@@ -33,7 +32,7 @@ for (const container of document.querySelectorAll(".point-map")) {
     version: 8,
     sources,
     layers: [
-      { id: "background", type: "background", paint: { "background-color": "#e8edf2" } },
+      BACKGROUND,
       ...config.layers.flatMap(contextLayers),
       { id: "proposed", type: "circle", source: "proposed",
         paint: { "circle-color": "#b35900", "circle-radius": 8,

@@ -2,6 +2,8 @@
 // inputs are the form's real fields (typing them works without the map, and moves the
 // marker). The map draws the dataset's current version from the hub's tiles, so a
 // contributor sees the records already there.
+import { BACKGROUND, fittedTo, tileSources } from "./hub-map.js";
+
 const container = document.getElementById("propose-map");
 const maplibregl = window.maplibregl;
 const lat = document.getElementById("f-lat");
@@ -9,14 +11,11 @@ const lon = document.getElementById("f-lon");
 
 if (container && maplibregl && lat && lon) {
   const config = JSON.parse(container.dataset.map);
-  const origin = window.location.origin;
   const style = {
     version: 8,
-    sources: Object.fromEntries(config.layers.map((layer) => [layer.id, {
-      type: "vector", url: origin + layer.tilejson,
-    }])),
+    sources: tileSources(config.layers),
     layers: [
-      { id: "background", type: "background", paint: { "background-color": "#e8edf2" } },
+      BACKGROUND,
       ...config.layers.map((layer) => ({
         id: `${layer.id}-circle`, type: "circle", source: layer.id,
         "source-layer": layer.source_layer, filter: ["==", ["geometry-type"], "Point"],
@@ -25,12 +24,8 @@ if (container && maplibregl && lat && lon) {
       })),
     ],
   };
-  const options = { container, style, attributionControl: false };
-  if (config.bounds) {
-    options.bounds = [[config.bounds[0], config.bounds[1]], [config.bounds[2], config.bounds[3]]];
-    options.fitBoundsOptions = { padding: 24, maxZoom: 16 };
-  }
-  const map = new maplibregl.Map(options);
+  const map = new maplibregl.Map(
+    fittedTo(config.bounds, { container, style, attributionControl: false }));
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }));
   const marker = new maplibregl.Marker({ color: "#b30059", draggable: true });
 

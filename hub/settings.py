@@ -308,8 +308,8 @@ class Settings(BaseSettings):
         "once; the next is refused with 429 until one is decided.",
     )
 
-    http_cache_purge_urls: str = Field(
-        default="",
+    http_cache_purge_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
         description="Shared HTTP caches (comma-separated URLs, e.g. `http://127.0.0.1:8000/` "
         "for the Varnish of `make serve-cached`) that each server process sends a BAN to "
         "when a publish or withdrawal commits; empty: none.",
@@ -318,9 +318,10 @@ class Settings(BaseSettings):
         default=2.0, gt=0,
         description="Seconds between looks for purges to retry (new ones are sent at once).",
     )
-    @field_validator("database_replica_urls", mode="before")
+    @field_validator("database_replica_urls", "http_cache_purge_urls", mode="before")
     @classmethod
-    def _split_replica_urls(cls, value: object) -> object:
+    def _split_url_lists(cls, value: object) -> object:
+        """A list of URLs in one environment variable: comma-separated, blanks dropped."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -335,10 +336,6 @@ class Settings(BaseSettings):
     def _private_targets_parse(self) -> Settings:
         self.webhook_private_networks()  # a typo fails at start-up, not at the first delivery
         return self
-
-    def http_cache_purge_targets(self) -> list[str]:
-        """``HUB_HTTP_CACHE_PURGE_URLS`` as a list."""
-        return [url.strip() for url in self.http_cache_purge_urls.split(",") if url.strip()]
 
     def webhook_private_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """``HUB_WEBHOOKS_ALLOW_PRIVATE_TARGETS`` as networks."""

@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     webhook_store = WebhookStore(engine)
     webhook_worker = (WebhookWorker(webhook_store, settings, own_base_url(settings))
                       if settings.webhooks_worker else None)
-    purge_targets = settings.http_cache_purge_targets()
+    purge_targets = settings.http_cache_purge_urls
     cache_purger = (CachePurger(engine, purge_targets, poll_s=settings.http_cache_purge_poll_s)
                     if purge_targets else None)
 

@@ -1,12 +1,21 @@
 """Vector tiles: run the statements of :mod:`hub.query.tiles` and hand back the bytes.
 
-Every tile is at most ``max_bytes`` (``HUB_TILE_MAX_KB``). The rule, decided here only: a
-tile holds every feature of its area when that encoding fits, else it is thinned (one
-feature per cell, with ``count``; :func:`hub.query.tiles.thinned_tile_statement`) with the
-first cell of :func:`thinning_cells` whose tile fits (the sequence depends only on the cap
-and the probe, both fixed for a tile of a version). The probe's lower bound skips encoding a
-full tile that cannot fit; it changes what a tile costs, never what it holds, so the same
-tile is the same bytes whichever way it was reached.
+Every tile is at most ``max_bytes`` (``HUB_TILE_MAX_KB``). The rule, decided here only:
+
+- a tile whose features would take at most :data:`FULL_ATTEMPT_FACTOR` times the cap, at
+  the version's bytes per feature, is encoded whole, and served whole when it fits;
+- any other tile is thinned (one feature per cell, with ``count``;
+  :func:`hub.query.tiles.thinned_tile_statement`) with the first cell of
+  :func:`thinning_cells` whose tile fits.
+
+The bytes per feature are measured once per version on a fixed sample of its rows (a version
+never changes), and the count is the tile's own, so the same tile always takes the same path
+and is the same bytes. Estimating first is what keeps a dense tile cheap: encoding a 20,000
+feature tile whole only to find it is four times the cap cost more than the thinned tile
+itself (bench/README.md, "Tiles at scale"). The factor leaves room for a tile whose features
+are somewhat smaller than the sample's (empty attributes, repeated values): such a tile is
+still tried whole. One whose features average under 80% of the sample's size and would
+just fit may be thinned: the price of never encoding hopeless tiles.
 """
 
 from __future__ import annotations
@@ -25,18 +34,20 @@ from hub.query.model import FeatureQuery
 from hub.query.tiles import (
     BUFFER,
     EXTENT,
+    feature_bytes_sample_statement,
     thinned_tile_statement,
-    tile_probe_statement,
+    tile_features_statement,
     tile_statement,
 )
 
 DEFAULT_MAX_BYTES = 500 * 1024
-# A thinned tile's first cell is sized for the cap at this estimate of a feature's bytes:
-# the probe's lower bound counts 2 bytes per attribute, where a typical encoded value (a key
-# and a value index, the value itself spread over the layer's value table) costs about 10,
-# which makes 5x the bound (measured on the bench's 16-field places: ~190 bytes a feature).
-FEATURE_BYTES_PER_MIN_BYTE = 5
-MIN_ESTIMATED_FEATURE_BYTES = 64
+# A full encoding is tried up to this many times the cap at the sampled bytes per feature: a
+# tile's own features came to 0.85-0.97 of the sample's size on the bench's places (values
+# repeated within a tile are stored once), so a tile estimated past 1.25 caps does not fit.
+FULL_ATTEMPT_FACTOR = 1.25
+# The least a feature is taken to cost (an id, a point, a few small attributes), so that a
+# sample of short rows does not size cells for more features than a tile can carry.
+MIN_ESTIMATED_FEATURE_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class Tiles:
         self.cache = cache
         self.reads = reads or ReadRouting(engine)
         self.max_bytes = max_bytes
+        self._feature_bytes: dict[str, float] = {}  # version table -> bytes per feature
 
     def tile(self, version: PublishedVersion, query: FeatureQuery, layer: str,
              z: int, x: int, y: int, conn: Connection | None = None) -> bytes:
@@ -85,15 +97,16 @@ class Tiles:
     def _render_on(self, conn: Connection, version: PublishedVersion, query: FeatureQuery,
                    layer: str, z: int, x: int, y: int) -> RenderedTile:
         table, schema = version.table(), version.schema
-        features, min_bytes = conn.execute(
-            tile_probe_statement(table, schema, query, z, x, y)).one()
+        features = conn.execute(tile_features_statement(table, query, z, x, y)).scalar_one()
         if not features:
             return RenderedTile(b"", thinned=False)
-        if min_bytes <= self.max_bytes:
+        per_feature = self.feature_bytes(conn, version, layer)
+        if features * per_feature <= FULL_ATTEMPT_FACTOR * self.max_bytes:
             full = self._run(conn, tile_statement(table, schema, query, layer, z, x, y))
             if len(full) <= self.max_bytes:
                 return RenderedTile(full, thinned=False)
-        for cell in thinning_cells(self.max_bytes, min_bytes / features):
+        body = b""
+        for cell in thinning_cells(self.max_bytes, per_feature):
             body = self._run(conn, thinned_tile_statement(table, schema, query, layer,
                                                           z, x, y, cell))
             if len(body) <= self.max_bytes:
@@ -101,20 +114,30 @@ class Tiles:
         # else: one feature per cell of the whole tile, nothing thinner to give
         return RenderedTile(body, thinned=True)
 
+    def feature_bytes(self, conn: Connection, version: PublishedVersion, layer: str) -> float:
+        """What a feature of ``version`` costs in a tile: a fixed sample of its rows encoded
+        (:func:`hub.query.tiles.feature_bytes_sample_statement`), measured once per version
+        table by this process, at least :data:`MIN_ESTIMATED_FEATURE_BYTES`."""
+        known = self._feature_bytes.get(version.table_name)
+        if known is None:
+            size, rows = conn.execute(
+                feature_bytes_sample_statement(version.table(), version.schema, layer)).one()
+            known = max(MIN_ESTIMATED_FEATURE_BYTES, size / rows if rows else 0.0)
+            self._feature_bytes[version.table_name] = known
+        return known
+
     @staticmethod
     def _run(conn: Connection, statement: Any) -> bytes:
         value = conn.execute(statement, execution_options={BINARY_RESULTS: True}).scalar()
         return bytes(value) if value else b""
 
 
-def thinning_cells(max_bytes: int, min_feature_bytes: float) -> list[int]:
+def thinning_cells(max_bytes: int, feature_bytes: float) -> list[int]:
     """Cell sizes (pixels) a thinned tile tries, finest first: the first gives a cap's worth
-    of features were every cell (buffer included) full, at an estimated
-    :data:`FEATURE_BYTES_PER_MIN_BYTE` times the probe's lower bound per feature (at least
-    :data:`MIN_ESTIMATED_FEATURE_BYTES`); each next one is twice as wide, the last the whole
-    tile. Derived from the cap and the probe only, so the same tile walks the same sizes."""
-    estimate = max(MIN_ESTIMATED_FEATURE_BYTES, FEATURE_BYTES_PER_MIN_BYTE * min_feature_bytes)
-    fitting = max(int(max_bytes // estimate), 1)
+    of features were every cell (buffer included) full, at ``feature_bytes`` per feature;
+    each next one is twice as wide, the last the whole tile. Derived from the cap and the
+    version's bytes per feature only, so the same tile walks the same sizes."""
+    fitting = max(int(max_bytes // max(feature_bytes, MIN_ESTIMATED_FEATURE_BYTES)), 1)
     cell = max(math.ceil((EXTENT + 2 * BUFFER) / math.sqrt(fitting)), 2)
     cells = []
     while cell < EXTENT:

@@ -18,9 +18,9 @@ no browser map can use. A tile whose full encoding would pass the cap is *thinne
 each cell that holds features keeps one of them, the one with the lowest ``_fid``, with a
 ``count`` attribute saying how many features of the tile's area it stands for. Everything
 is ordered by ``_fid``, so the same tile is the same bytes every time. Whether a tile must be
-thinned is decided in :mod:`hub.data.tiles` from :func:`tile_probe_statement`'s lower bound of
-the full encoding (so a hopeless full tile is never encoded) and, when that cannot tell,
-from the full encoding itself.
+thinned, and how coarsely, is decided in :mod:`hub.data.tiles` from the tile's feature count
+(:func:`tile_features_statement`) and the version's bytes per feature
+(:func:`feature_bytes_sample_statement`), and checked against the encoded size.
 """
 
 from __future__ import annotations
@@ -34,16 +34,17 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    and_,
     any_,
+    case,
     cast,
     func,
     literal,
-    literal_column,
-    over,
+    or_,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import UserDefinedType
 
 from hub.catalog import TableSchema
 from hub.query.model import FeatureQuery, QueryError
@@ -57,11 +58,6 @@ TEXT_TYPES = ("date", "datetime", "time")  # written as ISO text (MVT has no dat
 
 MAX_TILE_INDEX = (1 << MAX_ZOOM) - 1  # largest column or row at the deepest zoom
 CLUSTER_COUNT = "count"  # attribute of every feature of a thinned tile: features it stands for
-# The fewest bytes ST_AsMVT can spend on one feature (message tag and length, id, type, a
-# point's geometry, the tags field's tag and length), and on one non-null attribute (a key
-# index and a value index): the probe's lower bound of a full tile's size.
-MIN_FEATURE_BYTES = 11
-MIN_ATTRIBUTE_BYTES = 2
 
 
 def check_tile_ranges(z: int, x: int, y: int) -> None:
@@ -94,15 +90,6 @@ def vector_layer_fields(schema: TableSchema) -> dict[str, str]:
     return {**fields, CLUSTER_COUNT: "Number"}
 
 
-class RowAddress(UserDefinedType[Any]):
-    """PostgreSQL's ``tid``, a row's physical address (``ctid``)."""
-
-    cache_ok = True
-
-    def get_col_spec(self) -> str:
-        return "tid"
-
-
 def search_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """The tile with its buffer as (west, south, east, north) in EPSG:4326, clamped to the
     world. Computed here rather than by transforming ``ST_TileEnvelope(..., margin)``: at low
@@ -127,18 +114,14 @@ def _search_area(z: int, x: int, y: int) -> ColumnElement[Any]:
     return func.ST_MakeEnvelope(*search_bounds(z, x, y), 4326)
 
 
-def _in_tile(table: Table, query: FeatureQuery, z: int, x: int, y: int,
-             exact: bool = False) -> list[ColumnElement[bool]]:
-    """The rows of the tile's area: the query's filters and the buffered envelope. ``&&``
-    alone compares the index's float4 boxes, which reach a little past the envelope;
-    ``exact`` adds ``ST_Intersects`` for statements that count the rows."""
+def _in_tile(table: Table, query: FeatureQuery, z: int, x: int,
+             y: int) -> list[ColumnElement[bool]]:
+    """The candidate rows of the tile's area: the query's filters and the buffered envelope.
+    ``&&`` alone compares the index's float4 boxes, which reach a little past the envelope;
+    statements that count features narrow it exactly (:func:`thinned_tile_statement`)."""
     if not tile_exists(z, x, y):
         raise QueryError(f"tile {z}/{x}/{y} is not in WebMercatorQuad (zoom 0..{MAX_ZOOM})", "z")
-    area = _search_area(z, x, y)
-    spatial = [table.c.geom.op("&&")(area)]
-    if exact:
-        spatial.append(func.ST_Intersects(table.c.geom, area))
-    return [*spatial, where_clause(table, query)]
+    return [table.c.geom.op("&&")(_search_area(z, x, y)), where_clause(table, query)]
 
 
 def _properties(table: Any, schema: TableSchema,
@@ -181,20 +164,56 @@ def tile_statement(
     return _as_mvt(rows, layer)
 
 
-def tile_probe_statement(
-    table: Table, schema: TableSchema, query: FeatureQuery, z: int, x: int, y: int,
+def tile_features_statement(
+    table: Table, query: FeatureQuery, z: int, x: int, y: int,
 ) -> Select[Any]:
-    """``(features, lower bound of the full tile's bytes)`` of the tile's area, without
-    encoding anything: every feature costs at least :data:`MIN_FEATURE_BYTES` and every
-    non-null attribute :data:`MIN_ATTRIBUTE_BYTES`. A bound past the cap means the full tile
-    cannot fit, so it is thinned without being encoded first."""
-    columns = [table.c[f.name] for f in schema.fields]
-    attributes = func.num_nonnulls(*columns) if columns else literal(0)
-    return select(
-        func.count().label("features"),
-        func.coalesce(func.sum(MIN_FEATURE_BYTES + MIN_ATTRIBUTE_BYTES * attributes), 0)
-        .label("min_bytes"),
-    ).where(*_in_tile(table, query, z, x, y, exact=True))
+    """How many features the tile's buffered area holds, by the spatial index's ``&&`` alone
+    (a count that reads no attribute): with the version's sampled bytes per feature it
+    decides whether a full encoding is worth trying (:mod:`hub.data.tiles`)."""
+    return select(func.count()).where(*_in_tile(table, query, z, x, y))
+
+
+SAMPLE_FEATURES = 256  # rows encoded to measure a version's bytes per feature
+
+
+def feature_bytes_sample_statement(
+    table: Table, schema: TableSchema, layer: str,
+) -> Select[Any]:
+    """``(bytes, features)`` of an MVT layer holding the version's first
+    :data:`SAMPLE_FEATURES` rows (by ``_fid``) with every property and a one-point
+    geometry each: what a feature of this version costs in a tile, attributes included.
+    A version never changes, so neither does the sample: the thinning it steers is the
+    same every time."""
+    rows = (
+        select(table.c._fid, func.ST_Point(EXTENT // 2, EXTENT // 2).label("mvt_geom"),
+               *_properties(table, schema))
+        .order_by(table.c._fid)
+        .limit(SAMPLE_FEATURES)
+        .subquery("sample_rows")
+    )
+    encoded = func.ST_AsMVT(rows.table_valued(), literal(layer, Text()), EXTENT,
+                            literal("mvt_geom", Text()), literal("_fid", Text()))
+    return select(func.coalesce(func.length(encoded), 0), func.count()).select_from(rows)
+
+
+def _tile_pixels(geometry: ColumnElement[Any], z: int, x: int,
+                 y: int) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
+    """``(is_point, column, row)``: where a feature falls in the tile, in tile pixels
+    (``0..EXTENT`` inside, rows downwards), placed by its bounding-box centre (a point is
+    its own), from its longitude and latitude by the spherical Mercator formulas. Plain
+    arithmetic on the stored coordinates: transforming each feature to EPSG:3857 through
+    PROJ and taking its centroid cost about ten times as much on a dense tile."""
+    is_point = func.GeometryType(geometry) == "POINT"
+    box = func.Box2D(geometry)
+    lon = case((is_point, func.ST_X(geometry)),
+               else_=(func.ST_XMin(box) + func.ST_XMax(box)) / 2.0)
+    lat = case((is_point, func.ST_Y(geometry)),
+               else_=(func.ST_YMin(box) + func.ST_YMax(box)) / 2.0)
+    tiles_across = float(1 << z)
+    column = ((lon + 180.0) / 360.0 * tiles_across - x) * EXTENT
+    row = ((1.0 - func.asinh(func.tan(func.radians(lat))) / math.pi) / 2.0 * tiles_across
+           - y) * EXTENT
+    return is_point, column, row
 
 
 def thinned_tile_statement(
@@ -204,43 +223,48 @@ def thinned_tile_statement(
     """The tile thinned to one feature per ``cell`` x ``cell`` pixel square (see the module
     doc): the cell's lowest ``_fid`` with its geometry and attributes, and ``count``, the
     features of the tile's area in that cell (they sum to all of them). A cell is placed by
-    the feature's centroid. A schema field named ``count`` is left out of thinned tiles."""
+    the feature's bounding-box centre. A schema field named ``count`` is left out of
+    thinned tiles.
+
+    A point belongs to the tile's area when its pixel position lies within the buffered
+    tile (exact, where the index's ``&&`` compares rounded boxes); any other shape when it
+    intersects the buffered envelope. Cells come from narrow rows (``_fid`` and a position);
+    only the kept rows are then read whole, by ``_fid`` through its primary key, so the
+    attribute reads and the encoding scale with the cells, not with the features of a
+    dense tile."""
     if cell < 1:
         raise ValueError("cell must be at least one pixel")
-    envelope = func.ST_TileEnvelope(z, x, y)
-    pixel = (func.ST_XMax(envelope) - func.ST_XMin(envelope)) / EXTENT
-    centre = func.ST_Transform(func.ST_Centroid(table.c.geom), 3857)
-    column = func.floor((func.ST_X(centre) - func.ST_XMin(envelope)) / (pixel * cell))
-    row = func.floor((func.ST_YMax(envelope) - func.ST_Y(centre)) / (pixel * cell))
-    # Cells are found from narrow rows (row address, _fid, cell); only the kept rows are
-    # then fetched whole, by their address (a TID scan), so the sort and the attribute
-    # reads scale with the cells, not with the features of a dense tile.
-    row_id = literal_column("ctid")
-    cells = (
-        select(row_id.label("row_id"), table.c._fid,
-               column.label("cell_column"), row.label("cell_row"))
-        .where(*_in_tile(table, query, z, x, y, exact=True))
-        .subquery("cells")
+    is_point, column, row = _tile_pixels(table.c.geom, z, x, y)
+    placed = (
+        select(table.c._fid, is_point.label("is_point"),
+               column.label("pixel_column"), row.label("pixel_row"),
+               case((is_point, true()),
+                    else_=func.ST_Intersects(table.c.geom, _search_area(z, x, y)))
+               .label("touches"))
+        .where(*_in_tile(table, query, z, x, y))
+        .offset(0)  # each position computed once per row, not once per use
+        .subquery("placed")
     )
-    in_cell = (cells.c.cell_column, cells.c.cell_row)
-    ranking = select(
-        cells.c.row_id,
-        over(func.row_number(), partition_by=in_cell, order_by=cells.c._fid).label("rank"),
-        cast(over(func.count(), partition_by=in_cell), BigInteger).label("in_cell"),
-    ).subquery("ranking")
-    ranked = select(ranking.c.row_id, ranking.c.in_cell).where(ranking.c.rank == 1).cte(
-        "ranked").prefix_with("MATERIALIZED")
-    kept = table.alias("kept")
-    kept_row_id = literal_column("kept.ctid")
-    properties = _properties(kept, schema, leave_out=CLUSTER_COUNT)
+    inside = and_(placed.c.pixel_column.between(-BUFFER, EXTENT + BUFFER),
+                  placed.c.pixel_row.between(-BUFFER, EXTENT + BUFFER))
+    kept = (
+        select(func.min(placed.c._fid).label("fid"),
+               cast(func.count(), BigInteger).label("in_cell"))
+        .where(placed.c.touches, or_(~placed.c.is_point, inside))
+        .group_by(func.floor(placed.c.pixel_column / float(cell)),
+                  func.floor(placed.c.pixel_row / float(cell)))
+        .cte("kept")
+        .prefix_with("MATERIALIZED")
+    )
+    properties = _properties(table, schema, leave_out=CLUSTER_COUNT)
     rows = (
-        select(kept.c._fid, _mvt_geometry(kept.c.geom, z, x, y), *properties,
-               ranked.c.in_cell.label(CLUSTER_COUNT))
-        .select_from(ranked.join(kept, kept_row_id == ranked.c.row_id))
-        # the kept rows by address (a TID scan); joined alone, the planner scanned the table
-        .where(kept_row_id == any_(cast(select(func.array_agg(ranked.c.row_id))
-                                        .scalar_subquery(), ARRAY(RowAddress()))))
-        .order_by(kept.c._fid)
+        select(table.c._fid, _mvt_geometry(table.c.geom, z, x, y), *properties,
+               kept.c.in_cell.label(CLUSTER_COUNT))
+        .select_from(kept.join(table, table.c._fid == kept.c.fid))
+        # the kept rows by key; joined alone, the planner may scan the table
+        .where(table.c._fid == any_(cast(select(func.array_agg(kept.c.fid)).scalar_subquery(),
+                                         ARRAY(BigInteger))))
+        .order_by(table.c._fid)
         .offset(0)
         .subquery("tile_rows")
     )

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import mapbox_vector_tile
 import mercantile
 import pytest
+import shapely
+import shapely.geometry
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from etl.gtfs import prepare_feed
 from etl.prepare import prepare
 from etl.publish import publish
 from hub.api.app import create_app
 from hub.catalog import load_definition
-from hub.query.tiles import CLUSTER_COUNT
+from hub.query.tiles import BUFFER, CLUSTER_COUNT, EXTENT
 from tests.api.test_tiles import decode, expected_in_tile
 from tests.conftest import create_test_database, drop_test_database, make_settings
+from tests.gtfs_feeds import DATASETS, MURORAN, SCHEMAS
 from tests.shopdata import SHIBUYA, Shop, make_shops, write_csv
 
 CAP_KB = 16
@@ -100,3 +105,55 @@ def test_low_zoom_tiles_count_every_feature(dense):
         features = decode(client.get(tile_url(tile)).content)
         assert sum(f["properties"][CLUSTER_COUNT] for f in features) == len(
             expected_in_tile(shops, tile)), z
+
+
+@pytest.fixture(scope="module")
+def route_lines(pg_cluster) -> Iterator[TestClient]:
+    """The Muroran feed's routes (lines, the main layer) served with the smallest cap
+    (16 KiB), so the town's tiles are thinned."""
+    url = create_test_database(pg_cluster)
+    engine = create_engine(url)
+    publish(engine, prepare_feed(load_definition("bus-routes-muroran", DATASETS, SCHEMAS),
+                                 MURORAN))
+    engine.dispose()
+    settings = make_settings(url, datasets_dir=DATASETS, schemas_dir=SCHEMAS, tile_max_kb=16,
+                             tile_cache_mb=0, max_limit=1000)
+    with TestClient(create_app(settings)) as client:
+        yield client
+    drop_test_database(pg_cluster, url)
+
+
+def buffered_tile_in_degrees(tile: mercantile.Tile) -> shapely.Polygon:
+    """The tile with its buffer, as a lon/lat box (lines of constant longitude and latitude
+    are straight in Web Mercator, so the square maps to a box)."""
+    bounds = mercantile.xy_bounds(tile)
+    margin = (bounds.right - bounds.left) * BUFFER / EXTENT
+    west, south = mercantile.lnglat(bounds.left - margin, bounds.bottom - margin)
+    east, north = mercantile.lnglat(bounds.right + margin, bounds.top + margin)
+    return shapely.box(west, south, east, north)
+
+
+def test_thinned_lines_count_every_line_that_crosses_the_tile(route_lines):
+    """Lines are placed in cells by the centre of their bounding box, which may lie outside
+    the tile; they belong to it when they cross its buffered area. Expected from the routes'
+    GeoJSON (the records API) and shapely, not from the tile SQL."""
+    routes = route_lines.get("/v1/datasets/bus-routes-muroran/records",
+                             params={"f": "geojson", "limit": 1000}).json()["features"]
+    lines = {f["properties"]["route_id"]: shapely.geometry.shape(f["geometry"])
+             for f in routes if f["geometry"]}
+    assert len(lines) > 10
+    station = (140.9736, 42.3177)
+    checked = 0
+    for z in (11, 12, 13):
+        tile = mercantile.tile(*station, z)
+        area = buffered_tile_in_degrees(tile)
+        expected = {route for route, line in lines.items() if line.intersects(area)}
+        response = route_lines.get(
+            f"/ogc/collections/bus-routes-muroran/tiles/WebMercatorQuad/{z}/{tile.y}/{tile.x}")
+        assert response.status_code == 200 and len(response.content) <= 16 * 1024, z
+        features = mapbox_vector_tile.decode(response.content)["bus-routes-muroran"]["features"]
+        if all(CLUSTER_COUNT in f["properties"] for f in features):
+            checked += 1
+            assert sum(f["properties"][CLUSTER_COUNT] for f in features) == len(expected), z
+            assert {f["properties"]["route_id"] for f in features} <= expected
+    assert checked, "the 16 KiB cap should have thinned the town's tiles"

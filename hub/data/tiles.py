@@ -97,11 +97,13 @@ class Tiles:
     def _render_on(self, conn: Connection, version: PublishedVersion, query: FeatureQuery,
                    layer: str, z: int, x: int, y: int) -> RenderedTile:
         table, schema = version.table(), version.schema
-        features = conn.execute(tile_features_statement(table, query, z, x, y)).scalar_one()
+        per_feature = self.feature_bytes(conn, version, layer)
+        worth_trying = int(FULL_ATTEMPT_FACTOR * self.max_bytes // per_feature)
+        features = conn.execute(
+            tile_features_statement(table, query, z, x, y, at_most=worth_trying + 1)).scalar_one()
         if not features:
             return RenderedTile(b"", thinned=False)
-        per_feature = self.feature_bytes(conn, version, layer)
-        if features * per_feature <= FULL_ATTEMPT_FACTOR * self.max_bytes:
+        if features <= worth_trying:
             full = self._run(conn, tile_statement(table, schema, query, layer, z, x, y))
             if len(full) <= self.max_bytes:
                 return RenderedTile(full, thinned=False)

@@ -165,12 +165,15 @@ def tile_statement(
 
 
 def tile_features_statement(
-    table: Table, query: FeatureQuery, z: int, x: int, y: int,
+    table: Table, query: FeatureQuery, z: int, x: int, y: int, at_most: int,
 ) -> Select[Any]:
-    """How many features the tile's buffered area holds, by the spatial index's ``&&`` alone
-    (a count that reads no attribute): with the version's sampled bytes per feature it
-    decides whether a full encoding is worth trying (:mod:`hub.data.tiles`)."""
-    return select(func.count()).where(*_in_tile(table, query, z, x, y))
+    """How many features the tile's buffered area holds, counted up to ``at_most`` (a dense
+    tile's count stops there: past it, the answer is the same), by the spatial index's
+    ``&&`` alone: with the version's sampled bytes per feature it decides whether a full
+    encoding is worth trying (:mod:`hub.data.tiles`)."""
+    candidates = (select(literal(1)).where(*_in_tile(table, query, z, x, y))
+                  .limit(at_most).subquery("candidates"))
+    return select(func.count()).select_from(candidates)
 
 
 SAMPLE_FEATURES = 256  # rows encoded to measure a version's bytes per feature
@@ -196,14 +199,13 @@ def feature_bytes_sample_statement(
     return select(func.coalesce(func.length(encoded), 0), func.count()).select_from(rows)
 
 
-def _tile_pixels(geometry: ColumnElement[Any], z: int, x: int,
-                 y: int) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
-    """``(is_point, column, row)``: where a feature falls in the tile, in tile pixels
-    (``0..EXTENT`` inside, rows downwards), placed by its bounding-box centre (a point is
-    its own), from its longitude and latitude by the spherical Mercator formulas. Plain
-    arithmetic on the stored coordinates: transforming each feature to EPSG:3857 through
-    PROJ and taking its centroid cost about ten times as much on a dense tile."""
-    is_point = func.GeometryType(geometry) == "POINT"
+def _tile_pixels(geometry: ColumnElement[Any], is_point: ColumnElement[bool], z: int, x: int,
+                 y: int) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """``(column, row)``: where a feature falls in the tile, in tile pixels (``0..EXTENT``
+    inside, rows downwards), placed by its bounding-box centre (a point is its own), from
+    its longitude and latitude by the spherical Mercator formulas. Plain arithmetic on the
+    stored coordinates: transforming each feature to EPSG:3857 through PROJ and taking its
+    centroid cost about ten times as much on a dense tile."""
     box = func.Box2D(geometry)
     lon = case((is_point, func.ST_X(geometry)),
                else_=(func.ST_XMin(box) + func.ST_XMax(box)) / 2.0)
@@ -213,7 +215,7 @@ def _tile_pixels(geometry: ColumnElement[Any], z: int, x: int,
     column = ((lon + 180.0) / 360.0 * tiles_across - x) * EXTENT
     row = ((1.0 - func.asinh(func.tan(func.radians(lat))) / math.pi) / 2.0 * tiles_across
            - y) * EXTENT
-    return is_point, column, row
+    return column, row
 
 
 def thinned_tile_statement(
@@ -234,15 +236,21 @@ def thinned_tile_statement(
     dense tile."""
     if cell < 1:
         raise ValueError("cell must be at least one pixel")
-    is_point, column, row = _tile_pixels(table.c.geom, z, x, y)
-    placed = (
-        select(table.c._fid, is_point.label("is_point"),
-               column.label("pixel_column"), row.label("pixel_row"),
-               case((is_point, true()),
-                    else_=func.ST_Intersects(table.c.geom, _search_area(z, x, y)))
-               .label("touches"))
+    candidates = (
+        select(table.c._fid, table.c.geom,
+               (func.GeometryType(table.c.geom) == "POINT").label("is_point"))
         .where(*_in_tile(table, query, z, x, y))
-        .offset(0)  # each position computed once per row, not once per use
+        .offset(0)  # each value computed once per row, not once per use
+        .subquery("candidates")
+    )
+    column, row = _tile_pixels(candidates.c.geom, candidates.c.is_point, z, x, y)
+    placed = (
+        select(candidates.c._fid, candidates.c.is_point,
+               column.label("pixel_column"), row.label("pixel_row"),
+               case((candidates.c.is_point, true()),
+                    else_=func.ST_Intersects(candidates.c.geom, _search_area(z, x, y)))
+               .label("touches"))
+        .offset(0)
         .subquery("placed")
     )
     inside = and_(placed.c.pixel_column.between(-BUFFER, EXTENT + BUFFER),

@@ -5,7 +5,7 @@ Every tile is at most ``max_bytes`` (``HUB_TILE_MAX_KB``). The rule, decided her
 - a tile whose features would take at most :data:`FULL_ATTEMPT_FACTOR` times the cap, at
   the version's bytes per feature, is encoded whole, and served whole when it fits;
 - any other tile is thinned (one feature per cell, with ``count``;
-  :func:`hub.query.tiles.thinned_tile_statement`) with the first cell of
+  ``TileStatements.thinned`` of :mod:`hub.query.tiles`) with the first cell of
   :func:`thinning_cells` whose tile fits.
 
 The bytes per feature are measured once per version on a fixed sample of its rows (a version
@@ -34,10 +34,10 @@ from hub.query.model import FeatureQuery
 from hub.query.tiles import (
     BUFFER,
     EXTENT,
+    TileStatements,
     feature_bytes_sample_statement,
-    thinned_tile_statement,
-    tile_features_statement,
-    tile_statement,
+    tile_parameters,
+    tile_statements,
 )
 
 DEFAULT_MAX_BYTES = 500 * 1024
@@ -48,6 +48,8 @@ FULL_ATTEMPT_FACTOR = 1.25
 # The least a feature is taken to cost (an id, a point, a few small attributes), so that a
 # sample of short rows does not size cells for more features than a tile can carry.
 MIN_ESTIMATED_FEATURE_BYTES = 16
+# Unfiltered layers whose statements are kept built (a few KB each); past it, all are dropped.
+KEPT_STATEMENT_SETS = 256
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Tiles:
         self.reads = reads or ReadRouting(engine)
         self.max_bytes = max_bytes
         self._feature_bytes: dict[str, float] = {}  # version table -> bytes per feature
+        self._statements: dict[tuple[str, str], TileStatements] = {}  # unfiltered layers
 
     def tile(self, version: PublishedVersion, query: FeatureQuery, layer: str,
              z: int, x: int, y: int, conn: Connection | None = None) -> bytes:
@@ -90,27 +93,43 @@ class Tiles:
         """Compute the tile (never from the cache), by the rule of the module doc, where the
         read routing sends it: a replica that has replayed the version, else the primary
         (``conn``: the request's primary connection, when it holds one)."""
+        tile = tile_parameters(z, x, y)
+        statements = self.statements(version, query, layer)
         return self.reads.version_read(
             version.published_lsn,
-            lambda c: self._render_on(c, version, query, layer, z, x, y), conn)
+            lambda c: self._render_on(c, version, statements, layer, tile), conn)
 
-    def _render_on(self, conn: Connection, version: PublishedVersion, query: FeatureQuery,
-                   layer: str, z: int, x: int, y: int) -> RenderedTile:
-        table, schema = version.table(), version.schema
+    def statements(self, version: PublishedVersion, query: FeatureQuery,
+                   layer: str) -> TileStatements:
+        """The layer's tile statements: built once per unfiltered version layer and kept (a
+        version never changes), built afresh for a filter."""
+        if not query.is_unfiltered:
+            return tile_statements(version.table(), version.schema, query, layer)
+        key = (version.table_name, layer)
+        known = self._statements.get(key)
+        if known is None:
+            if len(self._statements) >= KEPT_STATEMENT_SETS:
+                self._statements.clear()
+            known = self._statements[key] = tile_statements(
+                version.table(), version.schema, query, layer)
+        return known
+
+    def _render_on(self, conn: Connection, version: PublishedVersion,
+                   statements: TileStatements, layer: str,
+                   tile: dict[str, Any]) -> RenderedTile:
         per_feature = self.feature_bytes(conn, version, layer)
         worth_trying = int(FULL_ATTEMPT_FACTOR * self.max_bytes // per_feature)
-        features = conn.execute(
-            tile_features_statement(table, query, z, x, y, at_most=worth_trying + 1)).scalar_one()
+        features = conn.execute(statements.features,
+                                {**tile, "at_most": worth_trying + 1}).scalar_one()
         if not features:
             return RenderedTile(b"", thinned=False)
         if features <= worth_trying:
-            full = self._run(conn, tile_statement(table, schema, query, layer, z, x, y))
+            full = self._run(conn, statements.full, tile)
             if len(full) <= self.max_bytes:
                 return RenderedTile(full, thinned=False)
         body = b""
         for cell in thinning_cells(self.max_bytes, per_feature):
-            body = self._run(conn, thinned_tile_statement(table, schema, query, layer,
-                                                          z, x, y, cell))
+            body = self._run(conn, statements.thinned, {**tile, "cell": float(cell)})
             if len(body) <= self.max_bytes:
                 break
         # else: one feature per cell of the whole tile, nothing thinner to give
@@ -129,8 +148,9 @@ class Tiles:
         return known
 
     @staticmethod
-    def _run(conn: Connection, statement: Any) -> bytes:
-        value = conn.execute(statement, execution_options={BINARY_RESULTS: True}).scalar()
+    def _run(conn: Connection, statement: Any, parameters: dict[str, Any]) -> bytes:
+        value = conn.execute(statement, parameters,
+                             execution_options={BINARY_RESULTS: True}).scalar()
         return bytes(value) if value else b""
 
 

@@ -14,28 +14,32 @@ bounding-box operator ``&&`` alone, because ``ST_AsMVTGeom`` clips exactly anywa
 
 A tile has a size cap (``HUB_TILE_MAX_KB``): a dense z14 tile of 5M points is ~21 MB, which
 no browser map can use. A tile whose full encoding would pass the cap is *thinned*
-(:func:`thinned_tile_statement`): the tile is cut into square cells of ``cell`` pixels, and
+(:func:`_thinned_tile_statement`): the tile is cut into square cells of ``cell`` pixels, and
 each cell that holds features keeps one of them, the one with the lowest ``_fid``, with a
 ``count`` attribute saying how many features of the tile's area it stands for. Everything
 is ordered by ``_fid``, so the same tile is the same bytes every time. Whether a tile must be
 thinned, and how coarsely, is decided in :mod:`hub.data.tiles` from the tile's feature count
-(:func:`tile_features_statement`) and the version's bytes per feature
+(``TileStatements.features``) and the version's bytes per feature
 (:func:`feature_bytes_sample_statement`), and checked against the encoded size.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Float,
+    Integer,
     Select,
     Table,
     Text,
     and_,
     any_,
+    bindparam,
     case,
     cast,
     func,
@@ -108,20 +112,40 @@ def search_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return lon(x - margin), lat(y + 1 + margin), lon(x + 1 + margin), lat(y - margin)
 
 
-def _search_area(z: int, x: int, y: int) -> ColumnElement[Any]:
-    """The tile's envelope with its buffer, in EPSG:4326 (the stored CRS, so the GiST index
-    answers ``&&``)."""
-    return func.ST_MakeEnvelope(*search_bounds(z, x, y), 4326)
+# The tile a statement is run for travels as bind parameters (:func:`tile_parameters`), so a
+# layer's statements are built once and PostgreSQL prepares them (building and compiling
+# them anew cost about 4 ms of Python per tile, as much as a small tile's query).
+_Z = bindparam("tile_z", type_=Integer)
+_X = bindparam("tile_x", type_=Integer)
+_Y = bindparam("tile_y", type_=Integer)
+_TILES_ACROSS = bindparam("tiles_across", type_=Float)  # 2 ** z
+_AREA = tuple(bindparam(f"area_{side}", type_=Float)
+              for side in ("west", "south", "east", "north"))
+_AT_MOST = bindparam("at_most", type_=Integer)
+_CELL = bindparam("cell", type_=Float)
 
 
-def _in_tile(table: Table, query: FeatureQuery, z: int, x: int,
-             y: int) -> list[ColumnElement[bool]]:
-    """The candidate rows of the tile's area: the query's filters and the buffered envelope.
-    ``&&`` alone compares the index's float4 boxes, which reach a little past the envelope;
-    statements that count features narrow it exactly (:func:`thinned_tile_statement`)."""
+def tile_parameters(z: int, x: int, y: int) -> dict[str, Any]:
+    """The bind parameters of tile ``z/x/y`` for the statements of :func:`tile_statements`;
+    a tile WebMercatorQuad does not have is a :class:`QueryError`."""
     if not tile_exists(z, x, y):
         raise QueryError(f"tile {z}/{x}/{y} is not in WebMercatorQuad (zoom 0..{MAX_ZOOM})", "z")
-    return [table.c.geom.op("&&")(_search_area(z, x, y)), where_clause(table, query)]
+    west, south, east, north = search_bounds(z, x, y)
+    return {"tile_z": z, "tile_x": x, "tile_y": y, "tiles_across": float(1 << z),
+            "area_west": west, "area_south": south, "area_east": east, "area_north": north}
+
+
+def _search_area() -> ColumnElement[Any]:
+    """The tile's envelope with its buffer, in EPSG:4326 (the stored CRS, so the GiST index
+    answers ``&&``)."""
+    return func.ST_MakeEnvelope(*_AREA, 4326)
+
+
+def _in_tile(table: Table, query: FeatureQuery) -> list[ColumnElement[bool]]:
+    """The candidate rows of the tile's area: the query's filters and the buffered envelope.
+    ``&&`` alone compares the index's float4 boxes, which reach a little past the envelope;
+    statements that count features narrow it exactly (:func:`_thinned_tile_statement`)."""
+    return [table.c.geom.op("&&")(_search_area()), where_clause(table, query)]
 
 
 def _properties(table: Any, schema: TableSchema,
@@ -137,8 +161,8 @@ def _properties(table: Any, schema: TableSchema,
     return properties
 
 
-def _mvt_geometry(geometry: ColumnElement[Any], z: int, x: int, y: int) -> ColumnElement[Any]:
-    return func.ST_AsMVTGeom(func.ST_Transform(geometry, 3857), func.ST_TileEnvelope(z, x, y),
+def _mvt_geometry(geometry: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.ST_AsMVTGeom(func.ST_Transform(geometry, 3857), func.ST_TileEnvelope(_Z, _X, _Y),
                              EXTENT, BUFFER, True).label("mvt_geom")
 
 
@@ -149,14 +173,38 @@ def _as_mvt(rows: Any, layer: str) -> Select[Any]:
     ).select_from(rows).where(rows.c.mvt_geom.is_not(None))
 
 
-def tile_statement(
-    table: Table, schema: TableSchema, query: FeatureQuery, layer: str, z: int, x: int, y: int,
+@dataclass(frozen=True)
+class TileStatements:
+    """The statements of one layer's tiles (with one filter), built once and run for any
+    tile with :func:`tile_parameters`:
+
+    - ``features``: how many features the tile's area holds, counted up to ``at_most``;
+    - ``full``: the tile with every feature;
+    - ``thinned``: the tile thinned to cells of ``cell`` pixels.
+    """
+
+    features: Select[Any]
+    full: Select[Any]
+    thinned: Select[Any]
+
+
+def tile_statements(table: Table, schema: TableSchema, query: FeatureQuery,
+                    layer: str) -> TileStatements:
+    """The statements of :class:`TileStatements` for a version layer's table, tiles named
+    ``layer``, filtered by ``query``."""
+    return TileStatements(features=_tile_features_statement(table, query),
+                          full=_full_tile_statement(table, schema, query, layer),
+                          thinned=_thinned_tile_statement(table, schema, query, layer))
+
+
+def _full_tile_statement(
+    table: Table, schema: TableSchema, query: FeatureQuery, layer: str,
 ) -> Select[Any]:
     """``SELECT ST_AsMVT(...)``: one layer named ``layer``, feature ids from ``_fid``, every
     schema field as a property; rows outside the (buffered) tile are never read."""
     rows = (
-        select(table.c._fid, _mvt_geometry(table.c.geom, z, x, y), *_properties(table, schema))
-        .where(*_in_tile(table, query, z, x, y))
+        select(table.c._fid, _mvt_geometry(table.c.geom), *_properties(table, schema))
+        .where(*_in_tile(table, query))
         .order_by(table.c._fid)  # the same tile, the same bytes
         .offset(0)  # optimisation fence: ST_AsMVTGeom once per row (see the module doc)
         .subquery("tile_rows")
@@ -164,15 +212,13 @@ def tile_statement(
     return _as_mvt(rows, layer)
 
 
-def tile_features_statement(
-    table: Table, query: FeatureQuery, z: int, x: int, y: int, at_most: int,
-) -> Select[Any]:
+def _tile_features_statement(table: Table, query: FeatureQuery) -> Select[Any]:
     """How many features the tile's buffered area holds, counted up to ``at_most`` (a dense
     tile's count stops there: past it, the answer is the same), by the spatial index's
     ``&&`` alone: with the version's sampled bytes per feature it decides whether a full
     encoding is worth trying (:mod:`hub.data.tiles`)."""
-    candidates = (select(literal(1)).where(*_in_tile(table, query, z, x, y))
-                  .limit(at_most).subquery("candidates"))
+    candidates = (select(literal(1)).where(*_in_tile(table, query))
+                  .limit(_AT_MOST).subquery("candidates"))
     return select(func.count()).select_from(candidates)
 
 
@@ -199,8 +245,8 @@ def feature_bytes_sample_statement(
     return select(func.coalesce(func.length(encoded), 0), func.count()).select_from(rows)
 
 
-def _tile_pixels(geometry: ColumnElement[Any], is_point: ColumnElement[bool], z: int, x: int,
-                 y: int) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _tile_pixels(geometry: ColumnElement[Any],
+                 is_point: ColumnElement[bool]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """``(column, row)``: where a feature falls in the tile, in tile pixels (``0..EXTENT``
     inside, rows downwards), placed by its bounding-box centre (a point is its own), from
     its longitude and latitude by the spherical Mercator formulas. Plain arithmetic on the
@@ -211,16 +257,14 @@ def _tile_pixels(geometry: ColumnElement[Any], is_point: ColumnElement[bool], z:
                else_=(func.ST_XMin(box) + func.ST_XMax(box)) / 2.0)
     lat = case((is_point, func.ST_Y(geometry)),
                else_=(func.ST_YMin(box) + func.ST_YMax(box)) / 2.0)
-    tiles_across = float(1 << z)
-    column = ((lon + 180.0) / 360.0 * tiles_across - x) * EXTENT
-    row = ((1.0 - func.asinh(func.tan(func.radians(lat))) / math.pi) / 2.0 * tiles_across
-           - y) * EXTENT
+    column = ((lon + 180.0) / 360.0 * _TILES_ACROSS - _X) * EXTENT
+    row = ((1.0 - func.asinh(func.tan(func.radians(lat))) / math.pi) / 2.0 * _TILES_ACROSS
+           - _Y) * EXTENT
     return column, row
 
 
-def thinned_tile_statement(
-    table: Table, schema: TableSchema, query: FeatureQuery, layer: str, z: int, x: int, y: int,
-    cell: int,
+def _thinned_tile_statement(
+    table: Table, schema: TableSchema, query: FeatureQuery, layer: str,
 ) -> Select[Any]:
     """The tile thinned to one feature per ``cell`` x ``cell`` pixel square (see the module
     doc): the cell's lowest ``_fid`` with its geometry and attributes, and ``count``, the
@@ -234,21 +278,19 @@ def thinned_tile_statement(
     only the kept rows are then read whole, by ``_fid`` through its primary key, so the
     attribute reads and the encoding scale with the cells, not with the features of a
     dense tile."""
-    if cell < 1:
-        raise ValueError("cell must be at least one pixel")
     candidates = (
         select(table.c._fid, table.c.geom,
                (func.GeometryType(table.c.geom) == "POINT").label("is_point"))
-        .where(*_in_tile(table, query, z, x, y))
+        .where(*_in_tile(table, query))
         .offset(0)  # each value computed once per row, not once per use
         .subquery("candidates")
     )
-    column, row = _tile_pixels(candidates.c.geom, candidates.c.is_point, z, x, y)
+    column, row = _tile_pixels(candidates.c.geom, candidates.c.is_point)
     placed = (
         select(candidates.c._fid, candidates.c.is_point,
                column.label("pixel_column"), row.label("pixel_row"),
                case((candidates.c.is_point, true()),
-                    else_=func.ST_Intersects(candidates.c.geom, _search_area(z, x, y)))
+                    else_=func.ST_Intersects(candidates.c.geom, _search_area()))
                .label("touches"))
         .offset(0)
         .subquery("placed")
@@ -259,14 +301,14 @@ def thinned_tile_statement(
         select(func.min(placed.c._fid).label("fid"),
                cast(func.count(), BigInteger).label("in_cell"))
         .where(placed.c.touches, or_(~placed.c.is_point, inside))
-        .group_by(func.floor(placed.c.pixel_column / float(cell)),
-                  func.floor(placed.c.pixel_row / float(cell)))
+        .group_by(func.floor(placed.c.pixel_column / _CELL),
+                  func.floor(placed.c.pixel_row / _CELL))
         .cte("kept")
         .prefix_with("MATERIALIZED")
     )
     properties = _properties(table, schema, leave_out=CLUSTER_COUNT)
     rows = (
-        select(table.c._fid, _mvt_geometry(table.c.geom, z, x, y), *properties,
+        select(table.c._fid, _mvt_geometry(table.c.geom), *properties,
                kept.c.in_cell.label(CLUSTER_COUNT))
         .select_from(kept.join(table, table.c._fid == kept.c.fid))
         # the kept rows by key; joined alone, the planner may scan the table

@@ -114,14 +114,15 @@ def test_each_tile_row_is_clipped_once(hub):
     from sqlalchemy import text
 
     from hub.query.model import FeatureQuery
-    from hub.query.tiles import tile_statement
+    from hub.query.tiles import tile_parameters, tile_statements
 
     data = hub.client.app.state.data
     version = data.version("test-shops", None)
     tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
-    statement = tile_statement(version.table(), version.schema, FeatureQuery(), "test-shops",
-                               tile.z, tile.x, tile.y)
-    compiled = statement.compile(data.engine, compile_kwargs={"literal_binds": True})
+    statement = tile_statements(version.table(), version.schema, FeatureQuery(),
+                                "test-shops").full
+    compiled = statement.params(tile_parameters(tile.z, tile.x, tile.y)).compile(
+        data.engine, compile_kwargs={"literal_binds": True})
     with data.engine.connect() as conn:
         plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN VERBOSE {compiled}")))
     assert plan.lower().count("st_asmvtgeom") == 1, plan

@@ -18,7 +18,6 @@ directories of the archives it reads (they never change).
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -35,28 +34,17 @@ from pmtiles.writer import Writer
 
 from hub.catalog import PublishedVersion
 from hub.data.tiles import RenderedTile
-from hub.query.tiles import MAX_ZOOM, vector_layer_fields
+from hub.query.tiles import MAX_ZOOM, tiles_over, vector_layer_fields
 from hub.storage import ArtifactStore
 
 Render = Callable[[int, int, int], RenderedTile]  # z, x, y -> the live tile
-MAX_LATITUDE = 85.0511287798066  # WebMercatorQuad's edge
 
 
 def tile_range(bbox: tuple[float, float, float, float], z: int) -> Iterator[tuple[int, int]]:
-    """(x, y) of the tiles at zoom ``z`` over ``bbox`` (lon/lat), one more on every side."""
-    west, south, east, north = bbox
-    last = (1 << z) - 1
-
-    def column(lon: float) -> int:
-        return min(max(int((lon + 180) / 360 * (1 << z)), 0), last)
-
-    def row(lat: float) -> int:
-        lat = max(min(lat, MAX_LATITUDE), -MAX_LATITUDE)
-        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * (1 << z)
-        return min(max(int(y), 0), last)
-
-    for x in range(max(column(west) - 1, 0), min(column(east) + 1, last) + 1):
-        for y in range(max(row(north) - 1, 0), min(row(south) + 1, last) + 1):
+    """(x, y) of the tiles at zoom ``z`` that can hold a feature of ``bbox`` (lon/lat)."""
+    first_x, first_y, last_x, last_y = tiles_over(bbox, z)
+    for x in range(first_x, last_x + 1):
+        for y in range(first_y, last_y + 1):
             yield x, y
 
 

@@ -61,6 +61,7 @@ TEXT_TYPES = ("date", "datetime", "time")  # written as ISO text (MVT has no dat
 
 
 MAX_TILE_INDEX = (1 << MAX_ZOOM) - 1  # largest column or row at the deepest zoom
+MAX_LATITUDE = 85.0511287798066  # WebMercatorQuad's northern and southern edge
 CLUSTER_COUNT = "count"  # attribute of every feature of a thinned tile: features it stands for
 
 
@@ -92,6 +93,27 @@ def vector_layer_fields(schema: TableSchema) -> dict[str, str]:
     """Field name -> ``Number``/``Boolean``/``String``, and ``count`` (thinned tiles only)."""
     fields = {f.name: MVT_VALUE_TYPES.get(f.type, "String") for f in schema.fields}
     return {**fields, CLUSTER_COUNT: "Number"}
+
+
+def tiles_over(bbox: tuple[float, float, float, float], z: int) -> tuple[int, int, int, int]:
+    """(first column, first row, last column, last row) of the tiles at zoom ``z`` that can
+    hold a feature of ``bbox`` (west, south, east, north in lon/lat): the tiles over it and
+    one more on every side, since a feature near a tile's edge is drawn in its neighbour's
+    buffer too. The PMTiles archive visits these tiles, and the tileset metadata lists them
+    as its ``tileMatrixSetLimits``."""
+    west, south, east, north = bbox
+    last = (1 << z) - 1
+
+    def column(lon: float) -> int:
+        return min(max(int((lon + 180) / 360 * (1 << z)), 0), last)
+
+    def row(lat: float) -> int:
+        lat = max(min(lat, MAX_LATITUDE), -MAX_LATITUDE)
+        y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * (1 << z)
+        return min(max(int(y), 0), last)
+
+    return (max(column(west) - 1, 0), max(row(north) - 1, 0),
+            min(column(east) + 1, last), min(row(south) + 1, last))
 
 
 def search_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:

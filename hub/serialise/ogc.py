@@ -15,7 +15,7 @@ import orjson
 
 from hub.catalog import Licence, PublishedVersion, SchemaField
 from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
-from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, vector_layer_fields
+from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, tiles_over, vector_layer_fields
 from hub.serialise import tile_matrix_sets
 
 GEOJSON = "application/geo+json"
@@ -421,7 +421,23 @@ def tileset(collection: Collection, base: str, min_zoom: int = 0,
     if published.bbox:
         document["boundingBox"] = {"lowerLeft": list(published.bbox[:2]),
                                    "upperRight": list(published.bbox[2:]), "crs": CRS84}
+        document["tileMatrixSetLimits"] = tile_matrix_set_limits(published.bbox, min_zoom,
+                                                                 max_zoom)
     return document
+
+
+def tile_matrix_set_limits(bbox: tuple[float, float, float, float], min_zoom: int,
+                           max_zoom: int) -> list[dict[str, Any]]:
+    """The tiles of each zoom that can hold a feature (TMS 2.0 ``tileMatrixSetLimits``):
+    clients such as GDAL's OGCAPI driver offer only these zooms and request only these
+    tiles."""
+    limits = []
+    for zoom in range(min_zoom, max_zoom + 1):
+        first_col, first_row, last_col, last_row = tiles_over(bbox, zoom)
+        limits.append({"tileMatrix": str(zoom), "minTileRow": first_row,
+                       "maxTileRow": last_row, "minTileCol": first_col,
+                       "maxTileCol": last_col})
+    return limits
 
 
 def tilejson(collection: Collection, base: str, min_zoom: int = 0,

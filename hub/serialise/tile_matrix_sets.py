@@ -7,8 +7,8 @@ are the standard's: 256-pixel tiles, origin at the top left of the EPSG:3857 squ
 size halving with each zoom level, scale denominators at 0.28 mm per pixel.
 
 The definition carries the TMS 1.0 JSON members too (``type``, ``identifier``,
-``supportedCRS``, ``boundingBox``, ``tileMatrix``) beside the 2.0 ones: GDAL before 3.7
-(Debian 12 ships 3.6) reads only 1.0 and refuses the tileset otherwise. The two sets of
+``supportedCRS``, ``boundingBox``, ``tileMatrix``) beside the 2.0 ones, for readers of 1.0
+only, such as GDAL 3.6's tile matrix set parser (GDAL 3.8 reads 2.0). The two sets of
 members have different names, so a 2.0 reader sees a 2.0 document with extra members.
 """
 

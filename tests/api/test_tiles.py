@@ -108,6 +108,30 @@ def test_tileset_metadata_and_tilejson(hub):
     assert listed["tilesets"][0]["dataType"] == "vector"
 
 
+def test_tileset_limits_are_the_tiles_that_can_hold_a_shop(hub):
+    """tileMatrixSetLimits: for each zoom the tileset lists, the tiles over the shops' extent
+    (from mercantile) and one more on every side, where a shop can show in the buffer."""
+    tileset = hub.client.get(BASE).json()
+    west, south = tileset["boundingBox"]["lowerLeft"]
+    east, north = tileset["boundingBox"]["upperRight"]
+    (layer,) = tileset["layers"]
+    zooms = range(int(layer["minTileMatrix"]), int(layer["maxTileMatrix"]) + 1)
+    limits = {limit.pop("tileMatrix"): limit for limit in tileset["tileMatrixSetLimits"]}
+    assert list(limits) == [str(z) for z in zooms]
+    for z in zooms:
+        tiles = list(mercantile.tiles(west, south, east, north, z))
+        last = 2 ** z - 1
+        assert limits[str(z)] == {
+            "minTileCol": max(min(t.x for t in tiles) - 1, 0),
+            "maxTileCol": min(max(t.x for t in tiles) + 1, last),
+            "minTileRow": max(min(t.y for t in tiles) - 1, 0),
+            "maxTileRow": min(max(t.y for t in tiles) + 1, last)}, z
+    for shop in hub.shops_v2:
+        tile = mercantile.tile(shop.lon, shop.lat, 15)
+        assert limits["15"]["minTileCol"] < tile.x < limits["15"]["maxTileCol"]
+        assert limits["15"]["minTileRow"] < tile.y < limits["15"]["maxTileRow"]
+
+
 def test_each_tile_row_is_clipped_once(hub):
     """The row subquery is fenced: were it inlined, PostgreSQL would run ST_AsMVTGeom (and
     the transform under it) twice per row, once for the NULL filter and once for ST_AsMVT."""

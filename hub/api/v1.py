@@ -84,7 +84,9 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "135.18,34.68,135.21,34.70"),
         _query_parameter("near", "lat,lon (latitude first); adds distance_m, sorts by it.",
                          "34.6946,135.1956"),
-        _query_parameter("radius", "Metres around `near` (needs `near`).", "500"),
+        _query_parameter("radius", "Metres around `near`, `near_route` or `near_stop`; "
+                         "without one of them it qualifies nothing and is ignored (its value "
+                         "is still checked).", "500"),
         _query_parameter("within", "Polygon as GeoJSON or WKT (lon lat).",
                          "POLYGON ((135.18 34.68, 135.21 34.68, 135.21 34.70, 135.18 34.68))"),
         _query_parameter("intersects", "Any geometry as GeoJSON or WKT (lon lat).",

@@ -118,12 +118,16 @@ def number_in(text: str, what: str, param: str) -> float:
     return value
 
 
+# How many numbers a bbox holds: two corners, or two corners with heights.
+BBOX_LENGTHS = (4, 6)
+
+
 def parse_bbox(raw: str, crs: SupportedCrs) -> tuple[float, float, float, float]:
     """``bbox`` in ``crs`` axis order (4 numbers, or 6 with heights) -> (minlon, minlat,
     maxlon, maxlat). A box reaching past the world is cut to it (map clients zoomed out send
     such boxes); one wholly outside it is refused."""
     parts = raw.split(",")
-    if len(parts) not in (4, 6):
+    if len(parts) not in BBOX_LENGTHS:
         raise QueryError(
             "parameter 'bbox' must be minLon,minLat,maxLon,maxLat (4 numbers, or 6 with "
             f"heights; in the axis order of bbox-crs), got {len(parts)}", "bbox")

@@ -8,7 +8,10 @@ mean the same on every surface. Property filters follow datasette's ``field__op=
 (:mod:`hub.query.operators`). A parameter is applied or refused with a :class:`QueryError`
 naming it; none is ever dropped: a name that is neither the dialect's nor a schema field is
 refused (OGC API Features recommends 400 for unknown parameters; GDAL, OWSLib and QGIS only
-send standard ones).
+send standard ones). The one exception is a qualifier without what it qualifies (``radius``
+without a reference, ``bbox-crs`` without ``bbox``, ``filter-lang``/``filter-crs`` without
+``filter``): its value is checked, and it is ignored, since OpenAPI cannot relate two
+parameters and the documents therefore allow it alone.
 
 ``near_route``/``near_stop`` name stops of another dataset; looking them up needs the
 catalogue, so the caller passes a :class:`ReferenceResolver` and the parser stays pure.
@@ -383,9 +386,9 @@ def _parse_nearness(raw: dict[str, str], has_geometry: bool, limits: PageLimits,
     radius = parse_radius(raw["radius"], limits.max_radius_m) if "radius" in raw else None
     if not references:
         if "near" not in raw:
-            if radius is not None:
-                raise QueryError("parameter 'radius' needs 'near=lat,lon', 'near_route' or "
-                                 "'near_stop'", "radius")
+            # A `radius` alone qualifies nothing and is ignored, as a lone `bbox-crs` is
+            # (OpenAPI cannot relate two parameters, so the documents allow it alone); its
+            # value was still checked above.
             return None, None
         _require_geometry(has_geometry, "near")
         lat, lon = _parse_point(raw["near"])

@@ -363,3 +363,30 @@ def test_a_lone_qualifier_is_still_checked(hub: Hub, qualifier: str, value: str)
     refused, as the document says."""
     response = hub.client.get("/ogc/collections/test-shops/items", params={qualifier: value})
     assert_problem(response, 400, qualifier)
+
+
+@pytest.mark.parametrize("path", [f"{PINNED}/records", "/ogc/collections/test-shops/items"])
+def test_a_radius_alone_is_ignored_but_still_checked(hub: Hub, path: str) -> None:
+    """`radius` qualifies `near`, `near_route` or `near_stop`; OpenAPI cannot relate them,
+    so the documents allow it alone. Alone it qualifies nothing (the answer is the one
+    without it), and a radius out of range is still refused."""
+    alone = hub.client.get(path, params={"radius": "500", "limit": "5"})
+    assert alone.status_code == 200, alone.text
+    without = hub.client.get(path, params={"limit": "5"}).json()
+    assert {k: v for k, v in alone.json().items() if k != "links"} == \
+        {k: v for k, v in without.items() if k != "links"}
+    assert_problem(hub.client.get(path, params={"radius": "0"}), 400, "radius")
+
+
+def test_an_ogc_bbox_is_four_or_six_numbers_in_the_document_and_the_api(hub: Hub) -> None:
+    """The standard's minItems 4 / maxItems 6 would allow five numbers, which the API
+    refuses; the document lists the two lengths it takes."""
+    bbox = next(p for p in hub.client.get("/ogc/api").json()["paths"][
+        "/collections/{collectionId}/items"]["get"]["parameters"] if p["name"] == "bbox")
+    lengths = {(a["minItems"], a["maxItems"]) for a in bbox["schema"]["anyOf"]}
+    assert lengths == {(4, 4), (6, 6)}
+    items = "/ogc/collections/test-shops/items"
+    for numbers in ("139,35,140", "139,35,0,140,36", "139,35,0,140,36,0,1"):
+        assert_problem(hub.client.get(items, params={"bbox": numbers}), 400, "bbox")
+    for numbers in ("139,35,140,36", "139,35,0,140,36,0"):
+        assert hub.client.get(items, params={"bbox": numbers}).status_code == 200

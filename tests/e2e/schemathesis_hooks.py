@@ -9,6 +9,8 @@ the refusals instead, are listed in docs/security.md ("Fuzzing").
 from __future__ import annotations
 
 import math
+import os
+import re
 from typing import Any
 
 import schemathesis
@@ -16,8 +18,8 @@ import schemathesis
 # Tokens the hub mints in its own `next` links (records, diffs, requests, OGC items); no
 # client makes one up. Paging with real and forged cursors: tests/api.
 MINTED_BY_THE_HUB = ("cursor",)
-# Records: `near`, `near_route` and `near_stop` exclude each other and `radius` needs one of
-# them; OpenAPI 3.1 has no way to relate query parameters.
+# Records: `near`, `near_route` and `near_stop` exclude each other; OpenAPI 3.1 has no way
+# to relate query parameters.
 REFERENCES = ("near", "near_route", "near_stop")
 # Widest coordinate of a bbox, per CRS: longitude/latitude degrees, or Web Mercator metres.
 MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
@@ -27,8 +29,7 @@ WORLD = {MERCATOR: 20037508.34}
 @schemathesis.hook
 def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
     """The generated query with each rule above applied: minted values left out, one
-    reference kept for `radius`, bbox corners put
-    in order inside the world.
+    reference kept, bbox corners put in order inside the world.
     Mapping, not filtering: the fuzzer's budget goes to requests that are sent."""
     if not query:
         return query
@@ -37,28 +38,24 @@ def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | N
     references = [name for name in REFERENCES if query.get(name) is not None]
     for extra in references[1:]:
         del query[extra]
-    if not references:
-        query.pop("radius", None)
     if query.get("bbox") is not None:
         query["bbox"] = _ordered_box(query["bbox"], query.get("bbox-crs"))
     return query
 
 
 def _ordered_box(bbox: Any, crs: Any) -> Any:
-    """A bbox's corners ordered (min before max on each axis), inside the world, and four or
-    six of them (five is neither): rules between array items that OpenAPI 3.0 cannot write
-    on a form-style array (the API refuses the others with a 400 naming the rule). Anything
-    that is not 4 to 6 finite numbers stays as generated: the schema forbids it and the API
-    refuses it."""
+    """A bbox's corners ordered (min before max on each axis) and inside the world: rules
+    between array items that OpenAPI 3.0 cannot write on a form-style array (the API refuses
+    the others with a 400 naming the rule). Anything that is not four or six finite numbers
+    stays as generated: the schema forbids it and the API refuses it."""
     as_list = isinstance(bbox, list)
     values = bbox if as_list else str(bbox).split(",")
     try:
         numbers = [float(v) for v in values]
     except (TypeError, ValueError):
         return bbox
-    if len(numbers) not in (4, 5, 6) or not all(math.isfinite(n) for n in numbers):
+    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
         return bbox
-    numbers = numbers[:4] if len(numbers) == 5 else numbers
     limit = WORLD.get(str(crs), 90.0)
     numbers = [max(-limit, min(limit, n)) for n in numbers]
     half = len(numbers) // 2
@@ -86,3 +83,24 @@ def map_body(context: Any, body: Any) -> Any:
 # A dataset definition is sent as its TOML text (the schema is a string), which goes on the
 # wire as it is, like text/plain; schemathesis has no TOML serializer of its own.
 schemathesis.serializer.alias("application/toml", "text/plain")
+
+
+# The fuzzer's own admin key must stay valid for the whole run: a revocation aimed at it
+# goes to the spare key instead (the test numbers the admin key where generators do not
+# draw, so this covers an id read back from a key listing). Every other id, valid or not,
+# is sent as generated, so the schema's refusals are still tested.
+OWN_KEY, SPARE_KEY = os.environ.get("HUB_FUZZ_ADMIN_KEY"), os.environ.get("HUB_FUZZ_SPARE_KEY")
+
+
+@schemathesis.hook
+def map_path_parameters(context: Any, path_parameters: dict[str, Any] | None
+                        ) -> dict[str, Any] | None:
+    operation = getattr(context, "operation", None)
+    if (operation is None or operation.path != "/v1/keys/{key_id}" or not path_parameters
+            or OWN_KEY is None):
+        return path_parameters
+    key_id = str(path_parameters.get("key_id"))
+    # As the route reads it (`{key_id:int}`: ASCII digits, leading zeros allowed).
+    if re.fullmatch("[0-9]+", key_id) and int(key_id) == int(OWN_KEY):
+        return {**path_parameters, "key_id": SPARE_KEY}
+    return path_parameters

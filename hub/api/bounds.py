@@ -1,7 +1,7 @@
 """The integer ranges the catalogue's columns hold, declared on every path and query parameter
 that reaches them, so OpenAPI states them and a number past them is a client error instead of
-an overflow inside PostgreSQL (a 500); and the one written form of dates and times in query
-strings."""
+an overflow inside PostgreSQL (a 500); the one written form of dates and times in query
+strings; and what an integer in a JSON body is."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Strict
 
 MAX_INT = 2**31 - 1  # an integer column (a key's rate_limit)
 MAX_VERSION = MAX_INT  # hub.versions.version is an integer
@@ -32,3 +32,8 @@ def _iso_text(value: object) -> object:
 # A query parameter holding an RFC 3339 date-time, or a date.
 Timestamp = Annotated[datetime, BeforeValidator(_iso_text)]
 Day = Annotated[date, BeforeValidator(_iso_text)]
+
+
+# An integer field of a JSON body: a JSON integer, as the document's `type: integer` says;
+# pydantic would also take `true`/`false` or the text "5" and read them as numbers.
+BodyInt = Annotated[int, Strict()]

@@ -216,7 +216,9 @@ def _unknown_dataset(_eh: object, _request: Request, exc: UnknownDataset) -> Pro
 
 
 def _proposal_error(_eh: object, _request: Request, exc: ProposalError) -> Problem:
-    return Problem(title="Invalid correction", type_="invalid-proposal", status=400,
+    """A correction naming a schema, header or field that does not exist: well formed, but
+    it refers to nothing in the file or on the hub (as a showcase pinning a missing version)."""
+    return Problem(title="Invalid correction", type_="invalid-proposal", status=422,
                    detail=str(exc))
 
 

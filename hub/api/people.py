@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
-from hub.api.bounds import MAX_ID, MAX_INT
+from hub.api.bounds import MAX_ID, MAX_INT, BodyInt
 from hub.api.ratelimit import RateLimiter
+from hub.cocreation.text import NOT_BLANK
 from hub.data.people import People
 from hub.people.audit import AuditEntry
 from hub.people.durations import DURATION_PATTERN
@@ -28,8 +29,9 @@ from hub.settings import Settings
 router = APIRouter(prefix="/v1", tags=["people"])
 
 
-# A key's name as NewKey takes it: something besides white space, at most MAX_NAME_LENGTH.
-KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"\S"}
+# A key's name as NewKey takes it: something besides white space (what `str.strip` removes),
+# at most MAX_NAME_LENGTH.
+KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": NOT_BLANK}
 
 
 class KeyRequest(BaseModel):
@@ -49,13 +51,13 @@ class KeyRequest(BaseModel):
     expires: str | None = Field(default=None, description="Lifetime, e.g. 90d, 12h, 2w "
                                 "(default: never).", examples=["90d"],
                                 json_schema_extra={"pattern": DURATION_PATTERN})
-    rate_limit: int | None = Field(default=None, ge=0, le=MAX_INT,
+    rate_limit: BodyInt | None = Field(default=None, ge=0, le=MAX_INT,
                                    description="Requests per window instead of "
                                    "HUB_RATE_LIMIT_KEY (0: unlimited).")
 
 
 class SelfServiceRequest(BaseModel):
-    display_name: str = Field(min_length=1, max_length=100, pattern=r"\S",
+    display_name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK,
                               description="How contributions are credited; any name, it "
                               "proves nothing about who you are.", examples=["Hanako Y."])
 

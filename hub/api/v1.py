@@ -27,7 +27,7 @@ from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
-from hub.query.model import NUL_FREE, NUL_FREE_ITEMS, FeatureQuery, QueryError
+from hub.query.model import FeatureQuery, QueryError
 from hub.query.operators import operators_markdown
 from hub.query.params import V1, V1_RECORD, check_record_parameters, parse_records_query
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
@@ -152,15 +152,12 @@ def list_datasets(
     base: BaseUrlDep,
     q: Annotated[str | None, Query(description="Words in id, titles, keywords, descriptions "
                                                "(spelling variants match); title matches first.",
-                                   examples=["AED"], json_schema_extra=NUL_FREE)] = None,
+                                   examples=["AED"])] = None,
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
-                                               "keywords (repeatable).",
-                                               json_schema_extra=NUL_FREE_ITEMS)] = None,
-    organisation: Annotated[str | None, Query(description="Exact organisation name.",
-                                              json_schema_extra=NUL_FREE)] = None,
+                                               "keywords (repeatable).")] = None,
+    organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
     licence: Annotated[str | None, Query(description="Licence id, e.g. CC-BY-4.0 or "
-                                         "PDL-1.0 (docs/publishing.md).",
-                                         json_schema_extra=NUL_FREE)] = None,
+                                         "PDL-1.0 (docs/publishing.md).")] = None,
     format: Annotated[str | None, Query(description="Source format: `table` (CSV/Excel), "
                                         "`gtfs` or `gtfs-ride`.")] = None,
     has_map: Annotated[bool | None, Query(description="Only datasets whose current version "

@@ -27,9 +27,9 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
-# The JSON Schema of the rule below, for the text parameters it guards.
+# The JSON Schema of the rule below, which hub.api.query_text states on every text query
+# parameter of the API.
 NUL_FREE: dict[str, object] = {"pattern": "^[^\x00]*$"}
-NUL_FREE_ITEMS: dict[str, object] = {"items": {"type": "string", **NUL_FREE}}
 
 
 def refuse_nul(parameter: str, value: str) -> None:

@@ -50,7 +50,7 @@ from hub.db.engine import make_async_pool, make_engine
 from hub.db.roles import Role
 from hub.http_cache.purger import CachePurger
 from hub.query.model import PageLimits
-from hub.query.params import DIALECTS
+from hub.query.params import DIALECTS, V1
 from hub.settings import Settings
 from hub.usage.recorder import UsageRecorder
 from hub.web import install_portal
@@ -174,6 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
     document_rate_limits(app)
     document_optional_keys(app)
     document_links(app)
+    v1.document_records_bounds(app, app.state.page_limits[V1.name])
     include_nul_free(app, [  # a NUL in any query parameter is a 400 (hub/api/query_text.py)
         v1.router,
         transit.router,

@@ -11,6 +11,7 @@ API is left out: it answers in CKAN's own envelope and reads its parameters with
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -61,6 +62,8 @@ def include_nul_free(app: FastAPI, routers: Sequence[APIRouter]) -> None:
             for operation in operations.values():
                 for parameter in operation.get("parameters", []):
                     if parameter.get("in") == "query" and "schema" in parameter:
+                        # a copy: parameters declared once may be shared by several documents
+                        parameter["schema"] = copy.deepcopy(parameter["schema"])
                         _state_nul_rule(parameter["schema"])
         return schema
 

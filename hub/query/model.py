@@ -27,6 +27,12 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
+class UnknownReference(QueryError):
+    """A well-formed parameter that names something the catalogue does not hold (the route
+    or stop of ``near_route``/``near_stop``): a 422, as a body naming a missing version is,
+    rather than the 400 of a malformed value the document forbids."""
+
+
 # The JSON Schema of the rule below, which hub.api.query_text states on every text query
 # parameter of the API.
 NUL_FREE: dict[str, object] = {"pattern": "^[^\x00]*$"}

@@ -519,3 +519,21 @@ def test_a_proposal_correction_is_declared_as_the_json_object_it_is(
     assert columns["type"] == "object"
     assert columns["additionalProperties"] == {"type": ["string", "null"]}
     assert body["encoding"]["columns"]["contentType"] == "application/json"
+
+
+@pytest.mark.parametrize("name", ["near_route", "near_stop"])
+def test_a_near_reference_is_declared_as_the_parser_reads_it(
+        hub: Hub, openapi: dict[str, Any], name: str) -> None:
+    """`<dataset>[@<version>]:<id>`: a malformed one is refused by both (a version in
+    other digits, `²`, was a 500); a well-formed one naming nothing is a 422."""
+    schema = parameter(openapi, "/v1/datasets/{dataset_id}/records", name)
+    for malformed in ("\x06\x8f^", "feed@²:1", "feed@0:1", "feed:", ":1"):
+        assert not ecma_valid(schema, malformed)
+        response = hub.client.get(f"{PINNED}/records", params={name: malformed,
+                                                                 "radius": "100"})
+        assert_problem(response, 400, name)
+    for named in ("feed:1", "feed@v2:1", "feed@2:a:b"):
+        assert ecma_valid(schema, named)
+        response = hub.client.get(f"{PINNED}/records", params={name: named, "radius": "100"})
+        assert_problem(response, 422, name)
+    assert ecma_valid(schema, "")  # no reference

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import schemathesis
@@ -18,29 +19,91 @@ import schemathesis
 # Tokens the hub mints in its own `next` links (records, diffs, requests, OGC items); no
 # client makes one up. Paging with real and forged cursors: tests/api.
 MINTED_BY_THE_HUB = ("cursor",)
-# Records: `near`, `near_route` and `near_stop` exclude each other; OpenAPI 3.1 has no way
-# to relate query parameters.
+# Records: `near`, `near_route` and `near_stop` exclude each other, and a route or stop needs
+# a `radius`; OpenAPI 3.1 has no way to relate query parameters.
 REFERENCES = ("near", "near_route", "near_stop")
+RADIUS = "300"
+# Records: `sort` and `fields` name fields of the dataset, which the generic path cannot
+# list (tests/api holds them); a geometry (GeoJSON or WKT, valid, inside the world) is not
+# JSON Schema: the fuzzer sends the documented examples.
+NAMES_FIELDS = ("sort", "fields")
+GEOMETRIES = {"within": "POLYGON ((135.18 34.68, 135.21 34.68, 135.21 34.70, 135.18 34.68))",
+              "intersects": "LINESTRING (135.18 34.69, 135.21 34.69)"}
 # Widest coordinate of a bbox, per CRS: longitude/latitude degrees, or Web Mercator metres.
 MERCATOR = "http://www.opengis.net/def/crs/EPSG/0/3857"
 WORLD = {MERCATOR: 20037508.34}
 
 
+def _text(value: Any) -> bool:
+    """Whether a generated value is text the schema allows (NUL is refused everywhere): only
+    those are mapped, so a value generated to break the schema is still sent as it is."""
+    return isinstance(value, str) and "\x00" not in value
+
+
 @schemathesis.hook
 def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The generated query with each rule above applied: minted values left out, one
-    reference kept, bbox corners put in order inside the world.
+    """The generated query with each rule above applied: minted values and field names left
+    out, one reference kept (with a radius for a route or stop), geometries replaced, near
+    and bbox inside the world, bbox corners and datetime ends in order.
     Mapping, not filtering: the fuzzer's budget goes to requests that are sent."""
     if not query:
         return query
     query = {name: value for name, value in query.items()
-             if name not in MINTED_BY_THE_HUB}
-    references = [name for name in REFERENCES if query.get(name) is not None]
+             if not (name in MINTED_BY_THE_HUB + NAMES_FIELDS and _text(value))}
+    references = [name for name in REFERENCES if query.get(name)]
     for extra in references[1:]:
-        del query[extra]
+        if _text(query[extra]):
+            del query[extra]
+    if references and references[0] != "near" and query.get("radius") is None:
+        query["radius"] = RADIUS
+    for name, example in GEOMETRIES.items():
+        if _text(query.get(name)):
+            query[name] = example
+    if _text(query.get("near")):
+        query["near"] = _near_inside_the_world(query["near"])
     if query.get("bbox") is not None:
         query["bbox"] = _ordered_box(query["bbox"], query.get("bbox-crs"))
+    if _text(query.get("datetime")):
+        query["datetime"] = _ordered_interval(query["datetime"])
     return query
+
+
+def _near_inside_the_world(near: str) -> str:
+    """`lat,lon` with latitude in -90..90 and longitude in -180..180 (ranges the pattern
+    of two numbers does not state); anything else stays as generated."""
+    try:
+        lat, lon = (float(v) for v in near.split(","))
+    except ValueError:
+        return near
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return near
+    return f"{max(-90.0, min(90.0, lat))!r},{max(-180.0, min(180.0, lon))!r}"
+
+
+def _ordered_interval(interval: str) -> str:
+    """A `start/end` interval whose start is not after its end, whether the collection's
+    field holds days or instants; one the two readings order differently keeps only its
+    start (`start/..`). Instants and open ends stay as generated."""
+    start, slash, end = interval.partition("/")
+    if not slash or start in ("", "..") or end in ("", ".."):
+        return interval
+    try:
+        first, last = _moment(start), _moment(end)
+    except ValueError:
+        return interval
+    days = (start[:10], end[:10])  # the days as written, which a date field compares
+    if days[0] <= days[1] and first <= last:
+        return interval
+    if days[0] >= days[1] and first >= last:
+        return f"{end}/{start}"
+    return f"{start}/.."
+
+
+def _moment(text: str) -> datetime:
+    """An RFC 3339 day or date-time as an instant (a day without an offset at midnight UTC,
+    as the datetime field's bound compares it)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _ordered_box(bbox: Any, crs: Any) -> Any:

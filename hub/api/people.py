@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
 from hub.api.bounds import MAX_ID, MAX_INT, BodyInt
 from hub.api.ratelimit import RateLimiter
-from hub.cocreation.text import NOT_BLANK
+from hub.cocreation.text import WHITE_SPACE
 from hub.data.people import People
 from hub.people.audit import AuditEntry
 from hub.people.durations import DURATION_PATTERN
@@ -30,8 +30,9 @@ router = APIRouter(prefix="/v1", tags=["people"])
 
 
 # A key's name as NewKey takes it: something besides white space (what `str.strip` removes),
-# at most MAX_NAME_LENGTH.
-KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": NOT_BLANK}
+# no NUL, at most MAX_NAME_LENGTH.
+KEY_NAME_PATTERN = f"^[^\\x00]*[^{WHITE_SPACE}\\x00][^\\x00]*$"
+KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": KEY_NAME_PATTERN}
 
 
 class KeyRequest(BaseModel):
@@ -57,7 +58,7 @@ class KeyRequest(BaseModel):
 
 
 class SelfServiceRequest(BaseModel):
-    display_name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK,
+    display_name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=KEY_NAME_PATTERN,
                               description="How contributions are credited; any name, it "
                               "proves nothing about who you are.", examples=["Hanako Y."])
 

@@ -45,13 +45,11 @@ def _character_class(characters: list[str]) -> str:
 # each dialect (ECMA-262, JSON Schema's, leaves out U+001C..U+001F and U+0085 and adds
 # U+FEFF), so a pattern written with `\s` would call text blank that the API does not.
 WHITE_SPACE = _character_class([chr(c) for c in range(0x10000) if chr(c).isspace()])
-# A pattern that text which is not blank matches: one character besides white space.
-NOT_BLANK = f"[^{WHITE_SPACE}]"
-
-
 # An http(s) URL with a host and no white space; also the JSON Schema pattern of URL fields.
-URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\x00-\x1f\x7f]+"
-               r"[^\s\x00-\x1f\x7f]*$")
+URL_PATTERN = (rf"^[Hh][Tt][Tt][Pp][Ss]?://[^{WHITE_SPACE}/?#\x00-\x1f\x7f]+"
+               rf"[^{WHITE_SPACE}\x00-\x1f\x7f]*$")
+
+
 
 
 def text_schema(max_length: int, *, required: bool = True) -> dict[str, object]:

@@ -455,6 +455,15 @@ def test_a_key_name_of_white_space_is_blank_to_the_schema_as_to_the_api(
                                                                                          422)
 
 
+def test_a_key_name_with_a_nul_is_refused_by_both(hub: Hub, openapi: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold a NUL: it was a 500."""
+    assert not ecma_valid(body_schema(openapi, "/v1/keys")["properties"]["name"], "a\x00b")
+    response = hub.client.post("/v1/keys", headers=admin_headers(hub),
+                               json={"name": "a\x00b", "scopes": ["publish"]})
+    assert_problem(response, 400)
+    assert hub.client.post("/v1/keys/self", json={"display_name": "a\x00b"}).status_code == 422
+
+
 def test_a_name_that_is_not_white_space_to_python_is_a_name_to_both(
         hub: Hub, openapi: dict[str, Any]) -> None:
     """U+FEFF is white space to ECMA's `\\s` but not to `str.strip`: a name."""
@@ -537,3 +546,16 @@ def test_a_near_reference_is_declared_as_the_parser_reads_it(
         response = hub.client.get(f"{PINNED}/records", params={name: named, "radius": "100"})
         assert_problem(response, 422, name)
     assert ecma_valid(schema, "")  # no reference
+
+
+def test_a_url_with_white_space_inside_is_refused_by_both(hub: Hub,
+                                                         openapi: dict[str, Any]) -> None:
+    """U+0085 is white space to Python's `\\s` (which `clean_url` read) and not to
+    ECMA-262's (which the schema's `\\s` meant): the pattern now spells it out."""
+    url = body_schema(openapi, "/v1/showcases")["properties"]["url"]
+    assert not ecma_valid(url, "https://example.org/a\x85b")
+    assert ecma_valid(url, "https://example.org/barrier-free-map")
+    response = hub.client.post("/v1/showcases", headers=admin_headers(hub), json={
+        "title": "Map", "url": "https://example.org/a\x85b", "kind": "app",
+        "description": "d", "datasets": [{"dataset": "test-shops", "version": 2}]})
+    assert response.status_code == 422, response.text

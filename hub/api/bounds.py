@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator, Strict
+from pydantic import BeforeValidator
 
 MAX_INT = 2**31 - 1  # an integer column (a key's rate_limit)
 MAX_VERSION = MAX_INT  # hub.versions.version is an integer
@@ -34,6 +34,16 @@ Timestamp = Annotated[datetime, BeforeValidator(_iso_text)]
 Day = Annotated[date, BeforeValidator(_iso_text)]
 
 
-# An integer field of a JSON body: a JSON integer, as the document's `type: integer` says;
-# pydantic would also take `true`/`false` or the text "5" and read them as numbers.
-BodyInt = Annotated[int, Strict()]
+def _json_integer(value: object) -> object:
+    """A JSON integer, as the document's `type: integer` says: a number without a fraction
+    (JSON Schema counts 5.0 as one); pydantic would also take `true`/`false` or the text
+    "5" and read them as numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError("must be an integer")
+    return int(value)
+
+
+# Read an integer field of a JSON body as a JSON integer; put it after the field's bounds
+# (`Annotated[int, Field(ge=.., le=..), JSON_INTEGER]`), so the document keeps them.
+JSON_INTEGER = BeforeValidator(_json_integer)

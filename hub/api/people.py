@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
-from hub.api.bounds import MAX_ID, MAX_INT, BodyInt
+from hub.api.bounds import JSON_INTEGER, MAX_ID, MAX_INT
 from hub.api.ratelimit import RateLimiter
 from hub.cocreation.text import WHITE_SPACE
 from hub.data.people import People
@@ -52,9 +52,9 @@ class KeyRequest(BaseModel):
     expires: str | None = Field(default=None, description="Lifetime, e.g. 90d, 12h, 2w "
                                 "(default: never).", examples=["90d"],
                                 json_schema_extra={"pattern": DURATION_PATTERN})
-    rate_limit: BodyInt | None = Field(default=None, ge=0, le=MAX_INT,
-                                   description="Requests per window instead of "
-                                   "HUB_RATE_LIMIT_KEY (0: unlimited).")
+    rate_limit: Annotated[int, Field(ge=0, le=MAX_INT), JSON_INTEGER] | None = Field(
+        default=None, description="Requests per window instead of HUB_RATE_LIMIT_KEY (0: "
+        "unlimited).")
 
 
 class SelfServiceRequest(BaseModel):

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import Contributor, Moderator, PrincipalDep
-from hub.api.bounds import MAX_ID, MAX_VERSION, BodyInt
+from hub.api.bounds import JSON_INTEGER, MAX_ID, MAX_VERSION
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -111,8 +111,8 @@ class StatusBody(BaseModel):
                                     "GET /v1/requests/reason-codes.")
     target_date: date | None = Field(default=None, description="Planning: when.")
     dataset: str | None = Field(default=None, description="Publishing: the dataset.")
-    version: BodyInt | None = Field(default=None, ge=1, le=MAX_VERSION,
-                                    description="Publishing: its version.")
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION), JSON_INTEGER] | None = Field(
+        default=None, description="Publishing: its version.")
 
 
 def new_request(body: RequestBody) -> NewRequest:

@@ -562,3 +562,13 @@ def test_a_url_with_white_space_inside_is_refused_by_both(hub: Hub,
         "title": "Map", "url": "https://example.org/a\x85b", "kind": "app",
         "description": "d", "datasets": [{"dataset": "test-shops", "version": 2}]})
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("pin", [{"dataset": "test-shops", "version": True},
+                                 {"dataset": "test-shops", "version": "2"}])
+def test_a_showcase_pins_a_version_by_a_json_integer(hub: Hub, pin: dict[str, Any]) -> None:
+    """`true` was read as version 1 and "2" as 2, which `type: integer` does not allow."""
+    response = hub.client.post("/v1/showcases", headers=admin_headers(hub), json={
+        "title": "Map", "url": "https://example.org/map", "kind": "app",
+        "description": "d", "datasets": [pin]})
+    assert response.status_code == 422, response.text

@@ -12,7 +12,7 @@ API is left out: it answers in CKAN's own envelope and reads its parameters with
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -45,9 +45,26 @@ def _state_nul_rule(schema: dict[str, Any]) -> None:
         _state_nul_rule(alternative)
 
 
+def state_nul_rule(document: dict[str, Any], paths: Collection[str] | None = None) -> None:
+    """Every text query parameter of ``document`` (of ``paths`` only, if given) carries
+    NUL_FREE; schemas are copied first, since parameters declared once may be shared by
+    several documents."""
+    for path, operations in document.get("paths", {}).items():
+        if paths is not None and path not in paths:
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and "schema" in parameter:
+                    parameter["schema"] = copy.deepcopy(parameter["schema"])
+                    _state_nul_rule(parameter["schema"])
+
+
 def include_nul_free(app: FastAPI, routers: Sequence[APIRouter]) -> None:
     """Include ``routers`` behind the door (:data:`NulFreeQuery`) and state the rule on
-    every text query parameter of their operations in ``/openapi.json``."""
+    every text query parameter of their operations in ``/openapi.json`` (the OGC document
+    states it with :func:`state_nul_rule` where it is served)."""
     for router in routers:
         app.include_router(router, dependencies=[NulFreeQuery])
     guarded = {route.path_format for router in routers for route in router.routes
@@ -56,15 +73,7 @@ def include_nul_free(app: FastAPI, routers: Sequence[APIRouter]) -> None:
 
     def openapi() -> dict[str, Any]:
         schema = build()
-        for path, operations in schema.get("paths", {}).items():
-            if path not in guarded:
-                continue
-            for operation in operations.values():
-                for parameter in operation.get("parameters", []):
-                    if parameter.get("in") == "query" and "schema" in parameter:
-                        # a copy: parameters declared once may be shared by several documents
-                        parameter["schema"] = copy.deepcopy(parameter["schema"])
-                        _state_nul_rule(parameter["schema"])
+        state_nul_rule(schema, guarded)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -572,3 +572,14 @@ def test_a_showcase_pins_a_version_by_a_json_integer(hub: Hub, pin: dict[str, An
         "title": "Map", "url": "https://example.org/map", "kind": "app",
         "description": "d", "datasets": [pin]})
     assert response.status_code == 422, response.text
+
+
+def test_the_ogc_document_states_the_nul_rule_of_its_door(hub: Hub) -> None:
+    """A collection's properties are query parameters of its `/items`; a NUL in one is
+    refused at the door, as the document now says."""
+    paths = hub.client.get("/ogc/api").json()["paths"]
+    name = next(p for p in paths["/collections/test-shops/items"]["get"]["parameters"]
+                if p["name"] == "name")["schema"]
+    assert not ecma_valid(name, "a\x00") and ecma_valid(name, "a")
+    response = hub.client.get("/ogc/collections/test-shops/items", params={"name": "a\x00"})
+    assert_problem(response, 400, "name")

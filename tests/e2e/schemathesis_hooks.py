@@ -2,8 +2,10 @@
 
 Each rule here covers values whose validity OpenAPI cannot state, so a generated one the hub
 rightly refuses (400) is not a disagreement between the document and the API. Everything
-else in the same requests is still generated and checked. The rules, and the tests that hold
-the refusals instead, are listed in docs/security.md ("Fuzzing").
+else in the same requests is still generated and checked, and only values the schema allows
+are mapped: a value generated to break the schema is sent as it is and must be refused. The
+rules, and the tests that hold the refusals instead, are listed in docs/security.md
+("Fuzzing").
 """
 
 from __future__ import annotations

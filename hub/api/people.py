@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
 from hub.api.bounds import JSON_INTEGER, MAX_ID, MAX_INT
 from hub.api.ratelimit import RateLimiter
+from hub.catalog import DATASET_ID
 from hub.cocreation.text import WHITE_SPACE
 from hub.data.people import People
 from hub.people.audit import AuditEntry
@@ -46,7 +47,7 @@ class KeyRequest(BaseModel):
                       "audit log.", examples=["parks department uploads"],
                       json_schema_extra=KEY_NAME_SCHEMA)
     scopes: list[Scope] = Field(min_length=1, examples=[["publish"]])
-    datasets: list[str] | None = Field(
+    datasets: list[Annotated[str, Field(pattern=DATASET_ID.pattern)]] | None = Field(
         default=None, json_schema_extra={"minItems": 1},  # NewKey refuses an empty list
         description="Limit the key to these datasets (default: every one).")
     expires: str | None = Field(default=None, description="Lifetime, e.g. 90d, 12h, 2w "

@@ -27,6 +27,7 @@ from hub.api.cocreation import (
 )
 from hub.api.deps import BaseUrlDep
 from hub.api.paging import next_page_url
+from hub.catalog import DATASET_ID
 from hub.cocreation.area import check_area
 from hub.cocreation.requests import (
     MOVE_FIELDS,
@@ -86,7 +87,7 @@ def _status_body_schema(schema: dict[str, Any]) -> None:
     MOVE_FIELDS gives it and no other (status_change reads the same table)."""
     fields: dict[str, dict[str, Any]] = {
         "target_date": {"type": "string", "format": "date"},
-        "dataset": {"type": "string", "minLength": 1},
+        "dataset": {"type": "string", "pattern": DATASET_ID.pattern},
         "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
         "reason_code": {"type": "string", "enum": [c.value for c in ReasonCode]},
     }
@@ -110,7 +111,8 @@ class StatusBody(BaseModel):
     reason_code: str | None = Field(default=None, description="Declining: one of "
                                     "GET /v1/requests/reason-codes.")
     target_date: date | None = Field(default=None, description="Planning: when.")
-    dataset: str | None = Field(default=None, description="Publishing: the dataset.")
+    dataset: str | None = Field(default=None, pattern=DATASET_ID.pattern,
+                                description="Publishing: the dataset.")
     version: Annotated[int, Field(ge=1, le=MAX_VERSION), JSON_INTEGER] | None = Field(
         default=None, description="Publishing: its version.")
 

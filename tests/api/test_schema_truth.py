@@ -583,3 +583,21 @@ def test_the_ogc_document_states_the_nul_rule_of_its_door(hub: Hub) -> None:
     assert not ecma_valid(name, "a\x00") and ecma_valid(name, "a")
     response = hub.client.get("/ogc/collections/test-shops/items", params={"name": "a\x00"})
     assert_problem(response, 400, "name")
+
+
+def test_dataset_ids_in_bodies_have_the_catalogue_form(hub: Hub,
+                                                       openapi: dict[str, Any]) -> None:
+    """A key's dataset list and a published request's dataset are dataset ids
+    (`hub.catalog.DATASET_ID`); a NUL in one reached PostgreSQL (a 500)."""
+    headers = admin_headers(hub)
+    items = next(a for a in body_schema(openapi, "/v1/keys")["properties"]["datasets"]["anyOf"]
+                 if a.get("type") == "array")["items"]
+    assert not ecma_valid(items, "a\x00") and ecma_valid(items, "test-shops")
+    response = hub.client.post("/v1/keys", headers=headers, json={
+        "name": "limited", "scopes": ["publish"], "datasets": ["a\x00"]})
+    assert response.status_code == 422, response.text
+    filed = hub.client.post("/v1/requests", headers=headers, json={
+        "title": "Toilets", "description": "d", "purpose": "p"}).json()
+    response = hub.client.post(f"/v1/requests/{filed['id']}/status", headers=headers, json={
+        "status": "published", "note": "done", "dataset": "a\x00", "version": 1})
+    assert response.status_code == 422, response.text

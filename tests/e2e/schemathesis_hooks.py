@@ -10,7 +10,6 @@ rules, and the tests that hold the refusals instead, are listed in docs/security
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ import jsonschema_rs
 import schemathesis
 
 from hub.cocreation.text import URL_PATTERN
+from hub.query.ogc_params import NUMBER
 
 # Tokens the hub mints in its own `next` links (records, diffs, requests, OGC items); no
 # client makes one up. Paging with real and forged cursors: tests/api.
@@ -73,15 +73,23 @@ def map_query(_context: Any, query: dict[str, Any] | None) -> dict[str, Any] | N
     return query
 
 
+def _numbers(values: list[Any]) -> list[float] | None:
+    """Numbers as the schema writes them (JSON numbers, or text of the `NUMBER` form, whose
+    exponent may pass what a float holds: 0.5e772 is a number, out of every range), else
+    None: a value generated to break the schema stays as it is."""
+    if not all((isinstance(v, int | float) and not isinstance(v, bool))
+               or (isinstance(v, str) and re.fullmatch(NUMBER, v)) for v in values):
+        return None
+    return [float(v) for v in values]
+
+
 def _near_inside_the_world(near: str) -> str:
     """`lat,lon` with latitude in -90..90 and longitude in -180..180 (ranges the pattern
     of two numbers does not state); anything else stays as generated."""
-    try:
-        lat, lon = (float(v) for v in near.split(","))
-    except ValueError:
+    numbers = _numbers(near.split(","))
+    if numbers is None or len(numbers) != 2:
         return near
-    if not (math.isfinite(lat) and math.isfinite(lon)):
-        return near
+    lat, lon = numbers
     return f"{max(-90.0, min(90.0, lat))!r},{max(-180.0, min(180.0, lon))!r}"
 
 
@@ -117,12 +125,8 @@ def _ordered_box(bbox: Any, crs: Any) -> Any:
     the others with a 400 naming the rule). Anything that is not four or six finite numbers
     stays as generated: the schema forbids it and the API refuses it."""
     as_list = isinstance(bbox, list)
-    values = bbox if as_list else str(bbox).split(",")
-    try:
-        numbers = [float(v) for v in values]
-    except (TypeError, ValueError):
-        return bbox
-    if len(numbers) not in (4, 6) or not all(math.isfinite(n) for n in numbers):
+    numbers = _numbers(bbox if as_list else str(bbox).split(","))
+    if numbers is None or len(numbers) not in (4, 6):
         return bbox
     limit = WORLD.get(str(crs), 90.0)
     numbers = [max(-limit, min(limit, n)) for n in numbers]

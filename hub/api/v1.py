@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from hub.api.auth import problem_response
 from hub.api.bounds import MAX_ID, VERSION_PATTERN
 from hub.api.caching import conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
@@ -386,7 +387,10 @@ for _route in RECORDS_ROUTES:
     router.add_api_route(
         _route.path, _records_endpoint(_route.address), methods=["GET"], name=_route.name,
         summary=_route.summary, description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
-        responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
+        responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}},
+                   422: problem_response("`unknown-reference`: a well-formed `near_route` or "
+                                         "`near_stop` naming a dataset, route or stop the "
+                                         "catalogue does not hold")},
     )
 
 

@@ -549,6 +549,8 @@ def test_a_near_reference_is_declared_as_the_parser_reads_it(
         response = hub.client.get(f"{PINNED}/records", params={name: named, "radius": "100"})
         assert_problem(response, 422, name)
     assert ecma_valid(schema, "")  # no reference
+    declared = openapi["paths"]["/v1/datasets/{dataset_id}/records"]["get"]["responses"]["422"]
+    assert "HTTPValidationError" not in str(declared)  # the problem above has no `errors`
 
 
 def test_a_url_with_white_space_inside_is_refused_by_both(hub: Hub,

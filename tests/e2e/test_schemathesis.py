@@ -127,10 +127,6 @@ def schemathesis_command(url: str, document: str, report: Path) -> list[str]:
     return command
 
 
-# Runs of this budget reach 3,000 to 4,000 cases over /openapi.json and still find the
-# disagreements listed in docs/security.md ("Not yet clean"); the OGC document's run is
-# clean. Not strict: a clean run shows as XPASS; remove the mark when those are fixed.
-@pytest.mark.xfail(reason="deeper runs still find disagreements: docs/security.md, Fuzzing")
 @pytest.mark.parametrize("document", list(BUDGETS))
 def test_schemathesis_finds_no_failure(live: LiveHub, keys: FuzzKeys, document: str,
                                        tmp_path: Path) -> None:

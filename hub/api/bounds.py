@@ -11,9 +11,11 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
+from hub.query.values import BIGINT_MAX
+
 MAX_INT = 2**31 - 1  # an integer column (a key's rate_limit)
 MAX_VERSION = MAX_INT  # hub.versions.version is an integer
-MAX_ID = 2**63 - 1  # ids, change ids and offsets are bigints
+MAX_ID = BIGINT_MAX  # ids, change ids and offsets are bigints
 # What a version reference in a path may be: `latest` or a version number without leading
 # zeros, at most nine digits (so below MAX_VERSION). hub.api.v1.version_number applies it.
 VERSION_PATTERN = r"^(latest|[1-9][0-9]{0,8})$"

@@ -16,6 +16,7 @@ import orjson
 from hub.catalog import Licence, PublishedVersion, SchemaField
 from hub.query.ogc_params import BBOX_LENGTHS, CRS84, SUPPORTED_CRS, temporal_field
 from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, vector_layer_fields
+from hub.query.values import BIGINT_MAX, BIGINT_MIN
 from hub.serialise import tile_matrix_sets
 
 GEOJSON = "application/geo+json"
@@ -57,10 +58,11 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 )
 
-JSON_TYPES: dict[str, dict[str, str]] = {
+_BIGINT = {"type": "integer", "minimum": BIGINT_MIN, "maximum": BIGINT_MAX}
+JSON_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
-    "integer": {"type": "integer"},
-    "year": {"type": "integer"},
+    "integer": _BIGINT,
+    "year": _BIGINT,
     "number": {"type": "number"},
     "boolean": {"type": "boolean"},
     "date": {"type": "string", "format": "date"},

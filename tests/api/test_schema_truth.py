@@ -603,3 +603,14 @@ def test_dataset_ids_in_bodies_have_the_catalogue_form(hub: Hub,
     response = hub.client.post(f"/v1/requests/{filed['id']}/status", headers=headers, json={
         "status": "published", "note": "done", "dataset": "a\x00", "version": 1})
     assert response.status_code == 422, response.text
+
+
+def test_an_ogc_integer_property_carries_the_bigint_range(hub: Hub) -> None:
+    """A filter on an integer property past bigint was refused, as the document did not say."""
+    parameters = hub.client.get("/ogc/api").json()["paths"]["/collections/test-shops/items"][
+        "get"]["parameters"]
+    floors = next(p for p in parameters if p["name"] == "floors")["schema"]
+    assert (floors["minimum"], floors["maximum"]) == (-(2**63), 2**63 - 1)
+    items = "/ogc/collections/test-shops/items"
+    assert_problem(hub.client.get(items, params={"floors": str(2**63)}), 400, "floors")
+    assert hub.client.get(items, params={"floors": str(2**63 - 1)}).status_code == 200

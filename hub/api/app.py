@@ -32,6 +32,7 @@ from hub.api.body_timeout import BodyIdleTimeout
 from hub.api.caching import PrivateWhenCredentialed
 from hub.api.errors import install_problem_handlers
 from hub.api.links import document_links
+from hub.api.query_text import include_nul_free
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
 from hub.api.security_headers import add_security_middleware
@@ -49,7 +50,7 @@ from hub.db.engine import make_async_pool, make_engine
 from hub.db.roles import Role
 from hub.http_cache.purger import CachePurger
 from hub.query.model import PageLimits
-from hub.query.params import DIALECTS
+from hub.query.params import DIALECTS, V1
 from hub.settings import Settings
 from hub.usage.recorder import UsageRecorder
 from hub.web import install_portal
@@ -173,24 +174,27 @@ def create_app(settings: Settings) -> FastAPI:
     document_rate_limits(app)
     document_optional_keys(app)
     document_links(app)
-    app.include_router(v1.router)
-    app.include_router(transit.router)
-    app.include_router(ogc.router)
-    app.include_router(dcat.router)
-    app.include_router(ckan.router)
-    app.include_router(downloads.router)
-    app.include_router(changes.router)
-    app.include_router(usage.router)
-    app.include_router(webhooks.router)
-    app.include_router(people.router)
-    app.include_router(publishing.router)
-    app.include_router(dataset_drafts.router)
-    app.include_router(audit.router)
-    app.include_router(contributions.router)
-    app.include_router(contributions.ogc_router)
-    app.include_router(requests.router)
-    app.include_router(showcases.router)
-    app.include_router(reports.router)
+    v1.document_records_bounds(app, app.state.page_limits[V1.name])
+    include_nul_free(app, [  # a NUL in any query parameter is a 400 (hub/api/query_text.py)
+        v1.router,
+        transit.router,
+        ogc.router,
+        dcat.router,
+        downloads.router,
+        changes.router,
+        usage.router,
+        webhooks.router,
+        people.router,
+        publishing.router,
+        dataset_drafts.router,
+        audit.router,
+        contributions.router,
+        contributions.ogc_router,
+        requests.router,
+        showcases.router,
+        reports.router,
+    ])
+    app.include_router(ckan.router)  # CKAN's own envelope; its parameters never reach SQL
 
     install_portal(app, settings)  # "/" (HTML or the JSON landing), pages, /docs, assets
 

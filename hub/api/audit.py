@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 
 from hub.api.auth import PROBLEM_RESPONSES, require
-from hub.api.bounds import Timestamp
+from hub.api.bounds import MAX_ID, Timestamp
 from hub.api.deps import BaseUrlDep
 from hub.data.people import People
 from hub.people.audit import AuditFilter
@@ -25,12 +25,14 @@ def audit(
     base: BaseUrlDep,
     _admin: Annotated[Key, Depends(require(Scope.ADMIN))],
     action: Annotated[str | None, Query(description="e.g. key.create, version.publish")] = None,
-    key: Annotated[int | None, Query(description="Id of the acting key.")] = None,
+    key: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Id of the acting key.")
+                   ] = None,
     object_type: Annotated[str | None, Query(description="e.g. key, version")] = None,
     object_id: Annotated[str | None, Query(description="e.g. 12, kobe-aed/3")] = None,
     since: Annotated[Timestamp | None, Query(description="Entries at or after (RFC 3339).")] = None,
     until: Annotated[Timestamp | None, Query(description="Entries before (RFC 3339).")] = None,
-    before: Annotated[int | None, Query(description="Paging cursor: entries older than "
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                        description="Paging cursor: entries older than "
                                         "this id (the `next` link carries it).")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:

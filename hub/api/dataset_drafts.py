@@ -19,12 +19,11 @@ from fastapi.responses import JSONResponse
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, require
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import UnreadableUpload
-from hub.api.uploads import receive_upload
+from hub.api.uploads import BadUpload, receive_upload
 from hub.cocreation.dataset_drafts import (
     DEFINE_ACTION,
     DefinitionExists,
     InvalidDraft,
-    ProposalError,
     ReadError,
     define_dataset,
     propose_upload,
@@ -49,11 +48,13 @@ _PROPOSAL_BODY = {
             "sheet": {"type": "string", "description": "XLSX sheet (default: the first)."},
             "schema": {"type": "string", "description": "Use this schema file instead of "
                        "the best match (a correction)."},
-            "columns": {"type": "string", "description": "A JSON object header -> field "
-                        "(null: leave unmapped), replacing the proposed mapping for those "
-                        "headers (a correction)."},
+            "columns": {"type": "object",
+                        "additionalProperties": {"type": ["string", "null"]},
+                        "description": "A JSON object header -> field (null: leave "
+                        "unmapped), replacing the proposed mapping for those headers (a "
+                        "correction)."},
         },
-    }}},
+    }, "encoding": {"columns": {"contentType": "application/json"}}}},
 }
 
 _DEFINITION_BODY = {
@@ -67,15 +68,17 @@ def _settings(request: Request) -> Settings:
 
 
 def _columns(text: str | None) -> dict[str, str | None] | None:
+    """The `columns` part: a JSON object, as the document declares it (400 otherwise). What
+    it names must be in the file and the schema, which the proposal checks (422)."""
     if text is None or not text.strip():
         return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProposalError(f"columns is not JSON: {exc}") from exc
+        raise BadUpload(f"columns is not JSON: {exc}") from exc
     if not isinstance(value, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()):
-        raise ProposalError("columns must be a JSON object of header -> field name (or null)")
+        raise BadUpload("columns must be a JSON object of header -> field name (or null)")
     return value
 
 
@@ -85,11 +88,12 @@ def _columns(text: str | None) -> dict[str, str | None] | None:
                200: {"description": "The proposal: `schema`, `mapping` (header, field, rule, "
                      "confidence), `geometry`, `unmapped`, `candidates` and `draft` (the "
                      "dataset.toml text)"},
-               400: problem_response("Not a form with one `file`, or a correction naming an "
-                                     "unknown schema, header or field"),
+               400: problem_response("Not a form with one `file`, or `columns` that is not "
+                                     "a JSON object"),
                413: problem_response("The file passed HUB_MAX_UPLOAD_MB"),
                422: problem_response("The file cannot be read as a table (`errors` names "
-                                     "the file and, where known, the line)")},
+                                     "the file and, where known, the line), or a correction "
+                                     "names a schema, header or field that does not exist")},
     openapi_extra={"requestBody": _PROPOSAL_BODY},
 )
 async def propose_dataset(

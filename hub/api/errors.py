@@ -28,7 +28,7 @@ from hub.data import Gone, NotFound
 from hub.db.events import UnknownEventType
 from hub.people.keys import InvalidKeyRequest
 from hub.people.principal import Forbidden, Unauthenticated
-from hub.query.model import QueryError
+from hub.query.model import QueryError, UnknownReference
 from hub.webhooks.targets import RefusedTarget
 
 logger = logging.getLogger("hub.api")
@@ -64,6 +64,11 @@ def _query_error(_eh: object, _request: Request, exc: QueryError) -> Problem:
     extras = {"parameter": exc.parameter} if exc.parameter else {}
     return Problem(title="Invalid query parameter", type_="invalid-parameter", status=400,
                    detail=exc.detail, **extras)
+
+
+def _unknown_reference(_eh: object, _request: Request, exc: UnknownReference) -> Problem:
+    return Problem(title="Unknown reference", type_="unknown-reference", status=422,
+                   detail=exc.detail, parameter=exc.parameter)
 
 
 def _not_found(_eh: object, _request: Request, exc: NotFound) -> Problem:
@@ -216,7 +221,9 @@ def _unknown_dataset(_eh: object, _request: Request, exc: UnknownDataset) -> Pro
 
 
 def _proposal_error(_eh: object, _request: Request, exc: ProposalError) -> Problem:
-    return Problem(title="Invalid correction", type_="invalid-proposal", status=400,
+    """A correction naming a schema, header or field that does not exist: well formed, but
+    it refers to nothing in the file or on the hub (as a showcase pinning a missing version)."""
+    return Problem(title="Invalid correction", type_="invalid-proposal", status=422,
                    detail=str(exc))
 
 
@@ -236,6 +243,7 @@ def _withdraw_refused(_eh: object, _request: Request, exc: WithdrawRefused) -> P
 
 def install_problem_handlers(app: FastAPI) -> None:
     domain = {
+        UnknownReference: _unknown_reference,  # before QueryError, the class it refines
         QueryError: _query_error,
         NotFound: _not_found,
         Gone: _gone,

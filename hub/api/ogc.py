@@ -21,6 +21,7 @@ from hub.api.contributions import OGC_CREATE_ITEM
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
 from hub.api.downloads import get_exporter
 from hub.api.paging import records_next_url
+from hub.api.query_text import state_nul_rule
 from hub.api.references import CatalogueReferences
 from hub.api.usage import count_use
 from hub.data import Data, NotFound
@@ -121,9 +122,9 @@ def conformance() -> dict[str, Any]:
 @router.get("/api", summary="OpenAPI 3.0 description of /ogc",
             responses={200: {"content": {ogc.OPENAPI_30: {}}}})
 def api(data: DataDep, base: BaseUrlDep) -> Response:
-    return JSONDocument(ogc.openapi(current_collections(data), base, __version__,
-                                    OGC_CREATE_ITEM),
-                        ogc.OPENAPI_30)
+    document = ogc.openapi(current_collections(data), base, __version__, OGC_CREATE_ITEM)
+    state_nul_rule(document)  # the door every /ogc route is behind (hub/api/query_text.py)
+    return JSONDocument(document, ogc.OPENAPI_30)
 
 
 @router.get("/collections", summary="Collections", response_class=ORJSONResponse)

@@ -14,8 +14,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, require
-from hub.api.bounds import MAX_ID, MAX_INT
+from hub.api.bounds import JSON_INTEGER, MAX_ID, MAX_INT
 from hub.api.ratelimit import RateLimiter
+from hub.catalog import DATASET_ID
+from hub.cocreation.text import WHITE_SPACE
 from hub.data.people import People
 from hub.people.audit import AuditEntry
 from hub.people.durations import DURATION_PATTERN
@@ -28,8 +30,10 @@ from hub.settings import Settings
 router = APIRouter(prefix="/v1", tags=["people"])
 
 
-# A key's name as NewKey takes it: something besides white space, at most MAX_NAME_LENGTH.
-KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"\S"}
+# A key's name as NewKey takes it: something besides white space (what `str.strip` removes),
+# no NUL, at most MAX_NAME_LENGTH.
+KEY_NAME_PATTERN = f"^[^\\x00]*[^{WHITE_SPACE}\\x00][^\\x00]*$"
+KEY_NAME_SCHEMA = {"minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": KEY_NAME_PATTERN}
 
 
 class KeyRequest(BaseModel):
@@ -43,19 +47,19 @@ class KeyRequest(BaseModel):
                       "audit log.", examples=["parks department uploads"],
                       json_schema_extra=KEY_NAME_SCHEMA)
     scopes: list[Scope] = Field(min_length=1, examples=[["publish"]])
-    datasets: list[str] | None = Field(
+    datasets: list[Annotated[str, Field(pattern=DATASET_ID.pattern)]] | None = Field(
         default=None, json_schema_extra={"minItems": 1},  # NewKey refuses an empty list
         description="Limit the key to these datasets (default: every one).")
     expires: str | None = Field(default=None, description="Lifetime, e.g. 90d, 12h, 2w "
                                 "(default: never).", examples=["90d"],
                                 json_schema_extra={"pattern": DURATION_PATTERN})
-    rate_limit: int | None = Field(default=None, ge=0, le=MAX_INT,
-                                   description="Requests per window instead of "
-                                   "HUB_RATE_LIMIT_KEY (0: unlimited).")
+    rate_limit: Annotated[int, Field(ge=0, le=MAX_INT), JSON_INTEGER] | None = Field(
+        default=None, description="Requests per window instead of HUB_RATE_LIMIT_KEY (0: "
+        "unlimited).")
 
 
 class SelfServiceRequest(BaseModel):
-    display_name: str = Field(min_length=1, max_length=100, pattern=r"\S",
+    display_name: str = Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=KEY_NAME_PATTERN,
                               description="How contributions are credited; any name, it "
                               "proves nothing about who you are.", examples=["Hanako Y."])
 

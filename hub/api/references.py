@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from hub.data import Data, NotFound
 from hub.data.transit import count_references
-from hub.query.model import NearSet, QueryError
+from hub.query.model import NearSet, UnknownReference
 from hub.query.params import NearReference
 from hub.query.transit import route_stops_reference, stop_reference
 
@@ -39,10 +39,10 @@ class CatalogueReferences:
             else:
                 selection = stop_reference(stops.table(), key)
         except NotFound as exc:
-            raise QueryError(f"parameter '{param}': {exc}", param) from None
+            raise UnknownReference(f"parameter '{param}': {exc}", param) from None
         if count_references(self.data.engine, selection) == 0:
             what = "route" if param == "near_route" else "stop"
-            raise QueryError(
+            raise UnknownReference(
                 f"parameter '{param}': {what} '{key}' has no located stops in dataset "
                 f"'{reference.dataset_id}' version {stops.version}", param)
         return NearSet(selection, radius_m, "nearest_stop_id", "nearest_stop_name",

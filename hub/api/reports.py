@@ -27,15 +27,21 @@ router = APIRouter(prefix="/v1", tags=["co-creation"])
 
 
 
+# Every reportable item is numbered (requests, comments, showcases and contributions have
+# integer ids); the id travels as text, since a report names it as text in the audit log.
+ITEM_ID = Field(description="The item's id: its number.", examples=["12"],
+                pattern=r"^[1-9][0-9]{0,18}$")
+
+
 class ReportBody(BaseModel):
     kind: ItemKind = Field(description="request, comment, showcase or contribution")
-    id: str = Field(description="The item's id.", examples=["12"])
+    id: str = ITEM_ID
     reason: str = Field(examples=["spam"], json_schema_extra=text_schema(SHORT_MAX))
 
 
 class ReviewBody(BaseModel):
     kind: ItemKind
-    id: str
+    id: str = ITEM_ID
     decision: Review = Field(description="keep: show it again; remove: keep it hidden")
     note: str | None = Field(default=None, json_schema_extra=text_schema(TEXT_MAX,
                                                                          required=False))
@@ -48,8 +54,8 @@ def report(body: ReportBody, principal: PrincipalDep, key: Contributor,
     """One report per key and item; an item reported by enough distinct keys
     (``hub.cocreation.reports.HIDE_AT``) is hidden until a moderator reviews it."""
     reason = clean_text("reason", body.reason, SHORT_MAX)
-    hidden = store.report(body.kind, body.id.strip(), reason, actor_of(principal, key))
-    return {"kind": body.kind.value, "id": body.id.strip(), "hidden": hidden}
+    hidden = store.report(body.kind, body.id, reason, actor_of(principal, key))
+    return {"kind": body.kind.value, "id": body.id, "hidden": hidden}
 
 
 @router.get("/reports", summary="Reported items, hidden first (staff)",
@@ -66,7 +72,7 @@ def report_queue(store: StoreDep, _key: Moderator,
 def review(body: ReviewBody, principal: PrincipalDep, key: Moderator,
            store: StoreDep) -> dict[str, Any]:
     note = clean_optional("note", body.note, TEXT_MAX)
-    row = store.review(body.kind, body.id.strip(), body.decision, note,
+    row = store.review(body.kind, body.id, body.decision, note,
                        actor_of(principal, key))
     return {"kind": row["item_type"], "id": row["item_id"], "hidden": row["hidden"],
             "decision": row["decision"]}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.api.auth import Contributor, Moderator, PrincipalDep
-from hub.api.bounds import MAX_ID, MAX_VERSION
+from hub.api.bounds import JSON_INTEGER, MAX_ID, MAX_VERSION
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -27,6 +27,7 @@ from hub.api.cocreation import (
 )
 from hub.api.deps import BaseUrlDep
 from hub.api.paging import next_page_url
+from hub.catalog import DATASET_ID
 from hub.cocreation.area import check_area
 from hub.cocreation.requests import (
     MOVE_FIELDS,
@@ -45,7 +46,6 @@ from hub.cocreation.text import (
     text_schema,
 )
 from hub.data.cocreation import NewRequest
-from hub.query.model import NUL_FREE
 from hub.query.requests import RequestSearch, cursor_after, decode_after
 from hub.serialise.cocreation import comment_json, request_json, request_summary, suggestions_json
 
@@ -87,7 +87,7 @@ def _status_body_schema(schema: dict[str, Any]) -> None:
     MOVE_FIELDS gives it and no other (status_change reads the same table)."""
     fields: dict[str, dict[str, Any]] = {
         "target_date": {"type": "string", "format": "date"},
-        "dataset": {"type": "string", "minLength": 1},
+        "dataset": {"type": "string", "pattern": DATASET_ID.pattern},
         "version": {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
         "reason_code": {"type": "string", "enum": [c.value for c in ReasonCode]},
     }
@@ -111,8 +111,10 @@ class StatusBody(BaseModel):
     reason_code: str | None = Field(default=None, description="Declining: one of "
                                     "GET /v1/requests/reason-codes.")
     target_date: date | None = Field(default=None, description="Planning: when.")
-    dataset: str | None = Field(default=None, description="Publishing: the dataset.")
-    version: int | None = Field(default=None, ge=1, description="Publishing: its version.")
+    dataset: str | None = Field(default=None, pattern=DATASET_ID.pattern,
+                                description="Publishing: the dataset.")
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION), JSON_INTEGER] | None = Field(
+        default=None, description="Publishing: its version.")
 
 
 def new_request(body: RequestBody) -> NewRequest:
@@ -159,13 +161,11 @@ def reason_codes() -> dict[str, Any]:
 def list_requests(
     request: Request, store: StoreDep, base: BaseUrlDep,
     status: Annotated[RequestStatus | None, Query()] = None,
-    organisation: Annotated[str | None, Query(json_schema_extra=NUL_FREE)] = None,
-    dataset: Annotated[str | None, Query(description="Requests answered by this dataset.",
-                                         json_schema_extra=NUL_FREE)] = None,
+    organisation: Annotated[str | None, Query()] = None,
+    dataset: Annotated[str | None, Query(description="Requests answered by this dataset.")] = None,
     q: Annotated[str | None, Query(description="Words in the title or description (the "
-                                   "catalogue's folding).", json_schema_extra=NUL_FREE)] = None,
-    text: Annotated[str | None, Query(description="Alias of q.",
-                                      json_schema_extra=NUL_FREE)] = None,
+                                   "catalogue's folding).")] = None,
+    text: Annotated[str | None, Query(description="Alias of q.")] = None,
     sort: Annotated[str, Query(pattern="^(votes|newest|updated)$",
                                description="votes (default), newest or updated")] = "votes",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

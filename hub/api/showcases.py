@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from hub.api.auth import Contributor, Moderator, PrincipalDep, problem_response
-from hub.api.bounds import MAX_ID, MAX_VERSION
+from hub.api.bounds import JSON_INTEGER, MAX_ID, MAX_VERSION
 from hub.api.cocreation import (
     CONFLICT,
     INVALID,
@@ -57,8 +57,8 @@ IMAGE = {415: problem_response("The upload is not a PNG, JPEG or WebP image"),
 
 class Pin(BaseModel):
     dataset: str = Field(json_schema_extra=text_schema(SHORT_MAX))
-    version: int = Field(ge=1, le=MAX_VERSION, description="The version used: pinned, so a "
-                         "citation is reproducible.")
+    version: Annotated[int, Field(ge=1, le=MAX_VERSION), JSON_INTEGER] = Field(
+        description="The version used: pinned, so a citation is reproducible.")
 
 
 class ShowcaseBody(BaseModel):
@@ -71,8 +71,8 @@ class ShowcaseBody(BaseModel):
                                json_schema_extra={"items": text_schema(SHORT_MAX,
                                                                        required=False)})
     datasets: list[Pin] = Field(min_length=1, max_length=MAX_DATASETS)
-    request: int | None = Field(default=None, ge=1, le=MAX_ID,
-                                description="The data request it answers.")
+    request: Annotated[int, Field(ge=1, le=MAX_ID), JSON_INTEGER] | None = Field(
+        default=None, description="The data request it answers.")
 
 
 class DecisionBody(BaseModel):

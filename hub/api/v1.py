@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from hub.api.auth import problem_response
 from hub.api.bounds import MAX_ID, VERSION_PATTERN
 from hub.api.caching import conditional, representation, version_tags
 from hub.api.deps import BaseUrlDep, DataDep, RecordsByKeyDep, page_limits
@@ -27,9 +28,17 @@ from hub.catalog import PublishedVersion
 from hub.data import NotFound
 from hub.data.records_by_key import RecordsByKey
 from hub.query.catalog import DatasetSearch
-from hub.query.model import NUL_FREE, NUL_FREE_ITEMS, FeatureQuery, QueryError
+from hub.query.model import FeatureQuery, PageLimits, QueryError
+from hub.query.ogc_params import NUMBER
 from hub.query.operators import operators_markdown
-from hub.query.params import V1, V1_RECORD, check_record_parameters, parse_records_query
+from hub.query.params import (
+    NEAR_REFERENCE_PATTERN,
+    Q_MAX_LENGTH,
+    V1,
+    V1_RECORD,
+    check_record_parameters,
+    parse_records_query,
+)
 from hub.serialise.catalog import dataset_detail, dataset_summary, version_detail, version_summary
 from hub.serialise.records import FORMATS, MEDIA_TYPES, PageContext, single_record
 from hub.usage.counter import RECORDS
@@ -74,17 +83,28 @@ def _query_parameter(name: str, description: str, example: str | None,
     return parameter if example is None else {**parameter, "example": example}
 
 
+# A near reference as the parser reads it; empty is no reference (a form field left blank).
+NEAR_REFERENCE_SCHEMA = {"type": "string", "pattern": f"^$|{NEAR_REFERENCE_PATTERN}"}
+
 # The records query string is parsed by hub.query.params (field names depend on the dataset),
 # so the reserved parameters are documented here rather than declared as FastAPI parameters.
 RECORDS_OPENAPI: dict[str, Any] = {
     "parameters": [
         _query_parameter("q", "Words that must all occur in some text field; spelling "
-                         "variants match (width, kana, 車椅子 = 車いす, docs/api.md).", "病院"),
-        _query_parameter("bbox", "minLon,minLat,maxLon,maxLat (EPSG:4326).",
-                         "135.18,34.68,135.21,34.70"),
-        _query_parameter("near", "lat,lon (latitude first); adds distance_m, sorts by it.",
-                         "34.6946,135.1956"),
-        _query_parameter("radius", "Metres around `near` (needs `near`).", "500"),
+                         "variants match (width, kana, 車椅子 = 車いす, docs/api.md).", "病院",
+                         {"type": "string", "maxLength": Q_MAX_LENGTH}),
+        _query_parameter("bbox", "minLon,minLat,maxLon,maxLat (EPSG:4326; min before max, "
+                         "inside the world), or six numbers with heights.",
+                         "135.18,34.68,135.21,34.70",
+                         {"type": "string", "pattern": f"^{NUMBER}(,{NUMBER}){{3}}"
+                                                       f"(,{NUMBER},{NUMBER})?$"}),
+        _query_parameter("near", "lat,lon (latitude first, -90..90 and -180..180); adds "
+                         "distance_m, sorts by it.", "34.6946,135.1956",
+                         {"type": "string", "pattern": f"^{NUMBER},{NUMBER}$"}),
+        _query_parameter("radius", "Metres around `near`, `near_route` or `near_stop`, at most "
+                         "HUB_MAX_RADIUS_M; without one of them it qualifies nothing and is "
+                         "ignored (its value is still checked).", "500",
+                         {"type": "number", "exclusiveMinimum": 0}),
         _query_parameter("within", "Polygon as GeoJSON or WKT (lon lat).",
                          "POLYGON ((135.18 34.68, 135.21 34.68, 135.21 34.70, 135.18 34.68))"),
         _query_parameter("intersects", "Any geometry as GeoJSON or WKT (lon lat).",
@@ -96,20 +116,43 @@ RECORDS_OPENAPI: dict[str, Any] = {
                          "and nearest_stop_name (the nearest of those stops and stations). Needs "
                          "`radius`; not with `near_stop` or `near` (400), e.g. "
                          "`bus-routes-muroran:100310`.",
-                         None),
+                         None, NEAR_REFERENCE_SCHEMA),
         _query_parameter("near_stop", "Within `radius` metres of a stop (a station includes "
                          "its poles): `<dataset>[@<version>]:<stop_id>`. Needs `radius`; not "
                          "with `near_route` or `near` (400), e.g. `bus-routes-muroran:0211`.",
-                         None),
+                         None, NEAR_REFERENCE_SCHEMA),
         _query_parameter("sort", "Fields, `-` for descending; `distance_m` with near.",
                          "-name"),
         _query_parameter("fields", "Properties to return.", "name,address"),
-        _query_parameter("limit", "Page size (capped by HUB_MAX_LIMIT).", "50"),
+        _query_parameter("limit", "Page size, at most HUB_MAX_LIMIT.", "50",
+                         {"type": "integer", "minimum": 1}),
         _query_parameter("cursor", "Opaque keyset cursor from the `next` link.", None),
         _query_parameter("f", "Output format (or use Accept).", "geojson",
                          {"type": "string", "enum": list(FORMATS)}),
     ]
 }
+
+
+def document_records_bounds(app: FastAPI, limits: PageLimits) -> None:
+    """The records' `limit` and `radius` stop at settings (HUB_MAX_LIMIT, HUB_MAX_RADIUS_M),
+    which the parser applies (``PageLimits``); the document states them once the app has its
+    settings. Every operation that takes the records parameters (`near_route` marks them)."""
+    build = app.openapi
+    maxima = {"limit": limits.maximum, "radius": limits.max_radius_m}
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                parameters = operation.get("parameters", [])
+                if any(p.get("name") == "near_route" for p in parameters):
+                    for parameter in parameters:
+                        if parameter["name"] in maxima:  # a copy: the dicts are shared
+                            parameter["schema"] = {**parameter["schema"],
+                                                   "maximum": maxima[parameter["name"]]}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def version_number(ref: str) -> int | None:
@@ -150,15 +193,12 @@ def list_datasets(
     base: BaseUrlDep,
     q: Annotated[str | None, Query(description="Words in id, titles, keywords, descriptions "
                                                "(spelling variants match); title matches first.",
-                                   examples=["AED"], json_schema_extra=NUL_FREE)] = None,
+                                   examples=["AED"])] = None,
     keyword: Annotated[list[str] | None, Query(description="Keep datasets with all these "
-                                               "keywords (repeatable).",
-                                               json_schema_extra=NUL_FREE_ITEMS)] = None,
-    organisation: Annotated[str | None, Query(description="Exact organisation name.",
-                                              json_schema_extra=NUL_FREE)] = None,
+                                               "keywords (repeatable).")] = None,
+    organisation: Annotated[str | None, Query(description="Exact organisation name.")] = None,
     licence: Annotated[str | None, Query(description="Licence id, e.g. CC-BY-4.0 or "
-                                         "PDL-1.0 (docs/publishing.md).",
-                                         json_schema_extra=NUL_FREE)] = None,
+                                         "PDL-1.0 (docs/publishing.md).")] = None,
     format: Annotated[str | None, Query(description="Source format: `table` (CSV/Excel), "
                                         "`gtfs` or `gtfs-ride`.")] = None,
     has_map: Annotated[bool | None, Query(description="Only datasets whose current version "
@@ -347,7 +387,10 @@ for _route in RECORDS_ROUTES:
     router.add_api_route(
         _route.path, _records_endpoint(_route.address), methods=["GET"], name=_route.name,
         summary=_route.summary, description=RECORDS_DESCRIPTION, openapi_extra=RECORDS_OPENAPI,
-        responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}}},
+        responses={200: {"content": {"application/geo+json": {}, "text/csv": {}}},
+                   422: problem_response("`unknown-reference`: a well-formed `near_route` or "
+                                         "`near_stop` naming a dataset, route or stop the "
+                                         "catalogue does not hold")},
     )
 
 

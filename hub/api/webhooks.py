@@ -102,7 +102,8 @@ def delete_webhook(webhook_id: WebhookId, _admin: AdminKey, principal: Principal
             summary="The delivery log of a webhook, newest first (admin)")
 def list_deliveries(
     webhook_id: WebhookId, _admin: AdminKey, store: StoreDep, base: BaseUrlDep,
-    before: Annotated[int | None, Query(description="Paging cursor: deliveries older than "
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                        description="Paging cursor: deliveries older than "
                                         "this id (the `next` link carries it).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:

@@ -27,9 +27,29 @@ _CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
 _ALLOWED = f"[^{_CONTROL_CHARACTERS}]"
 
 
+def _character_class(characters: list[str]) -> str:
+    """The members of a regular-expression class, as ``\\uXXXX`` escapes and ranges, which
+    ECMA-262, Python and Rust patterns all read alike."""
+    codes = sorted(ord(c) for c in characters)
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in runs)
+
+
+# White space as `str.strip()` removes it (every such character is in the Basic
+# Multilingual Plane), spelled out for JSON Schema patterns: `\s` means something else in
+# each dialect (ECMA-262, JSON Schema's, leaves out U+001C..U+001F and U+0085 and adds
+# U+FEFF), so a pattern written with `\s` would call text blank that the API does not.
+WHITE_SPACE = _character_class([chr(c) for c in range(0x10000) if chr(c).isspace()])
 # An http(s) URL with a host and no white space; also the JSON Schema pattern of URL fields.
-URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#\x00-\x1f\x7f]+"
-               r"[^\s\x00-\x1f\x7f]*$")
+URL_PATTERN = (rf"^[Hh][Tt][Tt][Pp][Ss]?://[^{WHITE_SPACE}/?#\x00-\x1f\x7f]+"
+               rf"[^{WHITE_SPACE}\x00-\x1f\x7f]*$")
+
+
 
 
 def text_schema(max_length: int, *, required: bool = True) -> dict[str, object]:
@@ -38,7 +58,7 @@ def text_schema(max_length: int, *, required: bool = True) -> dict[str, object]:
     ``max_length`` characters, and (when required) something besides white space. The
     ``<script>`` rule is left to the description: JSON Schema patterns have no
     case-insensitive flag."""
-    body = (f"^{_ALLOWED}*[^\\s{_CONTROL_CHARACTERS}]{_ALLOWED}*$" if required
+    body = (f"^{_ALLOWED}*[^{WHITE_SPACE}{_CONTROL_CHARACTERS}]{_ALLOWED}*$" if required
             else f"^{_ALLOWED}*$")
     return {"maxLength": max_length, "pattern": body, **({"minLength": 1} if required else {})}
 

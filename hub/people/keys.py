@@ -50,6 +50,8 @@ class NewKey:
         name = self.name.strip()
         if not name or len(name) > MAX_NAME_LENGTH:
             raise InvalidKeyRequest(f"a key's name must be 1 to {MAX_NAME_LENGTH} characters")
+        if "\x00" in name:  # PostgreSQL text cannot hold one
+            raise InvalidKeyRequest("a key's name cannot hold a NUL character")
         object.__setattr__(self, "name", name)
         if not self.scopes:
             raise InvalidKeyRequest("a key needs at least one scope")

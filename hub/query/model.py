@@ -27,9 +27,15 @@ class QueryError(ValueError):
         self.parameter = parameter
 
 
-# The JSON Schema of the rule below, for the text parameters it guards.
+class UnknownReference(QueryError):
+    """A well-formed parameter that names something the catalogue does not hold (the route
+    or stop of ``near_route``/``near_stop``): a 422, as a body naming a missing version is,
+    rather than the 400 of a malformed value the document forbids."""
+
+
+# The JSON Schema of the rule below, which hub.api.query_text states on every text query
+# parameter of the API.
 NUL_FREE: dict[str, object] = {"pattern": "^[^\x00]*$"}
-NUL_FREE_ITEMS: dict[str, object] = {"items": {"type": "string", **NUL_FREE}}
 
 
 def refuse_nul(parameter: str, value: str) -> None:

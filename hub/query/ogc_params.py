@@ -9,6 +9,7 @@ into CRS84, never the stored column.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -107,15 +108,25 @@ def temporal_field(schema: TableSchema) -> SchemaField | None:
     return None
 
 
+# A number as query parameters write one (`-1`, `0.5`, `.5`, `1e-5`): the form the documents'
+# patterns state (hub.api.v1), so `float`'s other spellings (" 1", "1_000", other scripts'
+# digits) are refused as the documents refuse them.
+NUMBER = r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?"
+_NUMBER = re.compile(NUMBER)
+
+
 def number_in(text: str, what: str, param: str) -> float:
     """A finite number written in parameter ``param``, or a 400 naming it."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise QueryError(f"{what} in '{param}' is not a number: {text!r}", param) from None
+    if _NUMBER.fullmatch(text) is None:
+        raise QueryError(f"{what} in '{param}' is not a number: {text!r}", param)
+    value = float(text)
     if not math.isfinite(value):
         raise QueryError(f"{what} in '{param}' is not a finite number", param)
     return value
+
+
+# How many numbers a bbox holds: two corners, or two corners with heights.
+BBOX_LENGTHS = (4, 6)
 
 
 def parse_bbox(raw: str, crs: SupportedCrs) -> tuple[float, float, float, float]:
@@ -123,7 +134,7 @@ def parse_bbox(raw: str, crs: SupportedCrs) -> tuple[float, float, float, float]
     maxlon, maxlat). A box reaching past the world is cut to it (map clients zoomed out send
     such boxes); one wholly outside it is refused."""
     parts = raw.split(",")
-    if len(parts) not in (4, 6):
+    if len(parts) not in BBOX_LENGTHS:
         raise QueryError(
             "parameter 'bbox' must be minLon,minLat,maxLon,maxLat (4 numbers, or 6 with "
             f"heights; in the axis order of bbox-crs), got {len(parts)}", "bbox")
@@ -165,6 +176,14 @@ def _instant(text: str, field: SchemaField) -> date | datetime | None:
     return moment
 
 
+def _comparable(start: date | datetime, end: date | datetime) -> bool:
+    """Whether Python can order two ends: a day without a time (read at midnight, without an
+    offset) and a time with an offset cannot be; the database still applies both bounds."""
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return (start.tzinfo is None) == (end.tzinfo is None)
+    return True
+
+
 def datetime_filters(raw: str, schema: TableSchema) -> tuple[PropertyFilter, ...]:
     """``datetime`` (instant, ``start/end``, open ``../end`` or ``start/..``) as property
     filters on the schema's temporal field (:func:`temporal_field`)."""
@@ -185,7 +204,8 @@ def datetime_filters(raw: str, schema: TableSchema) -> tuple[PropertyFilter, ...
     start, end = _instant(start_text, field), _instant(end_text, field)
     if start is None and end is None:
         return ()
-    if start is not None and end is not None and start > end:  # type: ignore[operator]
+    if start is not None and end is not None and _comparable(start, end) \
+            and start > end:  # type: ignore[operator]
         raise QueryError("parameter 'datetime' starts after it ends", "datetime")
     filters = []
     if start is not None:

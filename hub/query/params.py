@@ -8,7 +8,10 @@ mean the same on every surface. Property filters follow datasette's ``field__op=
 (:mod:`hub.query.operators`). A parameter is applied or refused with a :class:`QueryError`
 naming it; none is ever dropped: a name that is neither the dialect's nor a schema field is
 refused (OGC API Features recommends 400 for unknown parameters; GDAL, OWSLib and QGIS only
-send standard ones).
+send standard ones). The one exception is a qualifier without what it qualifies (``radius``
+without a reference, ``bbox-crs`` without ``bbox``, ``filter-lang``/``filter-crs`` without
+``filter``): its value is checked, and it is ignored, since OpenAPI cannot relate two
+parameters and the documents therefore allow it alone.
 
 ``near_route``/``near_stop`` name stops of another dataset; looking them up needs the
 catalogue, so the caller passes a :class:`ReferenceResolver` and the parser stays pure.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -112,8 +116,8 @@ class NearReference:
 class ReferenceResolver(Protocol):
     """Turns a :class:`NearReference` into the set of geometries records must lie near.
 
-    Raises :class:`QueryError` naming ``reference.parameter`` when the dataset, version or
-    id does not exist or has no located stops."""
+    Raises :class:`UnknownReference` naming ``reference.parameter`` when the dataset,
+    version or id does not exist or has no located stops."""
 
     def near_set(self, reference: NearReference, radius_m: float) -> NearSet: ...
 
@@ -278,12 +282,16 @@ def record_key(schema: TableSchema, raw: str) -> tuple[str, Any]:
 # -- text, paging, projection -----------------------------------------------------------------
 
 
+# The longest `q`, in characters as sent (hub.api.v1 declares it).
+Q_MAX_LENGTH = 200
+
+
 def _parse_q(raw: str | None) -> str | None:
     """``q`` folded by the rule that folded the stored ``_search`` text (hub.textfold)."""
     if raw is None:
         return None
-    if len(raw.strip()) > 200:
-        raise QueryError("parameter 'q' is longer than 200 characters", "q")
+    if len(raw) > Q_MAX_LENGTH:
+        raise QueryError(f"parameter 'q' is longer than {Q_MAX_LENGTH} characters", "q")
     return fold_query(raw).strip() or None
 
 
@@ -383,9 +391,9 @@ def _parse_nearness(raw: dict[str, str], has_geometry: bool, limits: PageLimits,
     radius = parse_radius(raw["radius"], limits.max_radius_m) if "radius" in raw else None
     if not references:
         if "near" not in raw:
-            if radius is not None:
-                raise QueryError("parameter 'radius' needs 'near=lat,lon', 'near_route' or "
-                                 "'near_stop'", "radius")
+            # A `radius` alone qualifies nothing and is ignored, as a lone `bbox-crs` is
+            # (OpenAPI cannot relate two parameters, so the documents allow it alone); its
+            # value was still checked above.
             return None, None
         _require_geometry(has_geometry, "near")
         lat, lon = _parse_point(raw["near"])
@@ -404,22 +412,23 @@ def _parse_nearness(raw: dict[str, str], has_geometry: bool, limits: PageLimits,
     return None, resolver.near_set(reference, radius)
 
 
+# What `near_route` and `near_stop` hold: `<dataset>[@[v]<version>]:<id>`, the version a
+# number without leading zeros of at most nine digits (as VERSION_PATTERN). Written so that
+# Python and ECMA-262 (JSON Schema's patterns, hub.api.v1) read it alike; no NUL anywhere.
+NEAR_REFERENCE_PATTERN = r"^([^:@\x00]+)(@v?([1-9][0-9]{0,8}))?:([^\x00]+)$"
+_NEAR_REFERENCE = re.compile(NEAR_REFERENCE_PATTERN)
+
+
 def parse_near_reference(raw: str, param: str) -> NearReference:
     """``<dataset>[@<version>]:<id>`` of ``near_route``/``near_stop``."""
-    feed_ref, colon, key = raw.partition(":")
-    if not colon or not feed_ref or not key:
+    found = _NEAR_REFERENCE.fullmatch(raw)
+    if found is None:
         raise QueryError(
             f"parameter '{param}' must be <dataset>[@<version>]:<id>, e.g. "
-            f"bus-routes-muroran:100310 or bus-routes-muroran@1:100310; got {raw!r}", param)
-    dataset_id, at, version_text = feed_ref.partition("@")
-    version = None
-    if at:
-        digits = version_text.removeprefix("v")
-        if not digits.isdigit() or int(digits) < 1:
-            raise QueryError(f"version {version_text!r} in '{param}' must be a positive integer",
-                             param)
-        version = int(digits)
-    return NearReference(param, dataset_id, version, key)
+            f"bus-routes-muroran:100310 or bus-routes-muroran@1:100310 (a version is a "
+            f"positive integer); got {raw!r}", param)
+    dataset_id, _, version, key = found.groups()
+    return NearReference(param, dataset_id, int(version) if version else None, key)
 
 
 def _parse_point(raw: str) -> tuple[float, float]:

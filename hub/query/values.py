@@ -30,6 +30,11 @@ def parse_flag(text: str) -> bool:
     raise ValueError(f"{text!r} is not true or false")
 
 
+# The integers a field holds and a filter on it takes: PostgreSQL's bigint (the OGC
+# document states the range on every integer property, hub.serialise.ogc).
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+
 def parse_value(field_type: str, text: str) -> Any:
     """``text`` as a Python value of ``field_type``; :class:`ValueError` when it is not one.
 
@@ -40,7 +45,7 @@ def parse_value(field_type: str, text: str) -> Any:
     match field_type:
         case "integer" | "year":
             number = int(value)
-            if not -(2**63) <= number < 2**63:
+            if not BIGINT_MIN <= number <= BIGINT_MAX:
                 raise ValueError(f"{value} is outside the 64-bit integer range")
             return number
         case "number":

@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 
 from hub.catalog import Licence, PublishedVersion, SchemaField
-from hub.query.ogc_params import CRS84, SUPPORTED_CRS, temporal_field
+from hub.query.ogc_params import BBOX_LENGTHS, CRS84, SUPPORTED_CRS, temporal_field
 from hub.query.tiles import MAX_TILE_INDEX, MAX_ZOOM, tiles_over, vector_layer_fields
+from hub.query.values import BIGINT_MAX, BIGINT_MIN
 from hub.serialise import tile_matrix_sets
 
 GEOJSON = "application/geo+json"
@@ -57,10 +58,11 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 )
 
-JSON_TYPES: dict[str, dict[str, str]] = {
+_BIGINT = {"type": "integer", "minimum": BIGINT_MIN, "maximum": BIGINT_MAX}
+JSON_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
-    "integer": {"type": "integer"},
-    "year": {"type": "integer"},
+    "integer": _BIGINT,
+    "year": _BIGINT,
     "number": {"type": "number"},
     "boolean": {"type": "boolean"},
     "date": {"type": "string", "format": "date"},
@@ -253,13 +255,16 @@ DATETIME_PARAM = _param(
 CRS_PARAM = _param("crs", "CRS of the returned geometries.",
                    {"type": "string", "format": "uri", "enum": [c.uri for c in SUPPORTED_CRS]})
 
+# Four corners, or six with heights, as hub.query.ogc_params.parse_bbox reads them (the
+# standard's own minItems 4 / maxItems 6 would allow five, which is neither).
+BBOX_SCHEMA = {"type": "array", "items": {"type": "number"},
+               "anyOf": [{"minItems": count, "maxItems": count} for count in BBOX_LENGTHS]}
+
 COMMON_ITEMS_PARAMS: list[dict[str, Any]] = [
     _param("limit", "Page size (clamped to the server maximum).",
            {"type": "integer", "minimum": 1, "default": 100}),
     _param("bbox", "minx,miny,maxx,maxy in bbox-crs (CRS84 by default: lon,lat), or six "
-           "numbers with heights (not five).",
-           {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6},
-           style="form", explode=False),
+           "numbers with heights (not five).", BBOX_SCHEMA, style="form", explode=False),
     _param("bbox-crs", "CRS of bbox (ignored without bbox).", {"type": "string", "format": "uri",
                                         "enum": [c.uri for c in SUPPORTED_CRS]}),
     CRS_PARAM,

@@ -130,8 +130,8 @@ async def _proposal_page(request: Request, portal: PortalDep, key: Key, draft_id
     except ReadError as exc:
         await anyio.to_thread.run_sync(kept.discard, draft_id, key.id)
         return _form_page(portal, request, key, 422, f"{exc.file}: {exc.message}")
-    except ProposalError as exc:
-        return problem_page(portal, request, 400, str(exc))
+    except ProposalError as exc:  # a correction naming nothing in the file: as the API
+        return problem_page(portal, request, 422, str(exc))
     return portal.render(request, "dataset_proposal.html", {
         **staff_context(key), "draft_id": draft_id, "proposal": proposal,
         "field_of": {m.header: m for m in proposal.chosen.matches},

@@ -144,11 +144,17 @@ def showcase_form(request: Request, portal: PortalDep, data: DataDep) -> HTMLRes
     return showcase_form_page(request, portal, data, {}, {}, [], 200)
 
 
+def _number(text: str) -> int | str:
+    """A form's number as the API's JSON body carries it; anything else stays text, which
+    the body's rules refuse naming the field."""
+    return int(text) if text.isascii() and text.isdigit() else text
+
+
 def _pins(chosen: list[str]) -> list[dict[str, Any]]:
     pins = []
     for value in chosen:
         dataset, _, version = value.rpartition("@")
-        pins.append({"dataset": dataset, "version": version})
+        pins.append({"dataset": dataset, "version": _number(version)})
     return pins
 
 
@@ -181,7 +187,7 @@ async def submit_showcase(request: Request, portal: PortalDep, data: DataDep,
             "authors": [a.strip() for a in values.get("authors", "").splitlines()
                         if a.strip()],
             "datasets": _pins(values["datasets"]),
-            "request": values.get("request") or None})
+            "request": _number(values["request"]) if values.get("request") else None})
         new = new_showcase(body)
         if image:
             check_image(image, limit)

@@ -86,10 +86,10 @@ def test_a_correction_changes_the_mapping_and_the_draft(hub, staff):
     assert {"header": "施　設　名_2", "field": "name", "rule": "chosen", "confidence": 1.0} \
         in body["mapping"]
     assert tomllib.loads(body["draft"])["columns"] == {"施　設　名_2": "name"}
-    assert_problem(propose(hub, staff, columns='{"施　設　名_2": "nope"}'), 400,
+    assert_problem(propose(hub, staff, columns='{"施　設　名_2": "nope"}'), 422,
                    "'nope'", "not a field of public-toilets.json")
     assert_problem(propose(hub, staff, columns="[1]"), 400, "JSON object")
-    assert_problem(propose(hub, staff, schema="gtfs-stops.json"), 400,
+    assert_problem(propose(hub, staff, schema="gtfs-stops.json"), 422,
                    "schema 'gtfs-stops.json' is not one of")
 
 

@@ -220,9 +220,10 @@ def test_the_toilets_carry_what_the_sheet_says(kobe: Kobe) -> None:
     assert (bus_terminal["adult_changing_bench"], bus_terminal["baby_facilities"]) == (True, None)
 
 
-def test_a_route_the_feed_does_not_have_is_a_clear_400(kobe: Kobe) -> None:
+def test_a_route_the_feed_does_not_have_is_a_clear_422(kobe: Kobe) -> None:
+    """Well formed, naming nothing the catalogue holds (`unknown-reference`)."""
     response = kobe.client.get("/v1/datasets/kobe-ud-toilets/records",
                                params={"near_route": "kobe-subway:西神・山手線", "radius": RADIUS})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "has no located stops" in response.json()["detail"]

@@ -259,7 +259,6 @@ def test_limit_is_clamped_not_refused(hub):
 @pytest.mark.parametrize(("url", "params", "fragment"), [
     (f"{BASE}/items", {"sort": "name"}, "use 'sortby'"),
     (f"{BASE}/items", {"colour": "red"}, "unknown field 'colour'"),
-    (f"{BASE}/items", {"radius": "300"}, "'radius' needs 'near=lat,lon', 'near_route'"),
     (f"{BASE}/items", {"f": "csv"}, "formats are: json, geojson"),
     (f"{BASE}/tiles/WebMercatorQuad/14/6451/14552", {"limit": "5"},
      "'limit' does not apply to this endpoint"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from hub.people.audit import AuditEntry
@@ -311,7 +312,8 @@ def test_the_records_format_is_declared_as_choose_format_reads_it(
 
 @pytest.mark.parametrize("key_id", ["0", "-1", str(2**63)])
 def test_a_key_id_outside_the_schema_is_refused(hub: Hub, key_id: str) -> None:
-    """The fuzz test pins the revoked key to a spare one, so these are held here."""
+    """Ids the schema forbids are refused (the fuzz test sends them too: only a revocation
+    aimed at its own key is redirected)."""
     response = hub.client.delete(f"/v1/keys/{key_id}", headers=admin_headers(hub))
     assert 400 <= response.status_code < 500, response.text
 
@@ -327,22 +329,62 @@ def test_a_withdrawal_reason_with_a_nul_is_declared_and_refused(
     assert response.headers["content-type"] == "application/problem+json"
 
 
-@pytest.mark.parametrize(("path", "name"), [
+def text_schema_of(schema: dict[str, Any]) -> dict[str, Any]:
+    """The text alternative of a parameter's schema (an optional one is `anyOf` with null)."""
+    return next(a for a in schema.get("anyOf", [schema]) if a.get("type") == "string")
+
+
+# Every text query parameter of the API goes through one door (hub.api.query_text): among
+# them those that reached PostgreSQL with their NUL (a 500) before it.
+NUL_CASES = [
     ("/v1/datasets", "q"), ("/v1/datasets", "organisation"), ("/v1/datasets", "licence"),
-    ("/v1/requests", "organisation"), ("/v1/requests", "dataset"), ("/v1/requests", "q"),
-    ("/v1/requests", "text")])
+    ("/v1/datasets", "format"), ("/v1/requests", "organisation"), ("/v1/requests", "dataset"),
+    ("/v1/requests", "q"), ("/v1/requests", "text"), ("/v1/changes", "dataset"),
+    ("/v1/changes.atom", "dataset"), ("/v1/stats", "dataset"), ("/v1/contributions", "dataset"),
+    ("/v1/audit", "action"), ("/v1/audit", "object_type"), ("/v1/audit", "object_id")]
+
+
+@pytest.mark.parametrize(("path", "name"), NUL_CASES)
 def test_text_parameters_state_the_nul_rule_they_enforce(hub: Hub, openapi: dict[str, Any],
                                                           path: str, name: str) -> None:
-    pattern = parameter(openapi, path, name)["pattern"]
+    pattern = text_schema_of(parameter(openapi, path, name))["pattern"]
     assert re.search(pattern, "shop") and not re.search(pattern, "sh\x00op")
-    # `text` is the alias of `q`, and the refusal names `q`
-    assert_problem(hub.client.get(path, params={name: "sh\x00op"}), 400,
-                   "q" if name == "text" else name)
+    assert_problem(hub.client.get(path, params={name: "sh\x00op"}, headers=admin_headers(hub)),
+                   400, name)
+
+
+def test_a_revocation_reason_with_a_nul_is_refused_at_the_door(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    reason = parameter(openapi, "/v1/keys/{key_id}", "reason", method="delete")
+    assert not re.search(text_schema_of(reason)["pattern"], "a\x00")
+    response = hub.client.delete("/v1/keys/1?reason=a%00", headers=admin_headers(hub))
+    assert_problem(response, 400, "reason")
 
 
 def test_keywords_state_the_nul_rule_for_each_item(openapi: dict[str, Any]) -> None:
-    items = parameter(openapi, "/v1/datasets", "keyword")["items"]
+    keyword = parameter(openapi, "/v1/datasets", "keyword")
+    items = next(a for a in keyword["anyOf"] if a.get("type") == "array")["items"]
     assert not re.search(items["pattern"], "a\x00")
+
+
+def test_the_ckan_action_api_keeps_its_envelope_for_a_nul(hub: Hub) -> None:
+    """CKAN clients parse CKAN's envelope; its parameters never reach SQL, so a NUL is
+    answered like any other value."""
+    response = hub.client.get("/api/3/action/package_show", params={"id": "a\x00"})
+    assert response.status_code == 404 and response.json()["success"] is False
+
+
+@pytest.mark.parametrize(("path", "name"), [
+    ("/v1/audit", "before"), ("/v1/audit", "key"), ("/v1/webhooks/1/deliveries", "before")])
+def test_audit_and_delivery_cursors_carry_the_bigint_range(
+        hub: Hub, openapi: dict[str, Any], path: str, name: str) -> None:
+    """They reach bigint columns: past the range was a 500 inside PostgreSQL."""
+    documented = "/v1/webhooks/{webhook_id}/deliveries" if "webhooks" in path else path
+    schema = next(a for a in parameter(openapi, documented, name)["anyOf"]
+                  if a.get("type") == "integer")
+    assert (schema["minimum"], schema["maximum"]) == (1, 2**63 - 1)
+    response = hub.client.get(path, params={name: str(2**64)}, headers=admin_headers(hub))
+    assert 400 <= response.status_code < 500, response.text
 
 
 def test_a_refused_withdrawal_reason_is_the_declared_problem(
@@ -363,3 +405,213 @@ def test_a_lone_qualifier_is_still_checked(hub: Hub, qualifier: str, value: str)
     refused, as the document says."""
     response = hub.client.get("/ogc/collections/test-shops/items", params={qualifier: value})
     assert_problem(response, 400, qualifier)
+
+
+@pytest.mark.parametrize("path", [f"{PINNED}/records", "/ogc/collections/test-shops/items"])
+def test_a_radius_alone_is_ignored_but_still_checked(hub: Hub, path: str) -> None:
+    """`radius` qualifies `near`, `near_route` or `near_stop`; OpenAPI cannot relate them,
+    so the documents allow it alone. Alone it qualifies nothing (the answer is the one
+    without it), and a radius out of range is still refused."""
+    alone = hub.client.get(path, params={"radius": "500", "limit": "5"})
+    assert alone.status_code == 200, alone.text
+    without = hub.client.get(path, params={"limit": "5"}).json()
+    assert {k: v for k, v in alone.json().items() if k != "links"} == \
+        {k: v for k, v in without.items() if k != "links"}
+    assert_problem(hub.client.get(path, params={"radius": "0"}), 400, "radius")
+
+
+def test_an_ogc_bbox_is_four_or_six_numbers_in_the_document_and_the_api(hub: Hub) -> None:
+    """The standard's minItems 4 / maxItems 6 would allow five numbers, which the API
+    refuses; the document lists the two lengths it takes."""
+    bbox = next(p for p in hub.client.get("/ogc/api").json()["paths"][
+        "/collections/{collectionId}/items"]["get"]["parameters"] if p["name"] == "bbox")
+    lengths = {(a["minItems"], a["maxItems"]) for a in bbox["schema"]["anyOf"]}
+    assert lengths == {(4, 4), (6, 6)}
+    items = "/ogc/collections/test-shops/items"
+    for numbers in ("139,35,140", "139,35,0,140,36", "139,35,0,140,36,0,1"):
+        assert_problem(hub.client.get(items, params={"bbox": numbers}), 400, "bbox")
+    for numbers in ("139,35,140,36", "139,35,0,140,36,0"):
+        assert hub.client.get(items, params={"bbox": numbers}).status_code == 200
+
+
+def ecma_valid(schema: dict[str, Any], value: object) -> bool:
+    """Whether JSON Schema, with its ECMA-262 patterns (as schemathesis reads them), allows
+    ``value``: Python's `re` reads `\\s` differently."""
+    return jsonschema_rs.validator_for({"type": "string", **schema}).is_valid(value)
+
+
+@pytest.mark.parametrize("name", ["\x1f", "\x85", " \u3000\t"])
+def test_a_key_name_of_white_space_is_blank_to_the_schema_as_to_the_api(
+        hub: Hub, openapi: dict[str, Any], name: str) -> None:
+    """White space is what `str.strip` removes, spelled out in the pattern: ECMA's `\\s`
+    leaves out U+001F and U+0085, so `\\S` called them a name."""
+    schema = body_schema(openapi, "/v1/keys")["properties"]["name"]
+    assert not ecma_valid(schema, name)
+    response = hub.client.post("/v1/keys", headers=admin_headers(hub),
+                               json={"name": name, "scopes": ["publish"]})
+    assert_problem(response, 400)
+    display = body_schema(openapi, "/v1/keys/self")["properties"]["display_name"]
+    assert not ecma_valid(display, name)
+    assert hub.client.post("/v1/keys/self", json={"display_name": name}).status_code in (400,
+                                                                                         422)
+
+
+def test_a_key_name_with_a_nul_is_refused_by_both(hub: Hub, openapi: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold a NUL: it was a 500."""
+    assert not ecma_valid(body_schema(openapi, "/v1/keys")["properties"]["name"], "a\x00b")
+    response = hub.client.post("/v1/keys", headers=admin_headers(hub),
+                               json={"name": "a\x00b", "scopes": ["publish"]})
+    assert_problem(response, 400)
+    assert hub.client.post("/v1/keys/self", json={"display_name": "a\x00b"}).status_code == 422
+
+
+def test_a_name_that_is_not_white_space_to_python_is_a_name_to_both(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    """U+FEFF is white space to ECMA's `\\s` but not to `str.strip`: a name."""
+    schema = body_schema(openapi, "/v1/keys")["properties"]["name"]
+    assert ecma_valid(schema, "\ufeff")
+    response = hub.client.post("/v1/keys", headers=admin_headers(hub),
+                               json={"name": "\ufeff", "scopes": ["publish"]})
+    assert response.status_code == 201, response.text
+
+
+def test_body_text_rules_read_white_space_as_the_api_does(openapi: dict[str, Any]) -> None:
+    title = body_schema(openapi, "/v1/requests")["properties"]["title"]
+    assert not ecma_valid(title, "\x85") and ecma_valid(title, "\ufeff")
+
+
+@pytest.mark.parametrize(("value", "status"), [(False, 422), (True, 422), ("5", 422),
+                                               (5.5, 422), (3755.0, 201)])
+def test_a_key_rate_limit_is_a_json_integer(hub: Hub, openapi: dict[str, Any],
+                                           value: object, status: int) -> None:
+    """`type: integer` takes neither `false` nor "5" (pydantic read them as 0 and 5), and
+    does take 3755.0, a number without a fraction."""
+    schema = body_schema(openapi, "/v1/keys")["properties"]["rate_limit"]["anyOf"][0]
+    assert schema == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    assert jsonschema_rs.validator_for(schema).is_valid(value) is (status == 201)
+    response = hub.client.post("/v1/keys", headers=admin_headers(hub), json={
+        "name": "strict", "scopes": ["publish"], "rate_limit": value})
+    assert response.status_code == status, response.text
+
+
+def test_a_published_version_in_a_status_move_carries_the_version_range(
+        hub: Hub, openapi: dict[str, Any]) -> None:
+    moves = body_schema(openapi, "/v1/requests/{request_id}/status")["oneOf"]
+    published = next(m for m in moves if m["properties"]["status"]["enum"] == ["published"])
+    version = published["properties"]["version"]
+    assert version["maximum"] == 2**31 - 1 and version["minimum"] == 1
+    headers = admin_headers(hub)
+    filed = hub.client.post("/v1/requests", headers=headers, json={
+        "title": "AED locations", "description": "d", "purpose": "p"})
+    assert filed.status_code == 201, filed.text
+    for version in (2**40, True):
+        response = hub.client.post(f"/v1/requests/{filed.json()['id']}/status",
+                                   headers=headers, json={
+            "status": "published", "note": "done", "dataset": "test-shops",
+            "version": version})
+        assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("item_id", ["1\x00", "abc", " 1", "0"])
+def test_a_reported_item_is_named_by_its_number(hub: Hub, openapi: dict[str, Any],
+                                                item_id: str) -> None:
+    """Every reportable item has an integer id; a NUL in one reached PostgreSQL (a 500)."""
+    schema = body_schema(openapi, "/v1/reports")["properties"]["id"]
+    assert not ecma_valid(schema, item_id) and ecma_valid(schema, "12")
+    response = hub.client.post("/v1/reports", headers=admin_headers(hub), json={
+        "kind": "request", "id": item_id, "reason": "spam"})
+    assert response.status_code == 422, response.text
+
+
+def test_a_proposal_correction_is_declared_as_the_json_object_it_is(
+        openapi: dict[str, Any]) -> None:
+    """`columns` is a JSON object in its form part (the API parses it), not any string."""
+    body = openapi["paths"]["/v1/dataset-proposals"]["post"]["requestBody"]["content"][
+        "multipart/form-data"]
+    columns = body["schema"]["properties"]["columns"]
+    assert columns["type"] == "object"
+    assert columns["additionalProperties"] == {"type": ["string", "null"]}
+    assert body["encoding"]["columns"]["contentType"] == "application/json"
+
+
+@pytest.mark.parametrize("name", ["near_route", "near_stop"])
+def test_a_near_reference_is_declared_as_the_parser_reads_it(
+        hub: Hub, openapi: dict[str, Any], name: str) -> None:
+    """`<dataset>[@<version>]:<id>`: a malformed one is refused by both (a version in
+    other digits, `²`, was a 500); a well-formed one naming nothing is a 422."""
+    schema = parameter(openapi, "/v1/datasets/{dataset_id}/records", name)
+    for malformed in ("\x06\x8f^", "feed@²:1", "feed@0:1", "feed:", ":1"):
+        assert not ecma_valid(schema, malformed)
+        response = hub.client.get(f"{PINNED}/records", params={name: malformed,
+                                                                 "radius": "100"})
+        assert_problem(response, 400, name)
+    for named in ("feed:1", "feed@v2:1", "feed@2:a:b"):
+        assert ecma_valid(schema, named)
+        response = hub.client.get(f"{PINNED}/records", params={name: named, "radius": "100"})
+        assert_problem(response, 422, name)
+    assert ecma_valid(schema, "")  # no reference
+    declared = openapi["paths"]["/v1/datasets/{dataset_id}/records"]["get"]["responses"]["422"]
+    assert "HTTPValidationError" not in str(declared)  # the problem above has no `errors`
+
+
+def test_a_url_with_white_space_inside_is_refused_by_both(hub: Hub,
+                                                         openapi: dict[str, Any]) -> None:
+    """U+0085 is white space to Python's `\\s` (which `clean_url` read) and not to
+    ECMA-262's (which the schema's `\\s` meant): the pattern now spells it out."""
+    url = body_schema(openapi, "/v1/showcases")["properties"]["url"]
+    assert not ecma_valid(url, "https://example.org/a\x85b")
+    assert ecma_valid(url, "https://example.org/barrier-free-map")
+    response = hub.client.post("/v1/showcases", headers=admin_headers(hub), json={
+        "title": "Map", "url": "https://example.org/a\x85b", "kind": "app",
+        "description": "d", "datasets": [{"dataset": "test-shops", "version": 2}]})
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("pin", [{"dataset": "test-shops", "version": True},
+                                 {"dataset": "test-shops", "version": "2"}])
+def test_a_showcase_pins_a_version_by_a_json_integer(hub: Hub, pin: dict[str, Any]) -> None:
+    """`true` was read as version 1 and "2" as 2, which `type: integer` does not allow."""
+    response = hub.client.post("/v1/showcases", headers=admin_headers(hub), json={
+        "title": "Map", "url": "https://example.org/map", "kind": "app",
+        "description": "d", "datasets": [pin]})
+    assert response.status_code == 422, response.text
+
+
+def test_the_ogc_document_states_the_nul_rule_of_its_door(hub: Hub) -> None:
+    """A collection's properties are query parameters of its `/items`; a NUL in one is
+    refused at the door, as the document now says."""
+    paths = hub.client.get("/ogc/api").json()["paths"]
+    name = next(p for p in paths["/collections/test-shops/items"]["get"]["parameters"]
+                if p["name"] == "name")["schema"]
+    assert not ecma_valid(name, "a\x00") and ecma_valid(name, "a")
+    response = hub.client.get("/ogc/collections/test-shops/items", params={"name": "a\x00"})
+    assert_problem(response, 400, "name")
+
+
+def test_dataset_ids_in_bodies_have_the_catalogue_form(hub: Hub,
+                                                       openapi: dict[str, Any]) -> None:
+    """A key's dataset list and a published request's dataset are dataset ids
+    (`hub.catalog.DATASET_ID`); a NUL in one reached PostgreSQL (a 500)."""
+    headers = admin_headers(hub)
+    items = next(a for a in body_schema(openapi, "/v1/keys")["properties"]["datasets"]["anyOf"]
+                 if a.get("type") == "array")["items"]
+    assert not ecma_valid(items, "a\x00") and ecma_valid(items, "test-shops")
+    response = hub.client.post("/v1/keys", headers=headers, json={
+        "name": "limited", "scopes": ["publish"], "datasets": ["a\x00"]})
+    assert response.status_code == 422, response.text
+    filed = hub.client.post("/v1/requests", headers=headers, json={
+        "title": "Toilets", "description": "d", "purpose": "p"}).json()
+    response = hub.client.post(f"/v1/requests/{filed['id']}/status", headers=headers, json={
+        "status": "published", "note": "done", "dataset": "a\x00", "version": 1})
+    assert response.status_code == 422, response.text
+
+
+def test_an_ogc_integer_property_carries_the_bigint_range(hub: Hub) -> None:
+    """A filter on an integer property past bigint was refused, as the document did not say."""
+    parameters = hub.client.get("/ogc/api").json()["paths"]["/collections/test-shops/items"][
+        "get"]["parameters"]
+    floors = next(p for p in parameters if p["name"] == "floors")["schema"]
+    assert (floors["minimum"], floors["maximum"]) == (-(2**63), 2**63 - 1)
+    items = "/ogc/collections/test-shops/items"
+    assert_problem(hub.client.get(items, params={"floors": str(2**63)}), 400, "floors")
+    assert hub.client.get(items, params={"floors": str(2**63 - 1)}).status_code == 200

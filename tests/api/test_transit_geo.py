@@ -364,9 +364,7 @@ def test_busiest_stops_by_wheelchair_access(world: World) -> None:
 @pytest.mark.parametrize(
     ("params", "fragment"),
     [
-        ({"near_route": "bus-routes-muroran:nope", "radius": "100"}, "has no located stops"),
         ({"near_route": "bus-routes-muroran", "radius": "100"}, "must be <dataset>"),
-        ({"near_route": "no-such-feed:1", "radius": "100"}, "does not exist"),
         ({"near_route": f"bus-routes-muroran:{ROUTE}"}, "needs 'radius'"),
         ({"near_route": f"bus-routes-muroran:{ROUTE}", "radius": "99999"}, "at most"),
         ({"near_route": f"bus-routes-muroran@0:{ROUTE}", "radius": "100"}, "positive integer"),
@@ -389,6 +387,22 @@ def test_reference_errors_are_problems(world: World, params: dict, fragment: str
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert fragment in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"near_route": "bus-routes-muroran:nope", "radius": "100"}, "has no located stops"),
+        ({"near_route": "no-such-feed:1", "radius": "100"}, "does not exist"),
+    ],
+)
+def test_a_reference_to_nothing_is_a_422(world: World, params: dict, fragment: str) -> None:
+    """Well formed, so the document allows it; it names nothing in the catalogue."""
+    response = world.client.get(f"{PLACES}/records", params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert fragment in response.json()["detail"]
+    assert response.json()["parameter"] == "near_route"
 
 
 def test_ridership_errors_are_problems(world: World) -> None:

@@ -75,3 +75,12 @@ def test_datetime_intervals_become_property_filters():
     no_time = TableSchema.from_json({"fields": [{"name": "name", "type": "string"}]})
     with pytest.raises(QueryError, match="no"):
         datetime_filters("2020-01-01", no_time)
+
+
+def test_an_interval_of_a_day_and_a_time_with_an_offset_is_two_bounds():
+    """Both are RFC 3339 as the document's pattern allows; Python cannot order a day read
+    at midnight without an offset against a time with one (a TypeError: a 500)."""
+    timed = TableSchema.from_json({"fields": [{"name": "at", "type": "datetime"}]})
+    start, end = datetime_filters("2020-01-01/2020-01-01T10:00:00-06:00", timed)
+    assert (start.op, end.op) == ("gte", "lte")
+    assert end.value.utcoffset() is not None and start.value.tzinfo is None

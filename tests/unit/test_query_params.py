@@ -62,7 +62,7 @@ def test_in_and_isnull() -> None:
         ((("near", "139.7,35.6"),), "near", "outside -90..90"),
         ((("near", "35.6,139.7"), ("radius", "0")), "radius", "more than 0"),
         ((("near", "35.6,139.7"), ("radius", "900000")), "radius", "at most 5000"),
-        ((("radius", "100"),), "radius", "needs 'near"),
+        ((("radius", "0"),), "radius", "more than 0"),
         ((("within", "POINT (139 35)"),), "within", "Polygon or MultiPolygon"),
         ((("within", "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))"),), "within", "not a valid"),
         ((("within", "{not json"),), "within", "neither a GeoJSON"),
@@ -92,6 +92,12 @@ def test_geojson_polygon_accepted_as_wkt() -> None:
     polygon = '{"type":"Polygon","coordinates":[[[139,35],[140,35],[140,36],[139,35]]]}'
     query = parse(("within", polygon))
     assert query.within is not None and query.within.geom_type == "Polygon"
+
+
+def test_a_radius_alone_qualifies_nothing_and_is_ignored() -> None:
+    """As a lone `bbox-crs`: the documents cannot relate it to `near`, so they allow it
+    alone; its value is still checked (above)."""
+    assert parse(("radius", "100")) == parse()
 
 
 def test_near_defaults_to_distance_sort() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Connection, Engine, and_, column, text
+from sqlalchemy import Connection, Engine, column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
@@ -203,7 +203,7 @@ def index_jobs(table_name: str, layer: LayerData, bounds: Sequence[int]) -> list
         jobs.append((f'CREATE INDEX "{stem}_search" ON {qualified} '
                      "USING gin (_search gin_trgm_ops)",))
     for number, predicate in enumerate(predicates):
-        where = and_(predicate).compile(dialect=postgresql.dialect())
+        where = predicate.compile(dialect=postgresql.dialect())
         jobs.append((f'CREATE INDEX "{stem}_search_{number}" ON {qualified} '
                      f"USING gin (_search gin_trgm_ops) WHERE ({where})",))
     if layer.schema.primary_key:
@@ -211,7 +211,7 @@ def index_jobs(table_name: str, layer: LayerData, bounds: Sequence[int]) -> list
         jobs.append((f'CREATE UNIQUE INDEX "{stem}_pk" ON {qualified} ({pk})',))
     if layer.has_geometry:
         jobs.append((f'CREATE INDEX "{stem}_geom" ON {qualified} USING gist (geom)',))
-    if not layer.has_geometry:
+    else:
         jobs.append(analyse)
     return jobs
 

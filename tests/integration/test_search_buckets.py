@@ -102,3 +102,14 @@ def test_matches_are_those_of_the_terms(version, q: str) -> None:
             {f"t{i}": term for i, term in enumerate(terms)}).scalars().all()
     assert got == expected
     assert counted == len(expected)
+
+
+def test_analyse_runs_once_the_geography_index_exists(version) -> None:
+    """ANALYZE shares the geography index's job: only after that index exists does its
+    expression (the radius searches' ``geography(geom)``) get statistics."""
+    engine, published = version
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'data' AND tablename = :i"),
+            {"i": f"{published.table_name}_geog"}).scalar_one()
+    assert rows == 1

@@ -247,7 +247,8 @@ COMMIT;
 def index_breakdown(database_url: str, table: str) -> dict[str, float]:
     """Seconds each of the publish's index builds (and ANALYZE) takes on the loaded table,
     rebuilt under other names in a transaction that is rolled back: which part of the
-    server-side work dominates a publish. Mirrors etl.load.index_statements."""
+    server-side work dominates a publish. Mirrors etl.load.index_jobs, with the trigram index
+    built whole (the sum of its parts)."""
     qualified = f'data."{table}"'
     statements = {
         "GiST (geom)": f"CREATE INDEX bench_ix_geom ON {qualified} USING gist (geom)",

@@ -1,7 +1,7 @@
 """Publish prepared data as the next immutable version of a dataset, never half-built.
 
 Three steps. Stage: COPY each layer into a staging table no catalogue row points at
-(:mod:`hub.db.staging`), commit, build its indexes on two connections at once, analyse and
+(:mod:`hub.db.staging`), commit, build its indexes and analyse it on two connections at once,
 measure it, and summarise its changes against the current version. Register: one short
 transaction locks the dataset row (so two publishes of one dataset queue rather than race
 for a version number), renames the staging tables to ``data.<base>__v<N>``, inserts the
@@ -29,14 +29,20 @@ from etl.fault_hook import fault_point
 from etl.load import (
     LayerData,
     Publishable,
-    analyse,
     build_indexes,
-    index_statements,
+    index_jobs,
     measure,
     rename_layer_table,
+    search_bounds,
     stage_layer,
 )
-from hub.catalog import DatasetDefinition, PublishedVersion, TableSchema, version_table_name
+from hub.catalog import (
+    SEARCH_BOUNDS_KEY,
+    DatasetDefinition,
+    PublishedVersion,
+    TableSchema,
+    version_table_name,
+)
 from hub.db.commit_lsn import stamp_commit_lsn
 from hub.db.staging import (
     drop_orphaned_staging,
@@ -90,12 +96,17 @@ def publishable(prepared: Any) -> Publishable:
     )
 
 
-def stored_schema(schema: TableSchema, has_geometry: bool) -> dict[str, Any]:
-    """The Table Schema as stored with a version: effective primary key, geometry flag."""
-    raw = {k: v for k, v in schema.raw.items() if k not in ("primaryKey",)}
+def stored_schema(schema: TableSchema, has_geometry: bool,
+                  bounds: tuple[int, ...] = ()) -> dict[str, Any]:
+    """The Table Schema as stored with a version: effective primary key, geometry flag, and
+    how its trigram index is split (hub.search_buckets; absent when it is one index)."""
+    raw = {k: v for k, v in schema.raw.items()
+           if k not in ("primaryKey", SEARCH_BOUNDS_KEY)}
     raw["fields"] = schema.raw.get("fields", [])
     raw["primaryKey"] = list(schema.primary_key)
     raw["x-geometry"] = has_geometry
+    if bounds:
+        raw[SEARCH_BOUNDS_KEY] = list(bounds)
     return raw
 
 
@@ -131,11 +142,16 @@ def _lock_dataset(conn: Connection, definition: DatasetDefinition, now: datetime
 
 @dataclass(frozen=True)
 class _Staged:
-    """One layer on its way in: its layer name, its staging table, and its data."""
+    """One layer on its way in: its layer name, its staging table, its data, and the
+    bounds its trigram index is cut at."""
 
     name: str | None  # None: the main layer
     staged: str
     layer: LayerData
+
+    @property
+    def search_bounds(self) -> tuple[int, ...]:
+        return search_bounds(self.layer)
 
 
 def publish(
@@ -211,12 +227,11 @@ def _publish_staged(
     fault_point("index")  # committed staging tables, not yet indexed
     if progress:
         progress("index", 0, 1)
-    build_indexes(engine, [statement for s in layers
-                           for statement in index_statements(s.staged, s.layer)])
+    build_indexes(engine, [job for s in layers
+                           for job in index_jobs(s.staged, s.layer, s.search_bounds)])
     measured: dict[str | None, tuple[int, list[float] | None]] = {}
     with engine.begin() as conn:
         for staged in layers:
-            analyse(conn, staged.staged)
             measured[staged.name] = measure(conn, staged.staged, staged.layer.has_geometry)
         summary = _summary(conn, data, layers[0].staged, previous)
     if progress:
@@ -250,7 +265,8 @@ def _publish_staged(
             table_name=table_name,
             row_count=row_count,
             bbox=bbox,
-            schema=stored_schema(data.main.schema, data.main.has_geometry),
+            schema=stored_schema(data.main.schema, data.main.has_geometry,
+                                 layers[0].search_bounds),
             content_sha256=content_sha256,
             source_name=data.source_name,
             source_sha256=data.source_sha256,
@@ -267,7 +283,8 @@ def _publish_staged(
                     "row_count": measured[s.name][0],
                     "bbox": measured[s.name][1],
                     "content_sha256": hashes[s.name],
-                    "schema": stored_schema(s.layer.schema, s.layer.has_geometry),
+                    "schema": stored_schema(s.layer.schema, s.layer.has_geometry,
+                                            s.search_bounds),
                 }
                 for s in layers if s.name is not None
             },

@@ -12,7 +12,7 @@ Version table layout (the contract between the loader and the query layer):
 <fields>       one column per schema field, named as the field, typed by :data:`SQL_TYPES`
 ``geom``       geometry(Geometry, 4326), only when the dataset has a geometry
 ``_search``    text: the search fields folded (hub.textfold.fold_indexed), joined by spaces
-               (trigram index)
+               (trigram index, perhaps split by ``_fid`` range: hub.search_buckets)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import BigInteger, Boolean, Column, Date, Float, Integer, MetaData, Table, Text
 from sqlalchemy import Time as SqlTime
 from sqlalchemy.dialects.postgresql import TIMESTAMP
-from sqlalchemy.sql.expression import Alias
+from sqlalchemy.sql.expression import Alias, FromClause
 from sqlalchemy.types import TypeEngine
 
 # The licence and organisation-name rules are part of what a dataset is; they live in their
@@ -44,6 +44,10 @@ from hub.licences import LicenceError
 from hub.organisations import Organisation as Organisation
 from hub.organisations import organisation_of as organisation_of
 from hub.organisations import slug as slug
+from hub.search_buckets import BOUNDS_KEY as SEARCH_BOUNDS_KEY
+from hub.search_buckets import bucket_bounds as bucket_bounds
+from hub.search_buckets import bucket_predicates as bucket_predicates
+from hub.search_buckets import stored_bounds
 from hub.textfold import fold_indexed
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -530,16 +534,28 @@ def version_table_name(table_base: str, version: int) -> str:
 
 
 def version_table(
-    table_name: str, schema: TableSchema, *, has_geometry: bool, metadata: MetaData | None = None
+    table_name: str, schema: TableSchema, *, has_geometry: bool, metadata: MetaData | None = None,
+    search_bounds: tuple[int, ...] = (),
 ) -> Table:
-    """The SQLAlchemy Table of one version: the only way query code names data columns."""
+    """The SQLAlchemy Table of one version: the only way query code names data columns.
+    ``search_bounds`` (hub.search_buckets) travel with it for the search clause to read
+    (:func:`search_bounds_of`)."""
     columns: list[Column[Any]] = [Column("_fid", BigInteger, primary_key=True)]
     for f in schema.fields:
         columns.append(Column(f.name, SQL_TYPES[f.type]))
     if has_geometry:
         columns.append(Column("geom", Geometry(srid=4326, spatial_index=False)))
     columns.append(Column("_search", Text))
-    return Table(table_name, metadata or MetaData(), *columns, schema=DATA_SCHEMA)
+    return Table(table_name, metadata or MetaData(), *columns, schema=DATA_SCHEMA,
+                 info={SEARCH_BOUNDS_KEY: search_bounds})
+
+
+def search_bounds_of(table: FromClause) -> tuple[int, ...]:
+    """The bucket bounds of the version table behind ``table`` (itself or an alias of it)."""
+    while isinstance(table, Alias):
+        table = table.element
+    info = table.info if isinstance(table, Table) else {}
+    return tuple(info.get(SEARCH_BOUNDS_KEY, ()))
 
 
 @dataclass(frozen=True)
@@ -615,7 +631,13 @@ class PublishedVersion:
     def table(self) -> Table:
         """The version's Table, built once per process: a version table never changes, and
         reusing one Table object lets SQLAlchemy reuse its compiled-statement cache."""
-        return _cached_version_table(self.table_name, self.schema, self.has_geometry)
+        return _cached_version_table(self.table_name, self.schema, self.has_geometry,
+                                     self.search_bounds)
+
+    @property
+    def search_bounds(self) -> tuple[int, ...]:
+        """How this version's trigram index is split by ``_fid`` (hub.search_buckets)."""
+        return stored_bounds(self.schema.raw)
 
     def query_table(self) -> Alias:
         """The version's table as ``t``, for records statements (built once per process).
@@ -624,14 +646,18 @@ class PublishedVersion:
         (``data.bench_tokyo_places__v1.name``): a radius page's SQL ran to 5,600 characters,
         past the 4,096 up to which psycopg caches its conversion of a query, which then cost
         a fifth of the server's time per request (bench/README.md)."""
-        return _cached_query_table(self.table_name, self.schema, self.has_geometry)
+        return _cached_query_table(self.table_name, self.schema, self.has_geometry,
+                                   self.search_bounds)
 
 
 @functools.lru_cache(maxsize=2048)
-def _cached_version_table(table_name: str, schema: TableSchema, has_geometry: bool) -> Table:
-    return version_table(table_name, schema, has_geometry=has_geometry)
+def _cached_version_table(table_name: str, schema: TableSchema, has_geometry: bool,
+                          search_bounds: tuple[int, ...]) -> Table:
+    return version_table(table_name, schema, has_geometry=has_geometry,
+                         search_bounds=search_bounds)
 
 
 @functools.lru_cache(maxsize=2048)
-def _cached_query_table(table_name: str, schema: TableSchema, has_geometry: bool) -> Alias:
-    return _cached_version_table(table_name, schema, has_geometry).alias("t")
+def _cached_query_table(table_name: str, schema: TableSchema, has_geometry: bool,
+                        search_bounds: tuple[int, ...]) -> Alias:
+    return _cached_version_table(table_name, schema, has_geometry, search_bounds).alias("t")

@@ -39,7 +39,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from hub.catalog import TableSchema
+from hub.catalog import TableSchema, bucket_predicates, search_bounds_of
 from hub.query.cql2 import cql2_predicate
 from hub.query.geodesic import geography_of, within_metres
 from hub.query.model import FeatureQuery, Near, NearSet, PropertyFilter, SortKey
@@ -105,7 +105,7 @@ def where_clause(table: FromClause, query: FeatureQuery) -> ColumnElement[bool]:
         filter_predicate(table.c[f.field], f) for f in query.filters
     ]
     if query.q:
-        parts += [table.c._search.contains(term, autoescape=True) for term in query.q.split()]
+        parts += search_clauses(table, query.q)
     if query.bbox:
         envelope = func.ST_MakeEnvelope(*query.bbox, 4326)
         parts.append(func.ST_Intersects(table.c.geom, envelope))
@@ -123,6 +123,17 @@ def where_clause(table: FromClause, query: FeatureQuery) -> ColumnElement[bool]:
         field_name, members = query.member_of
         parts.append(table.c[field_name].in_(members))
     return and_(true(), *parts)
+
+
+def search_clauses(table: FromClause, q: str) -> list[ColumnElement[bool]]:
+    """``q``'s terms (already folded), each a substring of ``_search``, and, when the
+    version's trigram index is split by ``_fid`` range, the OR of those ranges: it matches
+    every row, and lets the planner read each partial index (hub.search_buckets)."""
+    terms = [table.c._search.contains(term, autoescape=True) for term in q.split()]
+    buckets = bucket_predicates(table.c._fid, search_bounds_of(table))
+    if terms and buckets:
+        terms.append(or_(*buckets))
+    return terms
 
 
 def _reference(near_set: NearSet) -> Any:

@@ -119,8 +119,7 @@ class Tiles:
                    tile: dict[str, Any]) -> RenderedTile:
         per_feature = self.feature_bytes(conn, version, layer)
         worth_trying = int(FULL_ATTEMPT_FACTOR * self.max_bytes // per_feature)
-        features = conn.execute(statements.features,
-                                {**tile, "at_most": worth_trying + 1}).scalar_one()
+        features = conn.execute(statements.features, tile).scalar_one()
         if not features:
             return RenderedTile(b"", thinned=False)
         if features <= worth_trying:

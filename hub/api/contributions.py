@@ -27,8 +27,10 @@ from hub.api.v1 import DatasetId, VersionRef, version_number
 from hub.catalog import load_definition
 from hub.cocreation.contribution_publishing import publish_contributions
 from hub.cocreation.contributions import (
+    DECISIONS,
     DISPLAY_NAME_MAX,
     KINDS,
+    SOURCE_FIELDS,
     STATUSES,
     decided_status,
     parse_proposal,
@@ -61,6 +63,7 @@ FEATURE_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["type", "geometry", "properties"],
     "properties": {"type": {"enum": ["Feature"]}, "geometry": {"type": "object"},
                    "properties": {"type": "object"}}}
+_SOURCE_TEXT = {"type": "string", **text_schema(SHORT_MAX, required=False)}
 PROPOSAL_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["kind", "comment", "licence_consent"],
     "properties": {
@@ -70,8 +73,15 @@ PROPOSAL_SCHEMA: dict[str, Any] = {
         "reason": {"type": "string", **text_schema(SHORT_MAX)},
         "key": {"type": "string", "minLength": 1}, "feature": FEATURE_SCHEMA,
         "changes": {"type": "object"}, "geometry": {"type": "object"},
-        "source": {"type": "object"}},
+        "source": {"anyOf": [_SOURCE_TEXT, {  # a string is what the source is
+            "type": "object", "properties": {name: _SOURCE_TEXT for name in SOURCE_FIELDS},
+            "additionalProperties": False}]}},
     "additionalProperties": False}
+# A moderator's decision as `decided_status` reads it: every decision says why.
+DECISION_SCHEMA: dict[str, Any] = {
+    "required": ["decision", "reason"],
+    "properties": {"decision": {"enum": list(DECISIONS)},
+                   "reason": {"type": "string", **text_schema(SHORT_MAX)}}}
 # The create operation as the OGC document (/ogc/api) declares it, next to the route it
 # describes so the two cannot drift: OpenAPI 3.0, self-contained (no references into the
 # native document). The native document describes the same route through FastAPI.
@@ -239,7 +249,7 @@ def decide(
     store: StoreDep,
     base: BaseUrlDep,
     body: Annotated[dict[str, Any], Body(openapi_examples={"accept": {"value": {
-        "decision": "accept", "reason": "確認しました"}}})],
+        "decision": "accept", "reason": "確認しました"}}}, json_schema_extra=DECISION_SCHEMA)],
 ) -> dict[str, Any]:
     """The contributor's integrations hear of it through the `contribution.decided` webhook."""
     decided = decide_contribution(store, principal, contribution_id, body.get("decision"),

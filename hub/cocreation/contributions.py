@@ -33,7 +33,7 @@ NEAR_DUPLICATE_METRES = 30.0
 NAME_SIMILARITY = 0.5
 _BODY_FIELDS = {"kind", "feature", "key", "changes", "geometry", "reason", "comment", "source",
                 "licence_consent", "display_name"}
-_SOURCE_FIELDS = ("what", "where", "when")
+SOURCE_FIELDS = ("what", "where", "when")
 
 
 @dataclass(frozen=True)
@@ -203,10 +203,10 @@ def _source(value: Any, problems: list[Problem]) -> dict[str, str] | None:
                                 "{\"what\", \"where\", \"when\"}"))
         return None
     found: dict[str, str] = {}
-    for name in sorted(set(value) - set(_SOURCE_FIELDS)):
+    for name in sorted(set(value) - set(SOURCE_FIELDS)):
         problems.append(Problem(f"source.{name}", "unknown-field",
                                 "source fields are what, where, when"))
-    for name in _SOURCE_FIELDS:
+    for name in SOURCE_FIELDS:
         item = value.get(name)
         if item is None:
             continue

@@ -615,3 +615,21 @@ def test_an_ogc_integer_property_carries_the_bigint_range(hub: Hub) -> None:
     items = "/ogc/collections/test-shops/items"
     assert_problem(hub.client.get(items, params={"floors": str(2**63)}), 400, "floors")
     assert hub.client.get(items, params={"floors": str(2**63 - 1)}).status_code == 200
+
+
+def test_a_contribution_source_and_decision_are_declared_as_read(
+        openapi: dict[str, Any]) -> None:
+    """A source may be a plain string (what it is), which the schema called an object; a
+    decision needs `decision` and `reason`, which the schema left out (an empty body was a
+    schema-valid 422)."""
+    path = "/v1/datasets/{dataset_id}/contributions"
+    content = openapi["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    source = content["schema"]["properties"]["source"]
+    validator = jsonschema_rs.validator_for(source)
+    assert validator.is_valid("店頭で確認") and validator.is_valid({"what": "店頭で確認"})
+    assert not validator.is_valid({"who": "x"}) and not validator.is_valid(3)
+    decision = openapi["paths"]["/v1/contributions/{contribution_id}/decision"]["post"][
+        "requestBody"]["content"]["application/json"]["schema"]
+    validator = jsonschema_rs.validator_for(decision)
+    assert not validator.is_valid({}) and not validator.is_valid({"decision": "accept"})
+    assert validator.is_valid({"decision": "reject", "reason": "重複"})

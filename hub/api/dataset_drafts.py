@@ -20,6 +20,7 @@ from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response, requ
 from hub.api.deps import BaseUrlDep
 from hub.api.errors import UnreadableUpload
 from hub.api.uploads import BadUpload, receive_upload
+from hub.catalog import DatasetDefinition
 from hub.cocreation.dataset_drafts import (
     DEFINE_ACTION,
     DefinitionExists,
@@ -29,7 +30,7 @@ from hub.cocreation.dataset_drafts import (
     propose_upload,
 )
 from hub.people.audit import AuditEntry
-from hub.people.principal import Key
+from hub.people.principal import Key, Principal
 from hub.people.scopes import Scope
 from hub.settings import Settings
 
@@ -61,6 +62,26 @@ _DEFINITION_BODY = {
     "required": True,
     "content": {"application/toml": {"schema": {"type": "string"}}},
 }
+
+
+async def define_and_audit(request: Request, principal: Principal, dataset_id: str,
+                           text: str) -> DatasetDefinition:
+    """Write ``text`` as the dataset's definition (:func:`define_dataset`, in a worker
+    thread) and record the attempt in the audit log, whether it was refused or not: the one
+    path of the API's ``PUT .../definition`` and the console's confirm button."""
+
+    def record(result: str, **detail: Any) -> None:
+        request.app.state.people.record(AuditEntry.by(
+            principal, DEFINE_ACTION, "dataset", dataset_id, result, **detail))
+
+    try:
+        definition = await anyio.to_thread.run_sync(
+            define_dataset, request.app.state.settings, dataset_id, text)
+    except (InvalidDraft, DefinitionExists) as exc:
+        record("refused", error=str(exc))
+        raise
+    record("ok", schema=definition.schema_path.name)
+    return definition
 
 
 def _settings(request: Request) -> Settings:
@@ -136,22 +157,12 @@ async def define(
     _key: Annotated[Key, Depends(require(Scope.PUBLISH, "dataset_id"))],
 ) -> JSONResponse:
     """The confirmed draft becomes `datasets/<id>/dataset.toml`; never overwrites one."""
-    settings = _settings(request)
     try:
         body = (await request.body()).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidDraft("dataset.toml must be UTF-8 text") from exc
 
-    def record(result: str, **detail: Any) -> None:
-        request.app.state.people.record(AuditEntry.by(
-            principal, DEFINE_ACTION, "dataset", dataset_id, result, **detail))
-
-    try:
-        definition = await anyio.to_thread.run_sync(define_dataset, settings, dataset_id, body)
-    except (InvalidDraft, DefinitionExists) as exc:
-        record("refused", error=str(exc))
-        raise
-    record("ok", schema=definition.schema_path.name)
+    definition = await define_and_audit(request, principal, dataset_id, body)
     versions = f"{base}/v1/datasets/{dataset_id}/versions"
     return JSONResponse({"id": dataset_id, "schema": definition.schema_path.name,
                          "links": {"versions": versions}}, status_code=201,

@@ -10,15 +10,15 @@ signed-in key. Every form is CSRF-checked before anything is written.
 from __future__ import annotations
 
 import tomllib
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.api.dataset_drafts import define_and_audit
 from hub.api.uploads import BadUpload, UploadTooLarge, receive_upload
 from hub.cocreation.dataset_drafts import (
-    DEFINE_ACTION,
     Choices,
     DefinitionExists,
     InvalidDraft,
@@ -27,10 +27,8 @@ from hub.cocreation.dataset_drafts import (
     ProposalError,
     ReadError,
     UnknownDraft,
-    define_dataset,
     propose_upload,
 )
-from hub.people.audit import AuditEntry
 from hub.people.principal import Forbidden, Key
 from hub.people.scopes import Scope
 from hub.web.console import staff_context
@@ -157,7 +155,6 @@ async def create_dataset(request: Request, portal: PortalDep, key: StaffKey,
                          principal: SignedIn, draft_id: str) -> Response:
     """Step 4: the draft becomes the dataset's definition (as ``PUT
     /v1/datasets/{id}/definition``, with its audit entry), and the kept file goes."""
-    settings = request.app.state.settings
     kept = _kept(request)
     try:
         choices = await anyio.to_thread.run_sync(kept.choices, draft_id, key.id)
@@ -170,17 +167,11 @@ async def create_dataset(request: Request, portal: PortalDep, key: StaffKey,
     except Forbidden as exc:
         return problem_page(portal, request, 403, exc.detail)
 
-    def record(result: str, **detail: Any) -> None:
-        request.app.state.people.record(AuditEntry.by(
-            principal, DEFINE_ACTION, "dataset", dataset_id, result, **detail))
-
     try:
-        definition = await anyio.to_thread.run_sync(define_dataset, settings, dataset_id, text)
+        await define_and_audit(request, principal, dataset_id, text)
     except (InvalidDraft, DefinitionExists) as exc:
-        record("refused", error=str(exc))
         status = 409 if isinstance(exc, DefinitionExists) else 422
         return await _proposal_page(request, portal, key, draft_id, choices, status, str(exc))
-    record("ok", schema=definition.schema_path.name)
     await anyio.to_thread.run_sync(kept.discard, draft_id, key.id)
     return RedirectResponse(f"{NEW}/created/{dataset_id}", status_code=303)
 

@@ -2,7 +2,10 @@
 
 Wall time is measured around the whole command; peak RSS and CPU time of the command come from
 ``wait4``'s rusage (the kernel's own high-water mark, no sampling). PostgreSQL's work (COPY,
-index builds) happens in the server, outside the client's rusage: wall time is what counts.
+index builds) happens in the server, outside the client's rusage: wall time is what counts,
+and the server's CPU seconds during the command (``server_cpu_s``, when the caller can read
+them) are recorded beside it. Client plus server CPU is the work a load costs whatever else
+the machine is doing; wall time on a shared machine moves with the load, CPU work much less.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from sqlalchemy.pool import NullPool
 from bench.systems import DATASET_ID, HUB_BIN, ROOT
 
 LAT, LON = "緯度", "経度"
+ServerCpu = Callable[[], float]  # CPU seconds the database server has used so far
 
 
 @dataclass
@@ -35,14 +40,17 @@ class Timed:
     exit_code: int
     output_tail: str = ""
     detail: dict[str, float] | None = None
+    server_cpu_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def run_timed(cmd: list[str], env: dict[str, str] | None = None,
-              timeout_s: float = 3600) -> Timed:
-    """Run ``cmd``; wall time and the child's rusage (peak RSS, CPU)."""
+              timeout_s: float = 3600, server_cpu: ServerCpu | None = None) -> Timed:
+    """Run ``cmd``; wall time, the child's rusage (peak RSS, CPU) and, given ``server_cpu``,
+    the database server's CPU seconds while it ran."""
+    server_before = server_cpu() if server_cpu else None
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-cmd-{os.getpid()}.log"
     with log.open("wb") as handle:
         started = time.perf_counter()
@@ -60,10 +68,12 @@ def run_timed(cmd: list[str], env: dict[str, str] | None = None,
             time.sleep(0.02)
         wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
+    server = (server_cpu() - server_before
+              if server_cpu and server_before is not None else None)
     tail = log.read_text(errors="replace")[-3000:]
     log.unlink(missing_ok=True)
     return Timed(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024,
-                 process.returncode, tail)
+                 process.returncode, tail, server_cpu_s=server)
 
 
 def hub_env(database_url: str, artifact_dir: Path | None = None) -> dict[str, str]:
@@ -99,7 +109,7 @@ def _watch_commit(database_url: str, started: float, stop: threading.Event,
         engine.dispose()
 
 
-def hub_publish(database_url: str, csv: Path) -> Timed:
+def hub_publish(database_url: str, csv: Path, server_cpu: ServerCpu | None = None) -> Timed:
     """`hub publish` of the file: read, normalise, validate, COPY, index, register, commit;
     then (since the bulk-files hook) write the version's bulk files. ``detail`` has
     ``commit_s``: the time until the version was committed and visible."""
@@ -110,7 +120,7 @@ def hub_publish(database_url: str, csv: Path) -> Timed:
     watcher.start()
     try:
         result = run_timed([str(HUB_BIN / "hub"), "publish", DATASET_ID, str(csv)],
-                           env=hub_env(database_url, artifacts))
+                           env=hub_env(database_url, artifacts), server_cpu=server_cpu)
     finally:
         stop.set()
         watcher.join()
@@ -142,7 +152,8 @@ def ogr2ogr_available() -> str | None:
     return None if shutil.which("ogr2ogr") else "ogr2ogr not installed (apt-get install gdal-bin)"
 
 
-def ogr2ogr_load(database_url: str, csv: Path, table: str = "places") -> Timed:
+def ogr2ogr_load(database_url: str, csv: Path, table: str = "places",
+                 server_cpu: ServerCpu | None = None) -> Timed:
     """GDAL's CSV -> PostGIS path, the tool people reach for: COPY mode, one transaction,
     types autodetected, a point from the latitude/longitude columns, GiST index (default)."""
     engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
@@ -159,7 +170,7 @@ def ogr2ogr_load(database_url: str, csv: Path, table: str = "places") -> Timed:
         "-a_srs", "EPSG:4326", "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST",
         "--config", "PG_USE_COPY", "YES",
     ]
-    result = run_timed(cmd, env={"PGPASSWORD": pg["password"]})
+    result = run_timed(cmd, env={"PGPASSWORD": pg["password"]}, server_cpu=server_cpu)
     if result.exit_code != 0:
         raise RuntimeError(f"ogr2ogr failed ({result.exit_code}): {result.output_tail}")
     return result
@@ -171,7 +182,8 @@ OGR_INDEXED = "ogr2ogr + the hub's indexes (one by one)"
 SEARCH_HEADERS = ("名称", "名称_カナ", "種別", "住所", "区")
 
 
-def ogr2ogr_with_indexes(database_url: str, csv: Path) -> tuple[Timed, Timed]:
+def ogr2ogr_with_indexes(database_url: str, csv: Path,
+                         server_cpu: ServerCpu | None = None) -> tuple[Timed, Timed]:
     """ogr2ogr's load, then the indexes the hub builds that ogr2ogr does not, one after
     another as a person with psql would: GiST on ``geography(geom)``, trigram GIN on the same
     search fields, unique B-tree on the id, then ANALYZE. They get the publish's
@@ -180,7 +192,7 @@ def ogr2ogr_with_indexes(database_url: str, csv: Path) -> tuple[Timed, Timed]:
     ``detail`` of the second has the seconds of each build."""
     from etl.load import INDEX_BUILD_MEMORY
 
-    plain = ogr2ogr_load(database_url, csv)
+    plain = ogr2ogr_load(database_url, csv, server_cpu=server_cpu)
     search = " || ' ' || ".join(f'coalesce("{h}"::text, \'\')' for h in SEARCH_HEADERS)
     statements = {
         "GiST (geography(geom))": "CREATE INDEX ON ogr.places USING gist ((geography(geom)))",
@@ -192,6 +204,7 @@ def ogr2ogr_with_indexes(database_url: str, csv: Path) -> tuple[Timed, Timed]:
     engine = create_engine(database_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    server_before = server_cpu() if server_cpu else None
     try:
         with engine.connect() as conn:
             conn.execute(text("SET search_path = hub, public"))
@@ -203,12 +216,17 @@ def ogr2ogr_with_indexes(database_url: str, csv: Path) -> tuple[Timed, Timed]:
     finally:
         engine.dispose()
     extra = time.perf_counter() - started
+    server = None
+    if server_cpu and server_before is not None and plain.server_cpu_s is not None:
+        server = plain.server_cpu_s + server_cpu() - server_before
     indexed = Timed(plain.wall_s + extra, plain.user_s, plain.sys_s, plain.peak_rss_mb,
-                    plain.exit_code, detail={"ogr2ogr_s": round(plain.wall_s, 2), **timings})
+                    plain.exit_code, detail={"ogr2ogr_s": round(plain.wall_s, 2), **timings},
+                    server_cpu_s=server)
     return plain, indexed
 
 
-def copy_load(database_url: str, csv: Path, table: str = "places_copy") -> Timed:
+def copy_load(database_url: str, csv: Path, table: str = "places_copy",
+              server_cpu: ServerCpu | None = None) -> Timed:
     """The floor: psql's \\copy of the raw text into a table with a generated point column
     (no validation, no normalisation: era dates and full-width digits stay as written),
     then a GiST index and ANALYZE, in one transaction."""
@@ -236,7 +254,7 @@ COMMIT;
     try:
         cmd = ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-q", "-h", pg["host"], "-p", pg["port"],
                "-U", pg["user"], "-d", pg["dbname"], "-f", str(script_file)]
-        result = run_timed(cmd, env={"PGPASSWORD": pg["password"]})
+        result = run_timed(cmd, env={"PGPASSWORD": pg["password"]}, server_cpu=server_cpu)
     finally:
         script_file.unlink(missing_ok=True)
     if result.exit_code != 0:

@@ -187,6 +187,13 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 # -- Markdown -------------------------------------------------------------------------------
 
 
+def _all_cpu(entry: dict[str, Any]) -> float | None:
+    """Client plus database CPU seconds of one timed command, or None when the server's
+    share was not measured."""
+    server = entry.get("server_cpu_s")
+    return None if server is None else entry["user_s"] + entry["sys_s"] + server
+
+
 def _fmt(value: Any, digits: int = 1) -> str:
     if value is None:
         return "n/a"
@@ -234,20 +241,28 @@ def markdown(result: dict[str, Any], json_path: Path) -> str:
         lines += [f"## Ingest: {ingest['rows']:,} rows "
                   f"({files.get('utf8', {}).get('bytes', 0) / 1e6:.0f} MB UTF-8 CSV)", "",
                   "| system | wall s | vs ogr2ogr | committed after s | vs ogr2ogr | "
-                  "client peak RSS MB | client CPU s | load |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "client peak RSS MB | client CPU s | database CPU s | all CPU s | "
+                  "all CPU vs ogr2ogr | load |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ogr = ingest["results"].get("ogr2ogr (PG_USE_COPY)")
+        ogr_cpu = _all_cpu(ogr) if ogr else None
         for name, r in ingest["results"].items():
             ratio = r["wall_s"] / ogr["wall_s"] if ogr else None
             if len(r.get("samples_wall_s", [])) > 1:
                 name = f"{name}, mean of {r['samples_wall_s']}"
             commit = r.get("commit_s")
             commit_ratio = commit / ogr["wall_s"] if ogr and commit else None
+            cpu = _all_cpu(r)
+            cpu_ratio = cpu / ogr_cpu if cpu is not None and ogr_cpu else None
             lines.append(f"| {name} | {r['wall_s']:.1f} | {_fmt(ratio, 2)} | "
                          f"{_fmt(commit, 1)} | {_fmt(commit_ratio, 2)} | "
                          f"{r['peak_rss_mb']:.0f} | {r['user_s'] + r['sys_s']:.1f} | "
-                         f"{r.get('load_after', '')} |")
-        lines.append("")
+                         f"{_fmt(r.get('server_cpu_s'), 1)} | {_fmt(cpu, 1)} | "
+                         f"{_fmt(cpu_ratio, 2)} | {r.get('load_after', '')} |")
+        lines += ["", "All CPU = the command's own CPU plus the database server's while it ran: "
+                  "the work a load costs, which moves far less with the machine's load than "
+                  f"wall time does. On {m['cores']} cores no schedule can finish a load in "
+                  f"less than all CPU ÷ {m['cores']} seconds.", ""]
         if ingest.get("index_breakdown_s"):
             lines += ["Server-side work inside a publish, rebuilt one by one on the published "
                       "table (seconds): " + ", ".join(

@@ -201,13 +201,17 @@ def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
     if repeats > 1:
         order = (order + order[::-1]) * (repeats // 2)
     samples: dict[str, list[dict[str, Any]]] = {"UTF-8": [], "CP932": []}
+
+    def server_cpu() -> float:
+        return _db_cpu(cluster.postmaster)
+
     for encoding, path in order:
         # the first UTF-8 table is kept: the query suite at this size reuses it
         keep = encoding == "UTF-8" and rows not in cluster.published
         name = f"scale_{rows}" if keep else "ingest"
         url = cluster.database(name)
         log(f"ingest: hub publish ({encoding}), {rows} rows")
-        timed = ingest.hub_publish(url, path)
+        timed = ingest.hub_publish(url, path, server_cpu)
         entry = _with_load(timed.to_dict())
         entry.pop("output_tail", None)
         samples[encoding].append(entry)
@@ -220,6 +224,8 @@ def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
     for encoding, entries in samples.items():
         mean = {k: sum(e[k] for e in entries) / len(entries)
                 for k in ("wall_s", "user_s", "sys_s")}
+        server = [e["server_cpu_s"] for e in entries if e.get("server_cpu_s") is not None]
+        mean["server_cpu_s"] = sum(server) / len(server) if server else None
         commits = [e["detail"]["commit_s"] for e in entries if (e.get("detail") or {})
                    .get("commit_s") is not None]
         results[f"hub publish ({encoding})"] = {
@@ -237,14 +243,15 @@ def run_ingest(cluster: Cluster, rows: int, seed: int, out: dict[str, Any],
     else:
         url = cluster.database("ingest")
         log("ingest: ogr2ogr (PG driver, COPY mode), then the hub's other indexes")
-        plain, indexed = ingest.ogr2ogr_with_indexes(url, utf8)
+        plain, indexed = ingest.ogr2ogr_with_indexes(url, utf8, server_cpu)
         results["ogr2ogr (PG_USE_COPY)"] = _with_load(plain.to_dict())
         results[ingest.OGR_INDEXED] = _with_load(indexed.to_dict())
         cluster.drop("ingest")
     if shutil.which("psql"):
         url = cluster.database("ingest")
         log("ingest: psql \\copy + GiST (raw text, no validation)")
-        results["COPY (psql \\copy + GiST)"] = _with_load(ingest.copy_load(url, utf8).to_dict())
+        results["COPY (psql \\copy + GiST)"] = _with_load(
+            ingest.copy_load(url, utf8, server_cpu=server_cpu).to_dict())
         cluster.drop("ingest")
     else:
         skip["COPY"] = "psql not installed"

@@ -1,0 +1,131 @@
+"""How much of a full vector tile is ``ST_AsMVT``'s own encoding: the floor under any server.
+
+A tile that holds every feature of its area with every attribute is the same bytes whoever
+builds it, and ``ST_AsMVT`` over those rows is work no query around it can skip. This script
+publishes the bench table into a throwaway cluster, takes the bench's own tile sample (the
+tiles around 64 random rows, as ``bench/run.py`` cycles them), and for each tile times, best
+of ``--repeats``:
+
+- **full**: the whole tile as tipg and the hub's full-tile statement both build it: rows in
+  the buffered envelope, ``ST_AsMVTGeom(ST_Transform(geom, 3857))``, every schema field, then
+  ``ST_AsMVT``;
+- **encode**: ``ST_AsMVT`` alone over the same rows, already materialised in a temporary table
+  (geometry in tile coordinates, every field);
+- **id only**: the same, with the id and geometry and no other field.
+
+``full / encode`` is the most any server could gain over tipg on such a tile by a better
+query: the encoding is left even if finding and transforming the rows cost nothing.
+
+    .venv/bin/python -m bench.tile_encoding --rows 1000000 --zoom 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, text
+
+from bench import ingest, systems
+from bench.generate import dataset_files
+from bench.run import DATA, Cluster, log, sample_inputs
+
+RESULTS = Path(__file__).parent / "results" / "tiles"
+EXTENT, BUFFER = 4096, 64
+
+
+def _best_ms(conn: Connection, sql: str, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        conn.execute(text(sql)).scalar()
+        times.append(time.perf_counter() - started)
+    return min(times) * 1000
+
+
+def _fields(conn: Connection, table: str) -> list[str]:
+    return [name for (name,) in conn.execute(text(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'data' "
+        "AND table_name = :t AND column_name NOT IN ('_fid', 'geom', '_search', '_rowhash') "
+        "ORDER BY ordinal_position"), {"t": table})]
+
+
+def measure_tile(conn: Connection, table: str, fields: list[str], z: int, x: int, y: int,
+                 repeats: int) -> dict[str, Any]:
+    """The three timings of one tile, and its feature count."""
+    envelope = f"ST_TileEnvelope({z}, {x}, {y})"
+    properties = ", ".join(f'"{f}"' for f in fields)
+    rows = (f"SELECT _fid, ST_AsMVTGeom(ST_Transform(geom, 3857), {envelope}, {EXTENT}, "
+            f"{BUFFER}, true) AS mvt_geom, {properties} FROM data.\"{table}\" "
+            f"WHERE geom && ST_Transform(ST_TileEnvelope({z}, {x}, {y}, "
+            f"margin => {BUFFER / EXTENT}), 4326) ORDER BY _fid OFFSET 0")
+    encode = "SELECT ST_AsMVT(r, 'places', {e}, 'mvt_geom', '_fid') FROM ({src}) r " \
+             "WHERE mvt_geom IS NOT NULL"
+    conn.execute(text("DROP TABLE IF EXISTS tile_rows"))
+    conn.execute(text(f"CREATE TEMPORARY TABLE tile_rows AS {rows}"))
+    features = conn.execute(text(
+        "SELECT count(*) FROM tile_rows WHERE mvt_geom IS NOT NULL")).scalar_one()
+    return {
+        "tile": [z, x, y], "features": features,
+        "full_ms": _best_ms(conn, encode.format(e=EXTENT, src=rows), repeats),
+        "encode_ms": _best_ms(conn, encode.format(e=EXTENT, src="TABLE tile_rows"), repeats),
+        "id_only_ms": _best_ms(conn, encode.format(
+            e=EXTENT, src="SELECT _fid, mvt_geom FROM tile_rows"), repeats),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--zoom", type=int, choices=(14, 16), default=16)
+    parser.add_argument("--tiles", type=int, default=64, help="tiles of the bench sample")
+    parser.add_argument("--repeats", type=int, default=5, help="best of this many runs")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    utf8, _ = dataset_files(args.rows, args.seed, DATA)
+    started = datetime.now(UTC)
+    with Cluster(keep=False) as cluster:
+        url = cluster.database("tile_encoding")
+        log(f"publishing {args.rows:,} rows")
+        published = ingest.hub_publish(url, utf8)
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            table = conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'data'")).scalar_one()
+            fields = _fields(conn, table)
+        systems.TABLE = table
+        sample = sample_inputs(url, args.tiles, args.seed)
+        tiles = sample.tiles16 if args.zoom == 16 else sample.tiles14
+        log(f"timing {len(tiles)} z{args.zoom} tiles, best of {args.repeats}")
+        with engine.connect() as conn:
+            measured = [measure_tile(conn, table, fields, args.zoom, x, y, args.repeats)
+                        for x, y in tiles]
+        engine.dispose()
+    total = {k: sum(m[k] for m in measured) for k in ("full_ms", "encode_ms", "id_only_ms")}
+    summary = {
+        "rows": args.rows, "zoom": args.zoom, "tiles": len(measured), "fields": len(fields),
+        "features_median": statistics.median(m["features"] for m in measured),
+        "features_max": max(m["features"] for m in measured),
+        **{f"{k}_median": round(statistics.median(m[k] for m in measured), 2) for k in total},
+        "encode_share": round(total["encode_ms"] / total["full_ms"], 3),
+        "most_gain_over_tipg": round(total["full_ms"] / total["encode_ms"], 2),
+    }
+    result = {"started": started.isoformat(timespec="seconds"),
+              "load_end": list(os.getloadavg()), "publish_s": round(published.wall_s, 1),
+              "summary": summary, "tiles": measured}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"encoding-z{args.zoom}-{args.rows}-{started:%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps(result, indent=1))
+    print(json.dumps(summary, indent=1))
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -32,7 +32,7 @@ from hub.api.body_timeout import BodyIdleTimeout
 from hub.api.caching import PrivateWhenCredentialed
 from hub.api.errors import install_problem_handlers
 from hub.api.links import document_links
-from hub.api.query_text import include_nul_free
+from hub.api.query_text import include_behind_door
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
 from hub.api.routing import AllowEveryMethod
 from hub.api.security_headers import add_security_middleware
@@ -175,7 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
     document_optional_keys(app)
     document_links(app)
     v1.document_records_bounds(app, app.state.page_limits[V1.name])
-    include_nul_free(app, [  # a NUL in any query parameter is a 400 (hub/api/query_text.py)
+    include_behind_door(app, [  # a NUL or a repeated single value is a 400 (query_text.py)
         v1.router,
         transit.router,
         ogc.router,

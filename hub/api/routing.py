@@ -73,8 +73,8 @@ def answers(routes: Sequence[BaseRoute], scope: Scope, method: str) -> bool:
 class HeadAsGet:
     """HEAD is answered as GET is, without the body (RFC 9110 9.3.2).
 
-    Starlette's own ``Route`` adds HEAD to a GET route; FastAPI's ``APIRoute`` does not, so
-    HEAD was a 405. Here a HEAD that no route declares goes to the path's GET route: status
+    Starlette's own ``Route`` adds HEAD to a GET route; FastAPI's ``APIRoute`` does not, and
+    answers it 405. Here a HEAD that no route declares goes to the path's GET route: status
     and headers (Content-Type, Content-Length, ETag, Cache-Control, a 304 for
     ``If-None-Match``) are GET's by construction. A route that declares HEAD itself (a
     download: its size and checksums without reading the file) gets it as it is. No HEAD

@@ -32,9 +32,9 @@ from hub.api.body_timeout import BodyIdleTimeout
 from hub.api.caching import PrivateWhenCredentialed
 from hub.api.errors import install_problem_handlers
 from hub.api.links import document_links
-from hub.api.query_text import include_nul_free
+from hub.api.query_text import include_behind_door
 from hub.api.ratelimit import RateLimiter, RateLimitMiddleware, document_rate_limits
-from hub.api.routing import AllowEveryMethod
+from hub.api.routing import AllowEveryMethod, HeadAsGet
 from hub.api.security_headers import add_security_middleware
 from hub.data import Data
 from hub.data.cocreation import CoCreation
@@ -64,6 +64,7 @@ Open data of the city, versioned and queryable.
 * Records can be filtered by property, text, bbox, radius (`near` + `radius`) and polygon,
   and come as JSON, GeoJSON or CSV.
 * Errors are RFC 9457 `application/problem+json`.
+* Every `GET` also answers `HEAD`: the same status and headers, without the body.
 """
 
 
@@ -165,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.contributions = Contributions(engine, settings.contributions_pending_per_key)
     app.state.cocreation = CoCreation(engine, settings.cocreation_pending_per_key)
     app.state.limiter = RateLimiter(settings)
+    app.add_middleware(HeadAsGet, routes=lambda: app.router.routes)  # innermost: routing.py
     app.add_middleware(RateLimitMiddleware, people=app.state.people,
                        limiter=app.state.limiter, problem_handler=app.state.problem_handler)
     app.add_middleware(AllowEveryMethod, routes=lambda: app.router.routes)
@@ -175,7 +177,7 @@ def create_app(settings: Settings) -> FastAPI:
     document_optional_keys(app)
     document_links(app)
     v1.document_records_bounds(app, app.state.page_limits[V1.name])
-    include_nul_free(app, [  # a NUL in any query parameter is a 400 (hub/api/query_text.py)
+    include_behind_door(app, [  # a NUL or a repeated single value is a 400 (query_text.py)
         v1.router,
         transit.router,
         ogc.router,

@@ -205,18 +205,16 @@ def _serve_artifact(request: Request, exporter: VersionExporter, version: Publis
         extra={"X-Hub-Version": str(version.version)},
         tags=version_tags(version.dataset_id, version.version, pinned=True),
     )
-    if is_new_download(request.method, response):
+    if is_new_download(response):
         count_use(request, DOWNLOAD, version.dataset_id, version.version, fmt=artifact.format)
     return response
 
 
-def is_new_download(method: str, response: Response) -> bool:
-    """A download starts with a GET of the whole file (200) or of its first bytes (206 from
-    byte 0); a HEAD, a 304 from ``conditional``, a 416 or the rest of a resumed download is
-    not a new download. Decided on the answer's status, so no answer without a body can
-    be counted."""
-    if method != "GET":
-        return False
+def is_new_download(response: Response) -> bool:
+    """A download starts with the whole file (200) or its first bytes (206 from byte 0); a
+    304 from ``conditional``, a 416 or the rest of a resumed download is not a new
+    download. Decided on the answer's status, so no answer without a body can be counted
+    (nor a HEAD: ``count_use``)."""
     if response.status_code == 206:
         return response.headers.get("content-range", "").startswith("bytes 0-")
     return response.status_code == 200

@@ -189,7 +189,7 @@ async def item(collection_id: CollectionId, feature_id: str, request: Request,
         ref = parse_collection_id(collection_id)
     except LookupError:
         raise NotFound(f"collection '{collection_id}' does not exist") from None
-    check_record_parameters(request.query_params, OGC_ITEM)
+    check_record_parameters(request.query_params.multi_items(), OGC_ITEM)
     crs = crs_by_uri(request.query_params.get("crs", ogc.CRS84), "crs")
     found = await by_key.record(ref.dataset_id, ref.version, ref.layer, feature_id, "geojson",
                                 crs.output)

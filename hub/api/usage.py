@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hub.api.auth import PROBLEM_RESPONSES, PrincipalDep, problem_response
 from hub.api.bounds import Day
 from hub.api.deps import BaseUrlDep, DataDep
+from hub.api.routing import asked_method
 from hub.data.usage import UsageStore
 from hub.people.principal import Forbidden, Key
 from hub.people.scopes import Scope
@@ -27,9 +28,10 @@ router = APIRouter(prefix="/v1", tags=["statistics"])
 
 def count_use(request: Request, kind: str, dataset_id: str, version: int, records: int = 0,
               fmt: str = "") -> None:
-    """Count one answered request (a no-op when ``HUB_USAGE_STATS`` is off)."""
+    """Count one answered request (a no-op when ``HUB_USAGE_STATS`` is off). A HEAD is
+    answered like a GET but serves no data, so, like a 304, it is not counted."""
     counter: UsageCounter | None = request.app.state.usage_counter
-    if counter is not None:
+    if counter is not None and asked_method(request) != "HEAD":
         client = request.client.host if request.client else None
         counter.add(client, dataset_id, version, kind, records, fmt)
 

@@ -415,7 +415,7 @@ async def record_response(request: Request, by_key: RecordsByKey, base: str,
     Served on the event loop (hub.data.records_by_key): a lookup by key is the most frequent
     request and almost all of its cost is per-request overhead.
     """
-    check_record_parameters(request.query_params, V1_RECORD)
+    check_record_parameters(request.query_params.multi_items(), V1_RECORD)
     output = choose_format(request)
     found = await by_key.record(address.dataset_id, address.number, address.layer, raw_key,
                                 output)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ bound values. Field names in here have already been checked against the version'
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,6 +44,21 @@ def refuse_nul(parameter: str, value: str) -> None:
     would fail inside the database instead of being refused as the client's mistake."""
     if "\x00" in parameter or "\x00" in value:
         raise QueryError(f"parameter {parameter!r} contains a NUL character", parameter)
+
+
+def refuse_repeats(names: Iterable[str], takes_one: Callable[[str], bool]) -> None:
+    """A parameter that takes one value may be given once. Readers keep one of several
+    values (FastAPI and ``dict(query)`` the last), so ``?organisation=a&organisation=b``
+    would silently answer a question the client did not ask; which of the values was meant
+    is the client's to say."""
+    seen: set[str] = set()
+    for name in names:
+        if not takes_one(name):
+            continue
+        if name in seen:
+            raise QueryError(f"parameter '{name}' takes one value: give it once, not more "
+                             "than once", name)
+        seen.add(name)
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,17 @@
 ``/items`` and OGC tiles, checking every name and value.
 
 Each surface is a :class:`Dialect`: the parameter names it accepts and the concept each one
-sets (OGC's ``sortby`` is ``/v1``'s ``sort``, ``properties`` is ``fields``), its formats and
-what an over-large ``limit`` gets. Everything else is shared, so ``near_route`` or ``radius``
-mean the same on every surface. Property filters follow datasette's ``field__op=value``
-(:mod:`hub.query.operators`). A parameter is applied or refused with a :class:`QueryError`
-naming it; none is ever dropped: a name that is neither the dialect's nor a schema field is
-refused (OGC API Features recommends 400 for unknown parameters; GDAL, OWSLib and QGIS only
-send standard ones). The one exception is a qualifier without what it qualifies (``radius``
-without a reference, ``bbox-crs`` without ``bbox``, ``filter-lang``/``filter-crs`` without
-``filter``): its value is checked, and it is ignored, since OpenAPI cannot relate two
-parameters and the documents therefore allow it alone.
+sets (OGC's ``sortby`` is ``/v1``'s ``sort``, ``properties`` is ``fields``), its formats,
+what an over-large ``limit`` gets and whether a property filter may be repeated. Everything
+else is shared, so ``near_route`` or ``radius`` mean the same on every surface. Property
+filters follow datasette's ``field__op=value`` (:mod:`hub.query.operators`). A parameter is
+applied or refused with a :class:`QueryError` naming it; none is ever dropped: a name that
+is neither the dialect's nor a schema field is refused (OGC API Features recommends 400 for
+unknown parameters; GDAL, OWSLib and QGIS only send standard ones). The one exception is a
+qualifier without what it qualifies (``radius`` without a reference, ``bbox-crs`` without
+``bbox``, ``filter-lang``/``filter-crs`` without ``filter``): its value is checked, and it
+is ignored, since OpenAPI cannot relate two parameters and the documents therefore allow it
+alone.
 
 ``near_route``/``near_stop`` name stops of another dataset; looking them up needs the
 catalogue, so the caller passes a :class:`ReferenceResolver` and the parser stays pure.
@@ -46,6 +47,7 @@ from hub.query.model import (
     QueryError,
     SortKey,
     refuse_nul,
+    refuse_repeats,
 )
 from hub.query.ogc_params import (
     CRS84_CRS,
@@ -67,17 +69,24 @@ class Dialect:
     ``parameters`` maps each accepted name to the concept it sets (the names of
     :data:`CONCEPTS`); ``formats`` are the values of ``f`` the parser checks (None: the
     route negotiates ``f`` with ``Accept``); ``over_limit`` is the surface's answer to a
-    ``limit`` above the maximum (:class:`PageLimits`).
+    ``limit`` above the maximum (:class:`PageLimits`). Every named parameter takes one value
+    (:func:`refuse_repeats`); ``repeatable_filters`` says whether a property filter may be
+    given more than once (each one then holds: ``name__contains=a&name__contains=b``).
     """
 
     name: str
     parameters: Mapping[str, str]
     formats: tuple[str, ...] | None = None
     over_limit: OverLimit = "refuse"
+    repeatable_filters: bool = False
     spellings: Mapping[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "spellings", {c: n for n, c in self.parameters.items()})
+
+    def takes_one(self, name: str) -> bool:
+        """Whether ``name`` may be given only once on this surface."""
+        return name in self.parameters or not self.repeatable_filters
 
 
 # Filters every surface shares (by the same names).
@@ -87,7 +96,11 @@ _OGC_FILTERS = {**_FILTERS, "bbox-crs": "bbox-crs", "datetime": "datetime",
                 "filter": "filter", "filter-lang": "filter-lang", "filter-crs": "filter-crs"}
 _PAGING = {"limit": "limit", "cursor": "cursor"}
 
-V1 = Dialect("v1", {**_FILTERS, **_PAGING, "sort": "sort", "fields": "fields", "f": "f"})
+# /v1's filters are conditions that all hold, so one may be repeated. OGC API - Features
+# does not define a repeated property filter, and the OGC document declares each property
+# with one value: there a repeat is refused like any other parameter's.
+V1 = Dialect("v1", {**_FILTERS, **_PAGING, "sort": "sort", "fields": "fields", "f": "f"},
+             repeatable_filters=True)
 OGC_ITEMS = Dialect(
     "ogc-items",
     {**_OGC_FILTERS, **_PAGING, "sortby": "sort", "properties": "fields", "crs": "crs",
@@ -132,16 +145,17 @@ def parse_records_query(
     resolver: ReferenceResolver | None = None,
 ) -> FeatureQuery:
     """Parse query-string pairs; raise :class:`QueryError` naming the parameter on any fault."""
+    pairs = list(items)
+    for key, value in pairs:
+        refuse_nul(key, value)
+    refuse_repeats((key for key, _ in pairs), dialect.takes_one)
     given: dict[str, tuple[str, str]] = {}  # concept -> (name as given, value)
     filters: list[PropertyFilter] = []
-    for key, value in items:
-        refuse_nul(key, value)
+    for key, value in pairs:
         concept = dialect.parameters.get(key)
         if concept is None:
             filters.append(_parse_filter(key, value, schema, dialect))
             continue
-        if concept in given:
-            raise QueryError(f"parameter '{key}' given more than once", key)
         given[concept] = (key, value)
     raw = {concept: value for concept, (_, value) in given.items()}
     name = {concept: key for concept, (key, _) in given.items()}
@@ -179,9 +193,12 @@ def parse_records_query(
     return query
 
 
-def check_record_parameters(params: Mapping[str, str], dialect: Dialect) -> None:
-    """Refuse any parameter a single-record request cannot apply (it has no filters), and
-    a format the dialect does not write."""
+def check_record_parameters(items: Iterable[tuple[str, str]], dialect: Dialect) -> None:
+    """Refuse any parameter a single-record request cannot apply (it has no filters), one
+    given more than once, and a format the dialect does not write."""
+    pairs = list(items)
+    refuse_repeats((key for key, _ in pairs), dialect.takes_one)
+    params = dict(pairs)
     unknown = sorted(set(params) - set(dialect.parameters))
     if unknown:
         raise QueryError(f"unknown parameter '{unknown[0]}'; a single record takes only "

@@ -99,6 +99,11 @@ def test_stored_counts_add_up_to_the_requests_made(hub: StatsHub) -> None:
     # not counted: a redirect to the pinned file, errors (found before and while producing
     # the answer), revalidations answered 304 on every route that counts
     assert hub.alice.get("/v1/datasets/test-shops/download.csv").status_code == 307
+    # nor a HEAD, answered like the GET without its data (hub.api.routing.HeadAsGet)
+    assert hub.bob.head("/v1/datasets/test-shops/versions/1/records/S0001").status_code == 200
+    assert hub.bob.head("/ogc/collections/test-shops@v1/items",
+                        params={"limit": 7}).status_code == 200
+    assert hub.alice.head(tile_path).status_code == 200
     assert hub.alice.get("/v1/datasets/test-shops/records?bogus__op=1").status_code == 400
     assert hub.alice.get("/v1/datasets/test-shops/records/NO-SUCH").status_code == 404
     assert hub.alice.get("/ogc/collections/test-shops/items/NO-SUCH").status_code == 404

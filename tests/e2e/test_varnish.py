@@ -184,3 +184,20 @@ def test_writes_are_passed_to_the_hub(cached: CachedHub) -> None:
     answers = [cached.client.post("/v1/requests", json={}) for _ in range(2)]
     assert [r.headers["x-cache"] for r in answers] == ["PASS", "PASS"]
     assert all(r.status_code in (401, 403) for r in answers)
+
+
+def test_head_is_answered_through_the_cache_like_get(cached: CachedHub) -> None:
+    """Varnish fills its cache for a HEAD with a GET and answers the HEAD from what it
+    stored; a HEAD it passes (a signed-in browser) reaches the hub as HEAD, which answers
+    it as its GET route (hub.api.routing.HeadAsGet), without a body either way."""
+    url = "/v1/datasets/test-shops/versions/1/records/S0001"
+    head = cached.client.head(url)
+    get = cached.client.get(url)
+    assert head.status_code == get.status_code == 200
+    assert (head.headers["x-cache"], get.headers["x-cache"]) == ("MISS", "HIT")
+    assert head.headers["etag"] == get.headers["etag"] and head.content == b""
+    passed = cached.client.head(url, headers={"Cookie": "hub_session=any-session-id"})
+    assert passed.status_code == 200, passed.headers
+    assert passed.headers["x-cache"] == "PASS" and passed.content == b""
+    assert passed.headers["content-length"] == get.headers["content-length"]
+    assert passed.headers["etag"] == get.headers["etag"]

@@ -8,7 +8,15 @@ import pytest
 
 from hub.catalog import TableSchema
 from hub.query.model import PageLimits, QueryError
-from hub.query.params import decode_cursor, encode_cursor, parse_records_query
+from hub.query.params import (
+    OGC_ITEM,
+    OGC_ITEMS,
+    V1_RECORD,
+    check_record_parameters,
+    decode_cursor,
+    encode_cursor,
+    parse_records_query,
+)
 
 SCHEMA = TableSchema.from_json(
     {
@@ -114,3 +122,27 @@ def test_cursor_round_trip_and_sort_binding() -> None:
     other = parse(("sort", "name"))
     with pytest.raises(QueryError, match="different sort"):
         decode_cursor(token, other, SCHEMA)
+
+
+def test_a_v1_filter_may_be_repeated_and_each_one_holds() -> None:
+    query = parse(("name__contains", "駅"), ("name__contains", "東"))
+    assert [(f.op, f.value) for f in query.filters] == [("contains", "駅"), ("contains", "東")]
+
+
+@pytest.mark.parametrize("key", ["name", "name__contains", "limit", "sortby"])
+def test_ogc_refuses_any_parameter_given_twice(key: str) -> None:
+    """OGC API - Features does not define a repeated property filter, and the OGC document
+    declares one value for each property."""
+    value = "name" if key == "sortby" else "1"
+    with pytest.raises(QueryError, match="give it once") as caught:
+        parse_records_query([(key, value), (key, value)], SCHEMA, has_geometry=True,
+                            limits=PageLimits(10, 100, 5000), dialect=OGC_ITEMS)
+    assert caught.value.parameter == key
+
+
+@pytest.mark.parametrize(("dialect", "key", "value"), [
+    (V1_RECORD, "f", "json"), (OGC_ITEM, "crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84")])
+def test_a_single_record_takes_each_parameter_once(dialect, key: str, value: str) -> None:
+    check_record_parameters([(key, value)], dialect)
+    with pytest.raises(QueryError, match="give it once"):
+        check_record_parameters([(key, value), (key, value)], dialect)

@@ -386,3 +386,21 @@ def test_maplibre_is_served_with_its_licence(portal: Portal) -> None:
     assert client.get("/static/vendor/maplibre-gl/maplibre-gl.js").status_code == 200
     licence = client.get("/static/vendor/maplibre-gl/LICENSE.txt")
     assert licence.status_code == 200 and "Copyright" in licence.text
+
+
+@pytest.mark.parametrize("path", ["/", "/datasets/test-shops", "/requests",
+                                  "/docs", "/static/portal/portal.css",
+                                  "/static/vendor/maplibre-gl/maplibre-gl.js"])
+def test_head_of_a_page_or_asset_is_its_get_without_the_body(portal: Portal,
+                                                              path: str) -> None:
+    """RFC 9110 9.3.2, for pages as for the API (hub.api.routing.HeadAsGet); the assets are
+    Starlette's own static files, which answer HEAD themselves."""
+    get = portal.page(path)
+    head = portal.client.head(path, headers=BROWSER)
+    assert head.status_code == get.status_code == 200, head.text
+
+    def comparable(headers) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        return {k: v for k, v in headers.items() if k not in ("set-cookie", "ratelimit")}
+
+    assert comparable(head.headers) == comparable(get.headers)
+    assert get.content and head.content == b""

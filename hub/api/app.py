@@ -124,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
             webhook_worker.start()
         if cache_purger is not None:
             cache_purger.start()
+        _app.state.one_value_parameters.read()
         freeze_startup_heap()
         try:
             yield
@@ -177,7 +178,8 @@ def create_app(settings: Settings) -> FastAPI:
     document_optional_keys(app)
     document_links(app)
     v1.document_records_bounds(app, app.state.page_limits[V1.name])
-    include_behind_door(app, [  # a NUL or a repeated single value is a 400 (query_text.py)
+    # a NUL or a repeated single value is a 400 (query_text.py)
+    app.state.one_value_parameters = include_behind_door(app, [
         v1.router,
         transit.router,
         ogc.router,

@@ -65,8 +65,15 @@ class OneValueParameters:
 
     def of(self, route: object, method: str) -> frozenset[str]:
         if self._table is None:
-            self._table = self._read()
+            self.read()
+        assert self._table is not None
         return self._table.get((id(route), method), frozenset())
+
+    def read(self) -> None:
+        """Build the table now: the app's lifespan calls this once every route is in, so
+        no request pays for building the OpenAPI document and the table lands in the heap
+        frozen at startup."""
+        self._table = self._read()
 
     def _read(self) -> dict[tuple[int, str], frozenset[str]]:
         paths = self._app.openapi().get("paths", {})
@@ -122,11 +129,13 @@ def state_nul_rule(document: dict[str, Any], paths: Collection[str] | None = Non
                     _state_nul_rule(parameter["schema"])
 
 
-def include_behind_door(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+def include_behind_door(app: FastAPI, routers: Sequence[APIRouter]) -> OneValueParameters:
     """Include ``routers`` behind the door (:func:`query_door`) and state the NUL rule on
     every text query parameter of their operations in ``/openapi.json`` (the OGC document
-    states it with :func:`state_nul_rule` where it is served)."""
-    door = Depends(query_door(OneValueParameters(app)))
+    states it with :func:`state_nul_rule` where it is served). Returns the door's table of
+    one-value parameters, for the lifespan to :meth:`~OneValueParameters.read`."""
+    one_value = OneValueParameters(app)
+    door = Depends(query_door(one_value))
     for router in routers:
         app.include_router(router, dependencies=[door])
     guarded = {route.path_format for router in routers for route in router.routes
@@ -139,3 +148,4 @@ def include_behind_door(app: FastAPI, routers: Sequence[APIRouter]) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    return one_value

@@ -10,27 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from hub.api.app import create_app
 from hub.cli import app as cli
 from hub.people.scopes import Scope
-from tests.api.test_people import People, assert_problem, bearer
+from tests.api.cocreation_hub import assert_problem
 from tests.conftest import FIXTURES, make_settings
+from tests.people_hub import People, ServeHub, bearer
 from tests.shopdata import make_shops, write_csv
 
 VERSIONS = "/v1/datasets/test-shops/versions"
 
 
 @pytest.fixture
-def hub(db_url: str) -> Iterator[People]:
-    settings = make_settings(db_url, max_upload_mb=1)
-    with TestClient(create_app(settings)) as client:
-        people = People(client, settings)
-        yield people
-        people.engine.dispose()
+def hub(db_url: str, serve_hub: ServeHub) -> People:
+    return serve_hub(make_settings(db_url, max_upload_mb=1))
 
 
 @pytest.fixture

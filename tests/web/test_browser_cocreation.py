@@ -19,7 +19,7 @@ from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations, guarded_context
+from tests.web.browser import axe_violations, guarded_context
 
 pytestmark = pytest.mark.slow
 
@@ -73,11 +73,6 @@ def made(live: LiveHub) -> dict[str, int]:
         assert response.status_code == 200, response.text
         post(f"/v1/showcases/{sid}/decision", {"decision": "approve"}, staff)
     return {"request": rid, "showcase": sid}
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
 
 
 @pytest.mark.parametrize("path", [

@@ -19,7 +19,7 @@ from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.e2e.live_hub import LiveHub, running_hub
 from tests.shopdata import make_shops, write_csv
-from tests.web.browser import GuardedContext, axe_violations, guarded_context
+from tests.web.browser import axe_violations, guarded_context
 from tests.web.test_console import bad_floor_csv
 
 pytestmark = pytest.mark.slow
@@ -70,11 +70,6 @@ def made(live: LiveHub, keys: dict[str, str]) -> dict[str, int]:
         assert filed.status_code == 201, filed.text
     return {"contribution": proposed.json()["id"], "correction": corrected.json()["id"],
             "request": filed.json()["id"]}
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
 
 
 def sign_in(page: Page, live: LiveHub, token: str, path: str = "/staff?lang=en") -> None:

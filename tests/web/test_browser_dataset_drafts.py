@@ -16,7 +16,7 @@ from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.conftest import ROOT
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations
+from tests.web.browser import axe_violations
 
 pytestmark = pytest.mark.slow
 
@@ -42,11 +42,6 @@ def staff_token(live: LiveHub) -> str:
     finally:
         engine.dispose()
     return token
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
 
 
 def no_serious_violations(page: Page) -> None:

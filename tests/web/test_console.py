@@ -16,12 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from hub.api.app import create_app
 from hub.people.scopes import KeyKind, Scope
 from hub.web.session import CSRF_FIELD
-from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
 from tests.shopdata import make_shops, write_csv
-from tests.web.conftest import publish_demo
+from tests.web.conftest import serve_portal
 from tests.web.test_session import TOKEN_FIELD, Hub, form_token, sign_in
 
 TICKET = re.compile(r'name="ticket" value="([^"]+)"')
@@ -67,15 +65,11 @@ class Console(Hub):
 
 @pytest.fixture(scope="module")
 def hub(pg_cluster, tmp_path_factory) -> Iterator[Console]:
-    url = create_test_database(pg_cluster)
     folder = tmp_path_factory.mktemp("console")
-    publish_demo(url, folder, datasets=())
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        console = Console(client, url, folder)
+    with serve_portal(pg_cluster, folder, datasets=()) as portal:
+        console = Console(portal.client, portal.url, folder)
         yield console
         console.engine.dispose()
-    drop_test_database(pg_cluster, url)
 
 
 def bad_floor_csv(path: Path, line: int) -> Path:

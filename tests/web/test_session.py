@@ -8,19 +8,20 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from hub.api.app import create_app
+from hub.db.cluster import LocalCluster
 from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from hub.web.session import CSRF_FIELD, PRESESSION_COOKIE, SESSION_COOKIE
-from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
-from tests.web.conftest import BROWSER, publish_demo
+from tests.web.conftest import BROWSER, serve_portal
 
 TOKEN_FIELD = re.compile(rf'name="{CSRF_FIELD}" value="([^"]+)"')
 
@@ -60,16 +61,19 @@ class Hub:
                 self.scalar("SELECT count(*) FROM hub.api_keys"))
 
 
-@pytest.fixture(scope="module")
-def hub(pg_cluster, tmp_path_factory) -> Iterator[Hub]:
-    url = create_test_database(pg_cluster)
-    publish_demo(url, tmp_path_factory.mktemp("session"), datasets=())
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        hub = Hub(client, url)
+@contextmanager
+def session_hub(cluster: LocalCluster, folder: Path) -> Iterator[Hub]:
+    """A :class:`Hub` on :func:`serve_portal` with the test shops only."""
+    with serve_portal(cluster, folder, datasets=()) as portal:
+        hub = Hub(portal.client, portal.url)
         yield hub
         hub.engine.dispose()
-    drop_test_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="module")
+def hub(pg_cluster, tmp_path_factory) -> Iterator[Hub]:
+    with session_hub(pg_cluster, tmp_path_factory.mktemp("session")) as hub:
+        yield hub
 
 
 def form_token(browser: TestClient, path: str = "/signin") -> str:

@@ -9,7 +9,7 @@ fixture closes every hub it started when the test ends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,34 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from hub.api.app import create_app
+from hub.data.people import People as KeyStore
 from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from hub.settings import Settings
+
+
+def issue_key(store: KeyStore, name: str, *scopes: Scope, kind: KeyKind = KeyKind.STAFF,
+              datasets: set[str] | None = None, expires_at: datetime | None = None,
+              rate_limit: int | None = None) -> tuple[int, str]:
+    """A key written straight into ``store`` with an operator's audit entry, as `hub keys
+    create` does; returns its id and the token (shown once)."""
+    new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
+                 datasets=frozenset(datasets) if datasets else None,
+                 expires_at=expires_at, rate_limit=rate_limit)
+    row, token = store.issue(
+        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    return row["id"], token
+
+
+@contextmanager
+def key_store(database_url: str) -> Iterator[KeyStore]:
+    """The key store of a hub running elsewhere (a live server), on an engine of its own."""
+    engine = create_engine(database_url)
+    try:
+        yield KeyStore(engine)
+    finally:
+        engine.dispose()
 
 
 class People:
@@ -36,12 +60,8 @@ class People:
     def issue(self, name: str, *scopes: Scope, datasets: set[str] | None = None,
               expires_at: datetime | None = None, rate_limit: int | None = None,
               kind: KeyKind = KeyKind.STAFF) -> tuple[int, str]:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
-                     datasets=frozenset(datasets) if datasets else None,
-                     expires_at=expires_at, rate_limit=rate_limit)
-        row, token = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-        return row["id"], token
+        return issue_key(self.client.app.state.people, name, *scopes, kind=kind,
+                         datasets=datasets, expires_at=expires_at, rate_limit=rate_limit)
 
     def scalar(self, sql: str, **params: Any) -> Any:
         with self.engine.connect() as conn:

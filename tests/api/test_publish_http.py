@@ -18,7 +18,7 @@ from hub.people.scopes import Scope
 from tests.api.cocreation_hub import assert_problem
 from tests.conftest import FIXTURES, make_settings
 from tests.people_hub import People, ServeHub, bearer
-from tests.shopdata import make_shops, write_csv
+from tests.shopdata import make_shops, with_bad_floor, write_csv
 
 VERSIONS = "/v1/datasets/test-shops/versions"
 
@@ -32,17 +32,6 @@ def hub(db_url: str, serve_hub: ServeHub) -> People:
 def publisher(hub: People) -> str:
     _id, token = hub.issue("parks uploads", Scope.PUBLISH, datasets={"test-shops"})
     return token
-
-
-def with_bad_floor(path: Path, shops: list[Any], line: int) -> Path:
-    """The shops CSV with a non-integer floor count (column 階数) on physical line ``line``."""
-    write_csv(path, shops)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    cells = lines[line - 1].split(",")
-    cells[3] = "三階"
-    lines[line - 1] = ",".join(cells)
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    return path
 
 
 def upload(hub: People, token: str | None, path: Path, name: str | None = None,

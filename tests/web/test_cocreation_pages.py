@@ -14,9 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
+from tests.people_hub import issue_key
 from tests.web.conftest import BROWSER, serve_portal
 from tests.web.test_pages import parse
 
@@ -34,9 +33,8 @@ class Board:
         self._issue("staff", KeyKind.STAFF, Scope.MODERATE)
 
     def _issue(self, name: str, kind: KeyKind, scope: Scope) -> None:
-        new = NewKey(name=name, kind=kind, scopes=frozenset({scope}), created_by="test")
-        _row, self.tokens[name] = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+        _id, self.tokens[name] = issue_key(self.client.app.state.people, name, scope,
+                                           kind=kind)
 
     def post(self, who: str, path: str, body: dict | None = None) -> dict:
         response = self.client.post(path, json=body,

@@ -17,10 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from hub.db.cluster import LocalCluster
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from hub.web.session import CSRF_FIELD, PRESESSION_COOKIE, SESSION_COOKIE
+from tests.people_hub import issue_key
 from tests.web.conftest import BROWSER, serve_portal
 
 TOKEN_FIELD = re.compile(rf'name="{CSRF_FIELD}" value="([^"]+)"')
@@ -35,11 +34,8 @@ class Hub:
 
     def issue(self, name: str, *scopes: Scope, kind: KeyKind = KeyKind.STAFF,
               datasets: set[str] | None = None) -> tuple[int, str]:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
-                     datasets=frozenset(datasets) if datasets else None)
-        row, token = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-        return row["id"], token
+        return issue_key(self.client.app.state.people, name, *scopes, kind=kind,
+                         datasets=datasets)
 
     def browser(self, base_url: str = "http://testserver") -> TestClient:
         """A fresh browser: its own cookie jar, on the running app."""

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from hub.db.cluster import LocalCluster, free_port
 from hub.db.migrate import upgrade
 from hub.settings import Settings
+from tests.people_hub import serve_hub  # noqa: F401  (a fixture, for every test directory)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -95,3 +95,15 @@ def write_csv(
                 lat, lon = lon, lat
             writer.writerow([s.shop_id, s.name, s.category, floors, step, opened, lat, lon])
     return path
+
+
+def with_bad_floor(path: Path, shops: list[Shop], line: int) -> Path:
+    """The shops CSV with a floor count that is no integer (column 階数) on physical line
+    ``line``: one row the validation report names."""
+    write_csv(path, shops)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[line - 1].split(",")
+    cells[3] = "三階"
+    lines[line - 1] = ",".join(cells)
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    return path

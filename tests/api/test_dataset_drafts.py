@@ -6,31 +6,24 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from hub.api.app import create_app
 from hub.people.scopes import Scope
 from tests.api.cocreation_hub import assert_problem
-from tests.api.test_people import People, bearer
 from tests.conftest import ROOT, make_settings
+from tests.people_hub import People, ServeHub, bearer
 
 KOBE = ROOT / "datasets" / "kobe-ud-toilets" / "UDseibisisetu.xlsx"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
-def hub(db_url: str, tmp_path: Path) -> Iterator[People]:
-    settings = make_settings(db_url, datasets_dir=tmp_path / "datasets",
-                             schemas_dir=ROOT / "schemas")
-    with TestClient(create_app(settings)) as client:
-        people = People(client, settings)
-        yield people
-        people.engine.dispose()
+def hub(db_url: str, tmp_path: Path, serve_hub: ServeHub) -> People:
+    return serve_hub(make_settings(db_url, datasets_dir=tmp_path / "datasets",
+                                   schemas_dir=ROOT / "schemas"))
 
 
 @pytest.fixture

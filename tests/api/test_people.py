@@ -8,62 +8,26 @@ everything after that over HTTP.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends
-from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from etl.prepare import prepare
 from etl.publish import publish
-from hub.api.app import create_app
 from hub.api.auth import require
 from hub.catalog import load_definition
-from hub.people.audit import AuditEntry, AuditFilter
-from hub.people.keys import NewKey
+from hub.people.audit import AuditFilter
 from hub.people.principal import Key
-from hub.people.scopes import KeyKind, Scope
-from hub.settings import Settings
+from hub.people.scopes import Scope
 from tests.api.cocreation_hub import assert_problem
 from tests.conftest import make_settings
+from tests.people_hub import People, ServeHub, bearer
 from tests.shopdata import make_shops, write_csv
 
 PROBLEM = "application/problem+json"
-
-
-class People:
-    """A running app plus helpers to issue keys directly (as the CLI does)."""
-
-    def __init__(self, client: TestClient, settings: Settings) -> None:
-        self.client = client
-        self.settings = settings
-        self.engine = create_engine(settings.database_url)
-
-    def issue(self, name: str, *scopes: Scope, datasets: set[str] | None = None,
-              expires_at: datetime | None = None, rate_limit: int | None = None,
-              kind: KeyKind = KeyKind.STAFF) -> tuple[int, str]:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
-                     datasets=frozenset(datasets) if datasets else None,
-                     expires_at=expires_at, rate_limit=rate_limit)
-        row, token = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-        return row["id"], token
-
-    def scalar(self, sql: str, **params: Any) -> Any:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar()
-
-    def audit_count(self, action: str | None = None) -> int:
-        if action is None:
-            return self.scalar("SELECT count(*) FROM hub.audit_log")
-        return self.scalar("SELECT count(*) FROM hub.audit_log WHERE action = :a", a=action)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def add_dataset_write_route(app: Any) -> None:
@@ -79,22 +43,13 @@ def add_dataset_write_route(app: Any) -> None:
         return {"dataset": dataset_id, "key": key.name}
 
 
-def _people(settings: Settings) -> Iterator[People]:
-    app = create_app(settings)
-    add_dataset_write_route(app)
-    with TestClient(app) as client:
-        people = People(client, settings)
-        yield people
-        people.engine.dispose()
+@pytest.fixture
+def people(db_url: str, serve_hub: ServeHub) -> People:
+    return serve_hub(make_settings(db_url), extend_app=add_dataset_write_route)
 
 
 @pytest.fixture
-def people(db_url: str) -> Iterator[People]:
-    yield from _people(make_settings(db_url))
-
-
-@pytest.fixture
-def limited(db_url: str, tmp_path) -> Iterator[People]:
+def limited(db_url: str, tmp_path, serve_hub: ServeHub) -> People:
     """Small quotas, and the test shops published (versions 1 and 2) for pinned reads."""
     settings = make_settings(db_url, rate_limit_anonymous=3, rate_limit_key=5,
                              self_service_keys_per_hour=2)
@@ -102,7 +57,7 @@ def limited(db_url: str, tmp_path) -> Iterator[People]:
     definition = load_definition("test-shops", settings.datasets_dir, settings.schemas_dir)
     publish(engine, prepare(definition, write_csv(tmp_path / "v1.csv", make_shops(20))))
     engine.dispose()
-    yield from _people(settings)
+    return serve_hub(settings, extend_app=add_dataset_write_route)
 
 
 # -- 401 -------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ with the other files (size, SHA-256)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import mercantile
 import pytest
@@ -14,13 +13,12 @@ from fastapi.testclient import TestClient
 from pmtiles.reader import MemorySource, Reader, all_tiles
 from sqlalchemy import event
 
-from hub.api.app import create_app
 from hub.people.scopes import Scope
 from hub.query.model import FeatureQuery
 from hub.query.tiles import CLUSTER_COUNT
-from tests.api.test_people import People, bearer
 from tests.api.test_tiles import decode
 from tests.conftest import make_settings
+from tests.people_hub import People, ServeHub, bearer
 from tests.shopdata import SHIBUYA, make_shops, write_csv
 
 CAP_KB = 16
@@ -29,20 +27,18 @@ TILES = "/ogc/collections/test-shops@v1/tiles/WebMercatorQuad"
 
 
 @pytest.fixture
-def published(db_url: str, tmp_path) -> Iterator[People]:
+def published(db_url: str, tmp_path, serve_hub: ServeHub) -> People:
     """2,000 shops published over HTTP, with a 16 KiB cap (so low zooms are thinned) and no
     tile cache (every live tile is computed)."""
-    settings = make_settings(db_url, tile_max_kb=CAP_KB, tile_cache_mb=0, pmtiles_max_zoom=16)
-    with TestClient(create_app(settings)) as client:
-        people = People(client, settings)
-        _id, token = people.issue("uploads", Scope.PUBLISH, datasets={"test-shops"})
-        csv = write_csv(tmp_path / "shops.csv", make_shops(2000, seed=3), messy=False)
-        response = client.post("/v1/datasets/test-shops/versions", headers=bearer(token),
-                               files={"file": ("shops.csv", csv.read_bytes(), "text/csv")})
-        assert response.status_code == 201, response.text
-        # The test client returns once the response's background task (the build) is done.
-        yield people
-        people.engine.dispose()
+    people = serve_hub(make_settings(db_url, tile_max_kb=CAP_KB, tile_cache_mb=0,
+                                     pmtiles_max_zoom=16))
+    _id, token = people.issue("uploads", Scope.PUBLISH, datasets={"test-shops"})
+    csv = write_csv(tmp_path / "shops.csv", make_shops(2000, seed=3), messy=False)
+    response = people.client.post("/v1/datasets/test-shops/versions", headers=bearer(token),
+                                  files={"file": ("shops.csv", csv.read_bytes(), "text/csv")})
+    assert response.status_code == 201, response.text
+    # The test client returns once the response's background task (the build) is done.
+    return people
 
 
 def archive_bytes(client: TestClient) -> bytes:

@@ -10,44 +10,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from hub.api.app import create_app
 from hub.cli import app as cli
 from hub.people.scopes import Scope
-from tests.api.test_people import People, assert_problem, bearer
+from tests.api.cocreation_hub import assert_problem
 from tests.conftest import FIXTURES, make_settings
-from tests.shopdata import make_shops, write_csv
+from tests.people_hub import People, ServeHub, bearer
+from tests.shopdata import make_shops, with_bad_floor, write_csv
 
 VERSIONS = "/v1/datasets/test-shops/versions"
 
 
 @pytest.fixture
-def hub(db_url: str) -> Iterator[People]:
-    settings = make_settings(db_url, max_upload_mb=1)
-    with TestClient(create_app(settings)) as client:
-        people = People(client, settings)
-        yield people
-        people.engine.dispose()
+def hub(db_url: str, serve_hub: ServeHub) -> People:
+    return serve_hub(make_settings(db_url, max_upload_mb=1))
 
 
 @pytest.fixture
 def publisher(hub: People) -> str:
     _id, token = hub.issue("parks uploads", Scope.PUBLISH, datasets={"test-shops"})
     return token
-
-
-def with_bad_floor(path: Path, shops: list[Any], line: int) -> Path:
-    """The shops CSV with a non-integer floor count (column 階数) on physical line ``line``."""
-    write_csv(path, shops)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    cells = lines[line - 1].split(",")
-    cells[3] = "三階"
-    lines[line - 1] = ",".join(cells)
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    return path
 
 
 def upload(hub: People, token: str | None, path: Path, name: str | None = None,

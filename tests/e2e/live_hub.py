@@ -38,8 +38,10 @@ class LiveHub:
     shops_v2: list[Shop]
 
 
-def _publish_catalogue(url: str, folder: Path,
-                       datasets: tuple[str, ...]) -> tuple[list[Shop], list[Shop]]:
+def publish_catalogue(url: str, folder: Path,
+                      datasets: tuple[str, ...]) -> tuple[list[Shop], list[Shop]]:
+    """Publish the test shops twice (returned: the rows of versions 1 and 2) and the named
+    datasets of the demo catalogue, with the hub's own ETL, as `hub demo` publishes them."""
     settings = make_settings(url)
     engine = create_engine(url)
     try:
@@ -68,7 +70,7 @@ def running_hub(cluster: LocalCluster, folder: Path,
     hub_publish for its own publishing) instead of the test cluster's superuser."""
     database_url = create_test_database(cluster)
     try:
-        v1, v2 = _publish_catalogue(database_url, folder, datasets)
+        v1, v2 = publish_catalogue(database_url, folder, datasets)
         port = free_port()
         if least_privilege:
             cluster.enable_logins((API_ROLE, PUBLISH_ROLE))

@@ -5,33 +5,27 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
-from hub.api.app import create_app
 from hub.data.people import People as PeopleStore
 from hub.people.audit import AuditEntry
 from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
-from tests.api.test_people import People, assert_problem, bearer
+from tests.api.cocreation_hub import assert_problem
 from tests.conftest import make_settings
 from tests.e2e.live_hub import running_hub
 from tests.hostile.test_read_bounds import _entity_bomb_xlsx
+from tests.people_hub import People, ServeHub, bearer
 
 VERSIONS = "/v1/datasets/test-shops/versions"
 
 
 @pytest.fixture
-def hub(db_url: str) -> Iterator[People]:
-    settings = make_settings(db_url, max_upload_mb=1, read_max_columns=100)
-    with TestClient(create_app(settings)) as client:
-        people = People(client, settings)
-        yield people
-        people.engine.dispose()
+def hub(db_url: str, serve_hub: ServeHub) -> People:
+    return serve_hub(make_settings(db_url, max_upload_mb=1, read_max_columns=100))
 
 
 @pytest.fixture

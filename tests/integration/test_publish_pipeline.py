@@ -24,7 +24,7 @@ from hub.catalog import load_definition
 from hub.cli import app as cli
 from hub.textfold import fold_identity
 from tests.conftest import FIXTURES
-from tests.shopdata import make_shops, write_csv
+from tests.shopdata import make_shops, with_bad_floor, write_csv
 from tests.unit.test_prepare_truth import all_day_file
 
 
@@ -46,17 +46,6 @@ def _nothing_published(engine) -> bool:
     return versions == 0 and inspect(engine).get_table_names(schema="data") == []
 
 
-def _with_bad_floor(path: Path, shops, line: int) -> Path:
-    """The shops CSV with a non-integer floor count on physical line ``line``."""
-    write_csv(path, shops)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    cells = lines[line - 1].split(",")
-    cells[3] = "三階"
-    lines[line - 1] = ",".join(cells)
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    return path
-
-
 def _without_names(path: Path, shops) -> Path:
     """The shops CSV without its required 名称 column: an error about the whole file."""
     write_csv(path, shops)
@@ -68,7 +57,7 @@ def _without_names(path: Path, shops) -> Path:
 
 
 def test_dry_run_reports_and_writes_nothing(engine, definition, tmp_path) -> None:
-    source = FileSource(_with_bad_floor(tmp_path / "shops.csv", make_shops(20), line=4))
+    source = FileSource(with_bad_floor(tmp_path / "shops.csv", make_shops(20), line=4))
     outcome = publish_dataset(definition, source, PublishOptions(dry_run=True,
                                                                  skip_invalid=True),
                               engine=engine)
@@ -152,7 +141,7 @@ def env(settings, tmp_path, monkeypatch):
 
 
 def test_hub_publish_refuses_then_skips_invalid_rows(env, engine, tmp_path) -> None:
-    bad = str(_with_bad_floor(tmp_path / "bad.csv", make_shops(20), line=6))
+    bad = str(with_bad_floor(tmp_path / "bad.csv", make_shops(20), line=6))
     refused = CliRunner().invoke(cli, ["publish", "test-shops", bad])
     assert refused.exit_code == 1
     assert "not published" in refused.output and "--skip-invalid" in refused.output

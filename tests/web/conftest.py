@@ -5,22 +5,19 @@ stops), all published with the hub's own ETL into a real PostGIS."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser
-from sqlalchemy import create_engine
+from playwright.sync_api import Browser, Page
 
-from etl.prepare import prepare
-from etl.publish import publish
-from etl.sources import prepare_source
 from hub.api.app import create_app
-from hub.catalog import load_definition
+from hub.db.cluster import LocalCluster
 from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
-from tests.e2e.live_hub import LiveHub
-from tests.shopdata import Shop, make_shops, write_csv
+from tests.e2e.live_hub import LiveHub, publish_catalogue
+from tests.shopdata import Shop
 from tests.web.browser import GuardedContext, chromium, guarded_context
 
 DEMO = ("yaizu-aed", "bus-routes-muroran")
@@ -32,40 +29,32 @@ class Portal:
     client: TestClient
     shops_v1: list[Shop]
     shops_v2: list[Shop]
+    url: str  # the database, for the checks a test makes on what was stored
 
     def page(self, path: str, **headers: str):  # type: ignore[no-untyped-def]
         """GET ``path`` as a browser would (HTML first)."""
         return self.client.get(path, headers={**BROWSER, **headers})
 
 
-def publish_demo(url: str, folder: Path, datasets: tuple[str, ...] = DEMO) -> tuple[
-        list[Shop], list[Shop]]:
-    """Publish the test shops twice and the named demo datasets with the real ETL."""
-    settings = make_settings(url)
-    engine = create_engine(url)
+@contextmanager
+def serve_portal(cluster: LocalCluster, folder: Path,
+                 datasets: tuple[str, ...] = DEMO) -> Iterator[Portal]:
+    """The app (serving the portal's assets) over a new database holding the test shops and
+    ``datasets`` of the demo catalogue; the database is dropped when the app has stopped."""
+    url = create_test_database(cluster)
     try:
-        shops = load_definition("test-shops", settings.datasets_dir, settings.schemas_dir)
-        v1, v2 = make_shops(300), make_shops(300)[:-10]
-        publish(engine, prepare(shops, write_csv(folder / "v1.csv", v1)))
-        publish(engine, prepare(shops, write_csv(folder / "v2.csv", v2)))
-        for dataset_id in datasets:
-            definition = load_definition(dataset_id, ROOT / "datasets", ROOT / "schemas")
-            source = definition.directory / definition.source["file"]
-            publish(engine, prepare_source(definition, source), publisher="test")
+        v1, v2 = publish_catalogue(url, folder, datasets)
+        settings = make_settings(url, assets_dir=ROOT / "node_modules")
+        with TestClient(create_app(settings)) as client:
+            yield Portal(client, v1, v2, url)
     finally:
-        engine.dispose()
-    return v1, v2
+        drop_test_database(cluster, url)
 
 
 @pytest.fixture(scope="module")
 def portal(pg_cluster, tmp_path_factory) -> Iterator[Portal]:
-    url = create_test_database(pg_cluster)
-    folder = tmp_path_factory.mktemp("portal")
-    v1, v2 = publish_demo(url, folder)
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        yield Portal(client, v1, v2)
-    drop_test_database(pg_cluster, url)
+    with serve_portal(pg_cluster, tmp_path_factory.mktemp("portal")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +62,12 @@ def browser() -> Iterator[Browser]:
     """Debian's Chromium, one per test module."""
     with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def page(guarded: GuardedContext) -> Page:
+    """A page in the guarded context."""
+    return guarded.new_page()
 
 
 @pytest.fixture

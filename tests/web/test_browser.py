@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations, guarded_context
+from tests.web.browser import axe_violations, guarded_context
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +29,6 @@ MAP_TIMEOUT_MS = 30_000  # generous: two shared cores; speed is measured in benc
 def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
     with running_hub(pg_cluster, tmp_path_factory.mktemp("portal-live"), DATASETS) as hub:
         yield hub
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
 
 
 def features_drawn(page: Page, layer_type: str | None = None) -> int:

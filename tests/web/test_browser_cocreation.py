@@ -12,14 +12,11 @@ import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import create_engine
 
-from hub.data.people import People
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations, guarded_context
+from tests.people_hub import bearer, issue_key, key_store
+from tests.web.browser import axe_violations, guarded_context
 
 pytestmark = pytest.mark.slow
 
@@ -30,25 +27,12 @@ def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
         yield hub
 
 
-def _token(people: People, name: str, kind: KeyKind, scope: Scope) -> str:
-    new = NewKey(name=name, kind=kind, scopes=frozenset({scope}), created_by="test")
-    _row, token = people.issue(
-        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-    return token
-
-
 @pytest.fixture(scope="module")
 def made(live: LiveHub) -> dict[str, int]:
     """A request answered by test-shops v2 with a vote and a comment, and its showcase."""
-    engine = create_engine(live.database_url)
-    try:
-        people = People(engine)
-        user = {"Authorization": "Bearer " + _token(people, "resident", KeyKind.SELF,
-                                                    Scope.CONTRIBUTE)}
-        staff = {"Authorization": "Bearer " + _token(people, "staff", KeyKind.STAFF,
-                                                     Scope.MODERATE)}
-    finally:
-        engine.dispose()
+    with key_store(live.database_url) as store:
+        user = bearer(issue_key(store, "resident", Scope.CONTRIBUTE, kind=KeyKind.SELF)[1])
+        staff = bearer(issue_key(store, "staff", Scope.MODERATE, kind=KeyKind.STAFF)[1])
     with httpx.Client(base_url=live.url) as api:
         def post(path: str, body: dict | None, headers: dict[str, str]) -> dict:
             response = api.post(path, json=body, headers=headers)
@@ -73,11 +57,6 @@ def made(live: LiveHub) -> dict[str, int]:
         assert response.status_code == 200, response.text
         post(f"/v1/showcases/{sid}/decision", {"decision": "approve"}, staff)
     return {"request": rid, "showcase": sid}
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
 
 
 @pytest.mark.parametrize("path", [

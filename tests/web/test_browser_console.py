@@ -11,16 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import create_engine
 
-from hub.data.people import People
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.shopdata import make_shops, write_csv
-from tests.web.browser import GuardedContext, axe_violations, guarded_context
-from tests.web.test_console import bad_floor_csv
+from tests.people_hub import issue_key, key_store
+from tests.shopdata import make_shops, with_bad_floor, write_csv
+from tests.web.browser import axe_violations, guarded_context
 
 pytestmark = pytest.mark.slow
 
@@ -34,18 +30,10 @@ def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
 @pytest.fixture(scope="module")
 def keys(live: LiveHub) -> dict[str, str]:
     """Staff (publish and moderate), a contributor; issued as `hub keys create` does."""
-    engine = create_engine(live.database_url)
-    try:
-        people = People(engine)
-        tokens = {}
-        for name, scopes, kind in (("staff", {Scope.PUBLISH, Scope.MODERATE}, KeyKind.STAFF),
-                                   ("resident", {Scope.CONTRIBUTE}, KeyKind.SELF)):
-            new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test")
-            _row, tokens[name] = people.issue(
-                new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-    finally:
-        engine.dispose()
-    return tokens
+    with key_store(live.database_url) as store:
+        return {name: issue_key(store, name, *scopes, kind=kind)[1] for name, scopes, kind in (
+            ("staff", (Scope.PUBLISH, Scope.MODERATE), KeyKind.STAFF),
+            ("resident", (Scope.CONTRIBUTE,), KeyKind.SELF))}
 
 
 @pytest.fixture(scope="module")
@@ -72,11 +60,6 @@ def made(live: LiveHub, keys: dict[str, str]) -> dict[str, int]:
             "request": filed.json()["id"]}
 
 
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
-
-
 def sign_in(page: Page, live: LiveHub, token: str, path: str = "/staff?lang=en") -> None:
     """Open a console page signed out (the sign-in form), type the key, come back to it."""
     page.goto(live.url + path)
@@ -99,7 +82,7 @@ def test_staff_sign_in_upload_an_error_then_a_good_file_and_publish_it(
 
     publishing = page.get_by_role("region", name="Publish a file")
     publishing.get_by_role("link", name="Test shops").click()
-    bad = bad_floor_csv(tmp_path / "bad.csv", line=6)
+    bad = with_bad_floor(tmp_path / "bad.csv", make_shops(30), line=6)
     page.get_by_label("File", exact=True).set_input_files(str(bad))
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_role("heading", name="Not published: the file bad.csv has errors")
@@ -175,7 +158,7 @@ def test_axe_on_the_sign_in_page_the_report_and_the_403_page(
     assert axe_violations(page) == []
     sign_in(page, live, keys["staff"], "/staff/datasets/test-shops/upload?lang=ja")
     page.get_by_label("ファイル", exact=True).set_input_files(
-        str(bad_floor_csv(tmp_path / "bad.csv", line=4)))
+        str(with_bad_floor(tmp_path / "bad.csv", make_shops(30), line=4)))
     page.get_by_role("button", name="ファイルを検証する").click()
     expect(page.locator("table.report")).to_be_visible()
     assert axe_violations(page) == []

@@ -8,15 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine
 
-from hub.data.people import People
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.conftest import ROOT
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations
+from tests.people_hub import issue_key, key_store
+from tests.web.browser import axe_violations
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +30,8 @@ def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
 
 @pytest.fixture(scope="module")
 def staff_token(live: LiveHub) -> str:
-    engine = create_engine(live.database_url)
-    try:
-        new = NewKey(name="Kobe staff", kind=KeyKind.STAFF, scopes=frozenset({Scope.PUBLISH}),
-                     created_by="test")
-        _row, token = People(engine).issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-    finally:
-        engine.dispose()
-    return token
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
+    with key_store(live.database_url) as store:
+        return issue_key(store, "Kobe staff", Scope.PUBLISH, kind=KeyKind.STAFF)[1]
 
 
 def no_serious_violations(page: Page) -> None:

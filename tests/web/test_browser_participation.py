@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.live_hub import LiveHub, running_hub
-from tests.web.browser import GuardedContext, axe_violations
+from tests.web.browser import axe_violations
 
 pytestmark = pytest.mark.slow
 
@@ -23,11 +23,6 @@ KOBE = ("kobe-subway", "kobe-ud-toilets", "kobe-aed")
 def live(pg_cluster, tmp_path_factory) -> Iterator[LiveHub]:
     with running_hub(pg_cluster, tmp_path_factory.mktemp("participation-live"), KOBE) as hub:
         yield hub
-
-
-@pytest.fixture
-def page(guarded: GuardedContext) -> Page:
-    return guarded.new_page()
 
 
 def take_contributor_key(page: Page, live: LiveHub, name: str, next_path: str) -> None:

@@ -14,12 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from hub.api.app import create_app
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
-from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
-from tests.web.conftest import BROWSER, publish_demo
+from tests.people_hub import issue_key
+from tests.web.conftest import BROWSER, serve_portal
 from tests.web.test_pages import parse
 
 VOTERS = ("voter1", "voter2", "voter3")
@@ -36,9 +33,8 @@ class Board:
         self._issue("staff", KeyKind.STAFF, Scope.MODERATE)
 
     def _issue(self, name: str, kind: KeyKind, scope: Scope) -> None:
-        new = NewKey(name=name, kind=kind, scopes=frozenset({scope}), created_by="test")
-        _row, self.tokens[name] = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+        _id, self.tokens[name] = issue_key(self.client.app.state.people, name, scope,
+                                           kind=kind)
 
     def post(self, who: str, path: str, body: dict | None = None) -> dict:
         response = self.client.post(path, json=body,
@@ -56,12 +52,8 @@ class Board:
 
 @pytest.fixture(scope="module")
 def board(pg_cluster, tmp_path_factory) -> Iterator[Board]:
-    url = create_test_database(pg_cluster)
-    publish_demo(url, tmp_path_factory.mktemp("board"), datasets=())
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        yield Board(client)
-    drop_test_database(pg_cluster, url)
+    with serve_portal(pg_cluster, tmp_path_factory.mktemp("board"), datasets=()) as portal:
+        yield Board(portal.client)
 
 
 def board_ids(html: str) -> list[int]:

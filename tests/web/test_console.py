@@ -16,12 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from hub.api.app import create_app
 from hub.people.scopes import KeyKind, Scope
 from hub.web.session import CSRF_FIELD
-from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
-from tests.shopdata import make_shops, write_csv
-from tests.web.conftest import publish_demo
+from tests.shopdata import make_shops, with_bad_floor, write_csv
+from tests.web.conftest import serve_portal
 from tests.web.test_session import TOKEN_FIELD, Hub, form_token, sign_in
 
 TICKET = re.compile(r'name="ticket" value="([^"]+)"')
@@ -67,27 +65,11 @@ class Console(Hub):
 
 @pytest.fixture(scope="module")
 def hub(pg_cluster, tmp_path_factory) -> Iterator[Console]:
-    url = create_test_database(pg_cluster)
     folder = tmp_path_factory.mktemp("console")
-    publish_demo(url, folder, datasets=())
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        console = Console(client, url, folder)
+    with serve_portal(pg_cluster, folder, datasets=()) as portal:
+        console = Console(portal.client, portal.url, folder)
         yield console
         console.engine.dispose()
-    drop_test_database(pg_cluster, url)
-
-
-def bad_floor_csv(path: Path, line: int) -> Path:
-    """Test shops with a floor count that is no integer (column 階数) on physical line
-    ``line``."""
-    write_csv(path, make_shops(30))
-    lines = path.read_text(encoding="utf-8").splitlines()
-    cells = lines[line - 1].split(",")
-    cells[3] = "三階"
-    lines[line - 1] = ",".join(cells)
-    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
-    return path
 
 
 def upload(browser: TestClient, path: Path, token: str | None, dataset: str = "test-shops"
@@ -159,7 +141,7 @@ def test_a_file_with_an_error_shows_row_column_value_rule_and_publishes_nothing(
     before = hub.versions()
     browser = hub.as_("publisher")
     token = page_token(browser, "/staff/datasets/test-shops/upload")
-    answer = upload(browser, bad_floor_csv(tmp_path / "bad.csv", line=6), token)
+    answer = upload(browser, with_bad_floor(tmp_path / "bad.csv", make_shops(30), line=6), token)
     assert answer.status_code == 422
     row = re.search(r'<tr class="issue-error">(.*?)</tr>', answer.text, re.S)
     assert row, answer.text

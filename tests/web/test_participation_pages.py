@@ -12,31 +12,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from markupsafe import escape
 from PIL import Image
 
-from hub.api.app import create_app
 from hub.people.scopes import KeyKind, Scope
 from hub.web.session import CSRF_FIELD
-from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
-from tests.web.conftest import publish_demo
 from tests.web.test_pages import parse
-from tests.web.test_session import Hub, form_token, sign_in
+from tests.web.test_session import Hub, form_token, session_hub, sign_in
 
 PROPOSE = "/datasets/test-shops/propose"
 
 
 @pytest.fixture(scope="module")
 def hub(pg_cluster, tmp_path_factory) -> Iterator[Hub]:
-    url = create_test_database(pg_cluster)
-    publish_demo(url, tmp_path_factory.mktemp("participation"), datasets=())
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        hub = Hub(client, url)
+    with session_hub(pg_cluster, tmp_path_factory.mktemp("participation")) as hub:
         yield hub
-        hub.engine.dispose()
-    drop_test_database(pg_cluster, url)
 
 
 class Resident:

@@ -8,19 +8,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from hub.api.app import create_app
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
+from hub.db.cluster import LocalCluster
 from hub.people.scopes import KeyKind, Scope
 from hub.web.session import CSRF_FIELD, PRESESSION_COOKIE, SESSION_COOKIE
-from tests.conftest import ROOT, create_test_database, drop_test_database, make_settings
-from tests.web.conftest import BROWSER, publish_demo
+from tests.people_hub import issue_key
+from tests.web.conftest import BROWSER, serve_portal
 
 TOKEN_FIELD = re.compile(rf'name="{CSRF_FIELD}" value="([^"]+)"')
 
@@ -34,11 +34,8 @@ class Hub:
 
     def issue(self, name: str, *scopes: Scope, kind: KeyKind = KeyKind.STAFF,
               datasets: set[str] | None = None) -> tuple[int, str]:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
-                     datasets=frozenset(datasets) if datasets else None)
-        row, token = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-        return row["id"], token
+        return issue_key(self.client.app.state.people, name, *scopes, kind=kind,
+                         datasets=datasets)
 
     def browser(self, base_url: str = "http://testserver") -> TestClient:
         """A fresh browser: its own cookie jar, on the running app."""
@@ -60,16 +57,19 @@ class Hub:
                 self.scalar("SELECT count(*) FROM hub.api_keys"))
 
 
-@pytest.fixture(scope="module")
-def hub(pg_cluster, tmp_path_factory) -> Iterator[Hub]:
-    url = create_test_database(pg_cluster)
-    publish_demo(url, tmp_path_factory.mktemp("session"), datasets=())
-    settings = make_settings(url, assets_dir=ROOT / "node_modules")
-    with TestClient(create_app(settings)) as client:
-        hub = Hub(client, url)
+@contextmanager
+def session_hub(cluster: LocalCluster, folder: Path) -> Iterator[Hub]:
+    """A :class:`Hub` on :func:`serve_portal` with the test shops only."""
+    with serve_portal(cluster, folder, datasets=()) as portal:
+        hub = Hub(portal.client, portal.url)
         yield hub
         hub.engine.dispose()
-    drop_test_database(pg_cluster, url)
+
+
+@pytest.fixture(scope="module")
+def hub(pg_cluster, tmp_path_factory) -> Iterator[Hub]:
+    with session_hub(pg_cluster, tmp_path_factory.mktemp("session")) as hub:
+        yield hub
 
 
 def form_token(browser: TestClient, path: str = "/signin") -> str:

@@ -92,7 +92,7 @@ def publishable(prepared: Any) -> Publishable:
         source_sha256=prepared.raw.source_sha256,
         report=prepared.report,
         main=LayerData(prepared.definition.schema, prepared.frame, prepared.geometry_wkt,
-                       prepared.search_text),
+                       prepared.search_fields),
     )
 
 

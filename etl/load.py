@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
 from etl.copy_text import column_cells, csv_lines, text_cells
+from etl.normalise import search_text
 from etl.report import Report
 from etl.spatial_order import spatial_order
 from hub.catalog import (
@@ -38,18 +39,22 @@ from hub.catalog import (
 )
 from hub.db.tables import DATA_SCHEMA
 
-COPY_CHUNK_ROWS = 25_000  # ~10 MB of COPY text; two chunks are alive at a time
+COPY_CHUNK_ROWS = 25_000  # ~10 MB of COPY text; a few chunks are alive at a time
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class LayerData:
     """One table's worth of normalised rows: typed frame (schema fields, in order), EPSG:4326
-    WKT geometry per row (or None), and the search text per row."""
+    WKT geometry per row (or None), and the fields whose folded text is each row's search
+    text (``_search``, :func:`etl.normalise.search_text`). The search text is derived from
+    the frame, so it is folded chunk by chunk while the rows are COPYed (:func:`copy_chunks`)
+    rather than held whole."""
 
     schema: TableSchema
     frame: pd.DataFrame
     geometry_wkt: pd.Series | None
-    search_text: pd.Series
+    search_fields: tuple[str, ...]
 
     @property
     def has_geometry(self) -> bool:
@@ -92,10 +97,11 @@ def copy_rows(
 ) -> str:
     """COPY the rows in spatial order, in chunks; return SHA-256 of the normalised content.
 
-    The hash covers exactly the bytes sent to COPY (``_fid``, fields, geometry, in the
-    deterministic order of :func:`etl.spatial_order.spatial_order`), so two publishes of the
-    same data yield the same checksum whatever the source encoding was. The text is made by
-    :mod:`etl.copy_text`, one chunk ahead of the one being sent.
+    The hash covers exactly the bytes sent to COPY (``_fid``, fields, geometry, search text,
+    in the deterministic order of :func:`etl.spatial_order.spatial_order`), so two publishes
+    of the same data yield the same checksum whatever the source encoding was. The chunks
+    are made by :func:`copy_chunks` while earlier ones are sent, so the server parses and
+    inserts (its own process, the other core) while the client folds and formats.
     """
     columns = ["_fid", *layer.schema.field_names]
     if layer.has_geometry:
@@ -109,16 +115,10 @@ def copy_rows(
     # Rows go to disk in spatial order (etl.spatial_order); _fid stays the file position.
     order = (spatial_order(layer.geometry_wkt) if layer.geometry_wkt is not None
              else np.arange(total))
-    chunks = copy_chunks(layer, order)
-    # One chunk formatted ahead in a thread (Arrow releases the GIL) while this one is
-    # written (libpq releases it too): the server parses while we format, and no more than
-    # two chunks are ever held (psycopg's queued writer buffered up to 128 MB).
-    with (ThreadPoolExecutor(max_workers=1) as ahead, raw_conn.cursor() as cur,
-          cur.copy(copy_sql) as copy):
-        pending = ahead.submit(next, chunks, None)
-        while (chunk := pending.result()) is not None:
-            pending = ahead.submit(next, chunks, None)
-            stop, data = chunk
+    # The write releases the GIL inside libpq; psycopg's queued writer would buffer up to
+    # 128 MB, so chunks are written from here, at most a few alive at a time.
+    with raw_conn.cursor() as cur, cur.copy(copy_sql) as copy:
+        for stop, data in made_ahead(copy_chunks(layer, order)):
             digest.update(data)
             copy.write(data)
             if progress:
@@ -126,28 +126,55 @@ def copy_rows(
     return digest.hexdigest()
 
 
+def made_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items``, each made in a thread of its own while the caller uses the one
+    before: a stage of the COPY pipeline, holding at most one item ahead (items are never
+    None, which ends them).
+
+    When the caller stops early, the item being made is finished before this returns; then
+    nothing holds ``items`` and an inner stage, closed as it is dropped, stops its thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
+
+
+def searched_chunks(
+    layer: LayerData, order: np.ndarray, chunk_rows: int = COPY_CHUNK_ROWS
+) -> Iterator[tuple[np.ndarray, pa.Array]]:
+    """The rows at ``order``'s positions, ``chunk_rows`` at a time, with their search text
+    (:func:`etl.normalise.search_text`, which folds each distinct value of a chunk once)."""
+    fields = list(layer.search_fields)
+    searched = layer.frame[fields]
+    for start in range(0, len(order), chunk_rows):
+        positions = order[start : start + chunk_rows]
+        text = search_text(searched.take(positions), fields).array
+        yield positions, pa.chunked_array(pa.array(text)).combine_chunks()
+
+
 def copy_chunks(
     layer: LayerData, order: np.ndarray, chunk_rows: int = COPY_CHUNK_ROWS
 ) -> Iterator[tuple[int, memoryview]]:
     """COPY CSV text of the rows at ``order``'s positions, ``chunk_rows`` at a time, with the
-    number of rows done so far: ``_fid`` (file position, 1-based), the fields, EWKT, search."""
+    number of rows done so far: ``_fid`` (file position, 1-based), the fields, EWKT, search.
+
+    Two stages on two threads: the search text is folded (Python, holding the GIL) a chunk
+    ahead of the formatting (Arrow kernels, which release it)."""
     fields = list(layer.schema.field_names)
-    # Arrow's take from a many-chunk array (the search text is built 25k rows at a time)
-    # costs about 15x a take from one buffer: 4.4 s vs 0.3 s at 1M rows in spatial order.
-    # One combined copy (~50 MB at 1M rows) is cheaper than that.
-    search = pa.chunked_array(pa.array(layer.search_text.array)).combine_chunks()
-    for start in range(0, len(order), chunk_rows):
-        positions = order[start : start + chunk_rows]
+    done = 0
+    for positions, search in made_ahead(searched_chunks(layer, order, chunk_rows)):
         cells = [column_cells(positions + 1)]
         cells += [column_cells(layer.frame[name].take(positions)) for name in fields]
         if layer.geometry_wkt is not None:
             wkt = pa.array(layer.geometry_wkt.take(positions).to_numpy(dtype=object),
                            type=pa.string(), from_pandas=True)
             cells.append(text_cells(pc.binary_join_element_wise("SRID=4326;", wkt, "")))
-        cells.append(text_cells(search.take(positions)))
+        cells.append(text_cells(search))
         data = csv_lines(cells)
-        del cells  # only the lines stay alive while the caller writes them
-        yield start + len(positions), data
+        del cells, search  # only the lines stay alive while the caller writes them
+        done += len(positions)
+        yield done, data
 
 
 def index_stem(table_name: str) -> str:

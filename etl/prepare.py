@@ -84,9 +84,14 @@ class Prepared:
     raw: RawTable
     frame: pd.DataFrame
     geometry_wkt: pd.Series | None
-    search_text: pd.Series
+    search_fields: tuple[str, ...]  # whose folded text is a row's search text
     source_rows: np.ndarray
     report: Report
+
+    def search_text(self) -> pd.Series:
+        """Every row's search text (:func:`etl.normalise.search_text`). A publish does not
+        call this: it folds the text a chunk at a time while the rows are COPYed."""
+        return norm.search_text(self.frame, list(self.search_fields))
 
 
 @dataclass
@@ -265,7 +270,7 @@ def prepare_table(
     if skip_invalid and not file_level:
         keep = ~rows_with(findings, n)
         report.rows_skipped = int((~keep).sum())
-    del columns, findings, located  # normalised text no longer needed: free it before search
+    del columns, findings, located  # normalised text no longer needed: free it before COPY
     # The cells as written were needed for the report only; keep the file's description.
     # (a new empty frame: a slice of Arrow columns would keep their buffers alive).
     raw = dataclasses.replace(raw, frame=pd.DataFrame(columns=raw.headers))
@@ -278,7 +283,7 @@ def prepare_table(
         raw=raw,
         frame=frame,
         geometry_wkt=geometry_wkt,
-        search_text=norm.search_text(frame, definition.schema.search_fields(definition.id)),
+        search_fields=tuple(definition.schema.search_fields(definition.id)),
         source_rows=raw.source_rows[keep],
         report=report,
     )

@@ -1,10 +1,10 @@
 """Publish prepared data as the next immutable version of a dataset, never half-built.
 
 Three steps. Stage: COPY each layer into a staging table no catalogue row points at
-(:mod:`hub.db.staging`), commit, build its indexes and analyse it on two connections at once,
-measure it, and summarise its changes against the current version. Register: one short
-transaction locks the dataset row (so two publishes of one dataset queue rather than race
-for a version number), renames the staging tables to ``data.<base>__v<N>``, inserts the
+(:mod:`hub.db.staging`), commit, build its indexes and analyse it on two connections at once
+while a third measures it and summarises its changes against the current version. Register:
+one short transaction locks the dataset row (so two publishes of one dataset queue rather
+than race for a version number), renames the staging tables to ``data.<base>__v<N>``, inserts the
 version row and moves the dataset's current pointer. Readers see the old version until that
 commit and the complete new one after it. Whatever stops a publish before it commits leaves
 only staging tables: dropped on the way out when the process lives, or, when it was killed,
@@ -17,6 +17,7 @@ import getpass
 import hashlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -92,7 +93,7 @@ def publishable(prepared: Any) -> Publishable:
         source_sha256=prepared.raw.source_sha256,
         report=prepared.report,
         main=LayerData(prepared.definition.schema, prepared.frame, prepared.geometry_wkt,
-                       prepared.search_text),
+                       prepared.search_fields),
     )
 
 
@@ -227,13 +228,14 @@ def _publish_staged(
     fault_point("index")  # committed staging tables, not yet indexed
     if progress:
         progress("index", 0, 1)
-    build_indexes(engine, [job for s in layers
-                           for job in index_jobs(s.staged, s.layer, s.search_bounds)])
-    measured: dict[str | None, tuple[int, list[float] | None]] = {}
-    with engine.begin() as conn:
-        for staged in layers:
-            measured[staged.name] = measure(conn, staged.staged, staged.layer.has_geometry)
-        summary = _summary(conn, data, layers[0].staged, previous)
+    # Measuring and summarising read the committed rows and need no index, so they run on
+    # a connection of their own beside the builds (a read shares the builds' locks) rather
+    # than after them, while a build connection would idle through the last build.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        facts = beside.submit(_measure_and_summarise, engine, data, layers, previous)
+        build_indexes(engine, [job for s in layers
+                               for job in index_jobs(s.staged, s.layer, s.search_bounds)])
+    measured, summary = facts.result()
     if progress:
         progress("index", 1, 1)
 
@@ -322,6 +324,18 @@ def _current_version(conn: Connection, dataset_id: str) -> dict[str, Any] | None
 
 def _unchanged(previous: dict[str, Any] | None, content_sha256: str, force: bool) -> bool:
     return previous is not None and previous["content_sha256"] == content_sha256 and not force
+
+
+Measured = dict[str | None, tuple[int, list[float] | None]]  # layer -> row count, bbox
+
+
+def _measure_and_summarise(engine: Engine, data: Publishable, layers: list[_Staged],
+                           previous: dict[str, Any] | None) -> tuple[Measured, dict[str, Any]]:
+    """Each staged layer's row count and bbox, and the main layer's change summary."""
+    with engine.begin() as conn:
+        measured: Measured = {s.name: measure(conn, s.staged, s.layer.has_geometry)
+                              for s in layers}
+        return measured, _summary(conn, data, layers[0].staged, previous)
 
 
 def _summary(conn: Connection, data: Publishable, staged_main: str,

@@ -185,7 +185,6 @@ def check_references(prepared: Any, definition: DatasetDefinition, known: KnownK
         prepared,
         frame=prepared.frame.loc[keep].reset_index(drop=True),
         geometry_wkt=None if geometry is None else geometry.loc[keep].reset_index(drop=True),
-        search_text=prepared.search_text.loc[keep].reset_index(drop=True),
         source_rows=prepared.source_rows[keep],
     )
 

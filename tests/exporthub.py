@@ -50,8 +50,7 @@ def visits_layer(n: int = 40) -> LayerData:
         "opens": [None if i % 5 == 0 else f"{8 + i % 4:02d}:30:00" for i in range(n)],
         "note": [None if i % 3 == 0 else f"visit, \"quoted\" {i}" for i in range(n)],
     })
-    search = frame["note"].fillna("").str.lower()
-    return LayerData(VISITS_SCHEMA, frame, None, search)
+    return LayerData(VISITS_SCHEMA, frame, None, ("note",))
 
 
 def publish_two_layers(engine: Engine, definition: DatasetDefinition, folder: Path,

@@ -76,8 +76,8 @@ def layer_data(name: str, schema: TableSchema, columns: dict[str, object], n: in
     frame = pd.DataFrame(data, columns=list(schema.field_names))
     if geometry is not None:
         geometry = geometry.reset_index(drop=True).astype(object)
-    search = norm.search_text(frame, [f for f in SEARCH_FIELDS.get(name, ()) if f in data])
-    return LayerData(schema=schema, frame=frame, geometry_wkt=geometry, search_text=search)
+    search = tuple(f for f in SEARCH_FIELDS.get(name, ()) if f in data)
+    return LayerData(schema=schema, frame=frame, geometry_wkt=geometry, search_fields=search)
 
 
 def empty_layers(schemas: dict[str, TableSchema]) -> dict[str, LayerData]:

@@ -116,6 +116,6 @@ def _appended(first: Prepared, second: Prepared) -> Prepared:
         definition=first.definition, raw=first.raw,
         frame=pd.concat([first.frame, second.frame], ignore_index=True),
         geometry_wkt=geometry,
-        search_text=pd.concat([first.search_text, second.search_text], ignore_index=True),
+        search_fields=first.search_fields,
         source_rows=np.concatenate([first.source_rows, second.source_rows]),
         report=first.report)

@@ -53,7 +53,7 @@ def client(pg_cluster, tmp_path_factory) -> Iterator[TestClient]:
         return pd.concat([series, series.iloc[[1]]], ignore_index=True)
 
     data = replace(data, main=LayerData(no_key, twice(main.frame), twice(main.geometry_wkt),
-                                        twice(main.search_text)))
+                                        main.search_fields))
     publish(engine, data)
     engine.dispose()
     with TestClient(create_app(settings)) as test_client:

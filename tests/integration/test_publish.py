@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from itertools import pairwise
 from pathlib import Path
 
@@ -139,3 +140,38 @@ def test_rows_are_stored_in_spatial_order_and_keep_their_file_position(
     file_walk = sum(math.dist((a.lon, a.lat), (b.lon, b.lat)) for a, b in
                     pairwise(shops))
     assert heap_walk < file_walk / 5
+
+
+def test_measure_and_change_summary_run_beside_the_index_builds(
+        settings, engine, tmp_path, monkeypatch) -> None:
+    """The index builds are held until the row counts, bbox and change summary are read:
+    a publish that read them only after its indexes would never get there."""
+    import etl.publish as publishing
+
+    publish(engine, _prepare(settings, write_csv(tmp_path / "v1.csv", make_shops(40))))
+    summarised = threading.Event()
+    real_facts, real_build = publishing._measure_and_summarise, publishing.build_indexes
+
+    def facts(*args):
+        answer = real_facts(*args)
+        summarised.set()
+        return answer
+
+    def build(*args):
+        # A guard against hanging, not a measurement: a sequential publish fails here.
+        assert summarised.wait(timeout=60), "indexes were built before measuring"
+        real_build(*args)
+
+    monkeypatch.setattr(publishing, "_measure_and_summarise", facts)
+    monkeypatch.setattr(publishing, "build_indexes", build)
+    shops = make_shops(40)[3:] + make_shops(45, seed=9)[40:]
+    result = publish(engine, _prepare(settings, write_csv(tmp_path / "v2.csv", shops)))
+    assert result.version == 2 and result.row_count == 42
+    assert result.change_summary["added"] == 5 and result.change_summary["removed"] == 3
+    with engine.connect() as conn:
+        bbox = conn.execute(text("SELECT bbox FROM hub.versions WHERE version = 2")).scalar_one()
+        indexes = conn.execute(text("SELECT count(*) FROM pg_indexes "
+                                    "WHERE tablename = 'test_shops__v2'")).scalar_one()
+    lats, lons = [s.lat for s in shops], [s.lon for s in shops]
+    assert bbox == pytest.approx([min(lons), min(lats), max(lons), max(lats)])
+    assert indexes >= 4

@@ -59,7 +59,7 @@ def assert_shape(prepared: Prepared) -> None:
         assert prepared.frame[f.name].dtype == EXPECTED_DTYPES[f.type], f.name
     n = len(prepared.frame)
     assert prepared.frame.index.equals(pd.RangeIndex(n))
-    assert len(prepared.source_rows) == n and len(prepared.search_text) == n
+    assert len(prepared.source_rows) == n and len(prepared.search_text()) == n
     if prepared.geometry_wkt is not None:
         assert len(prepared.geometry_wkt) == n
         assert prepared.geometry_wkt.index.equals(pd.RangeIndex(n))
@@ -98,7 +98,7 @@ def test_kobe_values_are_typed_and_normalised(kobe: Prepared) -> None:
     assert kobe.frame["available_24h"].sum() == 196  # ○ is true, empty is unknown
     assert kobe.frame["available_24h"].isna().sum() == 1935 - 196
     assert kobe.source_rows[0] == 2 and kobe.source_rows[-1] == 1938
-    assert "神戸新交通(株) 住吉駅" in kobe.search_text.iloc[0]
+    assert "神戸新交通(株) 住吉駅" in kobe.search_text().iloc[0]
 
 
 def test_kobe_multiline_name_and_missing_coordinates(kobe: Prepared) -> None:
@@ -328,8 +328,8 @@ def test_crafted_geometry_and_search_text(tmp_path: Path) -> None:
     assert wkt[1] == "POINT (139.7 35.65)"
     assert wkt[2] is None and wkt[3] is None  # invalid, then no coordinates at all
     assert wkt[4].startswith("POINT (139.69997")
-    assert prepared.search_text.iloc[0] == "f001 中央保育園 公立"
-    assert prepared.search_text.iloc[1] == "f002 北保育園 私立 備考\n二行目"
+    assert prepared.search_text().iloc[0] == "f001 中央保育園 公立"
+    assert prepared.search_text().iloc[1] == "f002 北保育園 私立 備考\n二行目"
 
 
 def test_crafted_skip_invalid(tmp_path: Path) -> None:
@@ -542,8 +542,8 @@ def test_schema_x_search_limits_the_search_text(tmp_path: Path) -> None:
     of it are not in ``_search``, whatever order the list has."""
     crafted = _with_search(definition("etl-crafted"), ["kind", "name"])
     prepared = prepare(crafted, write_crafted(tmp_path))
-    assert prepared.search_text.iloc[0] == "中央保育園 公立"
-    assert prepared.search_text.iloc[1] == "北保育園 私立"
+    assert prepared.search_text().iloc[0] == "中央保育園 公立"
+    assert prepared.search_text().iloc[1] == "北保育園 私立"
 
 
 def test_schema_x_search_must_name_string_fields(tmp_path: Path) -> None:

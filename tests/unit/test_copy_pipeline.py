@@ -1,5 +1,5 @@
-"""The COPY stream is made in stages on threads of their own (etl.load), and the search text is
-folded a chunk at a time: the bytes must be those of the whole column folded at once."""
+"""The COPY stream is made a chunk ahead on a thread of its own (etl.load), and the search text
+is folded a chunk at a time: the bytes must be those of the whole column folded at once."""
 
 from __future__ import annotations
 

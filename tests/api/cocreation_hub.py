@@ -14,11 +14,10 @@ from etl.prepare import prepare
 from etl.publish import publish
 from hub.api.app import create_app
 from hub.catalog import load_definition
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from hub.settings import Settings
 from tests.conftest import make_settings
+from tests.people_hub import issue_key
 from tests.shopdata import make_shops, write_csv
 
 PROBLEM = "application/problem+json"
@@ -33,10 +32,8 @@ class CoHub:
     key_ids: dict[str, int] = field(default_factory=dict)
 
     def issue(self, name: str, *scopes: Scope, kind: KeyKind = KeyKind.SELF) -> str:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test")
-        row, token = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-        self.tokens[name], self.key_ids[name] = token, row["id"]
+        key_id, token = issue_key(self.client.app.state.people, name, *scopes, kind=kind)
+        self.tokens[name], self.key_ids[name] = token, key_id
         return token
 
     def as_(self, name: str) -> dict[str, str]:

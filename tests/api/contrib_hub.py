@@ -14,12 +14,11 @@ from etl.prepare import prepare
 from etl.publish import publish
 from hub.api.app import create_app
 from hub.catalog import DatasetDefinition, load_definition
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from hub.settings import Settings
 from tests.api.cocreation_hub import assert_problem as assert_problem
 from tests.conftest import make_settings
+from tests.people_hub import issue_key
 from tests.shopdata import Shop, make_shops, write_csv
 
 PROBLEM = "application/problem+json"
@@ -38,11 +37,9 @@ class ContribHub:
 
     def issue(self, name: str, *scopes: Scope, kind: KeyKind = KeyKind.SELF,
               datasets: frozenset[str] | None = None) -> str:
-        new = NewKey(name=name, kind=kind, scopes=frozenset(scopes), created_by="test",
-                     datasets=datasets)
-        row, token = self.client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-        self.tokens[name], self.key_ids[name] = token, row["id"]
+        key_id, token = issue_key(self.client.app.state.people, name, *scopes, kind=kind,
+                                  datasets=set(datasets) if datasets else None)
+        self.tokens[name], self.key_ids[name] = token, key_id
         return token
 
     def as_(self, name: str) -> dict[str, str]:

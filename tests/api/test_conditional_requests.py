@@ -22,7 +22,7 @@ from hub.api.caching import LATEST_CACHE, LATEST_SURROGATE, PINNED_CACHE
 from hub.catalog import load_definition
 from hub.http_cache.tags import TAGS_HEADER
 from hub.people.scopes import Scope
-from tests.api.test_webhooks import issue_key
+from tests.api.test_webhooks import staff_token
 from tests.conftest import create_test_database, drop_test_database, make_settings
 from tests.exporthub import formula_shops, publish_shops, publish_two_layers
 from tests.shopdata import SHIBUYA
@@ -196,7 +196,7 @@ def test_the_catalogue_bundle_is_untagged_so_no_shared_cache_keeps_it(hub: Cache
                                  "/v1/datasets/test-shops/records?limit=2",
                                  "/v1/datasets"])
 def test_an_answer_to_a_keyed_request_is_private(hub: CacheHub, url: str) -> None:
-    token = issue_key(hub.client.app, Scope.CONTRIBUTE)
+    token = staff_token(hub.client.app, Scope.CONTRIBUTE)
     anonymous = hub.client.get(url)
     keyed = hub.client.get(url, headers={"Authorization": f"Bearer {token}"})
     assert keyed.status_code == 200, keyed.text

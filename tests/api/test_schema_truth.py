@@ -10,10 +10,9 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.api.conftest import Hub
+from tests.people_hub import issue_key
 
 PINNED = "/v1/datasets/test-shops/versions/2"
 TILE = "/ogc/collections/test-shops/tiles/WebMercatorQuad"
@@ -166,10 +165,7 @@ def test_a_key_is_optional_where_reading_needs_none(openapi: dict[str, Any]) -> 
 
 
 def admin_headers(hub: Hub) -> dict[str, str]:
-    new = NewKey(name="schema-truth", kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
-                 created_by="test")
-    _row, token = hub.client.app.state.people.issue(
-        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    _id, token = issue_key(hub.client.app.state.people, "schema-truth", Scope.ADMIN)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -282,11 +278,8 @@ def test_an_empty_revocation_reason_is_declared_and_refused(hub: Hub,
     assert any(alternative.get("minLength") == 1
                for alternative in reason.get("anyOf", [reason]))
     headers = admin_headers(hub)
-    new = NewKey(name="to-revoke", kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
-                 created_by="test")
-    row, _token = hub.client.app.state.people.issue(
-        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-    response = hub.client.delete(f"/v1/keys/{row['id']}?reason=", headers=headers)
+    key_id, _token = issue_key(hub.client.app.state.people, "to-revoke", Scope.ADMIN)
+    response = hub.client.delete(f"/v1/keys/{key_id}?reason=", headers=headers)
     assert response.status_code in (400, 422), response.text
     assert response.headers["content-type"] == "application/problem+json"
 

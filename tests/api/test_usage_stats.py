@@ -21,10 +21,9 @@ from etl.prepare import prepare
 from etl.publish import publish
 from hub.api.app import create_app
 from hub.catalog import load_definition
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.conftest import create_test_database, drop_test_database, make_settings
+from tests.people_hub import issue_key
 from tests.shopdata import SHIBUYA, make_shops, write_csv
 
 
@@ -158,10 +157,7 @@ def test_client_addresses_are_never_stored(hub: StatsHub) -> None:
 
 
 def bearer(app: FastAPI, *scopes: Scope, datasets: set[str] | None = None) -> dict[str, str]:
-    new = NewKey(name="-".join(scopes), kind=KeyKind.STAFF, scopes=frozenset(scopes),
-                 created_by="test", datasets=frozenset(datasets) if datasets else None)
-    _row, token = app.state.people.issue(
-        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    _id, token = issue_key(app.state.people, "-".join(scopes), *scopes, datasets=datasets)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -25,11 +25,10 @@ from etl.withdraw import withdraw
 from hub.api.app import create_app
 from hub.catalog import DatasetDefinition, load_definition
 from hub.db.events import emit
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from hub.webhooks.worker import WebhookWorker
 from tests.conftest import create_test_database, drop_test_database, make_settings
+from tests.people_hub import issue_key
 from tests.shopdata import make_shops, write_csv
 from tests.webhook_receiver import Answer, Receiver
 
@@ -87,7 +86,7 @@ def hub(pg_cluster, tmp_path_factory) -> Iterator[WebhookHub]:
                                              settings.public_url or "")
     hub = WebhookHub(app, TestClient(app), engine, definition, folder)
     hub.publish()
-    ADMIN["Authorization"] = "Bearer " + issue_key(app, Scope.ADMIN)
+    ADMIN["Authorization"] = "Bearer " + staff_token(app, Scope.ADMIN)
     with hub.client:
         yield hub
     hub.worker.stop()
@@ -95,12 +94,8 @@ def hub(pg_cluster, tmp_path_factory) -> Iterator[WebhookHub]:
     drop_test_database(pg_cluster, url)
 
 
-def issue_key(app: FastAPI, *scopes: Scope) -> str:
-    new = NewKey(name="-".join(scopes), kind=KeyKind.STAFF, scopes=frozenset(scopes),
-                 created_by="test")
-    _row, token = app.state.people.issue(
-        new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
-    return token
+def staff_token(app: FastAPI, *scopes: Scope) -> str:
+    return issue_key(app.state.people, "-".join(scopes), *scopes)[1]
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +225,7 @@ def test_unknown_events_and_missing_keys_are_refused(hub: WebhookHub) -> None:
                                                       "events": ["version.published"]})
     assert anonymous.status_code == 401
     assert hub.client.get("/v1/webhooks").status_code == 401
-    publisher = {"Authorization": "Bearer " + issue_key(hub.app, Scope.PUBLISH)}
+    publisher = {"Authorization": "Bearer " + staff_token(hub.app, Scope.PUBLISH)}
     forbidden = hub.client.post("/v1/webhooks", headers=publisher,
                                 json={"url": "http://127.0.0.1:9/h",
                                       "events": ["version.published"]})

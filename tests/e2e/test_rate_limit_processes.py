@@ -20,11 +20,10 @@ from sqlalchemy import create_engine
 
 from hub.data.people import People
 from hub.db.cluster import free_port
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.conftest import ROOT
 from tests.e2e.processes import wait_for_port
+from tests.people_hub import issue_key
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +64,7 @@ def _start_hubs(count: int, env: dict[str, str],
 def test_counters_are_shared_by_two_server_processes(db_url: str, redis_url: str,
                                                      tmp_path: Path) -> None:
     engine = create_engine(db_url)
-    _row, token = People(engine).issue(
-        NewKey(name="shared", kind=KeyKind.STAFF, scopes=frozenset({Scope.CONTRIBUTE}),
-               created_by="test", rate_limit=4),
-        lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    _id, token = issue_key(People(engine), "shared", Scope.CONTRIBUTE, rate_limit=4)
     engine.dispose()
     env = {"HUB_DATABASE_URL": db_url, "HUB_RATE_LIMIT_STORAGE": redis_url,
            "HUB_RATE_LIMIT_ANONYMOUS": "5", "HUB_DATA_DIR": str(tmp_path / "data")}

@@ -21,11 +21,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hub.data.people import People
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.conftest import FIXTURES
 from tests.e2e.live_hub import LiveHub, running_hub
+from tests.people_hub import issue_key
 
 pytestmark = pytest.mark.slow
 
@@ -101,12 +100,9 @@ def keys(live: LiveHub) -> FuzzKeys:
                 with engine.begin() as conn:
                     conn.execute(text("SELECT setval(pg_get_serial_sequence('hub.api_keys', "
                                       "'id'), :id, false)"), {"id": ADMIN_KEY_ID})
-            new = NewKey(name=name, kind=KeyKind.STAFF, scopes=frozenset({Scope.ADMIN}),
-                         created_by="test")
-            row, token = people.issue(
-                new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+            key_id, token = issue_key(people, name, Scope.ADMIN)
             tokens.append(token)
-            ids.append(int(row["id"]))
+            ids.append(key_id)
     finally:
         engine.dispose()
     assert ids[1] == ADMIN_KEY_ID

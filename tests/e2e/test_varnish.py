@@ -23,11 +23,10 @@ from hub.catalog import DatasetDefinition, load_definition
 from hub.data.people import People
 from hub.db.cluster import free_port
 from hub.http_cache.varnish import VarnishError, start_varnish, varnishd
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.conftest import FIXTURES, ROOT, create_test_database, drop_test_database
 from tests.e2e.processes import hub_env, serving
+from tests.people_hub import issue_key
 from tests.shopdata import make_shops, write_csv
 
 pytestmark = pytest.mark.slow
@@ -150,10 +149,7 @@ def test_a_withdrawn_versions_urls_answer_410_through_the_cache(cached: CachedHu
 
 
 def test_an_authenticated_answer_is_not_stored(cached: CachedHub) -> None:
-    _row, token = People(cached.engine).issue(
-        NewKey(name="reader", kind=KeyKind.STAFF, scopes=frozenset({Scope.CONTRIBUTE}),
-               created_by="test"),
-        lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    _id, token = issue_key(People(cached.engine), "reader", Scope.CONTRIBUTE)
     url = "/v1/datasets/test-shops/versions/1/records?limit=7"
     keyed = cached.twice(url, Authorization=f"Bearer {token}")
     assert [r.headers["x-cache"] for r in keyed] == ["PASS", "PASS"]

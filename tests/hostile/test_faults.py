@@ -16,12 +16,11 @@ from sqlalchemy import create_engine, text
 
 from hub.data.people import People as PeopleStore
 from hub.db.cluster import LocalCluster
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.api.conftest import Hub
 from tests.e2e.live_hub import running_hub
 from tests.fakes.full_disk import full_disk
+from tests.people_hub import issue_key
 from tests.shopdata import make_shops, write_csv
 
 PINNED = "/v1/datasets/test-shops/versions/1/download"
@@ -64,10 +63,7 @@ def live(pg_cluster: LocalCluster, tmp_path_factory):
 
 def _publisher(database_url: str) -> str:
     engine = create_engine(database_url)
-    _row, token = PeopleStore(engine).issue(
-        NewKey(name="restart", kind=KeyKind.STAFF, scopes=frozenset({Scope.PUBLISH}),
-               created_by="test"),
-        lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    _id, token = issue_key(PeopleStore(engine), "restart", Scope.PUBLISH)
     engine.dispose()
     return token
 

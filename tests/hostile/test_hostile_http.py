@@ -11,14 +11,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from hub.data.people import People as PeopleStore
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.api.cocreation_hub import assert_problem
 from tests.conftest import make_settings
 from tests.e2e.live_hub import running_hub
 from tests.hostile.test_read_bounds import _entity_bomb_xlsx
-from tests.people_hub import People, ServeHub, bearer
+from tests.people_hub import People, ServeHub, bearer, issue_key
 
 VERSIONS = "/v1/datasets/test-shops/versions"
 
@@ -111,10 +109,7 @@ def test_a_body_that_stops_arriving_is_408_and_stores_nothing(live, tmp_path: Pa
 
 def test_an_upload_that_stops_arriving_is_408_and_leaves_no_file(live, live_data: Path) -> None:
     engine = create_engine(live.database_url)
-    _row, token = PeopleStore(engine).issue(
-        NewKey(name="slow", kind=KeyKind.STAFF, scopes=frozenset({Scope.PUBLISH}),
-               created_by="test"),
-        lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+    _id, token = issue_key(PeopleStore(engine), "slow", Scope.PUBLISH)
     versions_before = _versions(engine)
     boundary = "hubboundary"
     first = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "

@@ -22,11 +22,10 @@ from hub.cocreation.contribution_publishing import publish_contributions
 from hub.cocreation.errors import Conflict
 from hub.data import Data
 from hub.data.contributions import Contributions
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
 from hub.people.scopes import KeyKind, Scope
 from tests.api.contrib_hub import new_shop
 from tests.conftest import FIXTURES, make_settings
+from tests.people_hub import issue_key
 from tests.shopdata import make_shops, write_csv
 
 
@@ -56,10 +55,8 @@ def env(db_url: str, datasets_dir: Path, monkeypatch, tmp_path: Path) -> Any:
     first = cli("publish", "test-shops", str(csv))
     assert first.exit_code == 0, first.output
     with TestClient(create_app(settings)) as client:
-        new = NewKey(name="resident", kind=KeyKind.SELF, scopes=frozenset({Scope.CONTRIBUTE}),
-                     created_by="test")
-        _row, token = client.app.state.people.issue(
-            new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+        _id, token = issue_key(client.app.state.people, "resident", Scope.CONTRIBUTE,
+                               kind=KeyKind.SELF)
         client.headers["Authorization"] = f"Bearer {token}"
         engine = create_engine(db_url)
         yield client, engine, csv, settings

@@ -19,11 +19,10 @@ from hub.api.app import create_app
 from hub.catalog import load_definition
 from hub.db.cluster import LocalCluster
 from hub.db.roles import API_READ_ONLY_TABLES, API_ROLE, API_WRITABLE_TABLES, PUBLISH_ROLE
-from hub.people.audit import AuditEntry
-from hub.people.keys import NewKey
-from hub.people.scopes import KeyKind, Scope
+from hub.people.scopes import Scope
 from tests.api.contrib_hub import new_shop
 from tests.conftest import create_test_database, drop_test_database, make_settings
+from tests.people_hub import issue_key
 from tests.shopdata import make_shops, write_csv
 
 
@@ -121,10 +120,7 @@ def test_the_app_as_the_api_role_takes_a_contribution_and_publishes_as_the_publi
         tokens = {}
         for name, scope in (("resident", Scope.CONTRIBUTE), ("moderator", Scope.MODERATE),
                             ("publisher", Scope.PUBLISH)):
-            new = NewKey(name=name, kind=KeyKind.STAFF, scopes=frozenset({scope}),
-                         created_by="test")
-            _row, tokens[name] = client.app.state.people.issue(
-                new, lambda r: AuditEntry.by_operator("key.create", "key", str(r["id"])))
+            _id, tokens[name] = issue_key(client.app.state.people, name, scope)
 
         def as_(name: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {tokens[name]}"}

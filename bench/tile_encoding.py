@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiles", type=int, default=64, help="tiles of the bench sample")
     parser.add_argument("--repeats", type=int, default=5, help="best of this many runs")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="folder for the JSON file (default bench/results/tiles)")
     args = parser.parse_args(argv)
     utf8, _ = dataset_files(args.rows, args.seed, DATA)
     started = datetime.now(UTC)
@@ -119,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"started": started.isoformat(timespec="seconds"),
               "load_end": list(os.getloadavg()), "publish_s": round(published.wall_s, 1),
               "summary": summary, "tiles": measured}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"encoding-z{args.zoom}-{args.rows}-{started:%Y%m%dT%H%M%S}.json"
+    args.results.mkdir(parents=True, exist_ok=True)
+    out = args.results / f"encoding-z{args.zoom}-{args.rows}-{started:%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps(result, indent=1))
     print(json.dumps(summary, indent=1))
     log(f"wrote {out}")

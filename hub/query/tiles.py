@@ -1,16 +1,18 @@
 """Mapbox vector tile statements (built here, executed by :mod:`hub.data.tiles`).
 
 The tile's buffered envelope is computed in EPSG:4326 (:func:`search_bounds`) for the filter,
-so the stored column's GiST index answers it (the value is reprojected, never the column);
-only the selected rows' geometries are transformed to 3857 for ``ST_AsMVTGeom``. The filter
+so the stored column's GiST index answers it (the value is reprojected, never the column).
+Only the selected rows are brought into the tile: a point by the Mercator arithmetic of
+:func:`_tile_pixels` (the very pixels ``ST_AsMVTGeom`` would give it, without a PROJ call per
+row), any other shape by ``ST_AsMVTGeom(ST_Transform(geom, 3857), ...)``. The filter
 is the same :func:`hub.query.records.where_clause` as the records API, so a tile can carry
 property or CQL2 filters too. PostGIS writes the tile bytes.
 
 Two details keep a dense tile cheap (measured in bench/, bench/README.md): the spatial filter is the
 bounding-box operator ``&&`` alone, because ``ST_AsMVTGeom`` clips exactly anyway (an exact
 ``ST_Intersects`` per candidate row cost as much again); and the row subquery is fenced with
-``OFFSET 0`` so PostgreSQL cannot inline it, which would evaluate the transform and
-``ST_AsMVTGeom`` twice per row (once for ``mvt_geom IS NOT NULL``, once for ``ST_AsMVT``).
+``OFFSET 0`` so PostgreSQL cannot inline it, which would evaluate the placement twice per
+row (once for ``mvt_geom IS NOT NULL``, once for ``ST_AsMVT``).
 
 A tile has a size cap (``HUB_TILE_MAX_KB``): a dense z14 tile of 5M points is ~21 MB, which
 no browser map can use. A tile whose full encoding would pass the cap is *thinned*
@@ -140,7 +142,9 @@ def search_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 _Z = bindparam("tile_z", type_=Integer)
 _X = bindparam("tile_x", type_=Integer)
 _Y = bindparam("tile_y", type_=Integer)
-_TILES_ACROSS = bindparam("tiles_across", type_=Float)  # 2 ** z
+_SCALE_X, _OFFSET_X, _SCALE_Y, _OFFSET_Y = (
+    bindparam(f"tile_{name}", type_=Float)
+    for name in ("scale_x", "offset_x", "scale_y", "offset_y"))
 _AREA = tuple(bindparam(f"area_{side}", type_=Float)
               for side in ("west", "south", "east", "north"))
 _CELL = bindparam("cell", type_=Float)
@@ -152,8 +156,32 @@ def tile_parameters(z: int, x: int, y: int) -> dict[str, Any]:
     if not tile_exists(z, x, y):
         raise QueryError(f"tile {z}/{x}/{y} is not in WebMercatorQuad (zoom 0..{MAX_ZOOM})", "z")
     west, south, east, north = search_bounds(z, x, y)
-    return {"tile_z": z, "tile_x": x, "tile_y": y, "tiles_across": float(1 << z),
+    scale_x, offset_x, scale_y, offset_y = tile_affine(z, x, y)
+    return {"tile_z": z, "tile_x": x, "tile_y": y,
+            "tile_scale_x": scale_x, "tile_offset_x": offset_x,
+            "tile_scale_y": scale_y, "tile_offset_y": offset_y,
             "area_west": west, "area_south": south, "area_east": east, "area_north": north}
+
+
+# Web Mercator as PROJ computes EPSG:3857 from lon/lat on the sphere of this radius, and the
+# half-width of the square ST_TileEnvelope cuts into tiles (its default bounds).
+MERCATOR_RADIUS = 6378137.0
+MERCATOR_HALF_WORLD = 20037508.342789244
+
+
+def tile_affine(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """``(scale_x, offset_x, scale_y, offset_y)`` taking EPSG:3857 metres to the pixels of
+    tile ``z/x/y`` (``pixel = scale * metres + offset``, rows downwards): the steps of
+    ``ST_TileEnvelope(z, x, y)`` and of ``ST_AsMVTGeom``'s affine, in the same order on the
+    same doubles, so a point placed with it lands on the very pixel ``ST_AsMVTGeom`` gives
+    it (tests/integration/test_tile_points.py compares the tiles byte for byte)."""
+    world = MERCATOR_HALF_WORLD - -MERCATOR_HALF_WORLD
+    size = world / (1 << z)
+    west, east = -MERCATOR_HALF_WORLD + size * x, -MERCATOR_HALF_WORLD + size * (x + 1)
+    south, north = MERCATOR_HALF_WORLD - size * (y + 1), MERCATOR_HALF_WORLD - size * y
+    scale_x = EXTENT / (east - west)
+    scale_y = -(EXTENT / (north - south))
+    return scale_x, -west * scale_x, scale_y, -north * scale_y
 
 
 def _search_area() -> ColumnElement[Any]:
@@ -184,7 +212,12 @@ def _properties(table: Any, schema: TableSchema,
 
 def _mvt_geometry(geometry: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.ST_AsMVTGeom(func.ST_Transform(geometry, 3857), func.ST_TileEnvelope(_Z, _X, _Y),
-                             EXTENT, BUFFER, True).label("mvt_geom")
+                             EXTENT, BUFFER, True)
+
+
+# Names of the pixel columns of a full tile's rows (leading underscores, as the table's own
+# columns _fid and _search have, so no schema field shares them).
+_POINT_COLUMN, _POINT_ROW = "_point_column", "_point_row"
 
 
 def _as_mvt(rows: Any, layer: str) -> Select[Any]:
@@ -222,12 +255,40 @@ def _full_tile_statement(
     table: Table, schema: TableSchema, query: FeatureQuery, layer: str,
 ) -> Select[Any]:
     """``SELECT ST_AsMVT(...)``: one layer named ``layer``, feature ids from ``_fid``, every
-    schema field as a property; rows outside the (buffered) tile are never read."""
-    rows = (
-        select(table.c._fid, _mvt_geometry(table.c.geom), *_properties(table, schema))
+    schema field as a property; rows outside the (buffered) tile are never read.
+
+    A point is placed in the tile by arithmetic (:func:`_tile_pixels`, rounded and clipped
+    to the buffered tile as ``ST_AsMVTGeom`` rounds and clips a point), and built there with
+    ``ST_Point``: the same integer coordinates, so the same bytes, as
+    ``ST_AsMVTGeom(ST_Transform(geom, 3857), ...)``, which costs a PROJ call and two
+    geometry round trips per row (on the bench's z16 tiles of 1M places the rows took 1.7
+    instead of 2.3 ms of a 10 ms tile, bench/README.md). Every other shape goes through
+    ``ST_AsMVTGeom``, which also simplifies and makes polygons valid. Both subqueries are
+    fenced with ``OFFSET 0``, so the pixels and the geometry are computed once per row."""
+    is_point = func.GeometryType(table.c.geom) == "POINT"
+    column, row = _tile_pixels(func.ST_X(table.c.geom), func.ST_Y(table.c.geom))
+    placed = (
+        select(table.c._fid, table.c.geom,
+               # NULL for any other shape: the pixel of a point, else ST_AsMVTGeom
+               case((is_point, func.round(column))).label(_POINT_COLUMN),
+               case((is_point, func.round(row))).label(_POINT_ROW),
+               *_properties(table, schema))
         .where(*_in_tile(table, query))
         .order_by(table.c._fid)  # the same tile, the same bytes
-        .offset(0)  # optimisation fence: ST_AsMVTGeom once per row (see the module doc)
+        .offset(0)  # optimisation fence: every expression once per row (see the module doc)
+        .subquery("placed")
+    )
+    point_column, point_row = placed.c[_POINT_COLUMN], placed.c[_POINT_ROW]
+    mvt_geom = case(
+        (point_column.is_(None), _mvt_geometry(placed.c.geom)),
+        (and_(point_column.between(-BUFFER, EXTENT + BUFFER),
+              point_row.between(-BUFFER, EXTENT + BUFFER)),
+         func.ST_Point(point_column, point_row)),
+        else_=None,  # a point past the buffer: ST_AsMVTGeom clips it away too
+    ).label("mvt_geom")
+    rows = (
+        select(placed.c._fid, mvt_geom, *(placed.c[f.name] for f in schema.fields))
+        .offset(0)  # and the geometry once per row
         .subquery("tile_rows")
     )
     return _as_mvt(rows, layer)
@@ -265,21 +326,20 @@ def feature_bytes_sample_statement(
     return select(func.coalesce(func.length(encoded), 0), func.count()).select_from(rows)
 
 
-def _tile_pixels(geometry: ColumnElement[Any],
-                 is_point: ColumnElement[bool]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    """``(column, row)``: where a feature falls in the tile, in tile pixels (``0..EXTENT``
-    inside, rows downwards), placed by its bounding-box centre (a point is its own), from
-    its longitude and latitude by the spherical Mercator formulas. Plain arithmetic on the
-    stored coordinates: transforming each feature to EPSG:3857 through PROJ and taking its
-    centroid cost about ten times as much on a dense tile."""
-    box = func.Box2D(geometry)
-    lon = case((is_point, func.ST_X(geometry)),
-               else_=(func.ST_XMin(box) + func.ST_XMax(box)) / 2.0)
-    lat = case((is_point, func.ST_Y(geometry)),
-               else_=(func.ST_YMin(box) + func.ST_YMax(box)) / 2.0)
-    column = ((lon + 180.0) / 360.0 * _TILES_ACROSS - _X) * EXTENT
-    row = ((1.0 - func.asinh(func.tan(func.radians(lat))) / math.pi) / 2.0 * _TILES_ACROSS
-           - _Y) * EXTENT
+def _tile_pixels(lon: ColumnElement[Any],
+                 lat: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """``(column, row)``: where longitude ``lon`` and latitude ``lat`` fall in the tile, in
+    tile pixels (``0..EXTENT`` inside, rows downwards, not rounded): the spherical Mercator
+    formulas PROJ uses for EPSG:3857 (``R * lambda``, ``R * asinh(tan(phi))``; equal to
+    ``ST_Transform``'s to the last bit on all 1M points of the bench table), then
+    :func:`tile_affine`. Plain arithmetic on the stored coordinates: a PROJ transform per
+    feature cost about ten times as much on a dense tile."""
+    # Written so that SQL's left-to-right order is PostGIS's: ((radius * angle) * scale) +
+    # offset. SQLAlchemy drops the parentheses of ``scale * (radius * angle)``, and that
+    # order rounds differently: a point on a half pixel landed one pixel off.
+    radius = literal(MERCATOR_RADIUS, Float)
+    column = func.radians(lon) * radius * _SCALE_X + _OFFSET_X
+    row = func.asinh(func.tan(func.radians(lat))) * radius * _SCALE_Y + _OFFSET_Y
     return column, row
 
 
@@ -305,7 +365,13 @@ def _thinned_tile_statement(
         .offset(0)  # each value computed once per row, not once per use
         .subquery("candidates")
     )
-    column, row = _tile_pixels(candidates.c.geom, candidates.c.is_point)
+    # a point is its own position; any other shape is placed by its bounding box's centre
+    box = func.Box2D(candidates.c.geom)
+    column, row = _tile_pixels(
+        case((candidates.c.is_point, func.ST_X(candidates.c.geom)),
+             else_=(func.ST_XMin(box) + func.ST_XMax(box)) / 2.0),
+        case((candidates.c.is_point, func.ST_Y(candidates.c.geom)),
+             else_=(func.ST_YMin(box) + func.ST_YMax(box)) / 2.0))
     placed = (
         select(candidates.c._fid, candidates.c.is_point,
                column.label("pixel_column"), row.label("pixel_row"),
@@ -328,7 +394,7 @@ def _thinned_tile_statement(
     )
     properties = _properties(table, schema, leave_out=CLUSTER_COUNT)
     rows = (
-        select(table.c._fid, _mvt_geometry(table.c.geom), *properties,
+        select(table.c._fid, _mvt_geometry(table.c.geom).label("mvt_geom"), *properties,
                kept.c.in_cell.label(CLUSTER_COUNT))
         .select_from(kept.join(table, table.c._fid == kept.c.fid))
         # the kept rows by key; joined alone, the planner may scan the table

@@ -8,11 +8,14 @@ row), any other shape by ``ST_AsMVTGeom(ST_Transform(geom, 3857), ...)``. The fi
 is the same :func:`hub.query.records.where_clause` as the records API, so a tile can carry
 property or CQL2 filters too. PostGIS writes the tile bytes.
 
-Two details keep a dense tile cheap (measured in bench/, bench/README.md): the spatial filter is the
-bounding-box operator ``&&`` alone, because ``ST_AsMVTGeom`` clips exactly anyway (an exact
-``ST_Intersects`` per candidate row cost as much again); and the row subquery is fenced with
-``OFFSET 0`` so PostgreSQL cannot inline it, which would evaluate the placement twice per
-row (once for ``mvt_geom IS NOT NULL``, once for ``ST_AsMVT``).
+Three details keep a tile cheap (measured in bench/, bench/README.md): the spatial filter is
+the bounding-box operator ``&&`` alone, because the placement clips exactly anyway (an exact
+``ST_Intersects`` per candidate row cost as much again); the row subquery is fenced with
+``OFFSET 0`` so PostgreSQL cannot inline it, which would evaluate each expression once per
+use instead of once per row; and nothing filters on the placed geometry: ``ST_AsMVT`` skips
+a row whose geometry is NULL (clipped away) by itself, and a filter ``mvt_geom IS NOT NULL``
+made PostgreSQL place every row twice or, fenced, cost a projection per row (8.6 against
+9.4 ms of CPU per z16 tile of 1M places, bench/README.md).
 
 A tile has a size cap (``HUB_TILE_MAX_KB``): a dense z14 tile of 5M points is ~21 MB, which
 no browser map can use. A tile whose full encoding would pass the cap is *thinned*
@@ -221,10 +224,12 @@ _POINT_COLUMN, _POINT_ROW = "_point_column", "_point_row"
 
 
 def _as_mvt(rows: Any, layer: str) -> Select[Any]:
+    """The layer of ``rows``; rows whose ``mvt_geom`` is NULL (clipped away) are skipped by
+    ``ST_AsMVT`` itself, and a tile with no feature is the empty bytea."""
     return select(
         func.ST_AsMVT(rows.table_valued(), literal(layer, Text()), EXTENT,
                       literal("mvt_geom", Text()), literal("_fid", Text()))
-    ).select_from(rows).where(rows.c.mvt_geom.is_not(None))
+    ).select_from(rows)
 
 
 @dataclass(frozen=True)
@@ -263,8 +268,9 @@ def _full_tile_statement(
     ``ST_AsMVTGeom(ST_Transform(geom, 3857), ...)``, which costs a PROJ call and two
     geometry round trips per row (on the bench's z16 tiles of 1M places the rows took 1.7
     instead of 2.3 ms of a 10 ms tile, bench/README.md). Every other shape goes through
-    ``ST_AsMVTGeom``, which also simplifies and makes polygons valid. Both subqueries are
-    fenced with ``OFFSET 0``, so the pixels and the geometry are computed once per row."""
+    ``ST_AsMVTGeom``, which also simplifies and makes polygons valid. The pixels are
+    computed below the ``OFFSET 0`` fence, so once per row, and the geometry once, where
+    ``ST_AsMVT`` reads it (see the module doc)."""
     is_point = func.GeometryType(table.c.geom) == "POINT"
     column, row = _tile_pixels(func.ST_X(table.c.geom), func.ST_Y(table.c.geom))
     placed = (
@@ -288,7 +294,6 @@ def _full_tile_statement(
     ).label("mvt_geom")
     rows = (
         select(placed.c._fid, mvt_geom, *(placed.c[f.name] for f in schema.fields))
-        .offset(0)  # and the geometry once per row
         .subquery("tile_rows")
     )
     return _as_mvt(rows, layer)

@@ -6,13 +6,19 @@ publishes the bench table into a throwaway cluster, takes the bench's own tile s
 tiles around 64 random rows, as ``bench/run.py`` cycles them), and for each tile times, best
 of ``--repeats``:
 
-- **full**: the whole tile as tipg and the hub's full-tile statement both build it: rows in
-  the buffered envelope, ``ST_AsMVTGeom(ST_Transform(geom, 3857))``, every schema field, then
-  ``ST_AsMVT``;
+- **full**: the whole tile as tipg builds it: rows in the buffered envelope,
+  ``ST_AsMVTGeom(ST_Transform(geom, 3857))``, every schema field, then ``ST_AsMVT``;
+- **full, parallel**: the same statement with PostgreSQL's default parallel settings (tipg
+  leaves them as they are): the planner gives this statement a parallel worker, whose start
+  costs more than the rows it reads on a z16 tile;
+- **hub**: the hub's own count and full-tile statements (``hub.query.tiles``), as
+  ``hub.data.tiles`` runs them for a tile that fits;
 - **encode**: ``ST_AsMVT`` alone over the same rows, already materialised in a temporary table
   (geometry in tile coordinates, every field);
 - **id only**: the same, with the id and geometry and no other field.
 
+Every timing but "full, parallel" runs as the hub's API connections do, with
+``max_parallel_workers_per_gather = 0`` (``HUB_API_PARALLEL_WORKERS``, default 0).
 ``full / encode`` is the most any server could gain over tipg on such a tile by a better
 query: the encoding is left even if finding and transforming the rows cost nothing.
 
@@ -35,6 +41,11 @@ from sqlalchemy import Connection, create_engine, text
 from bench import ingest, systems
 from bench.generate import dataset_files
 from bench.run import DATA, Cluster, log, sample_inputs
+from hub.catalog import PublishedVersion
+from hub.db.engine import BINARY_RESULTS
+from hub.query import catalog as catalog_q
+from hub.query.model import FeatureQuery
+from hub.query.tiles import TileStatements, tile_parameters, tile_statements
 
 RESULTS = Path(__file__).parent / "results" / "tiles"
 EXTENT, BUFFER = 4096, 64
@@ -49,6 +60,27 @@ def _best_ms(conn: Connection, sql: str, repeats: int) -> float:
     return min(times) * 1000
 
 
+def _hub_best_ms(conn: Connection, statements: TileStatements, z: int, x: int, y: int,
+                 repeats: int) -> tuple[float, bytes]:
+    """Best time of the hub's count then full tile, and the tile's bytes."""
+    parameters = tile_parameters(z, x, y)
+    times, body = [], b""
+    for _ in range(repeats):
+        started = time.perf_counter()
+        conn.execute(statements.features, parameters).scalar_one()
+        value = conn.execute(statements.full, parameters,
+                             execution_options={BINARY_RESULTS: True}).scalar()
+        times.append(time.perf_counter() - started)
+        body = bytes(value) if value else b""
+    return min(times) * 1000, body
+
+
+def _parallel_workers(conn: Connection, workers: int | None) -> None:
+    """``max_parallel_workers_per_gather`` of ``conn``: ``None`` for PostgreSQL's default."""
+    conn.execute(text("RESET max_parallel_workers_per_gather" if workers is None
+                      else f"SET max_parallel_workers_per_gather = {int(workers)}"))
+
+
 def _fields(conn: Connection, table: str) -> list[str]:
     return [name for (name,) in conn.execute(text(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'data' "
@@ -56,9 +88,10 @@ def _fields(conn: Connection, table: str) -> list[str]:
         "ORDER BY ordinal_position"), {"t": table})]
 
 
-def measure_tile(conn: Connection, table: str, fields: list[str], z: int, x: int, y: int,
-                 repeats: int) -> dict[str, Any]:
-    """The three timings of one tile, and its feature count."""
+def measure_tile(conn: Connection, table: str, fields: list[str], statements: TileStatements,
+                 z: int, x: int, y: int, repeats: int) -> dict[str, Any]:
+    """The timings of one tile, its feature count, and whether the hub's tile is tipg's
+    bytes (it must be: the same features, attributes, ids and coordinates)."""
     envelope = f"ST_TileEnvelope({z}, {x}, {y})"
     properties = ", ".join(f'"{f}"' for f in fields)
     rows = (f"SELECT _fid, ST_AsMVTGeom(ST_Transform(geom, 3857), {envelope}, {EXTENT}, "
@@ -71,9 +104,17 @@ def measure_tile(conn: Connection, table: str, fields: list[str], z: int, x: int
     conn.execute(text(f"CREATE TEMPORARY TABLE tile_rows AS {rows}"))
     features = conn.execute(text(
         "SELECT count(*) FROM tile_rows WHERE mvt_geom IS NOT NULL")).scalar_one()
+    _parallel_workers(conn, None)
+    full_parallel = _best_ms(conn, encode.format(e=EXTENT, src=rows), repeats)
+    _parallel_workers(conn, 0)
+    hub_ms, hub_tile = _hub_best_ms(conn, statements, z, x, y, repeats)
+    reference = conn.execute(text(encode.format(e=EXTENT, src=rows))).scalar()
     return {
         "tile": [z, x, y], "features": features,
         "full_ms": _best_ms(conn, encode.format(e=EXTENT, src=rows), repeats),
+        "full_parallel_ms": full_parallel,
+        "hub_ms": hub_ms,
+        "hub_same_bytes": hub_tile == (bytes(reference) if reference else b""),
         "encode_ms": _best_ms(conn, encode.format(e=EXTENT, src="TABLE tile_rows"), repeats),
         "id_only_ms": _best_ms(conn, encode.format(
             e=EXTENT, src="SELECT _fid, mvt_geom FROM tile_rows"), repeats),
@@ -101,15 +142,21 @@ def main(argv: list[str] | None = None) -> int:
             table = conn.execute(text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'data'")).scalar_one()
             fields = _fields(conn, table)
+            version = PublishedVersion.from_row(conn.execute(
+                catalog_q.version_by_number(systems.DATASET_ID, 1)).mappings().one())
+        statements = tile_statements(version.table(), version.schema, FeatureQuery(),
+                                     "places")
         systems.TABLE = table
         sample = sample_inputs(url, args.tiles, args.seed)
         tiles = sample.tiles16 if args.zoom == 16 else sample.tiles14
         log(f"timing {len(tiles)} z{args.zoom} tiles, best of {args.repeats}")
         with engine.connect() as conn:
-            measured = [measure_tile(conn, table, fields, args.zoom, x, y, args.repeats)
+            measured = [measure_tile(conn, table, fields, statements, args.zoom, x, y,
+                                     args.repeats)
                         for x, y in tiles]
         engine.dispose()
-    total = {k: sum(m[k] for m in measured) for k in ("full_ms", "encode_ms", "id_only_ms")}
+    total = {k: sum(m[k] for m in measured)
+             for k in ("full_ms", "full_parallel_ms", "hub_ms", "encode_ms", "id_only_ms")}
     summary = {
         "rows": args.rows, "zoom": args.zoom, "tiles": len(measured), "fields": len(fields),
         "features_median": statistics.median(m["features"] for m in measured),
@@ -117,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         **{f"{k}_median": round(statistics.median(m[k] for m in measured), 2) for k in total},
         "encode_share": round(total["encode_ms"] / total["full_ms"], 3),
         "most_gain_over_tipg": round(total["full_ms"] / total["encode_ms"], 2),
+        "hub_over_encode": round(total["hub_ms"] / total["encode_ms"], 2),
+        "hub_same_bytes": sum(m["hub_same_bytes"] for m in measured),
     }
     result = {"started": started.isoformat(timespec="seconds"),
               "load_end": list(os.getloadavg()), "publish_s": round(published.wall_s, 1),

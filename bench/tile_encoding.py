@@ -11,8 +11,8 @@ of ``--repeats``:
 - **full, parallel**: the same statement with PostgreSQL's default parallel settings (tipg
   leaves them as they are): the planner gives this statement a parallel worker, whose start
   costs more than the rows it reads on a z16 tile;
-- **hub**: the hub's own count and full-tile statements (``hub.query.tiles``), as
-  ``hub.data.tiles`` runs them for a tile that fits;
+- **hub**: the hub's own render of the tile (``hub.data.tiles.Tiles.render``: its
+  statements and its size rule, on the same connection);
 - **encode**: ``ST_AsMVT`` alone over the same rows, already materialised in a temporary table
   (geometry in tile coordinates, every field);
 - **id only**: the same, with the id and geometry and no other field.
@@ -42,10 +42,9 @@ from bench import ingest, systems
 from bench.generate import dataset_files
 from bench.run import DATA, Cluster, log, sample_inputs
 from hub.catalog import PublishedVersion
-from hub.db.engine import BINARY_RESULTS
+from hub.data.tiles import Tiles
 from hub.query import catalog as catalog_q
 from hub.query.model import FeatureQuery
-from hub.query.tiles import TileStatements, tile_parameters, tile_statements
 
 RESULTS = Path(__file__).parent / "results" / "tiles"
 EXTENT, BUFFER = 4096, 64
@@ -60,18 +59,15 @@ def _best_ms(conn: Connection, sql: str, repeats: int) -> float:
     return min(times) * 1000
 
 
-def _hub_best_ms(conn: Connection, statements: TileStatements, z: int, x: int, y: int,
-                 repeats: int) -> tuple[float, bytes]:
-    """Best time of the hub's count then full tile, and the tile's bytes."""
-    parameters = tile_parameters(z, x, y)
+def _hub_best_ms(conn: Connection, tiles: Tiles, version: PublishedVersion, z: int, x: int,
+                 y: int, repeats: int) -> tuple[float, bytes]:
+    """Best time of the hub's own render of the tile (``Tiles.render`` on ``conn``: its
+    statements, its size rule), and the tile's bytes."""
     times, body = [], b""
     for _ in range(repeats):
         started = time.perf_counter()
-        conn.execute(statements.features, parameters).scalar_one()
-        value = conn.execute(statements.full, parameters,
-                             execution_options={BINARY_RESULTS: True}).scalar()
+        body = tiles.render(version, FeatureQuery(), "places", z, x, y, conn).body
         times.append(time.perf_counter() - started)
-        body = bytes(value) if value else b""
     return min(times) * 1000, body
 
 
@@ -88,8 +84,9 @@ def _fields(conn: Connection, table: str) -> list[str]:
         "ORDER BY ordinal_position"), {"t": table})]
 
 
-def measure_tile(conn: Connection, table: str, fields: list[str], statements: TileStatements,
-                 z: int, x: int, y: int, repeats: int) -> dict[str, Any]:
+def measure_tile(conn: Connection, table: str, fields: list[str], tiles: Tiles,
+                 version: PublishedVersion, z: int, x: int, y: int,
+                 repeats: int) -> dict[str, Any]:
     """The timings of one tile, its feature count, and whether the hub's tile is tipg's
     bytes (it must be: the same features, attributes, ids and coordinates)."""
     envelope = f"ST_TileEnvelope({z}, {x}, {y})"
@@ -107,7 +104,7 @@ def measure_tile(conn: Connection, table: str, fields: list[str], statements: Ti
     _parallel_workers(conn, None)
     full_parallel = _best_ms(conn, encode.format(e=EXTENT, src=rows), repeats)
     _parallel_workers(conn, 0)
-    hub_ms, hub_tile = _hub_best_ms(conn, statements, z, x, y, repeats)
+    hub_ms, hub_tile = _hub_best_ms(conn, tiles, version, z, x, y, repeats)
     reference = conn.execute(text(encode.format(e=EXTENT, src=rows))).scalar()
     return {
         "tile": [z, x, y], "features": features,
@@ -144,14 +141,13 @@ def main(argv: list[str] | None = None) -> int:
             fields = _fields(conn, table)
             version = PublishedVersion.from_row(conn.execute(
                 catalog_q.version_by_number(systems.DATASET_ID, 1)).mappings().one())
-        statements = tile_statements(version.table(), version.schema, FeatureQuery(),
-                                     "places")
+        hub_tiles = Tiles(engine)  # the hub's renderer, with its default size cap
         systems.TABLE = table
         sample = sample_inputs(url, args.tiles, args.seed)
         tiles = sample.tiles16 if args.zoom == 16 else sample.tiles14
         log(f"timing {len(tiles)} z{args.zoom} tiles, best of {args.repeats}")
         with engine.connect() as conn:
-            measured = [measure_tile(conn, table, fields, statements, args.zoom, x, y,
+            measured = [measure_tile(conn, table, fields, hub_tiles, version, args.zoom, x, y,
                                      args.repeats)
                         for x, y in tiles]
         engine.dispose()

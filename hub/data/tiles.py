@@ -119,13 +119,13 @@ class Tiles:
                    tile: dict[str, Any]) -> RenderedTile:
         per_feature = self.feature_bytes(conn, version, layer)
         worth_trying = int(FULL_ATTEMPT_FACTOR * self.max_bytes // per_feature)
-        features = conn.execute(statements.features, tile).scalar_one()
+        # the count and, when it is at most worth_trying, the full tile: one round trip
+        features, full = conn.execute(statements.counted, {**tile, "worth_trying": worth_trying},
+                                      execution_options={BINARY_RESULTS: True}).one()
         if not features:
             return RenderedTile(b"", thinned=False)
-        if features <= worth_trying:
-            full = self._run(conn, statements.full, tile)
-            if len(full) <= self.max_bytes:
-                return RenderedTile(full, thinned=False)
+        if full is not None and len(full) <= self.max_bytes:
+            return RenderedTile(bytes(full), thinned=False)
         body = b""
         for cell in thinning_cells(self.max_bytes, per_feature):
             body = self._run(conn, statements.thinned, {**tile, "cell": float(cell)})

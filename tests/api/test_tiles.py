@@ -152,6 +152,40 @@ def test_each_tile_row_is_clipped_once(hub):
     assert plan.lower().count("st_asmvtgeom") == 1, plan
 
 
+def test_a_counted_tile_is_built_only_when_worth_trying(hub):
+    """``TileStatements.counted`` gives the count and, for 1..worth_trying features, the
+    full tile in one round trip; past that PostgreSQL never runs the tile's subquery (a
+    dense tile costs its count alone)."""
+    from sqlalchemy import text
+
+    from hub.query.model import FeatureQuery
+    from hub.query.tiles import tile_parameters, tile_statements
+
+    data = hub.client.app.state.data
+    version = data.version("test-shops", None)
+    tile = mercantile.tile(SHIBUYA[1], SHIBUYA[0], 15)
+    statements = tile_statements(version.table(), version.schema, FeatureQuery(),
+                                 "test-shops")
+    parameters = tile_parameters(tile.z, tile.x, tile.y)
+    with data.engine.connect() as conn:
+        full = conn.execute(statements.full, parameters).scalar()
+        features, whole = conn.execute(statements.counted,
+                                       {**parameters, "worth_trying": 10_000}).one()
+        assert features >= len(expected_in_tile(hub.shops_v2, tile)) > 5
+        assert whole == full
+        assert conn.execute(statements.counted,
+                            {**parameters, "worth_trying": features - 1}).one() == (
+            features, None)
+        compiled = statements.counted.params(
+            {**parameters, "worth_trying": features - 1}).compile(
+            data.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(r[0] for r in conn.execute(text(f"EXPLAIN ANALYZE {compiled}")))
+    lines = plan.splitlines()
+    tile_plan = lines[next(i for i, line in enumerate(lines) if "InitPlan" in line) + 1]
+    assert "never executed" in tile_plan, plan  # the tile's ST_AsMVT, skipped
+    assert "never executed" not in lines[0], plan  # the count, run
+
+
 @pytest.mark.parametrize("path", ["tiles/WebMercatorQuad/15/{y}/{x}", "items"])
 def test_an_ogc_request_checks_out_one_connection(hub, path):
     """Collection lookup, dataset row, data query and count share the request's connection

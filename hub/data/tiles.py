@@ -3,7 +3,9 @@
 Every tile is at most ``max_bytes`` (``HUB_TILE_MAX_KB``). The rule, decided here only:
 
 - a tile whose features would take at most :data:`FULL_ATTEMPT_FACTOR` times the cap, at
-  the version's bytes per feature, is encoded whole, and served whole when it fits;
+  the version's bytes per feature, is encoded whole, and served whole when it fits (that
+  many features is ``worth_trying``, computed here; ``TileStatements.counted`` counts the
+  tile's features and encodes it whole within that bound in the same round trip);
 - any other tile is thinned (one feature per cell, with ``count``;
   ``TileStatements.thinned`` of :mod:`hub.query.tiles`) with the first cell of
   :func:`thinning_cells` whose tile fits.

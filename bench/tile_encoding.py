@@ -11,8 +11,11 @@ of ``--repeats``:
 - **full, parallel**: the same statement with PostgreSQL's default parallel settings (tipg
   leaves them as they are): the planner gives this statement a parallel worker, whose start
   costs more than the rows it reads on a z16 tile;
-- **hub**: the hub's own render of the tile (``hub.data.tiles.Tiles.render``: its
-  statements and its size rule, on the same connection);
+- **hub full**: the hub's full-tile statement (``TileStatements.full``), which must write
+  tipg's very bytes;
+- **hub render**: what a request costs the hub (``hub.data.tiles.Tiles.render``: its
+  statements and its size rule, on the same connection): the full tile in one round trip
+  with its count, or, for a tile over ``HUB_TILE_MAX_KB`` (500 KiB), the thinned tile;
 - **encode**: ``ST_AsMVT`` alone over the same rows, already materialised in a temporary table
   (geometry in tile coordinates, every field);
 - **id only**: the same, with the id and geometry and no other field.
@@ -43,8 +46,10 @@ from bench.generate import dataset_files
 from bench.run import DATA, Cluster, log, sample_inputs
 from hub.catalog import PublishedVersion
 from hub.data.tiles import Tiles
+from hub.db.engine import BINARY_RESULTS
 from hub.query import catalog as catalog_q
 from hub.query.model import FeatureQuery
+from hub.query.tiles import tile_parameters
 
 RESULTS = Path(__file__).parent / "results" / "tiles"
 EXTENT, BUFFER = 4096, 64
@@ -59,15 +64,30 @@ def _best_ms(conn: Connection, sql: str, repeats: int) -> float:
     return min(times) * 1000
 
 
-def _hub_best_ms(conn: Connection, tiles: Tiles, version: PublishedVersion, z: int, x: int,
-                 y: int, repeats: int) -> tuple[float, bytes]:
-    """Best time of the hub's own render of the tile (``Tiles.render`` on ``conn``: its
-    statements, its size rule), and the tile's bytes."""
+def _render_best_ms(conn: Connection, tiles: Tiles, version: PublishedVersion, z: int,
+                    x: int, y: int, repeats: int) -> tuple[float, bool]:
+    """Best time of the hub's own render of the tile (``Tiles.render`` on ``conn``), and
+    whether the tile was thinned (over the cap)."""
+    times, thinned = [], False
+    for _ in range(repeats):
+        started = time.perf_counter()
+        thinned = tiles.render(version, FeatureQuery(), "places", z, x, y, conn).thinned
+        times.append(time.perf_counter() - started)
+    return min(times) * 1000, thinned
+
+
+def _full_best_ms(conn: Connection, tiles: Tiles, version: PublishedVersion, z: int, x: int,
+                  y: int, repeats: int) -> tuple[float, bytes]:
+    """Best time of the hub's full-tile statement, and the tile's bytes."""
+    statement = tiles.statements(version, FeatureQuery(), "places").full
+    parameters = tile_parameters(z, x, y)
     times, body = [], b""
     for _ in range(repeats):
         started = time.perf_counter()
-        body = tiles.render(version, FeatureQuery(), "places", z, x, y, conn).body
+        value = conn.execute(statement, parameters,
+                             execution_options={BINARY_RESULTS: True}).scalar()
         times.append(time.perf_counter() - started)
+        body = bytes(value) if value else b""
     return min(times) * 1000, body
 
 
@@ -104,14 +124,17 @@ def measure_tile(conn: Connection, table: str, fields: list[str], tiles: Tiles,
     _parallel_workers(conn, None)
     full_parallel = _best_ms(conn, encode.format(e=EXTENT, src=rows), repeats)
     _parallel_workers(conn, 0)
-    hub_ms, hub_tile = _hub_best_ms(conn, tiles, version, z, x, y, repeats)
+    hub_full_ms, hub_tile = _full_best_ms(conn, tiles, version, z, x, y, repeats)
+    hub_render_ms, thinned = _render_best_ms(conn, tiles, version, z, x, y, repeats)
     reference = conn.execute(text(encode.format(e=EXTENT, src=rows))).scalar()
     return {
         "tile": [z, x, y], "features": features,
         "full_ms": _best_ms(conn, encode.format(e=EXTENT, src=rows), repeats),
         "full_parallel_ms": full_parallel,
-        "hub_ms": hub_ms,
+        "hub_full_ms": hub_full_ms,
         "hub_same_bytes": hub_tile == (bytes(reference) if reference else b""),
+        "hub_render_ms": hub_render_ms,
+        "hub_thinned": thinned,
         "encode_ms": _best_ms(conn, encode.format(e=EXTENT, src="TABLE tile_rows"), repeats),
         "id_only_ms": _best_ms(conn, encode.format(
             e=EXTENT, src="SELECT _fid, mvt_geom FROM tile_rows"), repeats),
@@ -152,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                         for x, y in tiles]
         engine.dispose()
     total = {k: sum(m[k] for m in measured)
-             for k in ("full_ms", "full_parallel_ms", "hub_ms", "encode_ms", "id_only_ms")}
+             for k in ("full_ms", "full_parallel_ms", "hub_full_ms", "hub_render_ms", "encode_ms",
+                       "id_only_ms")}
     summary = {
         "rows": args.rows, "zoom": args.zoom, "tiles": len(measured), "fields": len(fields),
         "features_median": statistics.median(m["features"] for m in measured),
@@ -160,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         **{f"{k}_median": round(statistics.median(m[k] for m in measured), 2) for k in total},
         "encode_share": round(total["encode_ms"] / total["full_ms"], 3),
         "most_gain_over_tipg": round(total["full_ms"] / total["encode_ms"], 2),
-        "hub_over_encode": round(total["hub_ms"] / total["encode_ms"], 2),
+        "hub_full_over_encode": round(total["hub_full_ms"] / total["encode_ms"], 2),
         "hub_same_bytes": sum(m["hub_same_bytes"] for m in measured),
+        "hub_thinned": sum(m["hub_thinned"] for m in measured),
     }
     result = {"started": started.isoformat(timespec="seconds"),
               "load_end": list(os.getloadavg()), "publish_s": round(published.wall_s, 1),

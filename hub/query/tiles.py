@@ -14,8 +14,8 @@ the bounding-box operator ``&&`` alone, because the placement clips exactly anyw
 ``OFFSET 0`` so PostgreSQL cannot inline it, which would evaluate each expression once per
 use instead of once per row; and nothing filters on the placed geometry: ``ST_AsMVT`` skips
 a row whose geometry is NULL (clipped away) by itself, and a filter ``mvt_geom IS NOT NULL``
-made PostgreSQL place every row twice or, fenced, cost a projection per row (8.6 against
-9.4 ms of CPU per z16 tile of 1M places, bench/README.md).
+made PostgreSQL place every row twice or, fenced, cost a projection per row (bench/README.md,
+"Cold z16 tiles against the encoding floor").
 
 A tile has a size cap (``HUB_TILE_MAX_KB``): a dense z14 tile of 5M points is ~21 MB, which
 no browser map can use. A tile whose full encoding would pass the cap is *thinned*

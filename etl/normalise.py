@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -157,12 +157,42 @@ def nfkc(s: pd.Series) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object, copy=False)
 
 
-def _fold_column(s: pd.Series) -> np.ndarray:
-    """:func:`hub.textfold.fold_indexed` of every cell, computed once per distinct value."""
-    codes, uniques = pd.factorize(text_array(s))
-    folded = np.empty(len(uniques), dtype=object)
-    folded[:] = fold_indexed_many(list(uniques))
-    return folded[codes] if len(codes) else np.empty(0, dtype=object)
+def _search_pieces(s: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """One search field as (a code per row, a piece per code): each distinct value folded
+    once (:func:`hub.textfold.fold_indexed`), as ``" " + folded``, or ``""`` when empty."""
+    cells = arrow_strings(s)
+    if cells is not None:  # distinct values found by Arrow, without a Python str per row
+        encoded = pc.dictionary_encode(cells.fill_null(""))
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        values = encoded.dictionary.to_pylist()
+    else:
+        codes, uniques = pd.factorize(text_array(s))
+        values = list(uniques)
+    pieces = [f" {text}" if text else "" for text in fold_indexed_many(values)]
+    return codes, pa.array(pieces, type=pa.large_string())
+
+
+class SearchFolding:
+    """The search text of a frame's rows (see :func:`search_text`), for any rows at a time.
+
+    Each distinct value of a field is folded once, when this is made: rows can then be
+    asked for a chunk at a time and in any order (a publish asks for each COPY chunk's rows)
+    for the cost of folding the table once, and each row's text is joined by Arrow without
+    a Python str per row. Only the folded distinct values and a code per cell are held."""
+
+    def __init__(self, frame: pd.DataFrame, string_fields: Sequence[str]) -> None:
+        self._fields = [_search_pieces(frame[name]) for name in string_fields]
+
+    def rows(self, positions: np.ndarray) -> pa.Array:
+        """The search text of the rows at ``positions`` (large strings, no nulls)."""
+        big = pa.large_string()
+        if not self._fields or not len(positions):
+            return pa.array([""] * len(positions), type=big)
+        # Each piece but an empty one starts with a space: joined without a separator, the
+        # text is the non-empty values separated by single spaces, after its first character.
+        pieces = [folded.take(pa.array(codes[positions])) for codes, folded in self._fields]
+        joined = pc.binary_join_element_wise(*pieces, pa.scalar("", big))
+        return pc.utf8_slice_codeunits(joined, 1)
 
 
 def search_text(frame: pd.DataFrame, string_fields: list[str]) -> pd.Series:
@@ -172,21 +202,13 @@ def search_text(frame: pd.DataFrame, string_fields: list[str]) -> pd.Series:
     layer having to know the schema. Each cell is folded by :func:`hub.textfold.fold_indexed`
     (the rule the query side folds ``q`` with), once per distinct value of a column; empty
     fields add no separator. Returned as Arrow-backed strings, built
-    :data:`SEARCH_CHUNK_ROWS` rows at a time, so a big table never holds a Python str per
-    row and field at once.
+    :data:`SEARCH_CHUNK_ROWS` rows at a time by :class:`SearchFolding` (which a publish
+    asks for a COPY chunk's rows at a time).
     """
     n = len(frame)
-    parts = []
-    for start in range(0, n, SEARCH_CHUNK_ROWS):
-        rows = frame.iloc[start : start + SEARCH_CHUNK_ROWS]
-        columns = [_fold_column(rows[name]) for name in string_fields]
-        if columns:
-            # One C-level join of the non-empty cells per row: measured faster than joining
-            # whole columns and tidying the spaces afterwards.
-            joined = [" ".join(filter(None, row)) for row in zip(*columns, strict=True)]
-        else:
-            joined = [""] * len(rows)
-        parts.append(pa.array(joined, type=pa.large_string()))
+    folding = SearchFolding(frame, string_fields)
+    parts = [folding.rows(np.arange(start, min(start + SEARCH_CHUNK_ROWS, n)))
+             for start in range(0, n, SEARCH_CHUNK_ROWS)]
     text = pa.chunked_array(parts, type=pa.large_string())  # not combined: no second copy
     return pd.Series(pd.arrays.ArrowStringArray(text), index=frame.index, copy=False)
 

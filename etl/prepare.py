@@ -478,7 +478,8 @@ def _parse(column: _Column) -> list[Finding]:
                                   copy=False)
         return []
     if f.type == "boolean":
-        values, invalid = norm.parse_boolean(text, f.true_values, f.false_values)
+        values, invalid = norm.per_distinct_value(
+            lambda cells: norm.parse_boolean(cells, f.true_values, f.false_values), text)
     else:
         parser = {
             "integer": norm.parse_integer,
@@ -488,7 +489,10 @@ def _parse(column: _Column) -> list[Finding]:
             "time": norm.parse_time,
             "year": norm.parse_year,
         }[f.type]
-        values, invalid = parser(text)
+        # Date-times are nearly all distinct and parsed by Arrow: finding the distinct
+        # values would cost more than it saves.
+        values, invalid = (parser(text) if f.type == "datetime"
+                           else norm.per_distinct_value(parser, text))
     column.values = values.astype(FRAME_DTYPES[f.type])
     column.invalid = invalid.to_numpy(dtype=bool)
     positions = np.flatnonzero(column.invalid)
@@ -512,10 +516,11 @@ def _parse_format(column: _Column) -> list[Finding]:
     f, original = column.field, column.original
     assert column.text is not None and f.format is not None
     if f.format == "hh:mm":
-        values, invalid = norm.parse_hhmm(column.text)
+        values, invalid = norm.per_distinct_value(norm.parse_hhmm, column.text)
         repaired = pd.Series(False, index=values.index)
     else:
-        values, invalid, repaired = norm.parse_local_government_code(column.text)
+        values, invalid, repaired = norm.per_distinct_value(
+            norm.parse_local_government_code, column.text)
     column.values = values.astype(TEXT_DTYPE)
     column.invalid = invalid.to_numpy(dtype=bool)
     hint, repair = FORMAT_HINTS[f.format]

@@ -69,7 +69,7 @@ def text_array(s: pd.Series) -> np.ndarray:
 
 
 # What ``str.strip`` removes: every code point Python calls whitespace (29 of them).
-_WHITESPACE = "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0,
+WHITESPACE = "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0,
                                        0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
                                        0x202F, 0x205F, 0x3000))
 
@@ -93,7 +93,7 @@ def nfkc_arrow(cells: pa.Array, index: pd.Index) -> pd.Series:
     policy the two can differ only on characters assigned since (167 of them, such as the
     Kana Extended small letters), which Python leaves as they are and Arrow may decompose.
     """
-    text = pc.utf8_trim(pc.utf8_normalize(cells, "NFKC"), _WHITESPACE).fill_null("")
+    text = pc.utf8_trim(pc.utf8_normalize(cells, "NFKC"), WHITESPACE).fill_null("")
     if not pa.types.is_large_string(text.type):
         text = text.cast(pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(text), index=index, copy=False)

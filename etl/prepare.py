@@ -421,6 +421,18 @@ _JUNK_CHARACTERS = (
 )
 
 
+def _holds(cells: pa.Array, char: str) -> bool:
+    """Whether any cell holds ``char``, by one search of the column's UTF-8 text: in valid
+    UTF-8 a character's bytes never start inside another character's, nor span two cells."""
+    data = cells.buffers()[2]
+    if data is None or not len(cells):
+        return False
+    width = np.int64 if pa.types.is_large_string(cells.type) else np.int32
+    offsets = np.frombuffer(cells.buffers()[1], dtype=width)
+    text = memoryview(data)[offsets[cells.offset] : offsets[cells.offset + len(cells)]]
+    return re.search(re.escape(char.encode()), text) is not None
+
+
 def _strip_junk_characters(column: _Column) -> list[Finding]:
     """Remove :data:`_JUNK_CHARACTERS` from a column's normalised text, with a warning per
     cell. Stripping here, where ``hub validate`` and ``hub publish`` both pass, makes them
@@ -434,6 +446,8 @@ def _strip_junk_characters(column: _Column) -> list[Finding]:
     original = column.original
     assert original is not None
     for char, rule, message, shown in _JUNK_CHARACTERS:
+        if not _holds(cells, char):  # nearly always: one scan of the text, not one per cell
+            continue
         found = pc.match_substring(cells, char).to_numpy(zero_copy_only=False)
         if not found.any():
             continue

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
+from etl.arrow_memory import reusing_freed_memory
 from etl.copy_text import column_cells, csv_lines, text_cells
 from etl.normalise import SearchFolding
 from etl.report import Report
@@ -118,7 +119,7 @@ def copy_rows(
              else np.arange(total))
     # The write releases the GIL inside libpq; psycopg's queued writer would buffer up to
     # 128 MB, so chunks are written from here, at most a few alive at a time.
-    with raw_conn.cursor() as cur, cur.copy(copy_sql) as copy:
+    with (raw_conn.cursor() as cur, cur.copy(copy_sql) as copy, reusing_freed_memory()):
         for stop, data in made_ahead(copy_chunks(layer, order)):
             digest.update(data)
             copy.write(data)

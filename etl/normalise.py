@@ -544,8 +544,17 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         date = date_value(value)
         return date if date is None or date is INVALID else date.isoformat()
 
-    parsed, invalid = _split_invalid(_map_unique(s, one), s.index)
-    return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
+    cells, done = _plain_calendar_cells(s, _PLAIN_DATE)
+    values = np.full(len(s), None, dtype=object)
+    if done.any():  # already ISO: the cell is its own value
+        values[done] = pc.filter(cells, pa.array(done)).to_numpy(zero_copy_only=False)
+    invalid = np.zeros(len(s), dtype=bool)
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        parsed, bad = _split_invalid(_map_unique(s.iloc[rest], one), pd.RangeIndex(len(rest)))
+        values[rest], invalid[rest] = parsed, bad.to_numpy()
+    return (pd.Series(values, index=s.index, dtype=object, copy=False),
+            pd.Series(invalid, index=s.index))
 
 
 _TIME_FORMS = [
@@ -696,7 +705,30 @@ def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 _PLAIN_DATETIME = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
 )
+_PLAIN_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _plain_calendar_cells(s: pd.Series, shape: str) -> tuple[pa.Array, np.ndarray]:
+    """(the cells as Arrow strings, mask): cells of ``shape`` (a pattern starting with
+    ``YYYY-MM-DD``) that name a day Python has a date for, found without a Python str per
+    cell. The shape is one RE2 match (the patterns here mean the same to RE2 as to
+    Python), the day Python's own rule (the proleptic Gregorian calendar, years 1-9999) on
+    the numbers: ``2021-02-30`` and the year 0000 are left out, for the per-value parser
+    to report."""
+    cells = arrow_strings(s)
+    if cells is None:
+        cells = pa.array(text_array(s), type=pa.large_string())
+    shaped = pc.match_substring_regex(cells, f"^(?:{shape})$").fill_null(False)
+    if not pc.any(shaped).as_py():
+        return cells, np.zeros(len(cells), dtype=bool)
+    plain = pc.if_else(shaped, cells, pa.scalar("2000-01-01", cells.type))  # digits to read
+    year, month, day = (pc.cast(pc.utf8_slice_codeunits(plain, start, start + width), pa.int32())
+                        .to_numpy() for start, width in ((0, 4), (5, 2), (8, 2)))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
+    return cells, (shaped.to_numpy(zero_copy_only=False) & (year >= 1) & (month >= 1)
+                   & (month <= 12) & (day >= 1) & (day <= last_day))
 
 
 def _plain_datetimes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -704,31 +736,18 @@ def _plain_datetimes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     would write them, without per-value parsing in Python.
 
     Timestamps are nearly all distinct (1M rows hold ~900k of them), so the once-per-distinct
-    value path cost ~9% of a publish, and a Python regex per cell ~4%. The shape is checked
-    by one RE2 match (the pattern means the same to RE2 as to Python), the calendar by
-    Python's own rule (the proleptic Gregorian calendar, years 1-9999) on the numbers:
-    cells naming a day that does not exist (``2021-02-30 10:00``, the year 0000) are left
-    undone for the general parser, which reports them.
+    value path cost ~9% of a publish, and a Python regex per cell ~4%. The cells are found
+    by :func:`_plain_calendar_cells` and written by Arrow; the others are left undone for the
+    general parser.
     """
-    cells = arrow_strings(s)
-    if cells is None:
-        cells = pa.array(text_array(s), type=pa.large_string())
+    cells, done = _plain_calendar_cells(s, _PLAIN_DATETIME)
+    if not done.any():
+        return done, np.full(len(cells), None, dtype=object)
     big = cells.type
-    n = len(cells)
-    shaped = pc.match_substring_regex(cells, f"^(?:{_PLAIN_DATETIME})$").fill_null(False)
-    if not pc.any(shaped).as_py():
-        return np.zeros(n, dtype=bool), np.full(n, None, dtype=object)
 
     def text(value: str) -> pa.Scalar:
         return pa.scalar(value, big)
 
-    plain = pc.if_else(shaped, cells, text("2000-01-01 00:00"))  # digits where they are read
-    year, month, day = (pc.cast(pc.utf8_slice_codeunits(plain, start, start + width), pa.int32())
-                        .to_numpy() for start, width in ((0, 4), (5, 2), (8, 2)))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
-    done = (shaped.to_numpy(zero_copy_only=False) & (year >= 1) & (month >= 1)
-            & (month <= 12) & (day >= 1) & (day <= last_day))
     seconds = pc.if_else(pc.equal(pc.binary_length(cells), 19), text(""), text(":00"))
     values = pc.binary_join_element_wise(
         pc.utf8_slice_codeunits(cells, 0, 10), text("T"), pc.utf8_slice_codeunits(cells, 11),

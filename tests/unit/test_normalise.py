@@ -686,3 +686,32 @@ def test_parse_integer_reads_every_cell_as_the_per_value_reader_does() -> None:
         assert values.astype(object).where(values.notna(), None).tolist() == expected
         assert invalid.tolist() == bad
     assert expected[:7] == [0, 0, 0, 7, 1, -1, 999999999999999999]
+
+
+def test_plain_iso_dates_are_read_as_the_per_value_parser_reads_them() -> None:
+    """``YYYY-MM-DD`` cells are taken by Arrow and the calendar rule, the rest by the
+    per-value parser: values and invalid cells as the per-value parser gives them."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(8)
+    cells = [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in zip(
+        rng.choice([0, 1, 4, 100, 1900, 2000, 2023, 2024, 9999], 500),
+        rng.integers(0, 14, 500), rng.integers(0, 33, 500), strict=True)]
+    cells += ["2024-02-29", "2023-02-29", "2000-02-29", "1900-02-29", "0000-01-01",
+              "2020-4-1", "2020/04/01", "令和2年4月1日", "2020-04-01 00:00", "", "x"]
+
+    def expected(cell: str) -> object:
+        date = norm.date_value(cell)
+        return "INVALID" if date is norm.INVALID else None if date is None else date.isoformat()
+
+    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.array(cells, pa.large_string())))
+    for column in (arrow, series(*cells)):
+        values, invalid = norm.parse_date(column)
+        assert [("INVALID" if bad else v) for v, bad in zip(values, invalid, strict=True)] == [
+            expected(c) for c in cells]
+        _, plain = norm._plain_calendar_cells(column, norm._PLAIN_DATE)
+        taken = dict(zip(cells, plain, strict=True))
+        assert taken["2024-02-29"] and taken["2000-02-29"] and not taken["1900-02-29"]
+        assert not taken["0000-01-01"] and not taken["2020-4-1"]
+        assert 100 < plain.sum() < 500

@@ -10,9 +10,8 @@ resident after reading and freeing the file; the cost is a few madvise calls per
 
 The COPY loop is the other case: every chunk allocates and frees buffers of about the same
 sizes, and with a decay of 0 each chunk's pages went back to the system and were faulted in
-again for the next (1M rows: 620k page faults, 1.6 s of system time). Kept for a second
-(:func:`reusing_freed_memory`), they are reused: 150k faults, 0.5 s, and no higher peak,
-since the chunks are small beside what preparing the rows holds.
+again for the next (1M rows: 620k page faults, 1.6 s of system time). Kept a little while
+(:func:`reusing_freed_memory`), they are reused instead: 220k faults and 0.5 s.
 """
 
 from __future__ import annotations
@@ -23,8 +22,9 @@ from contextlib import contextmanager
 import pyarrow as pa
 
 # How long freed pages stay for reuse inside a loop (jemalloc's decay: purged gradually over
-# this time). 250 ms kept a third more faults; 10 s raised the publish's peak by 50 MB.
-REUSE_DECAY_MS = 1000
+# this time). Measured at 1M rows: 1 s saved another 70k faults but raised the publish's
+# peak RSS to 942 MB (the COPY then held the peak; before, ~850 MB); 250 ms: 885 MB.
+REUSE_DECAY_MS = 250
 
 
 def return_freed_memory() -> None:

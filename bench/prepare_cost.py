@@ -89,10 +89,11 @@ def stages(csv: Path) -> dict[str, Any]:
 
 
 def _child(code: Path | None, csv: Path) -> dict[str, Any]:
-    """:func:`stages` in a fresh process on ``code`` (None: this checkout)."""
+    """:func:`stages` in a fresh process on ``code`` (None: this checkout). ``-m`` puts the
+    working directory first on the path, so the process runs in ``code``."""
     path = os.pathsep.join(str(p) for p in (code, ROOT) if p)
     out = subprocess.run([sys.executable, "-m", "bench.prepare_cost", "one", str(csv)],
-                         env={**os.environ, "PYTHONPATH": path}, cwd=ROOT, check=True,
+                         env={**os.environ, "PYTHONPATH": path}, cwd=code or ROOT, check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -130,9 +131,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.mode == "one":
-        print(json.dumps(stages(args.csv)))
+        import etl
+
+        print(json.dumps({"code": str(Path(etl.__file__).parents[1]), **stages(args.csv)}))
         return
-    csv = args.csv or dataset_files(args.rows, 42, DATA)[0]
+    csv = (args.csv or dataset_files(args.rows, 42, DATA)[0]).resolve()
     variants: list[tuple[str, Path | None]] = [("new", None)]
     if args.old:
         variants.insert(0, ("old", args.old.resolve()))

@@ -89,8 +89,9 @@ def float_repr(numbers: pa.Array) -> pa.Array:
     missing as ""; written by Arrow, with ``repr`` itself only for the rare magnitudes where
     the two would differ."""
     text = pc.cast(numbers, pa.string())
-    # Arrow writes 3 and -0 where repr writes 3.0 and -0.0.
-    bare = pc.invert(pc.match_substring_regex(text, r"[.eEna]"))
+    # Arrow writes 3 and -0 where repr writes 3.0 and -0.0: whole numbers, which in the
+    # plain range are the cells Arrow writes without a point (the others take repr below).
+    bare = pc.equal(pc.floor(numbers), numbers)
     text = pc.if_else(bare, pc.binary_join_element_wise(text, ".0", ""), text)
     magnitude = pc.abs(numbers)
     plain = pc.or_(pc.equal(magnitude, 0.0),

@@ -26,8 +26,9 @@ from sqlalchemy import Connection, Engine, column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
+from etl.arrow_memory import reusing_freed_memory
 from etl.copy_text import column_cells, csv_lines, text_cells
-from etl.normalise import search_text
+from etl.normalise import SearchFolding
 from etl.report import Report
 from etl.spatial_order import spatial_order
 from hub.catalog import (
@@ -48,8 +49,8 @@ class LayerData:
     """One table's worth of normalised rows: typed frame (schema fields, in order), EPSG:4326
     WKT geometry per row (or None), and the fields whose folded text is each row's search
     text (``_search``, :func:`etl.normalise.search_text`). The search text is derived from
-    the frame, so it is folded chunk by chunk while the rows are COPYed (:func:`copy_chunks`)
-    rather than held whole."""
+    the frame, so only each field's distinct values are folded, and each chunk's rows are
+    joined as they are COPYed (:func:`copy_chunks`): the text is never held whole."""
 
     schema: TableSchema
     frame: pd.DataFrame
@@ -118,7 +119,7 @@ def copy_rows(
              else np.arange(total))
     # The write releases the GIL inside libpq; psycopg's queued writer would buffer up to
     # 128 MB, so chunks are written from here, at most a few alive at a time.
-    with raw_conn.cursor() as cur, cur.copy(copy_sql) as copy:
+    with (raw_conn.cursor() as cur, cur.copy(copy_sql) as copy, reusing_freed_memory()):
         for stop, data in made_ahead(copy_chunks(layer, order)):
             digest.update(data)
             copy.write(data)
@@ -144,13 +145,12 @@ def searched_chunks(
     layer: LayerData, order: np.ndarray, chunk_rows: int = COPY_CHUNK_ROWS
 ) -> Iterator[tuple[np.ndarray, pa.Array]]:
     """The rows at ``order``'s positions, ``chunk_rows`` at a time, with their search text
-    (:func:`etl.normalise.search_text`, which folds each distinct value of a chunk once)."""
-    fields = list(layer.search_fields)
-    searched = layer.frame[fields]
+    (:class:`etl.normalise.SearchFolding`: each field's distinct values are folded once,
+    before the first chunk, and each chunk's rows joined from them by Arrow)."""
+    folding = SearchFolding(layer.frame, layer.search_fields)
     for start in range(0, len(order), chunk_rows):
         positions = order[start : start + chunk_rows]
-        text = search_text(searched.take(positions), fields).array
-        yield positions, pa.chunked_array(pa.array(text)).combine_chunks()
+        yield positions, folding.rows(positions)
 
 
 def copy_chunks(
@@ -159,9 +159,10 @@ def copy_chunks(
     """COPY CSV text of the rows at ``order``'s positions, ``chunk_rows`` at a time, with the
     number of rows done so far: ``_fid`` (file position, 1-based), the fields, EWKT, search.
 
-    Each chunk's search text is folded just before the chunk is formatted. Folding on a
-    thread of its own, a chunk ahead of the formatting, measured no faster at 1M rows: the
-    fold holds the GIL, which the formatting's Arrow calls then wait for."""
+    Each chunk's search text is joined just before the chunk is formatted, from the
+    distinct values folded before the first chunk (:func:`searched_chunks`). Folding a chunk
+    at a time on a thread of its own, a chunk ahead of the formatting, measured no faster
+    at 1M rows: the fold holds the GIL, which the formatting's Arrow calls then wait for."""
     fields = list(layer.schema.field_names)
     done = 0
     for positions, search in searched_chunks(layer, order, chunk_rows):

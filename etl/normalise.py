@@ -16,7 +16,7 @@ import datetime as dt
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -69,7 +69,7 @@ def text_array(s: pd.Series) -> np.ndarray:
 
 
 # What ``str.strip`` removes: every code point Python calls whitespace (29 of them).
-_WHITESPACE = "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0,
+WHITESPACE = "".join(chr(c) for c in (*range(0x9, 0xE), *range(0x1C, 0x21), 0x85, 0xA0,
                                        0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
                                        0x202F, 0x205F, 0x3000))
 
@@ -93,7 +93,7 @@ def nfkc_arrow(cells: pa.Array, index: pd.Index) -> pd.Series:
     policy the two can differ only on characters assigned since (167 of them, such as the
     Kana Extended small letters), which Python leaves as they are and Arrow may decompose.
     """
-    text = pc.utf8_trim(pc.utf8_normalize(cells, "NFKC"), _WHITESPACE).fill_null("")
+    text = pc.utf8_trim(pc.utf8_normalize(cells, "NFKC"), WHITESPACE).fill_null("")
     if not pa.types.is_large_string(text.type):
         text = text.cast(pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(text), index=index, copy=False)
@@ -109,6 +109,30 @@ def _map_unique(s: pd.Series, parse: Callable[[str], Any]) -> np.ndarray:
     parsed = np.empty(len(uniques), dtype=object)
     parsed[:] = [parse(u) for u in uniques]
     return parsed[codes] if len(values) else np.empty(0, dtype=object)
+
+
+def per_distinct_value(parse: Callable[[pd.Series], tuple[pd.Series, ...]], s: pd.Series
+                       ) -> tuple[pd.Series, ...]:
+    """``parse(s)``, computed on the distinct values of ``s`` and spread back over its rows
+    when ``s`` holds Arrow strings that repeat (no more than half of them distinct, as in a
+    column of categories, flags, small numbers or dates): Arrow finds the distinct values,
+    so no Python str is made per row. ``parse`` must read each cell on its own, or decide
+    on the set of distinct values alone (a local government code column): the result is
+    then the same as ``parse(s)``, which is what columns of mostly distinct values get."""
+    cells = arrow_strings(s)
+    if cells is None or not len(cells) or cells.null_count:
+        return parse(s)
+    encoded = pc.dictionary_encode(cells)
+    if 2 * len(encoded.dictionary) > len(cells):
+        return parse(s)
+    distinct = pd.Series(pd.arrays.ArrowStringArray(encoded.dictionary), copy=False)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    spread = []
+    for result in parse(distinct):
+        rows = result.take(codes)
+        rows.index = s.index
+        spread.append(rows)
+    return tuple(spread)
 
 
 def _nfkc_one(value: str) -> str:
@@ -157,12 +181,42 @@ def nfkc(s: pd.Series) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object, copy=False)
 
 
-def _fold_column(s: pd.Series) -> np.ndarray:
-    """:func:`hub.textfold.fold_indexed` of every cell, computed once per distinct value."""
-    codes, uniques = pd.factorize(text_array(s))
-    folded = np.empty(len(uniques), dtype=object)
-    folded[:] = fold_indexed_many(list(uniques))
-    return folded[codes] if len(codes) else np.empty(0, dtype=object)
+def _search_pieces(s: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """One search field as (a code per row, a piece per code): each distinct value folded
+    once (:func:`hub.textfold.fold_indexed`), as ``" " + folded``, or ``""`` when empty."""
+    cells = arrow_strings(s)
+    if cells is not None:  # distinct values found by Arrow, without a Python str per row
+        encoded = pc.dictionary_encode(cells.fill_null(""))
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        values = encoded.dictionary.to_pylist()
+    else:
+        codes, uniques = pd.factorize(text_array(s))
+        values = list(uniques)
+    pieces = [f" {text}" if text else "" for text in fold_indexed_many(values)]
+    return codes, pa.array(pieces, type=pa.large_string())
+
+
+class SearchFolding:
+    """The search text of a frame's rows (see :func:`search_text`), for any rows at a time.
+
+    Each distinct value of a field is folded once, when this is made: rows can then be
+    asked for a chunk at a time and in any order (a publish asks for each COPY chunk's rows)
+    for the cost of folding the table once, and each row's text is joined by Arrow without
+    a Python str per row. Only the folded distinct values and a code per cell are held."""
+
+    def __init__(self, frame: pd.DataFrame, string_fields: Sequence[str]) -> None:
+        self._fields = [_search_pieces(frame[name]) for name in string_fields]
+
+    def rows(self, positions: np.ndarray) -> pa.Array:
+        """The search text of the rows at ``positions`` (large strings, no nulls)."""
+        big = pa.large_string()
+        if not self._fields or not len(positions):
+            return pa.array([""] * len(positions), type=big)
+        # Each piece but an empty one starts with a space: joined without a separator, the
+        # text is the non-empty values separated by single spaces, after its first character.
+        pieces = [folded.take(pa.array(codes[positions])) for codes, folded in self._fields]
+        joined = pc.binary_join_element_wise(*pieces, pa.scalar("", big))
+        return pc.utf8_slice_codeunits(joined, 1)
 
 
 def search_text(frame: pd.DataFrame, string_fields: list[str]) -> pd.Series:
@@ -172,21 +226,13 @@ def search_text(frame: pd.DataFrame, string_fields: list[str]) -> pd.Series:
     layer having to know the schema. Each cell is folded by :func:`hub.textfold.fold_indexed`
     (the rule the query side folds ``q`` with), once per distinct value of a column; empty
     fields add no separator. Returned as Arrow-backed strings, built
-    :data:`SEARCH_CHUNK_ROWS` rows at a time, so a big table never holds a Python str per
-    row and field at once.
+    :data:`SEARCH_CHUNK_ROWS` rows at a time by :class:`SearchFolding` (which a publish
+    asks for a COPY chunk's rows at a time).
     """
     n = len(frame)
-    parts = []
-    for start in range(0, n, SEARCH_CHUNK_ROWS):
-        rows = frame.iloc[start : start + SEARCH_CHUNK_ROWS]
-        columns = [_fold_column(rows[name]) for name in string_fields]
-        if columns:
-            # One C-level join of the non-empty cells per row: measured faster than joining
-            # whole columns and tidying the spaces afterwards.
-            joined = [" ".join(filter(None, row)) for row in zip(*columns, strict=True)]
-        else:
-            joined = [""] * len(rows)
-        parts.append(pa.array(joined, type=pa.large_string()))
+    folding = SearchFolding(frame, string_fields)
+    parts = [folding.rows(np.arange(start, min(start + SEARCH_CHUNK_ROWS, n)))
+             for start in range(0, n, SEARCH_CHUNK_ROWS)]
     text = pa.chunked_array(parts, type=pa.large_string())  # not combined: no second copy
     return pd.Series(pd.arrays.ArrowStringArray(text), index=frame.index, copy=False)
 
@@ -323,15 +369,23 @@ def parse_integer(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     Units (``12件``, ``3人``) are invalid rather than stripped: a count with a unit in it
     usually means the column holds free text, and the publisher should see that.
     """
-    text = text_array(s)
-    result = pd.array([None] * len(text), dtype="Int64")
-    cells = pd.Series(text, dtype=object, copy=False)
-    plain = cells.str.fullmatch(r"[+-]?[0-9]{1,18}").to_numpy(dtype=bool)
-    if plain.any():
-        result[plain] = pd.to_numeric(pd.Series(text[plain], dtype=object)).to_numpy(np.int64)
-    rest = ~plain
-    parsed, invalid = _parse_rest(text, rest, _integer_one)
-    if parsed is not None:
+    cells = arrow_strings(s)
+    if cells is None:
+        cells = pa.array(text_array(s), type=pa.large_string())
+    # Plain digits are read by Arrow (RE2 reads this pattern as Python does); the rest, once
+    # per distinct value, in Python.
+    plain = pc.match_substring_regex(cells, r"^[+-]?[0-9]{1,18}$").fill_null(False)
+    where = plain.to_numpy(zero_copy_only=False).astype(bool)
+    result = pd.array(np.zeros(len(cells), dtype=np.int64), dtype="Int64")
+    result[~where] = pd.NA
+    if where.any():
+        digits = pc.replace_substring_regex(cells.filter(plain), r"^\+", "")
+        result[where] = pc.cast(digits, pa.int64()).to_numpy()
+    rest = np.flatnonzero(~where)
+    invalid = np.zeros(len(cells), dtype=bool)
+    if len(rest):
+        text = text_array(s.iloc[rest])
+        parsed, invalid[rest] = _parse_rest(text, np.ones(len(rest), dtype=bool), _integer_one)
         result[rest] = pd.array(list(parsed), dtype="Int64")
     return pd.Series(result, index=s.index, dtype="Int64"), pd.Series(invalid, index=s.index)
 
@@ -490,8 +544,17 @@ def parse_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         date = date_value(value)
         return date if date is None or date is INVALID else date.isoformat()
 
-    parsed, invalid = _split_invalid(_map_unique(s, one), s.index)
-    return pd.Series(parsed, index=s.index, dtype=object, copy=False), invalid
+    cells, done = _plain_calendar_cells(s, _PLAIN_DATE)
+    values = np.full(len(s), None, dtype=object)
+    if done.any():  # already ISO: the cell is its own value
+        values[done] = pc.filter(cells, pa.array(done)).to_numpy(zero_copy_only=False)
+    invalid = np.zeros(len(s), dtype=bool)
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        parsed, bad = _split_invalid(_map_unique(s.iloc[rest], one), pd.RangeIndex(len(rest)))
+        values[rest], invalid[rest] = parsed, bad.to_numpy()
+    return (pd.Series(values, index=s.index, dtype=object, copy=False),
+            pd.Series(invalid, index=s.index))
 
 
 _TIME_FORMS = [
@@ -626,11 +689,13 @@ def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     time in Japan (Asia/Tokyo has been +09:00 without DST since 1951), so ``+09:00`` is
     written out; a date alone means its midnight.
     """
-    text = text_array(s)
-    done, values = _plain_datetimes(text)
-    rest = ~done
-    parsed, invalid = _parse_rest(text, rest, _datetime_one)
-    if parsed is not None:
+    done, values = _plain_datetimes(s)
+    invalid = np.zeros(len(s), dtype=bool)
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        text = text_array(s.iloc[rest])
+        parsed, invalid[rest] = _parse_rest(text, np.ones(len(rest), dtype=bool),
+                                            _datetime_one)
         values[rest] = parsed
     return (pd.Series(values, index=s.index, dtype=object, copy=False),
             pd.Series(invalid, index=s.index))
@@ -640,32 +705,55 @@ def parse_datetime(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 _PLAIN_DATETIME = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?"
 )
+_PLAIN_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _plain_datetimes(text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _plain_calendar_cells(s: pd.Series, shape: str) -> tuple[pa.Array, np.ndarray]:
+    """(the cells as Arrow strings, mask): cells of ``shape`` (a pattern starting with
+    ``YYYY-MM-DD``) that name a day Python has a date for, found without a Python str per
+    cell. The shape is one RE2 match (the patterns here mean the same to RE2 as to
+    Python), the day Python's own rule (the proleptic Gregorian calendar, years 1-9999) on
+    the numbers: ``2021-02-30`` and the year 0000 are left out, for the per-value parser
+    to report."""
+    cells = arrow_strings(s)
+    if cells is None:
+        cells = pa.array(text_array(s), type=pa.large_string())
+    shaped = pc.match_substring_regex(cells, f"^(?:{shape})$").fill_null(False)
+    if not pc.any(shaped).as_py():
+        return cells, np.zeros(len(cells), dtype=bool)
+    plain = pc.if_else(shaped, cells, pa.scalar("2000-01-01", cells.type))  # digits to read
+    year, month, day = (pc.cast(pc.utf8_slice_codeunits(plain, start, start + width), pa.int32())
+                        .to_numpy() for start, width in ((0, 4), (5, 2), (8, 2)))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last_day = _DAYS_IN_MONTH[np.clip(month, 0, 12)] + (leap & (month == 2))
+    return cells, (shaped.to_numpy(zero_copy_only=False) & (year >= 1) & (month >= 1)
+                   & (month <= 12) & (day >= 1) & (day <= last_day))
+
+
+def _plain_datetimes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(done mask, values): cells in :data:`_PLAIN_DATETIME` form, as :func:`_datetime_one`
     would write them, without per-value parsing in Python.
 
     Timestamps are nearly all distinct (1M rows hold ~900k of them), so the once-per-distinct
-    value path cost ~9% of a publish. The shape is checked by one regex, the calendar by
-    pandas' C parser; cells it rejects (``2021-02-30 10:00``) are left undone for the general
-    parser, which reports them.
+    value path cost ~9% of a publish, and a Python regex per cell ~4%. The cells are found
+    by :func:`_plain_calendar_cells` and written by Arrow; the others are left undone for the
+    general parser.
     """
-    values = np.full(len(text), None, dtype=object)
-    cells = pd.Series(text, dtype=object, copy=False)
-    done = cells.str.fullmatch(_PLAIN_DATETIME).to_numpy(dtype=bool).copy()
+    cells, done = _plain_calendar_cells(s, _PLAIN_DATETIME)
     if not done.any():
-        return done, values
-    where = np.flatnonzero(done)
-    iso = np.empty(len(where), dtype=object)
-    iso[:] = [f"{v[:10]}T{v[11:]}" if len(v) == 19 else f"{v[:10]}T{v[11:]}:00"
-              for v in text[where]]
-    stamps = pd.to_datetime(pd.Series(iso, dtype=object, copy=False),
-                            format="%Y-%m-%dT%H:%M:%S", errors="coerce")
-    ok = stamps.notna().to_numpy()
-    done[where[~ok]] = False
-    values[where[ok]] = [v + "+09:00" for v in iso[ok]]
-    return done, values
+        return done, np.full(len(cells), None, dtype=object)
+    big = cells.type
+
+    def text(value: str) -> pa.Scalar:
+        return pa.scalar(value, big)
+
+    seconds = pc.if_else(pc.equal(pc.binary_length(cells), 19), text(""), text(":00"))
+    values = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(cells, 0, 10), text("T"), pc.utf8_slice_codeunits(cells, 11),
+        seconds, text("+09:00"), text(""))
+    values = pc.if_else(pa.array(done), values, pa.scalar(None, big))
+    return done, values.to_numpy(zero_copy_only=False)
 
 
 _YEAR_FORMS = [

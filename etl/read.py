@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from etl.normalise import WHITESPACE, arrow_strings
 from etl.read_limits import ReadLimits
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -233,6 +235,8 @@ _UNICODE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"
 def _decode_failure(data: bytes, encoding: str, chunk: int = 1 << 22) -> str | None:
     """Why ``data`` does not decode, or None. Decodes in chunks and throws the text away,
     so checking a large file does not hold a second, decoded copy of it."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig") and _valid_utf8(data):
+        return None
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     view = memoryview(data)
     try:
@@ -249,6 +253,19 @@ def _decode_failure(data: bytes, encoding: str, chunk: int = 1 << 22) -> str | N
             return _describe(data, exc.start + skip, exc.end + skip)
         return "undecodable bytes"
     return None
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 as Python's strict decoder reads it (no overlong forms, no
+    surrogates, nothing past U+10FFFF), checked by Arrow in place: about 4x faster than
+    decoding, and no text is made. The decoder still finds and describes what is wrong."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _describe(data: bytes, start: int, end: int) -> str:
@@ -822,12 +839,21 @@ def _any_filled(values: pd.Series) -> bool:
 
 def _filled_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows with at least one cell that is not blank. Blank records (empty lines, ",,,,")
-    are not data; checking column by column only the rows still blank keeps this cheap."""
+    are not data; checking column by column only the rows still blank keeps this cheap.
+    Arrow columns are checked by Arrow: a cell is blank when trimming Python's whitespace
+    (what ``str.isspace`` means) leaves nothing."""
     blank = np.ones(len(frame), dtype=bool)
     for col in frame.columns:
         rows = np.flatnonzero(blank)
         if not len(rows):
             break
+        cells = arrow_strings(frame[col])
+        if cells is not None:
+            if len(rows) < len(cells):
+                cells = cells.take(pa.array(rows))
+            empty = pc.equal(pc.utf8_trim(cells, WHITESPACE), "").fill_null(True)
+            blank[rows] = empty.to_numpy(zero_copy_only=False)
+            continue
         cells = frame[col].to_numpy(dtype=object)[rows]
         candidates = cells != ""
         if candidates.any():

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
+from etl.normalise import arrow_strings
 from etl.report import Issue, Severity
 from hub.catalog import DefinitionError, SchemaField, TableSchema
 
@@ -334,14 +336,29 @@ def _pattern_check(field: SchemaField, values: pd.Series, present: np.ndarray) -
     except re.error as exc:
         message = f"field {field.name!r}: invalid pattern {field.pattern!r}: {exc}"
         raise DefinitionError(message) from exc
-    text = values.astype(object).where(present, "")
-    matches = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
+    matches = _full_matches(pattern, values)
     return _finding(
         "pattern",
         field,
         present & ~matches,
         lambda p: f"value does not match the pattern {field.pattern}",
     )
+
+
+def _full_matches(pattern: re.Pattern[str], values: pd.Series) -> np.ndarray:
+    """Whether each cell matches ``pattern`` as a whole (missing cells: False), with
+    Python's ``re``. For Arrow strings (as prepared text is) each distinct value is matched
+    once, found by Arrow: no Python str per cell, and codes, wards or postal codes repeat."""
+    cells = arrow_strings(values)
+    if cells is None:
+        present = values.notna().to_numpy(dtype=bool)
+        text = values.astype(object).where(present, "")
+        return present & text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
+    encoded = pc.dictionary_encode(cells)
+    matched = np.array([pattern.fullmatch(v) is not None
+                        for v in encoded.dictionary.to_pylist()], dtype=bool)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.where(codes >= 0, matched[codes], False) if len(matched) else codes >= 0
 
 
 def _enum_values(field: SchemaField) -> list[Any]:

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 # Bump when fold_spelling's rules change: the identity of stored search text changes with it.
 SPELLING_RULES = 1
 SYNONYMS_FILE = Path(__file__).resolve().parents[1] / "schemas" / "search-synonyms.toml"
@@ -54,6 +56,12 @@ _KATAKANA_LONG_END = re.compile(f"([{_KATAKANA}ー]*[{_KATAKANA}])ー+(?![{_KATA
 _TO_HIRAGANA = {c: c - 0x60 for c in range(ord("ァ"), ord("ヶ") + 1)}
 _TO_HIRAGANA.update({ord("ヽ"): "ゝ", ord("ヾ"): "ゞ", ord("ゕ"): "か", ord("ゖ"): "け",
                      ord("ヵ"): "か", ord("ヶ"): "け"})
+# _TO_HIRAGANA as a table over the code points below U+10000 (all it maps): one numpy gather
+# does what str.translate does a dictionary lookup per character for (0.3 -> 0.03 s on the
+# bench's 5M characters of distinct addresses).
+_HIRAGANA_OF = np.arange(1 << 16, dtype="<u4")
+for _code, _to in _TO_HIRAGANA.items():
+    _HIRAGANA_OF[_code] = _to if isinstance(_to, int) else ord(_to)
 _SEP = "\0"
 # Passes of synonym replacement before a text counts as canonical (a group's spelling may be
 # written with another group's words: 車椅子トイレ -> 車いすといれ -> 車いす使用者用といれ).
@@ -85,7 +93,15 @@ def fold_spelling(text: str) -> str:
         return text
     text = _MARKS.sub(_long_mark, text)
     text = _KATAKANA_LONG_END.sub(_drop_trailing_long_mark, text)
-    return text.translate(_TO_HIRAGANA)
+    return _to_hiragana(text)
+
+
+def _to_hiragana(text: str) -> str:
+    """``text.translate(_TO_HIRAGANA)``, by :data:`_HIRAGANA_OF` (UTF-32: one unit per code
+    point, lone surrogates included)."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    folded = np.where(codes < 1 << 16, _HIRAGANA_OF[codes & 0xFFFF], codes)
+    return folded.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
 
 
 @dataclass(frozen=True)

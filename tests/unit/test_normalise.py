@@ -609,3 +609,109 @@ def test_ambiguous_five_digit_codes_stay_as_written_in_a_five_digit_column() -> 
                                                                         "82333"))
     assert values.tolist() == ["11002", "37201", "082333"]
     assert repaired.tolist() == [False, False, True] and not invalid.any()
+
+
+def test_plain_datetimes_in_arrow_write_what_the_per_value_parser_writes() -> None:
+    """Arrow's shape match and calendar round trip take the plain cells (Arrow columns, as
+    the CSV reader makes them, and object columns), each written as the per-value parser
+    writes it; a day or year Python has no date for is left to that parser."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(4)
+    cells = [f"{y:04d}-{m:02d}-{d:02d}{sep}{h:02d}:{mi:02d}{s}"
+             for y, m, d, sep, h, mi, s in zip(
+                 rng.choice([0, 1, 999, 1900, 2000, 2023, 2024, 9999], 400),
+                 rng.integers(0, 14, 400), rng.integers(0, 33, 400),
+                 rng.choice(["T", " "], 400), rng.integers(0, 25, 400),
+                 rng.integers(0, 61, 400),
+                 rng.choice(["", ":00", ":59", ":60"], 400), strict=True)]
+    cells += ["2024-02-29 12:00", "2023-02-29 12:00", "0000-01-01 00:00", "2024-5-24 13:24",
+              "２０２４-05-24 13:24", "2024-05-24 13:24\n", " 2024-05-24 13:24", ""]
+    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.array(cells, pa.large_string())))
+    for column in (arrow, series(*cells)):
+        done, values = norm._plain_datetimes(column)
+        for cell, taken, value in zip(cells, done, values, strict=True):
+            assert value == (norm._datetime_one(cell) if taken else None), cell
+        taken = dict(zip(cells, done, strict=True))
+        assert taken["2024-02-29 12:00"] and not taken["2023-02-29 12:00"]
+        assert not taken["0000-01-01 00:00"] and not taken["2024-5-24 13:24"]
+        assert 100 < done.sum() < 400
+        values, invalid = norm.parse_datetime(column)
+        assert values.tolist() == [None if (v := norm._datetime_one(c)) is norm.INVALID
+                                   else v for c in cells]
+        assert invalid.tolist() == [norm._datetime_one(c) is norm.INVALID for c in cells]
+
+
+@pytest.mark.parametrize("parse", [
+    norm.parse_integer, norm.parse_number, norm.parse_boolean, norm.parse_date,
+    norm.parse_datetime, norm.parse_time, norm.parse_year, norm.parse_hhmm,
+    norm.parse_local_government_code,
+], ids=lambda parse: parse.__name__)
+def test_parsing_the_distinct_values_gives_what_parsing_every_cell_gives(parse) -> None:
+    """Columns that repeat their values are parsed once per distinct value and spread back:
+    values, invalid masks (and repairs) row for row as parsing every cell."""
+    import numpy as np
+    import pyarrow as pa
+
+    distinct = ["", "1", "１２", "1,234", "-3", "3.5", "1e3", "nan", "有", "×", "はい", "true",
+                "2020-04-01", "令和2年4月1日", "R2.4.1", "2024-05-24 13:24", "9時30分", "24:00",
+                "16:30", "2020", "令和2年度", "222127", "82333", "37201", "12件", "終日"]
+    rows = [distinct[i] for i in np.random.default_rng(9).integers(0, len(distinct), 200)]
+    column = pd.Series(pd.arrays.ArrowStringArray(pa.array(rows, pa.large_string())),
+                       index=pd.RangeIndex(100, 300))
+    spread = norm.per_distinct_value(parse, column)
+    every = parse(series(*rows).set_axis(column.index))
+    assert len(spread) == len(every)
+    for got, expected in zip(spread, every, strict=True):
+        assert got.index.equals(column.index) and got.dtype == expected.dtype
+        assert got.astype(object).where(got.notna(), None).tolist() == \
+            expected.astype(object).where(expected.notna(), None).tolist()
+
+
+def test_parse_integer_reads_every_cell_as_the_per_value_reader_does() -> None:
+    """Plain digits are read by Arrow, the rest by the per-value reader: both give what the
+    per-value reader gives, in Arrow and object columns."""
+    import pyarrow as pa
+
+    cells = ["0", "-0", "+0", "007", "+000000000000000001", "-000000000000000001",
+             "999999999999999999", "-999999999999999999", "9999999999999999999",
+             "9223372036854775807", "-9223372036854775808", "9223372036854775808", "+-1",
+             "1 2", "１８", "1,000", "", "12件", "0x10", "1_000", "٣", "+", "-"]
+    expected = [None if (v := norm._integer_one(c)) is norm.INVALID else v for c in cells]
+    bad = [norm._integer_one(c) is norm.INVALID for c in cells]
+    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.array(cells, pa.large_string())))
+    for column in (arrow, series(*cells)):
+        values, invalid = norm.parse_integer(column)
+        assert values.astype(object).where(values.notna(), None).tolist() == expected
+        assert invalid.tolist() == bad
+    assert expected[:7] == [0, 0, 0, 7, 1, -1, 999999999999999999]
+
+
+def test_plain_iso_dates_are_read_as_the_per_value_parser_reads_them() -> None:
+    """``YYYY-MM-DD`` cells are taken by Arrow and the calendar rule, the rest by the
+    per-value parser: values and invalid cells as the per-value parser gives them."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(8)
+    cells = [f"{y:04d}-{m:02d}-{d:02d}" for y, m, d in zip(
+        rng.choice([0, 1, 4, 100, 1900, 2000, 2023, 2024, 9999], 500),
+        rng.integers(0, 14, 500), rng.integers(0, 33, 500), strict=True)]
+    cells += ["2024-02-29", "2023-02-29", "2000-02-29", "1900-02-29", "0000-01-01",
+              "2020-4-1", "2020/04/01", "令和2年4月1日", "2020-04-01 00:00", "", "x"]
+
+    def expected(cell: str) -> object:
+        date = norm.date_value(cell)
+        return "INVALID" if date is norm.INVALID else None if date is None else date.isoformat()
+
+    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.array(cells, pa.large_string())))
+    for column in (arrow, series(*cells)):
+        values, invalid = norm.parse_date(column)
+        assert [("INVALID" if bad else v) for v, bad in zip(values, invalid, strict=True)] == [
+            expected(c) for c in cells]
+        _, plain = norm._plain_calendar_cells(column, norm._PLAIN_DATE)
+        taken = dict(zip(cells, plain, strict=True))
+        assert taken["2024-02-29"] and taken["2000-02-29"] and not taken["1900-02-29"]
+        assert not taken["0000-01-01"] and not taken["2020-4-1"]
+        assert 100 < plain.sum() < 500

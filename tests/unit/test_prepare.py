@@ -559,3 +559,23 @@ def test_a_bad_x_search_is_refused_when_the_schema_is_loaded(chosen: object) -> 
     raw = {**definition("etl-crafted").schema.raw, "x-search": chosen}
     with pytest.raises(DefinitionError, match=r"crafted\.json: x-search"):
         TableSchema.from_json(raw, "crafted.json")
+
+
+def test_a_junk_character_is_found_in_any_cell_of_a_column_by_one_search() -> None:
+    """The one search of a column's text finds NUL and U+FEFF in its first and last cells,
+    in sliced columns and both string widths, and nothing in clean or empty columns, or in
+    characters that share bytes with them (U+FEFE and U+FFEF begin with the same byte)."""
+    import pyarrow as pa
+
+    from etl.prepare import _holds
+
+    cells = ["\ufeffa", "b", "\ufefe\uffef", "c\x00"]
+    for kind in (pa.string(), pa.large_string()):
+        column = pa.array(cells, kind)
+        assert _holds(column, "\ufeff") and _holds(column, "\x00")
+        assert not _holds(column.slice(1, 2), "\ufeff")
+        assert not _holds(column.slice(1, 2), "\x00")
+        assert _holds(column.slice(3), "\x00") and not _holds(column.slice(3), "\ufeff")
+        assert _holds(column.slice(0, 1), "\ufeff")
+        assert not _holds(pa.array(["", None], kind), "\x00")
+        assert not _holds(pa.array([], kind), "\x00")

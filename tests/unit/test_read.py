@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from etl.read import RawTable, ReadError, detect_encoding, read_table, sniff_delimiter
@@ -402,3 +403,59 @@ def test_compact_read_of_real_files(parts: tuple[str, ...]) -> None:
     for column in plain.frame.columns:
         assert (compact.frame[column].to_numpy(dtype=object).tolist()
                 == plain.frame[column].to_numpy(dtype=object).tolist()), column
+
+
+def test_whitespace_is_what_python_calls_whitespace() -> None:
+    from etl.normalise import WHITESPACE
+
+    assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+def test_blank_records_are_found_alike_in_arrow_and_object_columns() -> None:
+    """A record is blank when every cell is empty or whitespace (``str.isspace``), whether
+    the cells are Arrow strings (the CSV reader's) or Python objects (spreadsheets)."""
+    import pyarrow as pa
+
+    from etl.read import _filled_rows
+
+    cells = ["", " ", "\u3000", "\t\r\n", "\x1c\x85\xa0", "\u200b", "a", " a ", "\u2028",
+             "\ufeff", "\u180e", "-"]
+    rows = [(a, b) for a in cells for b in cells]
+    objects = pd.DataFrame({"x": [a for a, _ in rows], "y": [b for _, b in rows]},
+                           dtype=object)
+    arrow = pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(
+        pa.array(objects[name].tolist(), pa.large_string()))) for name in ("x", "y")})
+    expected = [not (a.strip() == "" and b.strip() == "") for a, b in rows]
+    assert _filled_rows(objects).tolist() == expected
+    assert _filled_rows(arrow).tolist() == expected
+    assert expected.count(False) == 36  # six blank spellings, in both columns
+
+
+def test_utf8_is_checked_as_pythons_strict_decoder_checks_it() -> None:
+    """Arrow's check (used for speed) accepts exactly what Python's decoder accepts: every
+    one- and two-byte sequence, three-byte sequences around the surrogates and overlong
+    forms, four-byte sequences past U+10FFFF, and random mixes of lead and continuation
+    bytes."""
+    import itertools
+    import random
+
+    from etl.read import _valid_utf8
+
+    def decodes(data: bytes) -> bool:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    cases = [bytes(t) for n in (1, 2) for t in itertools.product(range(256), repeat=n)]
+    cases += [bytes([a, b, c]) for a in range(0xE0, 0xF0) for b in range(0x70, 0xD0)
+              for c in (0x80, 0xBF, 0x41)]
+    cases += [bytes([a, b, 0x80, 0xBF]) for a in range(0xF0, 0x100) for b in range(0x70, 0xD0)]
+    rng = random.Random(1)
+    pieces = [0x41, 0x0A, 0x00, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xE0, 0xE3,
+              0xED, 0xEF, 0xF0, 0xF4, 0xF5]
+    cases += [bytes(rng.choice(pieces) for _ in range(rng.randint(1, 10))) for _ in range(20000)]
+    cases += ["日本語テキスト\n".encode() * 3, "\ufeffＢＯＭ".encode(), "😀".encode(), b""]
+    assert [_valid_utf8(c) for c in cases] == [decodes(c) for c in cases]
+    assert detect_encoding("施設".encode("cp932"), "x.csv") == "cp932"

@@ -120,3 +120,14 @@ def test_folding_a_column_at_once_equals_folding_each_cell() -> None:
     assert fold_indexed_many([c for c in cells if "\x00" not in c]) == [
         fold_indexed(c) for c in cells if "\x00" not in c]
     assert fold_indexed_many([]) == []
+
+
+def test_katakana_become_hiragana_as_the_translation_table_says_for_every_character() -> None:
+    """The numpy table does, for every code point (lone surrogates and characters beyond
+    U+FFFF included), what str.translate does with the table it is built from."""
+    from hub import textfold
+
+    every = "".join(map(chr, range(0x110000)))
+    assert textfold._to_hiragana(every) == every.translate(textfold._TO_HIRAGANA)
+    assert textfold._to_hiragana("ヴァカンスヵ所ヶ丘ヽヾ😀") == "ゔぁかんすか所け丘ゝゞ😀"
+    assert textfold._to_hiragana("") == ""

@@ -194,3 +194,24 @@ def test_valid_frame_has_no_issues_and_unknown_columns_are_ignored() -> None:
     )
     frame = pd.DataFrame({"a": pd.array([0.0, 1.5], dtype="Float64"), "extra": ["x", "y"]})
     assert validate(frame, schema) == []
+
+
+@pytest.mark.parametrize("pattern", [r"^[0-9]{3}-[0-9]{4}$", r"\d+", r"(a|b)*", r"[ぁ-ん]+区?",
+                                     r".*\n?", r"x"])
+def test_a_pattern_is_matched_alike_in_arrow_and_object_columns(pattern: str) -> None:
+    """Arrow text (each distinct value matched once) and object text give the same matches,
+    by Python's re: missing cells never match, even a pattern that matches nothing."""
+    import re
+
+    import pyarrow as pa
+
+    from etl.validate import _full_matches
+
+    cells = ["123-4567", "１２３-４５６７", "123-4567\n", "", None, "ab", "ab", "ねりま区", "x",
+             "x\n", "😀", "123-4567"]
+    expected = [c is not None and re.fullmatch(pattern, c) is not None for c in cells]
+    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.array(cells, pa.large_string())))
+    assert _full_matches(re.compile(pattern), arrow).tolist() == expected
+    assert _full_matches(re.compile(pattern), pd.Series(cells, dtype=object)).tolist() == expected
+    empty = pd.Series(pd.arrays.ArrowStringArray(pa.array([None, None], pa.large_string())))
+    assert _full_matches(re.compile(pattern), empty).tolist() == [False, False]

@@ -210,6 +210,8 @@ def test_radius_nearest_and_near_set_read_the_geom_index(world: World) -> None:
     near = Near(35.66, 139.7, 1_000.0)
     queries = {
         "radius": FeatureQuery(near=near, limit=10),
+        "radius, nearest first": FeatureQuery(near=near, sort=(SortKey("distance_m"),),
+                                              limit=10),
         "nearest": FeatureQuery(near=Near(35.66, 139.7), sort=(SortKey("distance_m"),),
                                 limit=10),
         "near_set": FeatureQuery(near_set=NearSet(_reference_set(REFERENCES["line"]), 1_000.0),

@@ -29,7 +29,7 @@ geodesic distance ``d`` from it, and the geodesic between them:
   (``phi_max = 90``), any longitude is possible: the whole range;
 - the antimeridian: Q's longitude is P's plus that turn, modulo 360 degrees. A box reaching
   past +-180 degrees is tested again shifted by 360 degrees (stored longitudes lie in
-  [-180, 180]: :func:`etl.normalise` refuses others).
+  [-180, 180]: a publish refuses coordinates outside).
 
 For a line or polygon reference the same holds from each of its points, so its bounding box
 is widened by the same half-widths, ``phi_max`` taken over the whole box. The widths are

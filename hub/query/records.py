@@ -351,8 +351,8 @@ def _nearest_page(rows: Select[Any], table: FromClause, query: FeatureQuery,
     1. the page size of candidates by planar KNN on the ``geom`` index (``<->``, degrees),
        with the same filters and cursor, and the largest spheroid distance among them;
     2. the page itself: rows within that distance (boxes on the ``geom`` index, computed
-       from the distance in the statement), ordered by exact
-       spheroid distance and ``_fid``. At least a page of rows lies within it, so the true
+       from the distance in the statement), ordered by exact spheroid distance and
+       ``_fid``. At least a page of rows lies within it, so the true
        nearest rows, ties included, are all there, whatever order step 1 found them in.
 
     With a radius, step 1 only finds candidates inside it, and when fewer than a page are
@@ -381,7 +381,6 @@ def _nearest_page(rows: Select[Any], table: FromClause, query: FeatureQuery,
                         else_=func.max(distance) + NEAREST_MARGIN_M).label("metres")
                    ).select_from(candidates).cte("nearest_bound")
     metres = select(bound.c.metres).scalar_subquery()
-    # The bound is only known inside the statement: its box is computed once, beside it.
     # The bound is only known inside the statement: its box is computed once, beside it,
     # and joined (one row), so the box is a parameter of the index scans. MATERIALIZED: a
     # CTE named once is otherwise folded into the query, and the planner then put the

@@ -107,10 +107,9 @@ def ratios(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-# Index builds a plain load lacks before it can serve what the hub serves (metre radius and
-# nearest, q= text search, lookups by id); ogr2ogr builds the GiST on geom itself.
-EXTRA_INDEXES = ("GiST (geography(geom))", "GIN trigram (_search)", "unique B-tree (id)",
-                 "ANALYZE")
+# Index builds a plain load lacks before it can serve what the hub serves (q= text search,
+# lookups by id); ogr2ogr builds the GiST on geom itself, which serves radius and nearest.
+EXTRA_INDEXES = ("GIN trigram (_search)", "unique B-tree (id)", "ANALYZE")
 
 
 def _served_like_hub(ingest: dict[str, Any]) -> list[str]:

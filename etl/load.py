@@ -192,9 +192,9 @@ def index_stem(table_name: str) -> str:
 INDEX_CONNECTIONS = 2
 # The trigram index is built as this many partial indexes, one per range of ``_fid``
 # (hub.search_buckets): PostgreSQL builds a GIN index on one core, and whole it was the one
-# build the two connections could not share. Three, not one per connection: while one
-# connection builds the geography index (about 40% of the trigram work at 1M rows), the
-# other takes two parts, and the two finish closest together (bench/README.md).
+# build the two connections could not share. Three, not one per connection: one connection
+# takes two parts while the other takes one and the short builds (geom GiST, key B-tree),
+# and the two finish close together (bench/README.md).
 SEARCH_INDEX_BUCKETS = 3
 # Per index-building session. Measured at 1M rows, the trigram build took as long with
 # 64 MB as with 2 GB (bench/README.md); 256 MB is what it has always had.
@@ -213,20 +213,17 @@ def index_jobs(table_name: str, layer: LayerData, bounds: Sequence[int]) -> list
     """The indexes every query path needs, and ANALYZE, as jobs for :func:`build_indexes`.
 
     Trigram GIN on ``_search`` serves ``q`` (Japanese text has no word boundaries, so trigrams
-    beat tsvector here), one partial index per bucket of ``bounds``; GiST on
-    ``geography(geom)`` serves radius searches in metres and KNN ordering; GiST on ``geom``
-    serves bbox/within/tiles; B-tree on the primary key. ANALYZE follows the geography index
-    in its job, because an expression gets statistics only once its index exists. Longest
-    first, so that connections taking the jobs in turn finish close together: the
-    geography job, then the trigram parts (together about 2.2 times the geography build at
-    1M rows), then the short ones."""
+    beat tsvector here), one partial index per bucket of ``bounds``; GiST on ``geom`` serves
+    bbox/within/tiles, KNN, and the boxes that prefilter radius searches in metres
+    (hub.query.geodesic: no index on ``geography(geom)``, whose GiST PostGIS builds without
+    sorting at about four times the CPU); B-tree on the primary key. Longest first, so that
+    connections taking the jobs in turn finish close together: the trigram parts, then the
+    short ones. ANALYZE comes last: it takes a lock that ``CREATE INDEX``'s conflicts with,
+    so wherever it stands it runs alone; last, it waits only for the final build, and no
+    build waits behind it. No index is on an expression, so no statistics wait for one."""
     qualified = f'{DATA_SCHEMA}."{table_name}"'
     stem = index_stem(table_name)
-    analyse: IndexJob = (f"ANALYZE {qualified}",)
     jobs: list[IndexJob] = []
-    if layer.has_geometry:
-        jobs.append((f'CREATE INDEX "{stem}_geog" ON {qualified} '
-                     "USING gist ((geography(geom)))", *analyse))
     predicates = bucket_predicates(column("_fid"), bounds)
     if not predicates:
         jobs.append((f'CREATE INDEX "{stem}_search" ON {qualified} '
@@ -235,13 +232,12 @@ def index_jobs(table_name: str, layer: LayerData, bounds: Sequence[int]) -> list
         where = predicate.compile(dialect=postgresql.dialect())
         jobs.append((f'CREATE INDEX "{stem}_search_{number}" ON {qualified} '
                      f"USING gin (_search gin_trgm_ops) WHERE ({where})",))
+    if layer.has_geometry:
+        jobs.append((f'CREATE INDEX "{stem}_geom" ON {qualified} USING gist (geom)',))
     if layer.schema.primary_key:
         pk = ", ".join(f'"{c}"' for c in layer.schema.primary_key)
         jobs.append((f'CREATE UNIQUE INDEX "{stem}_pk" ON {qualified} ({pk})',))
-    if layer.has_geometry:
-        jobs.append((f'CREATE INDEX "{stem}_geom" ON {qualified} USING gist (geom)',))
-    else:
-        jobs.append(analyse)
+    jobs.append((f"ANALYZE {qualified}",))
     return jobs
 
 

@@ -2,10 +2,10 @@
 
 One small function per clause, as tipg does: the predicate, the distance expression, the
 ordering, the keyset condition and the projection are each built and tested on their own.
-Query values are transformed, never the stored column: a point becomes ``geography`` and is
-compared with the ``geom::geography`` expression that has its own GiST index, and boxes and
-polygons are built in EPSG:4326 like the stored geometry, so every spatial filter can use an
-index.
+Query values are transformed, never the stored column: boxes and polygons are built in
+EPSG:4326 like the stored geometry, and a radius becomes boxes around its reference
+(hub.query.geodesic) tested against ``geom`` before any distance is measured, so every spatial
+filter can use the ``geom`` index.
 """
 
 from __future__ import annotations
@@ -41,7 +41,13 @@ from sqlalchemy import (
 
 from hub.catalog import TableSchema, bucket_predicates, search_bounds_of
 from hub.query.cql2 import cql2_predicate
-from hub.query.geodesic import geography_of, within_metres
+from hub.query.geodesic import (
+    across_the_antimeridian,
+    geography_of,
+    point_boxes,
+    reference_box,
+    within_metres,
+)
 from hub.query.model import FeatureQuery, Near, NearSet, PropertyFilter, SortKey
 from hub.query.operators import OPERATORS
 
@@ -114,7 +120,9 @@ def where_clause(table: FromClause, query: FeatureQuery) -> ColumnElement[bool]:
     if query.intersects is not None:
         parts.append(func.ST_Intersects(table.c.geom, _geometry_value(query.intersects)))
     if query.near and query.near.radius_m is not None:
-        parts.append(within_metres(_geography(table), _point(query.near), query.near.radius_m))
+        near = query.near
+        parts.append(within_metres(table.c.geom, _point(near), near.radius_m,
+                                   point_boxes(near.lon, near.lat, near.radius_m)))
     if query.cql2 is not None:
         parts.append(cql2_predicate(query.cql2, table))
     if query.near_set is not None:
@@ -146,10 +154,16 @@ def near_set_predicate(table: FromClause, near_set: NearSet) -> ColumnElement[bo
     return (
         select(literal(1))
         .select_from(ref)
-        .where(within_metres(_geography(table), geography_of(ref.c.geom),
-                             near_set.radius_m))
+        .where(_within_reference(table, ref, near_set.radius_m))
         .exists()
     )
+
+
+def _within_reference(table: FromClause, ref: Any, metres: float) -> ColumnElement[bool]:
+    """A row within ``metres`` of one reference geometry (any type): the boxes come from
+    the reference's own bounding box, so for each reference the ``geom`` index is scanned."""
+    return within_metres(table.c.geom, geography_of(ref.c.geom), metres,
+                         across_the_antimeridian(reference_box(ref.c.geom, metres)))
 
 
 def near_set_distance(table: FromClause, near_set: NearSet) -> ColumnElement[float]:
@@ -158,8 +172,7 @@ def near_set_distance(table: FromClause, near_set: NearSet) -> ColumnElement[flo
     return (
         select(func.min(func.ST_Distance(_geography(table), geography_of(ref.c.geom))))
         .select_from(ref)
-        .where(within_metres(_geography(table), geography_of(ref.c.geom),
-                             near_set.radius_m))
+        .where(_within_reference(table, ref, near_set.radius_m))
         .scalar_subquery()
     )
 
@@ -337,14 +350,15 @@ def _nearest_page(rows: Select[Any], table: FromClause, query: FeatureQuery,
 
     1. the page size of candidates by planar KNN on the ``geom`` index (``<->``, degrees),
        with the same filters and cursor, and the largest spheroid distance among them;
-    2. the page itself: rows within that distance (geography index), ordered by exact
-       spheroid distance and ``_fid``. At least a page of rows lies within it, so the true
+    2. the page itself: rows within that distance (boxes on the ``geom`` index, computed
+       from the distance in the statement), ordered by exact spheroid distance and
+       ``_fid``. At least a page of rows lies within it, so the true
        nearest rows, ties included, are all there, whatever order step 1 found them in.
 
     With a radius, step 1 only finds candidates inside it, and when fewer than a page are
     there, the bound is the radius itself. Rows without geometry have no distance and sort
     last: they are added only once the candidates run out (``Infinity``), a branch
-    PostgreSQL skips at run time otherwise (and never matches a radius).
+    PostgreSQL skips at run time otherwise, and that a radius leaves out.
     """
     assert query.near is not None
     size = query.limit + 1
@@ -367,9 +381,21 @@ def _nearest_page(rows: Select[Any], table: FromClause, query: FeatureQuery,
                         else_=func.max(distance) + NEAREST_MARGIN_M).label("metres")
                    ).select_from(candidates).cte("nearest_bound")
     metres = select(bound.c.metres).scalar_subquery()
-    within = rows.where(within_metres(_geography(table), _point(query.near), metres))
-    unplaced = rows.where(table.c.geom.is_(None), metres == float("inf"))
-    page = union_all(within, unplaced).subquery("nearest")
+    # The bound is only known inside the statement: its box is computed once, beside it,
+    # and joined (one row), so the box is a parameter of the index scans. MATERIALIZED: a
+    # CTE named once is otherwise folded into the query, and the planner then put the
+    # candidates' aggregate on the inner side of a nested loop, re-run for every row.
+    box = reference_box(planar_point, bound.c.metres, abs(query.near.lat))
+    boxed = (select(bound.c.metres, box.label("box")).select_from(bound)
+             .cte("nearest_box").prefix_with("MATERIALIZED"))
+    within = rows.join_from(table, boxed, within_metres(
+        table.c.geom, _point(query.near), boxed.c.metres,
+        across_the_antimeridian(boxed.c.box, query.near.lon)))
+    if query.near.radius_m is not None:  # no row without geometry is within a radius
+        page = within.subquery("nearest")
+    else:
+        unplaced = rows.where(table.c.geom.is_(None), metres == float("inf"))
+        page = union_all(within, unplaced).subquery("nearest")
     keys = [page.c[f"_k{i}"] for i in range(len(query.sort))]
     return (select(*page.c)
             .order_by(*order_by(keys, query.sort, page.c._fid))

@@ -8,7 +8,7 @@ import pytest
 from pyproj import Geod
 from sqlalchemy import create_engine, func, literal, select
 
-from hub.query.geodesic import within_metres
+from hub.query.geodesic import point_boxes, within_metres
 from tests.conftest import create_test_database, drop_test_database
 
 GEOD = Geod(ellps="WGS84")
@@ -16,8 +16,12 @@ RADIUS_M = 500.0
 FACTORS = (0.98, 0.991, 0.995, 0.9999, 1.0001, 1.005, 1.009, 1.02)
 
 
+def _geometry(lon: float, lat: float):
+    return func.ST_SetSRID(func.ST_MakePoint(literal(lon), literal(lat)), 4326)
+
+
 def _geography(lon: float, lat: float):
-    return func.geography(func.ST_SetSRID(func.ST_MakePoint(literal(lon), literal(lat)), 4326))
+    return func.geography(_geometry(lon, lat))
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +41,10 @@ def test_within_metres_agrees_with_the_spheroid_at_the_edge(engine, lat: float) 
     for bearing in range(0, 360, 20):
         for factor in FACTORS:
             x, y, _back = GEOD.fwd(lon, lat, bearing, RADIUS_M * factor)
-            point = _geography(x, y)
-            cases.append((bearing, factor, within_metres(point, centre, RADIUS_M),
-                          func.ST_DWithin(point, centre, RADIUS_M)))
+            ours = within_metres(_geometry(x, y), centre, RADIUS_M,
+                                 point_boxes(lon, lat, RADIUS_M))
+            cases.append((bearing, factor, ours,
+                          func.ST_DWithin(_geography(x, y), centre, RADIUS_M)))
     with engine.connect() as conn:
         row = conn.execute(select(*[c for case in cases for c in case[2:]])).one()
     for i, (bearing, factor, _ours, _exact) in enumerate(cases):

@@ -194,6 +194,6 @@ def test_registered_version_keeps_no_staging_names(settings: Settings, published
         names = conn.execute(text(
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' "
             "AND tablename = 'test_shops__v2' ORDER BY 1")).scalars().all()
-    assert names == ["test_shops__v2_geog", "test_shops__v2_geom", "test_shops__v2_pk",
+    assert names == ["test_shops__v2_geom", "test_shops__v2_pk",
                      "test_shops__v2_pkey", "test_shops__v2_search_0",
                      "test_shops__v2_search_1", "test_shops__v2_search_2"]

@@ -104,12 +104,17 @@ def test_matches_are_those_of_the_terms(version, q: str) -> None:
     assert counted == len(expected)
 
 
-def test_analyse_runs_once_the_geography_index_exists(version) -> None:
-    """ANALYZE shares the geography index's job: only after that index exists does its
-    expression (the radius searches' ``geography(geom)``) get statistics."""
+def test_a_publish_builds_no_geography_index_and_analyses_the_table(version) -> None:
+    """Radius searches read the ``geom`` index (hub.query.geodesic), so a version has no
+    GiST on ``geography(geom)``; ANALYZE still runs, last, and gives ``geom`` statistics."""
     engine, published = version
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT count(*) FROM pg_stats WHERE schemaname = 'data' AND tablename = :i"),
-            {"i": f"{published.table_name}_geog"}).scalar_one()
-    assert rows == 1
+        definitions = conn.execute(text(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'data' AND tablename = :t"),
+            {"t": published.table_name}).scalars().all()
+        analysed = conn.execute(text(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'data' AND tablename = :t "
+            "AND attname = 'geom'"), {"t": published.table_name}).scalar_one()
+    assert any("USING gist (geom)" in d for d in definitions), definitions
+    assert not any("geography" in d for d in definitions), definitions
+    assert analysed == 1

@@ -31,8 +31,11 @@ def test_values_are_bound_not_inlined() -> None:
     assert "x'; DROP TABLE t; --" in sql.params.values()
 
 
-def test_radius_uses_the_indexed_geography_expression() -> None:
-    text = str(compiled([("near", "35.6,139.7"), ("radius", "300")]))
+def test_radius_is_prefiltered_by_a_bound_box_on_the_geom_column() -> None:
+    sql = compiled([("near", "35.6,139.7"), ("radius", "300")])
+    text = str(sql)
+    assert "data.shops__v1.geom && CAST(%(point_box_0)s" in text
+    assert sql.params["point_box_0"].startswith("SRID=4326;POLYGON((139.69")
     assert "ST_DWithin(geography(data.shops__v1.geom)" in text
     # nearest first inside the radius: the bounded plan, ordered by exact distance
     assert "WITH nearest_bound AS" in text
@@ -40,12 +43,14 @@ def test_radius_uses_the_indexed_geography_expression() -> None:
 
 
 def test_nearest_without_radius_is_bounded_by_planar_knn_candidates() -> None:
-    """Candidates by KNN on the geom index, then an indexed ST_DWithin up to their farthest
-    spheroid distance, ordered by the exact distance and _fid (see _nearest_page)."""
+    """Candidates by KNN on the geom index, then the rows within their farthest spheroid
+    distance (a box computed from it on the geom index, then ST_DWithin), ordered by the
+    exact distance and _fid (see _nearest_page)."""
     text = str(compiled([("near", "35.6,139.7")]))
     assert "WITH nearest_bound AS" in text
     assert "ORDER BY data.shops__v1.geom <-> CAST(%(near_point)s" in text
-    assert "ST_DWithin(geography(data.shops__v1.geom)" in text and "FROM nearest_bound)" in text
+    assert "ST_DWithin(geography(data.shops__v1.geom)" in text
+    assert "nearest_box AS" in text and "data.shops__v1.geom && nearest_box.box" in text
     assert "ORDER BY nearest._k0 ASC NULLS LAST, nearest._fid ASC" in text
 
 

@@ -487,6 +487,15 @@ def profile_ingest(cluster: Cluster, rows: int, seed: int, profile_dir: Path) ->
 # -- main -------------------------------------------------------------------------------------
 
 
+def _beside_repository(path: Path) -> str:
+    """A path as the results record it: relative to the repository (or to the folder the
+    repository sits in, for the shared data beside it), never a machine's absolute path."""
+    for base in (ROOT, ROOT.parent):
+        if path.is_relative_to(base):
+            return str(path.relative_to(base))
+    return path.name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmarks against the peers (bench/README.md)")
     parser.add_argument("--suite", choices=sorted(SUITES), default="full")
@@ -558,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
                      "load_generator": load.generator_name(),
                      "servers": "uvicorn (uvloop, httptools), 1 worker process each, "
                                 "no access log; peers connect as a read-only role",
-                     "gtfs_shapes": str(gtfs_dir())},
+                     "gtfs_shapes": _beside_repository(gtfs_dir())},
         "machine": report.machine(),
         "queries_asked_as": systems.describe_equivalents(),
         "skipped": skip,

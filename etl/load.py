@@ -192,10 +192,12 @@ def index_stem(table_name: str) -> str:
 INDEX_CONNECTIONS = 2
 # The trigram index is built as this many partial indexes, one per range of ``_fid``
 # (hub.search_buckets): PostgreSQL builds a GIN index on one core, and whole it was the one
-# build the two connections could not share. Three, not one per connection: one connection
-# takes two parts while the other takes one and the short builds (geom GiST, key B-tree),
-# and the two finish close together (bench/README.md).
-SEARCH_INDEX_BUCKETS = 3
+# build the two connections could not share. Four, not one per connection: each connection
+# takes two parts, then one of the short builds (geom GiST, key B-tree), and the two finish
+# close together. Three balanced best while a geography GiST was one of the long jobs;
+# without it, four parts took the index step 10.1-10.3 -> 9.4-9.7 s at 1M rows, at the same
+# CPU (bench/README.md).
+SEARCH_INDEX_BUCKETS = 4
 # Per index-building session. Measured at 1M rows, the trigram build took as long with
 # 64 MB as with 2 GB (bench/README.md); 256 MB is what it has always had.
 INDEX_BUILD_MEMORY = "256MB"

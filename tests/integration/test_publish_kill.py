@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from etl.fault_hook import PAUSE_AT_ENV, READY_FILE_ENV, STAGES
+from etl.load import SEARCH_INDEX_BUCKETS
 from etl.pipeline import FileSource, publish_dataset
 from etl.prepare import prepare
 from etl.publish import publish
@@ -194,6 +195,6 @@ def test_registered_version_keeps_no_staging_names(settings: Settings, published
         names = conn.execute(text(
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'data' "
             "AND tablename = 'test_shops__v2' ORDER BY 1")).scalars().all()
-    assert names == ["test_shops__v2_geom", "test_shops__v2_pk",
-                     "test_shops__v2_pkey", "test_shops__v2_search_0",
-                     "test_shops__v2_search_1", "test_shops__v2_search_2"]
+    search_parts = [f"test_shops__v2_search_{n}" for n in range(SEARCH_INDEX_BUCKETS)]
+    assert names == ["test_shops__v2_geom", "test_shops__v2_pk", "test_shops__v2_pkey",
+                     *search_parts]

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
-from etl.normalise import arrow_strings
+from etl.normalise import arrow_strings, distinct_values
 from etl.report import Issue, Severity
 from hub.catalog import DefinitionError, SchemaField, TableSchema
 
@@ -354,10 +353,9 @@ def _full_matches(pattern: re.Pattern[str], values: pd.Series) -> np.ndarray:
         present = values.notna().to_numpy(dtype=bool)
         text = values.astype(object).where(present, "")
         return present & text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False)
-    encoded = pc.dictionary_encode(cells)
-    matched = np.array([pattern.fullmatch(v) is not None
-                        for v in encoded.dictionary.to_pylist()], dtype=bool)
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    codes, distinct = distinct_values(cells)
+    matched = np.array([pattern.fullmatch(v) is not None for v in distinct.to_pylist()],
+                       dtype=bool)
     return np.where(codes >= 0, matched[codes], False) if len(matched) else codes >= 0
 
 

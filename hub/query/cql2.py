@@ -37,12 +37,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, func, literal, not_, or_
 from sqlalchemy.types import Boolean
 
 from hub.catalog import SchemaField, TableSchema
-from hub.query.geodesic import (
-    across_the_antimeridian,
-    geography_of,
-    reference_box,
-    within_metres,
-)
+from hub.query.geodesic import within_metres_of_geometry
 from hub.query.geometry_input import placement_problem, vertex_problem
 from hub.query.model import QueryError
 from hub.query.values import parse_value
@@ -477,8 +472,7 @@ def cql2_predicate(node: Any, table: FromClause) -> ColumnElement[bool]:
     if op == "s_dwithin":
         # Boxes around the literal on the geom index, then metres (hub.query.geodesic).
         other = func.ST_GeomFromText(args[1]["wkt"], 4326)
-        return within_metres(table.c.geom, geography_of(other), args[2],
-                             across_the_antimeridian(reference_box(other, args[2])))
+        return within_metres_of_geometry(table.c.geom, other, args[2])
     raise AssertionError(op)  # parse_cql2 only produces the operators above
 
 

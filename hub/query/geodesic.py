@@ -168,6 +168,14 @@ def within_metres(geom: ColumnElement[Any], reference: ColumnElement[Any], metre
     )
 
 
+def within_metres_of_geometry(geom: ColumnElement[Any], reference: ColumnElement[Any],
+                              metres: Any) -> ColumnElement[bool]:
+    """:func:`within_metres` of a reference geometry known in SQL (a subquery's rows, a
+    literal): the boxes are the reference's own bounding box widened, with both
+    antimeridian copies, so for each reference the ``geom`` index is scanned."""
+    return within_metres(geom, geography_of(reference), metres,
+                         across_the_antimeridian(reference_box(reference, metres)))
+
 def _bound_box(name: str, west: float, south: float, east: float,
                north: float) -> ColumnElement[Any]:
     """One box as one bound EWKT value (``repr``: the shortest text of the same double)."""

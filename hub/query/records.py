@@ -47,6 +47,7 @@ from hub.query.geodesic import (
     point_boxes,
     reference_box,
     within_metres,
+    within_metres_of_geometry,
 )
 from hub.query.model import FeatureQuery, Near, NearSet, PropertyFilter, SortKey
 from hub.query.operators import OPERATORS
@@ -160,10 +161,8 @@ def near_set_predicate(table: FromClause, near_set: NearSet) -> ColumnElement[bo
 
 
 def _within_reference(table: FromClause, ref: Any, metres: float) -> ColumnElement[bool]:
-    """A row within ``metres`` of one reference geometry (any type): the boxes come from
-    the reference's own bounding box, so for each reference the ``geom`` index is scanned."""
-    return within_metres(table.c.geom, geography_of(ref.c.geom), metres,
-                         across_the_antimeridian(reference_box(ref.c.geom, metres)))
+    """A row within ``metres`` of one reference geometry (any type)."""
+    return within_metres_of_geometry(table.c.geom, ref.c.geom, metres)
 
 
 def near_set_distance(table: FromClause, near_set: NearSet) -> ColumnElement[float]:

@@ -84,10 +84,12 @@ class LoadedLayer:
 
 
 def create_layer_table(conn: Connection, table_name: str, layer: LayerData) -> None:
-    """CREATE TABLE for one layer from its schema (the only DDL for data tables)."""
-    conn.execute(
-        CreateTable(version_table(table_name, layer.schema, has_geometry=layer.has_geometry))
-    )
+    """CREATE TABLE for one layer from its schema (the only DDL for data tables), without
+    ``_fid``'s primary key: a B-tree kept up row by row through COPY cost a third of the
+    load's server time at 1M rows (6.4 -> 4.6 s), against about 0.3 s built afterwards
+    (:func:`index_jobs`, :func:`attach_row_key`)."""
+    conn.execute(CreateTable(version_table(table_name, layer.schema,
+                                           has_geometry=layer.has_geometry, keyed=False)))
 
 
 def copy_rows(
@@ -239,8 +241,25 @@ def index_jobs(table_name: str, layer: LayerData, bounds: Sequence[int]) -> list
     if layer.schema.primary_key:
         pk = ", ".join(f'"{c}"' for c in layer.schema.primary_key)
         jobs.append((f'CREATE UNIQUE INDEX "{stem}_pk" ON {qualified} ({pk})',))
+    jobs.append((f'CREATE UNIQUE INDEX "{row_key_index(table_name)}" ON {qualified} (_fid)',))
     jobs.append((f"ANALYZE {qualified}",))
     return jobs
+
+
+def row_key_index(table_name: str) -> str:
+    """The name of the unique index on ``_fid`` that becomes the table's primary key:
+    ``<table>_pkey``, as PostgreSQL names a key declared with the table, with the table's
+    part cut as :func:`index_stem` cuts every index name of it (so a rename renames it)."""
+    return f"{index_stem(table_name)}_pkey"
+
+
+def attach_row_key(conn: Connection, table_name: str) -> None:
+    """Make the unique ``_fid`` index built by :func:`index_jobs` the table's primary key.
+    Only the catalogue changes (``_fid`` is NOT NULL and the index unique), under a lock
+    nobody else wants: the table is not registered yet."""
+    name = row_key_index(table_name)
+    conn.execute(text(f'ALTER TABLE {DATA_SCHEMA}."{table_name}" '
+                      f'ADD CONSTRAINT "{name}" PRIMARY KEY USING INDEX "{name}"'))
 
 
 def build_indexes(engine: Engine, jobs: list[IndexJob],

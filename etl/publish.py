@@ -30,6 +30,7 @@ from etl.fault_hook import fault_point
 from etl.load import (
     LayerData,
     Publishable,
+    attach_row_key,
     build_indexes,
     index_jobs,
     measure,
@@ -260,6 +261,7 @@ def _publish_staged(
                  for s in layers}
         for staged in layers:
             rename_layer_table(conn, staged.staged, final[staged.name])
+            attach_row_key(conn, final[staged.name])
         row_count, bbox = measured[None]
         conn.execute(insert(versions).values(
             dataset_id=definition.id,

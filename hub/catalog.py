@@ -535,12 +535,16 @@ def version_table_name(table_base: str, version: int) -> str:
 
 def version_table(
     table_name: str, schema: TableSchema, *, has_geometry: bool, metadata: MetaData | None = None,
-    search_bounds: tuple[int, ...] = (),
+    search_bounds: tuple[int, ...] = (), keyed: bool = True,
 ) -> Table:
     """The SQLAlchemy Table of one version: the only way query code names data columns.
     ``search_bounds`` (hub.search_buckets) travel with it for the search clause to read
-    (:func:`search_bounds_of`)."""
-    columns: list[Column[Any]] = [Column("_fid", BigInteger, primary_key=True)]
+    (:func:`search_bounds_of`). ``keyed=False`` leaves ``_fid``'s primary key off (still
+    NOT NULL): a publish creates its table so, and builds the key's index after the rows,
+    as it does every other index (etl.load.index_jobs)."""
+    columns: list[Column[Any]] = [
+        Column("_fid", BigInteger, primary_key=True) if keyed
+        else Column("_fid", BigInteger, nullable=False)]
     for f in schema.fields:
         columns.append(Column(f.name, SQL_TYPES[f.type]))
     if has_geometry:

@@ -198,3 +198,7 @@ def test_registered_version_keeps_no_staging_names(settings: Settings, published
     search_parts = [f"test_shops__v2_search_{n}" for n in range(SEARCH_INDEX_BUCKETS)]
     assert names == ["test_shops__v2_geom", "test_shops__v2_pk", "test_shops__v2_pkey",
                      *search_parts]
+    # _fid's key is built after the rows and attached at registration: still the table's
+    # primary key (GDAL and QGIS take a PostGIS layer's feature id from it), by that name
+    key = inspect(engine).get_pk_constraint("test_shops__v2", schema="data")
+    assert (key["constrained_columns"], key["name"]) == (["_fid"], "test_shops__v2_pkey")

@@ -273,6 +273,7 @@ def index_breakdown(database_url: str, table: str) -> dict[str, float]:
         "GIN trigram (_search)":
             f"CREATE INDEX bench_ix_search ON {qualified} USING gin (_search gin_trgm_ops)",
         "unique B-tree (id)": f"CREATE UNIQUE INDEX bench_ix_pk ON {qualified} (id)",
+        "unique B-tree (_fid)": f"CREATE UNIQUE INDEX bench_ix_fid ON {qualified} (_fid)",
         "ANALYZE": f"ANALYZE {qualified}",
         "count + extent": f"SELECT count(*), ST_Extent(geom) FROM {qualified}",
     }

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
-from etl.arrow_memory import reusing_freed_memory
+from etl.arrow_memory import kept_threads, reusing_freed_memory
 from etl.copy_text import column_cells, csv_lines, text_cells
 from etl.normalise import SearchFolding
 from etl.report import Report
@@ -116,13 +116,16 @@ def copy_rows(
     total = len(layer.frame)
     raw_conn: Any = conn.connection.driver_connection
     copy_sql = f'COPY {DATA_SCHEMA}."{table_name}" ({column_sql}) FROM STDIN WITH (FORMAT csv)'
+    # The search fields' distinct values are folded on a kept thread while the rows are
+    # ordered here: the server has nothing to do until the first chunk.
+    folding = kept_threads().submit(SearchFolding, layer.frame, layer.search_fields)
     # Rows go to disk in spatial order (etl.spatial_order); _fid stays the file position.
     order = (spatial_order(layer.geometry_wkt) if layer.geometry_wkt is not None
              else np.arange(total))
     # The write releases the GIL inside libpq; psycopg's queued writer would buffer up to
     # 128 MB, so chunks are written from here, at most a few alive at a time.
     with (raw_conn.cursor() as cur, cur.copy(copy_sql) as copy, reusing_freed_memory()):
-        for stop, data in made_ahead(copy_chunks(layer, order)):
+        for stop, data in made_ahead(copy_chunks(layer, order, folding.result())):
             digest.update(data)
             copy.write(data)
             if progress:
@@ -144,19 +147,23 @@ def made_ahead(items: Iterator[T]) -> Iterator[T]:
 
 
 def searched_chunks(
-    layer: LayerData, order: np.ndarray, chunk_rows: int = COPY_CHUNK_ROWS
+    layer: LayerData, order: np.ndarray, folding: SearchFolding | None = None,
+    chunk_rows: int = COPY_CHUNK_ROWS,
 ) -> Iterator[tuple[np.ndarray, pa.Array]]:
     """The rows at ``order``'s positions, ``chunk_rows`` at a time, with their search text
-    (:class:`etl.normalise.SearchFolding`: each field's distinct values are folded once,
-    before the first chunk, and each chunk's rows joined from them by Arrow)."""
-    folding = SearchFolding(layer.frame, layer.search_fields)
+    (:class:`etl.normalise.SearchFolding` of the layer, made here unless given: each
+    field's distinct values are folded once, before the first chunk, and each chunk's rows
+    joined from them by Arrow)."""
+    if folding is None:
+        folding = SearchFolding(layer.frame, layer.search_fields)
     for start in range(0, len(order), chunk_rows):
         positions = order[start : start + chunk_rows]
         yield positions, folding.rows(positions)
 
 
 def copy_chunks(
-    layer: LayerData, order: np.ndarray, chunk_rows: int = COPY_CHUNK_ROWS
+    layer: LayerData, order: np.ndarray, folding: SearchFolding | None = None,
+    chunk_rows: int = COPY_CHUNK_ROWS,
 ) -> Iterator[tuple[int, memoryview]]:
     """COPY CSV text of the rows at ``order``'s positions, ``chunk_rows`` at a time, with the
     number of rows done so far: ``_fid`` (file position, 1-based), the fields, EWKT, search.
@@ -167,7 +174,7 @@ def copy_chunks(
     at 1M rows: the fold holds the GIL, which the formatting's Arrow calls then wait for."""
     fields = list(layer.schema.field_names)
     done = 0
-    for positions, search in searched_chunks(layer, order, chunk_rows):
+    for positions, search in searched_chunks(layer, order, folding, chunk_rows):
         cells = [column_cells(positions + 1)]
         cells += [column_cells(layer.frame[name].take(positions)) for name in fields]
         if layer.geometry_wkt is not None:

@@ -12,7 +12,6 @@ import dataclasses
 import re
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl import normalise as norm
-from etl.arrow_memory import return_freed_memory
+from etl.arrow_memory import kept_threads, return_freed_memory
 from etl.outliers import far_points
 from etl.read import RawTable, read_table
 from etl.read_limits import ReadLimits
@@ -75,25 +74,6 @@ FORMAT_HINTS = {
 _GENERATED_HEADER = re.compile(r"col_\d+")
 # How reports name the column that section rows fill ([read] section_rows = "<field>").
 SECTION_COLUMN = "(section rows)"
-# Columns prepared at once. Two: the machine a publish is sized for has two cores, and each
-# column in flight holds its normalised text.
-PREPARE_THREADS = 2
-_column_pool: ThreadPoolExecutor | None = None
-
-
-def _column_threads() -> ThreadPoolExecutor:
-    """The threads that prepare columns, made once and kept for the process's life.
-
-    Kept, not made per file: Arrow's jemalloc gives each thread an arena, and a thread that
-    exits leaves its arena to the next thread that starts. The COPY loop's thread must get
-    an arena of its own, made while :func:`etl.arrow_memory.reusing_freed_memory` holds
-    freed pages for reuse; handed one of these (which return freed pages at once) it faulted
-    its pages in anew for every chunk (1M rows: 185k -> 636k faults, +1.4 s)."""
-    global _column_pool
-    if _column_pool is None:
-        _column_pool = ThreadPoolExecutor(max_workers=PREPARE_THREADS,
-                                          thread_name_prefix="prepare-column")
-    return _column_pool
 
 
 @dataclass
@@ -262,7 +242,7 @@ def prepare_table(
     # without the GIL. Results come back in field order, and each column's source cells
     # are dropped once its last reader is done (geometry fields keep theirs for the
     # geometry step and its messages; a column may feed several fields).
-    results = _column_threads().map(prepared_column, columns.values())
+    results = kept_threads().map(prepared_column, columns.values())
     for done, (column, (found, failed)) in enumerate(
             zip(columns.values(), results, strict=True), start=1):
         findings += found

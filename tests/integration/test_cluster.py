@@ -32,3 +32,26 @@ def test_cluster_in_directory_the_server_user_cannot_reach() -> None:
     finally:
         cluster.stop()
         shutil.rmtree(private, ignore_errors=True)
+
+
+def test_text_orders_by_code_point_and_classifies_as_cjk(db_url: str) -> None:
+    """The embedded cluster orders text by bytes (code points, what C.UTF-8 collates by, and
+    compared with memcmp) while its character classes still know kana, kanji and
+    full-width letters: ``lower()`` and trigrams see them as letters."""
+    words = ["b", "B", "あ", "ア", "ｱ", "亜", "a", "Ａ", "ä", "阿", "10", "9"]
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            collate, ctype = conn.execute(text(
+                "SELECT datcollate, datctype FROM pg_database "
+                "WHERE datname = current_database()")).one()
+            assert (collate, ctype) == ("C", "C.UTF-8")
+            ordered = conn.execute(text(
+                "SELECT w FROM unnest(CAST(:w AS text[])) AS w ORDER BY w"),
+                {"w": words}).scalars().all()
+            assert ordered == sorted(words)  # Python's str order is code point order
+            assert conn.execute(text("SELECT lower('ＡＢＣ Ä')")).scalar_one() == "ａｂｃ ä"
+            trigrams = conn.execute(text("SELECT show_trgm('練馬区')")).scalar_one()
+            assert len(trigrams) == 4  # "  練", " 練馬", "練馬区", "馬区 ": a word, not dropped
+    finally:
+        engine.dispose()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from etl import normalise as norm
 from hub.textfold import (
+    _MARKS,
     SYNONYMS_FILE,
     SynonymError,
+    _long_mark,
+    _long_marks,
     fold_indexed,
     fold_query,
     fold_spelling,
@@ -131,3 +135,14 @@ def test_katakana_become_hiragana_as_the_translation_table_says_for_every_charac
     assert textfold._to_hiragana(every) == every.translate(textfold._TO_HIRAGANA)
     assert textfold._to_hiragana("ヴァカンスヵ所ヶ丘ヽヾ😀") == "ゔぁかんすか所け丘ゝゞ😀"
     assert textfold._to_hiragana("") == ""
+
+
+def test_long_marks_by_translation_equal_the_rule_run_by_run() -> None:
+    """The one-pass form of the long-mark rule gives what the per-run rule gives, on random
+    text of kana, kanji, digits, Latin letters, every mark and the private-use stand-in."""
+    alphabet = list("アカンぁゖヶヺ車区1a ") + list("ー-‐‑‒–—―−─━﹣~〜〰") + ["\ue000"]
+    rng = random.Random(7)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _long_marks(text) == _MARKS.sub(_long_mark, text), text
+    assert _long_marks("ア--イ〜〜1ー2") == "アーイー1-2"

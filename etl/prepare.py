@@ -242,6 +242,10 @@ def prepare_table(
     # without the GIL. Results come back in field order, and each column's source cells
     # are dropped once its last reader is done (geometry fields keep theirs for the
     # geometry step and its messages; a column may feed several fields).
+    # The geometry is made here once its input columns are done, while the threads prepare
+    # the columns after them (it reads the geometry columns only).
+    awaited = {f for f in geometry_inputs if f in columns}
+    geometry: tuple[pd.Series | None, list[Finding]] | None = None
     results = kept_threads().map(prepared_column, columns.values())
     for done, (column, (found, failed)) in enumerate(
             zip(columns.values(), results, strict=True), start=1):
@@ -254,7 +258,10 @@ def prepare_table(
                 del raw.frame[column.header]
                 column.original = None
         tick("normalise", done, len(fields))
-    geometry_wkt, geometry_findings = _geometry(definition, columns, n)
+        awaited.discard(column.field.name)
+        if geometry is None and not awaited:
+            geometry = _geometry(definition, columns, n)
+    geometry_wkt, geometry_findings = geometry or _geometry(definition, columns, n)
     findings += geometry_findings
 
     tick("validate", 0, 1)

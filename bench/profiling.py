@@ -13,7 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.systems import BENCH_BIN
+from bench.systems import BENCH_BIN, ROOT
+
+CHECKOUT = str(ROOT)  # frames of this checkout are shown relative to it
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 IDLE = ("select (selectors.py", "_worker (concurrent/futures", "wait (threading.py",
@@ -69,7 +71,7 @@ def _short(frame: str) -> str:
     if not match:
         return frame.strip()
     path = match["file"]
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "/lib/python3.11/", f"{CHECKOUT}/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{match['func']} ({path})"

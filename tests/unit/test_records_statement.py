@@ -111,7 +111,7 @@ def test_a_nearest_page_is_short_enough_for_psycopgs_query_cache() -> None:
     """psycopg converts ``%(name)s`` placeholders in Python, and caches the conversion only
     for queries up to MAX_CACHED_STATEMENT_LENGTH characters with up to
     MAX_CACHED_STATEMENT_PARAMS parameters; past either, a radius page paid a fifth of the
-    server's time converting the same text again (issue 8)."""
+    server's time converting the same text again."""
     version = PublishedVersion(
         dataset_id="bench-tokyo-places", version=1, table_name="bench_tokyo_places__v1",
         schema=BENCH_LIKE, has_geometry=True, row_count=1, bbox=None, content_sha256="0",

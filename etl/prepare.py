@@ -239,11 +239,10 @@ def prepare_table(
         return findings, failed
 
     # Two columns at a time: most of a column's work is in Arrow and numpy, which run
-    # without the GIL. Results come back in field order, and each column's source cells
-    # are dropped once its last reader is done (geometry fields keep theirs for the
-    # geometry step and its messages; a column may feed several fields).
-    # The geometry is made here once its input columns are done, while the threads prepare
-    # the columns after them (it reads the geometry columns only).
+    # without the GIL. Results come back in field order; each column's source cells are
+    # dropped once its last reader is done (geometry fields keep theirs for the geometry
+    # step and its messages). The geometry is made here as soon as its input columns are
+    # done, while the threads prepare the columns after them: it reads only those.
     awaited = {f for f in geometry_inputs if f in columns}
     geometry: tuple[pd.Series | None, list[Finding]] | None = None
     results = kept_threads().map(prepared_column, columns.values())

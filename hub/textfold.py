@@ -46,7 +46,8 @@ _KANA = "ぁ-ゖァ-ヺ"
 # lines and waves (NFKC has already made ｰ into ー, － into - and ～ into ~).
 _DASHES = "\\-‐‑‒–—―−─━﹣"
 _WAVES = "~〜〰"
-_MARKS = re.compile(f"[ー{_DASHES}{_WAVES}]+")
+_MARK = f"[ー{_DASHES}{_WAVES}]"
+_MARKS = re.compile(f"{_MARK}+")
 _IS_KANA = re.compile(f"[{_KANA}]")
 _MARK_TO_ASCII = str.maketrans({**{c: "-" for c in "ー‐‑‒–—―−─━﹣"},
                                 **{c: "~" for c in "〜〰"}})
@@ -56,12 +57,21 @@ _KATAKANA_LONG_END = re.compile(f"([{_KATAKANA}ー]*[{_KATAKANA}])ー+(?![{_KATA
 _TO_HIRAGANA = {c: c - 0x60 for c in range(ord("ァ"), ord("ヶ") + 1)}
 _TO_HIRAGANA.update({ord("ヽ"): "ゝ", ord("ヾ"): "ゞ", ord("ゕ"): "か", ord("ゖ"): "け",
                      ord("ヵ"): "か", ord("ヶ"): "け"})
+
+
+def _code_point_table(mapping: dict[int, int | str]) -> np.ndarray:
+    """A ``str.translate`` mapping of code points below U+10000 (one character each) as a
+    table over all 65,536 of them, for :func:`_mapped`."""
+    table = np.arange(1 << 16, dtype="<u4")
+    for code, to in mapping.items():
+        table[code] = to if isinstance(to, int) else ord(to)
+    return table
+
+
 # _TO_HIRAGANA as a table over the code points below U+10000 (all it maps): one numpy gather
 # does what str.translate does a dictionary lookup per character for (0.3 -> 0.03 s on the
 # bench's 5M characters of distinct addresses).
-_HIRAGANA_OF = np.arange(1 << 16, dtype="<u4")
-for _code, _to in _TO_HIRAGANA.items():
-    _HIRAGANA_OF[_code] = _to if isinstance(_to, int) else ord(_to)
+_HIRAGANA_OF = _code_point_table(_TO_HIRAGANA)
 _SEP = "\0"
 # Passes of synonym replacement before a text counts as canonical (a group's spelling may be
 # written with another group's words: 車椅子トイレ -> 車いすといれ -> 車いす使用者用といれ).
@@ -88,13 +98,11 @@ def _long_mark(match: re.Match[str]) -> str:
 
 # _long_mark's rule without a Python call per run (addresses hold a dash or two per cell:
 # 334k calls on the bench's distinct values): a run after kana becomes a stand-in, then one
-# translate makes the stand-in ー and every other mark ASCII. The stand-in is a private-use
-# character; text that holds it takes the per-run path.
+# table gather makes the stand-in ー and every other mark ASCII. The stand-in is a
+# private-use character; text that holds it takes the per-run path.
 _STAND_IN = "\ue000"
-_KANA_THEN_MARKS = re.compile(f"([{_KANA}])[ー{_DASHES}{_WAVES}]+")
-_MARKS_AFTER_STAND_IN = np.arange(1 << 16, dtype="<u4")  # a table, as _HIRAGANA_OF
-for _mark, _ascii in {**_MARK_TO_ASCII, ord(_STAND_IN): "ー"}.items():
-    _MARKS_AFTER_STAND_IN[_mark] = ord(_ascii)
+_KANA_THEN_MARKS = re.compile(f"([{_KANA}]){_MARK}+")
+_MARKS_AFTER_STAND_IN = _code_point_table({**_MARK_TO_ASCII, ord(_STAND_IN): "ー"})
 
 
 def _long_marks(text: str) -> str:

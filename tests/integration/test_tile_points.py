@@ -179,3 +179,22 @@ def test_the_affine_is_st_tileenvelope_and_st_asmvtgeom_arithmetic(edge_table, z
             "         -(4096 / (ST_YMax(e) - ST_YMin(e))) AS s_y"
             "  FROM ST_TileEnvelope(:z, :x, :y) AS e) t"), {"z": z, "x": x, "y": y}).one()
     assert tile_affine(z, x, y) == tuple(in_postgis)
+
+
+@pytest.mark.parametrize(("z", "x", "y"), TILES)
+def test_a_thinned_tile_places_its_features_as_the_full_tile_does(edge_table, z, x, y):
+    """The features a thinned tile keeps are placed by the same arithmetic: each one's
+    geometry is its geometry in the full tile (cells of 2 pixels keep most rows apart, so
+    most features are compared)."""
+    engine, table = edge_table
+    statements = tile_statements(table, SCHEMA, FeatureQuery(), LAYER)
+    with engine.connect() as conn:
+        thinned = conn.execute(statements.thinned,
+                               {**tile_parameters(z, x, y), "cell": 2.0}).scalar()
+    full = {f["id"]: f["geometry"] for f in _features(_reference_tile(engine, table, z, x, y))}
+    kept = _features(bytes(thinned))
+    assert len(kept) > 100
+    assert {f["id"]: f["geometry"] for f in kept if f["id"] in full} == {
+        f["id"]: full[f["id"]] for f in kept if f["id"] in full}
+    points = [f for f in kept if f["geometry"]["type"] == "Point"]
+    assert points and all(f["id"] in full for f in points)

@@ -60,7 +60,7 @@ class Data:
         if conn is not None:
             yield conn
             return
-        with self.engine.connect() as fresh:
+        with self.reads.primary_reads.connect() as fresh:
             yield fresh
 
     # -- catalogue ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ import psycopg.errors
 from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 
-from hub.db.engine import make_engine
+from hub.db.engine import make_engine, reads_in_autocommit
 from hub.query.replication import catalogue_lsn, replay_state
 from hub.settings import Settings
 
@@ -160,6 +160,7 @@ class ReadRouting:
 
     def __init__(self, primary: Engine, replicas: Sequence[Replica] = ()) -> None:
         self.primary = primary
+        self.primary_reads = reads_in_autocommit(primary)
         self.replicas = tuple(replicas)
         self._turn = itertools.count()
 
@@ -180,7 +181,7 @@ class ReadRouting:
         and withdrawal (asked of the primary only when some replica is in use)."""
         if not self.replicas:
             return self._on_primary(work, None)
-        with self.primary.connect() as conn:
+        with self.primary_reads.connect() as conn:
             newest = conn.execute(catalogue_lsn()).scalar()
         return self.version_read(None if newest is None else int(newest), work)
 
@@ -226,7 +227,7 @@ class ReadRouting:
     def _on_primary(self, work: Callable[[Connection], T], conn: Connection | None) -> T:
         if conn is not None:
             return work(conn)
-        with self.primary.connect() as fresh:
+        with self.primary_reads.connect() as fresh:
             return work(fresh)
 
 

@@ -143,3 +143,16 @@ def make_async_pool(
         timeout=10,  # seconds to wait for a free connection before answering 503
         open=False,
     )
+
+
+def reads_in_autocommit(engine: Engine) -> Engine:
+    """``engine``'s pool, its connections in autocommit while checked out, for reads.
+
+    A read in a transaction costs three round trips more than the read itself: psycopg
+    sends ``BEGIN`` before the first statement, and the pool's reset on return sends
+    ``ROLLBACK``, after which psycopg also deallocates the connection's prepared statements
+    (one more round trip, and no statement ever stays prepared from one request to the
+    next). Under READ COMMITTED a transaction gives each statement its own snapshot anyway,
+    so a read loses nothing by running without one. Writes keep ``engine`` itself, whose
+    ``begin()`` is a real transaction."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -74,9 +74,8 @@ def resolve(data: Data, raw_id: str, conn: Connection | None = None) -> ogc.Coll
         ref = parse_collection_id(raw_id)
     except LookupError:
         raise NotFound(f"collection '{raw_id}' does not exist") from None
-    published = data.layer(ref.dataset_id, ref.version, ref.layer, conn)
-    return ogc.Collection(raw_id, data.dataset(ref.dataset_id, conn), published,
-                          pinned=ref.version is not None)
+    dataset, published = data.dataset_and_layer(ref.dataset_id, ref.version, ref.layer, conn)
+    return ogc.Collection(raw_id, dataset, published, pinned=ref.version is not None)
 
 
 def current_collections(data: Data) -> list[ogc.Collection]:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from hub.catalog import PublishedVersion
 from hub.data.read_routing import ReadRouting
+from hub.db.tables import datasets
 from hub.query import catalog as catalog_q
 from hub.query.model import FeatureQuery
 from hub.query.records import Output, count_statement, records_statement
@@ -101,16 +102,15 @@ class Data:
     def layer(self, dataset_id: str, number: int | None, layer: str | None,
               conn: Connection | None = None) -> PublishedVersion:
         """A version seen through one of its layers (``None``: the main layer)."""
-        version = self.version(dataset_id, number, conn)
-        if layer is None:
-            return version
-        try:
-            return version.layer(layer)
-        except KeyError:
-            raise NotFound(
-                f"dataset '{dataset_id}' has no layer '{layer}'; layers are: "
-                f"{', '.join(version.layer_names)}"
-            ) from None
+        return _layer_of(self.version(dataset_id, number, conn), layer)
+
+    def dataset_and_layer(self, dataset_id: str, number: int | None, layer: str | None,
+                          conn: Connection | None = None
+                          ) -> tuple[dict[str, Any], PublishedVersion]:
+        """The dataset's row and :meth:`layer`, read in one round trip (an OGC collection
+        is both); the same errors as :meth:`layer`."""
+        dataset, version = self._resolve(dataset_id, number, conn, with_dataset=True)
+        return dataset, _layer_of(version, layer)
 
     def version(self, dataset_id: str, number: int | None,
                 conn: Connection | None = None) -> PublishedVersion:
@@ -120,8 +120,14 @@ class Data:
         a version never changes, so it is parsed once per process and cached by content hash.
         Raises :class:`NotFound` or, for a withdrawn pinned version, :class:`Gone`.
         """
+        return self._resolve(dataset_id, number, conn, with_dataset=False)[1]
+
+    def _resolve(self, dataset_id: str, number: int | None, conn: Connection | None,
+                 with_dataset: bool) -> tuple[dict[str, Any], PublishedVersion]:
+        """:meth:`version`, and the dataset's row when ``with_dataset`` (else ``{}``)."""
         with self.connection(conn) as c:
-            state = c.execute(catalog_q.version_state(dataset_id, number)).mappings().first()
+            state = c.execute(
+                catalog_q.version_state(dataset_id, number, with_dataset)).mappings().first()
             if state is None:
                 self.dataset(dataset_id, c)  # raises NotFound for an unknown dataset
                 if number is None:
@@ -144,7 +150,9 @@ class Data:
                 if len(self._versions) > 4096:
                     self._versions.clear()
                 self._versions[key] = version
-        return version
+        dataset = ({column.name: state[column.name] for column in datasets.c}
+                   if with_dataset else {})
+        return dataset, version
 
     # -- records -----------------------------------------------------------------------------
 
@@ -195,3 +203,17 @@ class Data:
         matched = int(self.reads.version_read(
             version.published_lsn, lambda c: c.execute(statement).scalar_one(), conn))
         return matched if matched <= self.count_cap else None
+
+
+def _layer_of(version: PublishedVersion, layer: str | None) -> PublishedVersion:
+    """``version`` seen through ``layer`` (``None``: the main layer), or :class:`NotFound`
+    naming the layers it has."""
+    if layer is None:
+        return version
+    try:
+        return version.layer(layer)
+    except KeyError:
+        raise NotFound(
+            f"dataset '{version.dataset_id}' has no layer '{layer}'; layers are: "
+            f"{', '.join(version.layer_names)}"
+        ) from None

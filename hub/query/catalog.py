@@ -170,22 +170,28 @@ _VERSION_STATE = (versions.c.dataset_id, versions.c.version, versions.c.status,
                   versions.c.published_lsn)
 
 
-def version_state(dataset_id: str, number: int | None) -> Select[Any]:
+def version_state(dataset_id: str, number: int | None,
+                  with_dataset: bool = False) -> Select[Any]:
     """Only what can change about a version (status, the WAL stamp of its publish, see
     hub.db.commit_lsn) and what identifies its content: the heavy parts (schema, layers,
-    warnings) are immutable and cached by the caller.
+    warnings) are immutable and cached by the caller. ``with_dataset``: the dataset's row
+    too, in the same round trip (an OGC collection needs both).
 
     The values are the named bind parameters ``dataset_id`` and ``version``, so a caller that
     compiles the statement once (hub.data.records_by_key) can run it again with new values.
     """
     dataset = bindparam("dataset_id", dataset_id, type_=datasets.c.id.type)
+    columns = (*_VERSION_STATE, *datasets.c) if with_dataset else _VERSION_STATE
     if number is None:
-        return select(*_VERSION_STATE).join(
+        return select(*columns).join(
             datasets,
             and_(datasets.c.id == versions.c.dataset_id,
                  datasets.c.current_version == versions.c.version),
         ).where(datasets.c.id == dataset)
-    return select(*_VERSION_STATE).where(
+    pinned = select(*columns)
+    if with_dataset:
+        pinned = pinned.join(datasets, datasets.c.id == versions.c.dataset_id)
+    return pinned.where(
         versions.c.dataset_id == dataset,
         versions.c.version == bindparam("version", number, type_=versions.c.version.type),
     )

@@ -300,3 +300,23 @@ def test_single_records_refuse_parameters_they_cannot_apply(hub, url, params, fr
     response = hub.client.get(url, params=params)
     assert response.status_code == 400, response.text
     assert fragment in response.json()["detail"]
+
+
+def test_a_collection_carries_its_dataset_and_version_read_together(hub):
+    """The dataset's row and the version come from one statement
+    (``Data.dataset_and_layer``): the title is the dataset's, the pin the version's, and an
+    unknown dataset, version or layer is a 404 that names what is missing."""
+    titles = hub.client.get("/v1/datasets/test-shops").json()
+    pinned = hub.client.get(f"{BASE}@v1")
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["id"] == "test-shops@v1"
+    assert pinned.json()["title"] == f"{titles['title']['ja']} (v1)"
+    latest = hub.client.get(BASE).json()
+    assert latest["title"] == titles["title"]["ja"]
+    for missing, words in ((f"{BASE}@v9", "no version 9"),
+                           ("/ogc/collections/no-such-shops", "does not exist"),
+                           (f"{BASE}.no_layer", "has no layer 'no_layer'")):
+        response = hub.client.get(missing)
+        assert response.status_code == 404, (missing, response.text)
+        assert words in response.json()["detail"], response.json()
+    assert hub.client.get(f"{BASE}@v1/items?limit=1").json()["features"]

@@ -60,6 +60,16 @@ def _binary_results_when_asked(_conn, cursor, _statement, _parameters, context, 
         cursor.format = Format.BINARY
 
 
+# A read's statements stay prepared on its connection (:func:`reads_in_autocommit`), and
+# PostgreSQL picks a generic plan for a prepared statement after five runs: one plan for
+# every value, chosen without them. For a ``q`` search that plan read the whole trigram
+# index: a two-kanji word took 5.2 s instead of 0.05 s on the 1M bench table. The engines'
+# sessions plan each execution with its values, as they did when nothing stayed prepared;
+# a prepared statement still saves its parse. (The single-record pool keeps generic plans:
+# a lookup by key has one good plan.)
+CUSTOM_PLANS = "SET plan_cache_mode = force_custom_plan"
+
+
 def session_statements(statement_timeout_ms: int | None,
                        parallel_workers: int | None) -> list[str]:
     """The SETs every API connection runs once, whichever pool it belongs to."""
@@ -107,6 +117,8 @@ def make_engine(
     )
     event.listen(engine, "before_cursor_execute", _binary_results_when_asked)
     statements = session_statements(statement_timeout_ms, parallel_workers)
+    if role is Role.API or replica_url is not None:
+        statements.append(CUSTOM_PLANS)
     if statements:
 
         @event.listens_for(engine, "connect")

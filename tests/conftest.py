@@ -12,11 +12,14 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, Table, create_engine, insert, text
 
+from hub.catalog import TableSchema, version_table
 from hub.db.cluster import LocalCluster, free_port
 from hub.db.migrate import upgrade
 from hub.settings import Settings
@@ -72,6 +75,27 @@ def drop_test_database(cluster: LocalCluster, url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def version_table_holding(cluster: LocalCluster, name: str, schema: TableSchema,
+                          rows: list[dict[str, Any]]) -> Iterator[tuple[Engine, Table]]:
+    """A test database with one version table (``hub.catalog.version_table``) holding
+    ``rows`` as given, with its GiST index and statistics: for statements that need rows at
+    chosen positions, which a publish would reorder and normalise."""
+    url = create_test_database(cluster)
+    engine = create_engine(url)
+    table = version_table(name, schema, has_geometry=True)
+    table.create(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(table), rows)
+        conn.execute(text(f"CREATE INDEX ON {table.fullname} USING gist (geom)"))
+        conn.execute(text(f"ANALYZE {table.fullname}"))
+    try:
+        yield engine, table
+    finally:
+        engine.dispose()
+        drop_test_database(cluster, url)
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, create_engine, insert, text
+from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql
 
-from hub.catalog import SchemaField, TableSchema, version_table
+from hub.catalog import SchemaField, TableSchema
 from hub.query.model import FeatureQuery, PropertyFilter
 from hub.query.tiles import search_bounds, tile_parameters, tile_statements, tiles_over
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import version_table_holding
 
 SCHEMA = TableSchema(fields=(SchemaField(name="name", type="string"),
                              SchemaField(name="category", type="string")))
@@ -32,22 +32,13 @@ ZOOM = 14
 @pytest.fixture(scope="module")
 def dense_table(pg_cluster) -> Iterator[tuple[Engine, Table]]:
     """20,000 points in one z14 tile's area, in 20 categories of 1,000 each."""
-    url = create_test_database(pg_cluster)
-    engine = create_engine(url)
-    table = version_table("dense_places__v1", SCHEMA, has_geometry=True)
-    table.create(engine)
     rng = random.Random(5)
     west, south, east, north = AREA
     rows = [{"geom": f"SRID=4326;POINT({rng.uniform(west, east)!r} {rng.uniform(south, north)!r})",
              "name": f"place {n}", "category": CATEGORIES[n % len(CATEGORIES)]}
             for n in range(20_000)]
-    with engine.begin() as conn:
-        conn.execute(insert(table), rows)
-        conn.execute(text(f"CREATE INDEX ON {table.fullname} USING gist (geom)"))
-        conn.execute(text(f"ANALYZE {table.fullname}"))
-    yield engine, table
-    engine.dispose()
-    drop_test_database(pg_cluster, url)
+    with version_table_holding(pg_cluster, "dense_places__v1", SCHEMA, rows) as made:
+        yield made
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -20,9 +20,9 @@ from typing import Any
 
 import mapbox_vector_tile
 import pytest
-from sqlalchemy import Engine, Table, create_engine, insert, text
+from sqlalchemy import Engine, Table, text
 
-from hub.catalog import SchemaField, TableSchema, version_table
+from hub.catalog import SchemaField, TableSchema
 from hub.query.model import FeatureQuery
 from hub.query.tiles import (
     BUFFER,
@@ -33,7 +33,7 @@ from hub.query.tiles import (
     tile_parameters,
     tile_statements,
 )
-from tests.conftest import create_test_database, drop_test_database
+from tests.conftest import version_table_holding
 
 LAYER = "edge-cases"
 SCHEMA = TableSchema(fields=(
@@ -97,17 +97,8 @@ def _rows() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def edge_table(pg_cluster) -> Iterator[tuple[Engine, Table]]:
-    url = create_test_database(pg_cluster)
-    engine = create_engine(url)
-    table = version_table("tile_edges__v1", SCHEMA, has_geometry=True)
-    table.create(engine)
-    with engine.begin() as conn:
-        conn.execute(insert(table), _rows())
-        conn.execute(text(f"CREATE INDEX ON {table.fullname} USING gist (geom)"))
-        conn.execute(text(f"ANALYZE {table.fullname}"))
-    yield engine, table
-    engine.dispose()
-    drop_test_database(pg_cluster, url)
+    with version_table_holding(pg_cluster, "tile_edges__v1", SCHEMA, _rows()) as made:
+        yield made
 
 
 def _reference_tile(engine: Engine, table: Table, z: int, x: int, y: int) -> bytes:

@@ -81,7 +81,7 @@ def version_diff(
 
     def diff_page() -> Response:
         after = decode_after(cursor) if cursor else None
-        page = Diffs(data.engine).page(old, new, after=after, limit=limit,
+        page = Diffs(data.read_engine).page(old, new, after=after, limit=limit,
                                        with_summary=cursor is None)
         next_url = None
         if page.next_after is not None:
@@ -155,7 +155,7 @@ def changes_feed(request: Request, data: DataDep, base: BaseUrlDep, since: Since
     if _wants(request, None, ATOM_TYPE, "atom"):
         return changes_atom(request, data, base, since, dataset, limit)
     after_id, moment = _since(since)
-    rows, more = ChangeFeed(data.engine).page(after_id=after_id, since=moment,
+    rows, more = ChangeFeed(data.read_engine).page(after_id=after_id, since=moment,
                                               dataset_id=dataset, limit=limit)
     events = [change_event(r, base) for r in rows]
     links = [{"rel": "self", "href": str(request.url), "type": "application/json"},
@@ -177,7 +177,7 @@ def changes_feed(request: Request, data: DataDep, base: BaseUrlDep, since: Since
 def changes_atom(request: Request, data: DataDep, base: BaseUrlDep, since: Since = None,
                  dataset: DatasetFilter = None, limit: Limit = 100) -> Response:
     after_id, moment = _since(since)
-    rows, _more = ChangeFeed(data.engine).page(after_id=None, since=moment,
+    rows, _more = ChangeFeed(data.read_engine).page(after_id=None, since=moment,
                                                dataset_id=dataset, limit=limit,
                                                newest_first=True)
     if after_id is not None:

@@ -40,7 +40,7 @@ class CatalogueReferences:
                 selection = stop_reference(stops.table(), key)
         except NotFound as exc:
             raise UnknownReference(f"parameter '{param}': {exc}", param) from None
-        if count_references(self.data.engine, selection) == 0:
+        if count_references(self.data.read_engine, selection) == 0:
             what = "route" if param == "near_route" else "stop"
             raise UnknownReference(
                 f"parameter '{param}': {what} '{key}' has no located stops in dataset "

@@ -116,7 +116,7 @@ def _ridership(request: Request, data: DataDep, settings: SettingsDep, base: str
                                pinned=number is not None and feed_number is not None, tags=tags)
 
     def per_stop() -> Response:
-        rows = ridership_per_stop(data.engine, ridership, stops, stop_times, query, output)
+        rows = ridership_per_stop(data.read_engine, ridership, stops, stop_times, query, output)
         self_url = (f"{base}{request.url.path}"
                     + (f"?{request.url.query}" if request.url.query else ""))
         context = PageContext(

@@ -54,6 +54,13 @@ class Data:
         # (dataset, version, content sha256) -> parsed version; immutable, so never stale
         self._versions: dict[tuple[str, int, str, int | None], PublishedVersion] = {}
 
+    @property
+    def read_engine(self) -> Engine:
+        """What a read on the primary connects with: the engine's pool in autocommit
+        (:func:`hub.db.engine.reads_in_autocommit`), for the read helpers built on a bare
+        engine (change feed, diffs, transit); writes use :attr:`engine`."""
+        return self.reads.primary_reads
+
     @contextmanager
     def connection(self, conn: Connection | None = None) -> Iterator[Connection]:
         """Use ``conn`` when the caller holds one (one pooled connection per request), else
@@ -61,7 +68,7 @@ class Data:
         if conn is not None:
             yield conn
             return
-        with self.reads.primary_reads.connect() as fresh:
+        with self.read_engine.connect() as fresh:
             yield fresh
 
     # -- catalogue ---------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def home(
                            format=format or None, has_map=has_map,
                            limit=CATALOGUE_PAGE_SIZE, offset=offset)
     rows, total, facets = data.search_datasets(search)
-    recent, _more = ChangeFeed(data.engine).page(after_id=None, since=None, dataset_id=None,
+    recent, _more = ChangeFeed(data.read_engine).page(after_id=None, since=None, dataset_id=None,
                                                  limit=RECENT_CHANGES, newest_first=True)
     language = portal.language(request)
     params = [(k, v) for k, v in request.query_params.multi_items() if v != ""]
@@ -218,7 +218,7 @@ def diff_page(
                              str(error))
     except QueryError as error:
         return problem_page(portal, request, 400, error.detail)
-    page = Diffs(data.engine).page(old, new, after=after, limit=DIFF_PAGE_SIZE,
+    page = Diffs(data.read_engine).page(old, new, after=after, limit=DIFF_PAGE_SIZE,
                                    with_summary=cursor is None)
     language = portal.language(request)
     layer_query = f"?layer={layer}" if layer else ""

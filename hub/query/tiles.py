@@ -434,21 +434,19 @@ def _thinned_tile_statement(
     # Each kept row is read by its key, in a fenced LATERAL subquery: an index lookup per
     # kept row whatever PostgreSQL estimates (a plain join let a filtered tile, estimated
     # at one kept row, compare every kept row with every other: 177 ms for 1,264 rows).
-    cells = select(kept.c.fid, kept.c.in_cell).subquery("cells")
+    properties = _properties(table, schema, leave_out=CLUSTER_COUNT)
     kept_row = (
-        select(table.c._fid, table.c.geom, *_point_pixels(table.c.geom),
-               *_properties(table, schema, leave_out=CLUSTER_COUNT))
-        .where(table.c._fid == cells.c.fid)
+        select(table.c._fid, table.c.geom, *_point_pixels(table.c.geom), *properties)
+        .where(table.c._fid == kept.c.fid)
         .offset(0)
         .lateral("kept_row")
     )
-    fields = [f.name for f in schema.fields if f.name != CLUSTER_COUNT]
     rows = (
         select(kept_row.c._fid, _placed_geometry(kept_row),
-               *(kept_row.c[name] for name in fields),
-               cells.c.in_cell.label(CLUSTER_COUNT))
-        .select_from(cells.join(kept_row, true()))
-        .order_by(cells.c.fid)
+               *(kept_row.c[p.name] for p in properties),
+               kept.c.in_cell.label(CLUSTER_COUNT))
+        .select_from(kept.join(kept_row, true()))
+        .order_by(kept.c.fid)
         .offset(0)
         .subquery("tile_rows")
     )

@@ -80,8 +80,8 @@ def test_a_prepared_read_is_planned_with_its_values(api_engine, pg_cluster, engi
     of 0.05 s). API and replica sessions plan every run with its values."""
     engine = api_engine
     if engine_kind == "replica":  # a replica engine's sessions, pointed at the primary here
-        engine = make_engine(make_settings(str(api_engine.url)), replica_url=api_engine.url
-                             .render_as_string(hide_password=False))
+        url = api_engine.url.render_as_string(hide_password=False)
+        engine = make_engine(make_settings(url), replica_url=url)
     routing = ReadRouting(engine)
     # psycopg prepares on the fifth run; PostgreSQL weighs a generic plan from the sixth
     # run of the prepared statement on
